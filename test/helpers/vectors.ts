@@ -1,0 +1,18 @@
+// The RSA-1024 test key of protocol.md §4.9 (test data only: never used outside tests).
+export const TEST_RSA_PRIVATE_PEM = `-----BEGIN PRIVATE KEY-----
+MIICdgIBADANBgkqhkiG9w0BAQEFAASCAmAwggJcAgEAAoGBAMIl6RP1Y9RGOBTx
+LkokEP9t2QJ6ODP/Gy6weDReoRAFRkOgd0D8PO/45IYqoibRNA7hBg526PdxOlGC
+VsN8Ls3TcLKLx5Xn9JKtPasoyr8w1oxNdfTKfBtUFqvDyuuFmwJjfzaaLGJSCqZG
+BXjQ406IcmdAYDu+gy+y9gsijPYRAgMBAAECgYEAhTta3bVyUoP1jHmOGJbzizYo
+zAhvdU9Fqh6z/sxJnyLfex0teU0fzFZzDJdJO3YpUWSesWJssRHkwXa+b9xSiPyy
+On5bwT5n1rXXRJySyW+kLyCqZLCxp4SOONh3AOxxYV3oOdTOYoaw+Hy6Y+coa+DB
+c6AdCwOn0ppHUD5T9PkCQQD7eMmWH0QOxtpUdyjX9JowuzTTvrKtTRoQPeJ+BXj/
+Mlb+z7f01GfXtoOXGJdYjL/tWIjdGiSHlmFWYV4ZuUrXAkEAxaTgixB6Ok3CvhW9
+2HBhNbfH+Idm76rAbg+97ghszUZV2vW82BgJS02AycDUwZ4LfzaT78OqQyWljz3b
+GP3RVwJAcww0tdDCEzyYoHIPppVKgab0KTeiiTSwCuQ1HdClJaPDNzqS/5i5lW/z
+zgm7HBDwscaCfx05vypmh91t7rjd6wJAKFnVDg87JRQjIjPGIp4u+oye4vqh5WRz
+DQVhvWsy62XkuWNaPrQJkbotBQO9bBocNsipw1WrOTJCbtAuHxgS2QJAA06ilnm7
+uM78SwVDAl+TtFcc/RvoLvXz9kcskPtBtOIGoVrVhk0255a2hzL9+DzO+dUWCEV0
+lPymod00l1hdgg==
+-----END PRIVATE KEY-----
+`;
