@@ -1,0 +1,82 @@
+/**
+ * Contracts inside the simulator: the wire servers (XOR, KLAP, AES) decrypt a request and hand its
+ * text to a device model (`SimHandler`); faults are injected at the wire, where real devices fail.
+ */
+import type { Credentials } from '../types';
+
+/** A simulated device's application logic (IOT or SMART JSON in, JSON out). */
+export interface SimHandler {
+  /** Handle one decrypted request text; return the answer text. */
+  handle(request: string): string | Promise<string>;
+}
+
+/**
+ * Faults, read by the wire servers on every request (a mutable object: tests change it at run time).
+ * All optional; an empty object is a healthy device.
+ */
+export interface Faults {
+  /** Delay every answer by this many ms. */
+  latencyMs?: number;
+  /** Close the connection instead of answering. */
+  dropConnection?: boolean;
+  /** Send only part of the answer, then close. */
+  truncate?: boolean;
+  /** XOR: a length prefix far larger than the body (e.g. 0x7fffffff), then close. */
+  lyingLength?: boolean;
+  /** Answer (correctly encrypted/framed) text that is not JSON. */
+  invalidJson?: boolean;
+  /** Answer random bytes instead of a frame / encrypted body. */
+  garbage?: boolean;
+  /** Refuse connections (the listening socket is closed until cleared). */
+  refuse?: boolean;
+  /** Accept only one connection at a time; others are closed at once. */
+  singleConnection?: boolean;
+  /** Offline until this epoch ms: connections are refused (and UDP ignored). */
+  offlineUntil?: number;
+  /** Invalidate the session after this many requests on it (KLAP 403, AES 9999). */
+  expireSessionEvery?: number;
+  /** Answer SMART requests with this error code (e.g. -1301 busy) / IOT with err_code -1. */
+  busyCode?: number;
+  /** KLAP: answer handshake1 with HTTP 403 (Third-Party Compatibility off). */
+  forbidHandshake?: boolean;
+}
+
+export interface WireStats {
+  /** Completed handshakes (KLAP handshake2 OK, AES login OK, XOR TCP connections accepted). */
+  handshakes: number;
+  /** Application requests answered (not counting handshakes). */
+  requests: number;
+  /** TCP connections accepted. */
+  connections: number;
+  /** Highest number of requests being handled at the same time. */
+  maxConcurrent: number;
+  /** Requests rejected for an expired/invalid session. */
+  expired: number;
+  /** Failed logins (wrong credentials). */
+  authFailures: number;
+}
+
+export interface WireServerOptions {
+  /** Loopback address to bind (127.0.0.0/8 or ::1). */
+  host: string;
+  /** 0 = an ephemeral port. */
+  port: number;
+  handler: SimHandler;
+  /** The account the device is bound to. */
+  credentials: Credentials;
+  faults: Faults;
+  /** KLAP/AES TIMEOUT cookie (s) and the session's real lifetime. Default 86400. */
+  sessionTtlS?: number;
+  /** AES: login version the device expects (1 or 2). Default 2. */
+  loginVersion?: 1 | 2;
+}
+
+export interface WireServer {
+  readonly host: string;
+  readonly port: number;
+  readonly stats: WireStats;
+  /** Invalidate every current session now. */
+  expireSessions(): void;
+  /** Close sockets and timers; idempotent. */
+  close(): Promise<void>;
+}
