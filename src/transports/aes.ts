@@ -1,0 +1,168 @@
+/**
+ * Tapo "AES" (securePassthrough) transport over HTTP, for older Tapo firmware.
+ *
+ * Handshake: POST /app `{"method":"handshake","params":{"key":<our RSA-1024 SPKI PEM>}}`; the device
+ * answers a 16-byte AES key and 16-byte IV encrypted to our public key with RSA PKCS#1 v1.5, and a
+ * `TP_SESSIONID`/`SESSIONID` cookie with TIMEOUT. Then `login_device` (v2: SHA-1-hex password2, or
+ * v1: base64 password) inside the envelope returns a token; every later request goes to
+ * /app?token=…. Encryption: AES-128-CBC, PKCS#7, base64, with the same key and IV for every message
+ * in both directions, wrapped as `{"method":"securePassthrough","params":{"request":…}}`; the
+ * answer's outer error_code is checked before the inner one. The math lives in crypto/aes.ts and
+ * crypto/rsa.ts.
+ */
+import { HINTS, KasaTapoError } from '../errors';
+import { AesCipher, aesLoginParams } from '../crypto/aes';
+import { generateRsaKeyPair, rsaPkcs1Decrypt, type RsaKeyPair } from '../crypto/rsa';
+import { isObject, parseJsonObject } from '../json';
+import type { Credentials, TransportOptions } from '../types';
+import { DEFAULT_CREDENTIALS, HttpSessionTransport, parseSessionCookie, renewalDeadline, type HttpSession } from './http';
+
+interface AesSession extends HttpSession {
+  cipher: AesCipher;
+  headers: Record<string, string>;
+  token?: string;
+}
+
+const JSON_HEADERS = { 'Content-Type': 'application/json', Accept: 'application/json', requestByApp: 'true' };
+const SESSION_TIMEOUT = 9999;
+const LOGIN_ERROR = -1501;
+const AUTH_CODES = new Set([1111, 1100, -1005, -40412]);
+
+export class AesTransport extends HttpSessionTransport<AesSession> {
+  readonly kind = 'aes' as const;
+  private keyPairPromise?: Promise<RsaKeyPair>;
+
+  /** Never throws. */
+  constructor(opts: TransportOptions) {
+    super(opts);
+  }
+
+  /** The RSA key pair, made (or fetched from opts.keyPair) once per transport. */
+  private keyPair(): Promise<RsaKeyPair> {
+    this.keyPairPromise ??= (this.opts.keyPair ? this.opts.keyPair() : generateRsaKeyPair()).catch((e: unknown) => {
+      this.keyPairPromise = undefined;
+      throw e;
+    });
+    return this.keyPairPromise;
+  }
+
+  /**
+   * Handshake and log in: user credentials with the configured login version, then the other
+   * version, then the TAPO default account — each on a new handshake, and only after -1501.
+   * Throws KasaTapoError: EAUTH (every login refused, or 403 on the handshake), EUNSUPPORTED
+   * (1003: the device wants KLAP; 404), EDEVICE (other device codes), EPROTOCOL, network errors.
+   */
+  protected async handshake(): Promise<AesSession> {
+    const primary = this.opts.loginVersion ?? 2;
+    const attempts: [Credentials, 1 | 2][] = [];
+    const user = this.opts.credentials;
+    if (user) attempts.push([user, primary], [user, primary === 2 ? 1 : 2]);
+    const tapo = DEFAULT_CREDENTIALS.TAPO;
+    if (!user || user.username !== tapo.username || user.password !== tapo.password) attempts.push([tapo, primary]);
+    for (const [creds, version] of attempts) {
+      const s = await this.rsaHandshake();
+      const code = await this.login(s, creds, version);
+      if (code === 0) return s;
+      if (code !== LOGIN_ERROR) throw this.loginError(code);
+      this.debug(`login v${version} refused (${LOGIN_ERROR})`);
+    }
+    throw new KasaTapoError('EAUTH', `${this.host} rejected the credentials (AES login)`, { host: this.host, hint: HINTS.auth, deviceCode: LOGIN_ERROR });
+  }
+
+  private loginError(code: number): KasaTapoError {
+    const d = { host: this.host, deviceCode: code, method: 'login_device' };
+    if (code === SESSION_TIMEOUT) return new KasaTapoError('ESESSION', `${this.host} dropped the AES session during login`, d);
+    if (AUTH_CODES.has(code)) return new KasaTapoError('EAUTH', `${this.host} refused the login (error ${code})`, { ...d, hint: HINTS.auth });
+    return new KasaTapoError('EDEVICE', `${this.host} refused the login (error ${code})`, d);
+  }
+
+  private async rsaHandshake(): Promise<AesSession> {
+    const kp = await this.keyPair();
+    const body = Buffer.from(JSON.stringify({ method: 'handshake', params: { key: kp.publicPem } }));
+    const r = await this.http.post('/app', body, JSON_HEADERS);
+    if (r.status !== 200) throw this.statusError(r.status, 'AES handshake');
+    const answer = parseJsonObject(r.body, 'handshake answer');
+    const code = answer.error_code;
+    const d = { host: this.host, method: 'handshake' };
+    if (code === 1003) {
+      throw new KasaTapoError('EUNSUPPORTED', `${this.host} refused the AES handshake (error 1003): the device speaks KLAP`, {
+        ...d,
+        deviceCode: 1003,
+        hint: 'Use transport "klap" or "auto"',
+      });
+    }
+    if (code !== 0) {
+      throw new KasaTapoError('EDEVICE', `${this.host} refused the AES handshake (error ${String(code)})`, {
+        ...d,
+        ...(typeof code === 'number' ? { deviceCode: code } : {}),
+      });
+    }
+    const key = isObject(answer.result) ? answer.result.key : undefined;
+    if (typeof key !== 'string') throw new KasaTapoError('EPROTOCOL', `${this.host}: the AES handshake answer has no key`, d);
+    const keyIv = rsaPkcs1Decrypt(kp.privateKey, Buffer.from(key, 'base64'), 32);
+    const cookie = parseSessionCookie(r.headers['set-cookie']);
+    return {
+      cipher: new AesCipher(keyIv.subarray(0, 16), keyIv.subarray(16, 32)),
+      headers: cookie.id ? { Cookie: `TP_SESSIONID=${cookie.id}` } : {},
+      renewAt: renewalDeadline(cookie.timeoutS),
+    };
+  }
+
+  /** Resolves with the inner error_code (0 = logged in; the token is stored on the session). */
+  private async login(s: AesSession, creds: Credentials, version: 1 | 2): Promise<number> {
+    const inner = JSON.stringify({
+      method: 'login_device',
+      params: aesLoginParams(version, creds.username, creds.password),
+      request_time_milis: Date.now(),
+    });
+    const answer = parseJsonObject(await this.passthrough(s, '/app', inner), 'login answer');
+    const code = typeof answer.error_code === 'number' ? answer.error_code : -100000;
+    if (code !== 0) return code;
+    const token = isObject(answer.result) ? answer.result.token : undefined;
+    if (typeof token !== 'string' || !token) throw new KasaTapoError('EPROTOCOL', `${this.host}: the login answer has no token`, { host: this.host });
+    s.token = token;
+    return 0;
+  }
+
+  /** One securePassthrough round trip; resolves with the inner answer text. */
+  private async passthrough(s: AesSession, path: string, inner: string): Promise<string> {
+    const body = Buffer.from(JSON.stringify({ method: 'securePassthrough', params: { request: s.cipher.encrypt(inner) } }));
+    const r = await this.http.post(path, body, { ...JSON_HEADERS, ...s.headers });
+    const d = { host: this.host, httpStatus: r.status };
+    if (r.status !== 200) throw new KasaTapoError('EPROTOCOL', `${this.host} answered an AES request with HTTP ${r.status}`, d);
+    const outer = parseJsonObject(r.body);
+    const code = outer.error_code;
+    if (code === SESSION_TIMEOUT) throw this.sessionGone();
+    if (code !== 0) {
+      this.session = undefined;
+      throw new KasaTapoError('EDEVICE', `${this.host} refused the AES envelope (error ${String(code)})`, {
+        ...d,
+        ...(typeof code === 'number' ? { deviceCode: code } : {}),
+      });
+    }
+    const response = isObject(outer.result) ? outer.result.response : undefined;
+    if (typeof response !== 'string') throw new KasaTapoError('EPROTOCOL', `${this.host}: the AES answer has no response`, d);
+    try {
+      return s.cipher.decrypt(response);
+    } catch (e) {
+      // Some firmware answers unencrypted JSON inside the envelope.
+      if (/^\s*[{[]/.test(response)) return response;
+      throw e;
+    }
+  }
+
+  private sessionGone(): KasaTapoError {
+    this.session = undefined;
+    return new KasaTapoError('ESESSION', `${this.host} ended the AES session (error ${SESSION_TIMEOUT})`, { host: this.host, deviceCode: SESSION_TIMEOUT });
+  }
+
+  /** Throws KasaTapoError: ESESSION (9999 outer or inner, or no token), EDEVICE (outer error), EPROTOCOL, network errors. */
+  protected async exchange(s: AesSession, request: string): Promise<string> {
+    if (!s.token) throw this.sessionGone();
+    return this.passthrough(s, `/app?token=${s.token}`, request);
+  }
+
+  protected override inspect(answer: unknown): void {
+    if (isObject(answer) && answer.error_code === SESSION_TIMEOUT) throw this.sessionGone();
+  }
+}

@@ -1,0 +1,229 @@
+/**
+ * The HTTP side shared by the KLAP and AES transports: a minimal HTTP/1.1 POST client (keep-alive,
+ * one socket per device, explicit Content-Length, a per-request timeout and a body-size cap), the
+ * session cookie parser (`TP_SESSIONID`/`SESSIONID` with the `TIMEOUT` pseudo-attribute inside the
+ * same Set-Cookie header), session-renewal timing on a monotonic clock, and the base class that runs
+ * "handshake when needed, then exchange" for both. Handshakes and encryption themselves live in
+ * klap.ts (seed/hash handshake, AES-128-CBC per sequence number) and aes.ts (RSA-wrapped AES key,
+ * login token, securePassthrough).
+ */
+import * as http from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { HINTS, KasaTapoError, toKasaTapoError } from '../errors';
+import { parseJson } from '../json';
+import type { Credentials, Transport, TransportKind, TransportOptions, TransportStats } from '../types';
+
+export const DEFAULT_TIMEOUT_MS = 5000;
+export const DEFAULT_MAX_RESPONSE_BYTES = 1 << 20;
+/** Session lifetime when a device sends no TIMEOUT (s). */
+export const DEFAULT_SESSION_TIMEOUT_S = 86400;
+
+/**
+ * Built-in default accounts devices may accept (protocol.md §3.10; public knowledge). KLAP tries
+ * all of them locally; AES tries only `TAPO`.
+ */
+export const DEFAULT_CREDENTIALS: Readonly<Record<'KASA' | 'KASACAMERA' | 'TAPO' | 'TAPOCAMERA' | 'TAPOCAMERA_LV3', Credentials>> = {
+  KASA: { username: 'kasa@tp-link.net', password: 'kasaSetup' },
+  KASACAMERA: { username: 'admin', password: '21232f297a57a5a743894a0e4a801fc3' },
+  TAPO: { username: 'test@tp-link.net', password: 'test' },
+  TAPOCAMERA: { username: 'admin', password: 'admin' },
+  TAPOCAMERA_LV3: { username: 'admin', password: 'TPL075526460603' },
+};
+
+export interface HttpResponse {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+}
+
+/** A keep-alive HTTP/1.1 POST client bound to one device (one socket at most). */
+export class HttpClient {
+  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 1, maxFreeSockets: 1 });
+
+  constructor(
+    readonly host: string,
+    readonly port: number,
+    readonly timeoutMs = DEFAULT_TIMEOUT_MS,
+    readonly maxResponseBytes = DEFAULT_MAX_RESPONSE_BYTES,
+  ) {}
+
+  /**
+   * POST `body` to `path`. Resolves with any HTTP status (callers judge it).
+   * Throws KasaTapoError: ETIMEDOUT (connect + answer took longer than timeoutMs), ETOOBIG (declared
+   * or received body above maxResponseBytes), ECONNREFUSED, ECONNRESET (incl. a dropped keep-alive
+   * socket or a body cut short), EPROTOCOL (anything else).
+   */
+  post(path: string, body: Buffer, headers: Record<string, string> = {}): Promise<HttpResponse> {
+    const { host, port, maxResponseBytes: max } = this;
+    return new Promise<HttpResponse>((resolve, reject) => {
+      let settled = false;
+      const finish = (err: unknown, res?: HttpResponse): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (res) resolve(res);
+        else {
+          req.destroy();
+          reject(toKasaTapoError(err, host));
+        }
+      };
+      const tooBig = (n: number): KasaTapoError =>
+        new KasaTapoError('ETOOBIG', `${host} sent an answer of ${n} bytes, above the ${max}-byte limit`, { host });
+      const req = http.request({
+        host,
+        port,
+        path,
+        method: 'POST',
+        agent: this.agent,
+        headers: { ...headers, 'Content-Length': String(body.length) },
+      });
+      const timer = setTimeout(() => finish(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })), this.timeoutMs);
+      req.on('error', (e) => finish(e));
+      req.on('response', (res) => {
+        const declared = Number(res.headers['content-length']);
+        if (declared > max) return finish(tooBig(declared));
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          size += c.length;
+          if (size > max) finish(tooBig(size));
+          else chunks.push(c);
+        });
+        res.on('end', () => finish(undefined, { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks, size) }));
+        res.on('error', (e) => finish(e));
+        res.on('close', () => {
+          if (!res.complete) finish(Object.assign(new Error('answer cut short'), { code: 'ECONNRESET' }));
+        });
+      });
+      req.end(body);
+    });
+  }
+
+  /** Destroy every socket. Never throws. */
+  close(): void {
+    this.agent.destroy();
+  }
+}
+
+/**
+ * Parse a session cookie from Set-Cookie (or Cookie) header(s): the first `TP_SESSIONID` or
+ * `SESSIONID` value, and `TIMEOUT=<s>` from the same header (default 86400). Never throws.
+ */
+export function parseSessionCookie(header: string | string[] | undefined): { id?: string; timeoutS: number } {
+  const lines = Array.isArray(header) ? header : header ? [header] : [];
+  let id: string | undefined;
+  let timeoutS = DEFAULT_SESSION_TIMEOUT_S;
+  for (const line of lines) {
+    for (const part of line.split(';')) {
+      const eq = part.indexOf('=');
+      if (eq < 0) continue;
+      const name = part.slice(0, eq).trim();
+      const value = part.slice(eq + 1).trim();
+      if (id === undefined && (name === 'TP_SESSIONID' || name === 'SESSIONID') && value) id = value;
+      else if (name.toUpperCase() === 'TIMEOUT' && /^\d{1,9}$/.test(value) && Number(value) > 0) timeoutS = Number(value);
+    }
+  }
+  return id === undefined ? { timeoutS } : { id, timeoutS };
+}
+
+/** Monotonic milliseconds (immune to wall-clock changes). Never throws. */
+export const monotonicMs = (): number => performance.now();
+
+/**
+ * When to renew a session that lives `timeoutS` seconds from now: 20 minutes early, or 10% early
+ * when the lifetime is short (under 40 minutes). Returns a monotonicMs() deadline. Never throws.
+ */
+export function renewalDeadline(timeoutS: number): number {
+  const margin = timeoutS >= 2400 ? 1200 : timeoutS * 0.1;
+  return monotonicMs() + (timeoutS - margin) * 1000;
+}
+
+/** The error every call on a closed transport rejects with (ECLOSED). */
+export const closedError = (host: string): KasaTapoError => new KasaTapoError('ECLOSED', `The transport to ${host} is closed`, { host });
+
+export interface HttpSession {
+  /** monotonicMs() after which a new handshake is made before sending. */
+  renewAt: number;
+}
+
+/**
+ * Common flow of the HTTP transports: handshake when there is no session or it is due for renewal,
+ * then one encrypted exchange. ESESSION and EPROTOCOL drop the session (the next send handshakes);
+ * ETIMEDOUT/ECONNRESET keep it (the protocol layer decides whether to reset()).
+ */
+export abstract class HttpSessionTransport<S extends HttpSession> implements Transport {
+  abstract readonly kind: TransportKind;
+  readonly host: string;
+  readonly port: number;
+  readonly stats: TransportStats = { handshakes: 0, requests: 0 };
+  protected readonly http: HttpClient;
+  protected session: S | undefined;
+  protected closed = false;
+
+  constructor(protected readonly opts: TransportOptions) {
+    this.host = opts.host;
+    this.port = opts.port ?? 80;
+    this.http = new HttpClient(this.host, this.port, opts.timeoutMs ?? DEFAULT_TIMEOUT_MS, opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES);
+  }
+
+  /** Build a fresh session. Throws KasaTapoError. */
+  protected abstract handshake(): Promise<S>;
+  /** Send one request on a session; resolves with the decrypted answer text. Throws KasaTapoError. */
+  protected abstract exchange(session: S, request: string): Promise<string>;
+  /** Whether a live session must be renewed before the next request. */
+  protected due(session: S): boolean {
+    return monotonicMs() >= session.renewAt;
+  }
+  /** Look at the parsed answer (AES: inner 9999). Throws KasaTapoError. */
+  protected inspect(_answer: unknown): void {}
+
+  protected debug(msg: string): void {
+    this.opts.logger?.debug?.(`${this.kind} ${this.host}:${this.port}: ${msg}`);
+  }
+
+  /** See Transport.send. Throws KasaTapoError (ECLOSED after close()). */
+  async send(request: string): Promise<unknown> {
+    if (this.closed) throw closedError(this.host);
+    try {
+      let s = this.session;
+      if (!s || this.due(s)) {
+        this.session = undefined;
+        if (s) this.debug('session due for renewal');
+        s = await this.handshake();
+        if (this.closed) throw closedError(this.host);
+        this.session = s;
+        this.stats.handshakes++;
+      }
+      this.opts.trace?.('request', request);
+      const text = await this.exchange(s, request);
+      this.opts.trace?.('response', text);
+      const answer = parseJson(text);
+      this.inspect(answer);
+      this.stats.requests++;
+      return answer;
+    } catch (e) {
+      if (this.closed) throw closedError(this.host);
+      const err = toKasaTapoError(e, this.host);
+      if (err.code === 'ESESSION' || err.code === 'EPROTOCOL') this.session = undefined;
+      throw err;
+    }
+  }
+
+  reset(): void {
+    this.session = undefined;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.session = undefined;
+    this.http.close();
+  }
+
+  /** Error for an unexpected HTTP status during a handshake (403 → EAUTH + hint, 404 → EUNSUPPORTED). */
+  protected statusError(status: number, step: string): KasaTapoError {
+    const d = { host: this.host, httpStatus: status };
+    if (status === 403) return new KasaTapoError('EAUTH', `${this.host} refused the ${step} (HTTP 403)`, { ...d, hint: HINTS.thirdParty });
+    if (status === 404) return new KasaTapoError('EUNSUPPORTED', `${this.host} does not offer the ${this.kind} transport (HTTP 404 on ${step})`, d);
+    return new KasaTapoError('EPROTOCOL', `${this.host} answered the ${step} with HTTP ${status}`, d);
+  }
+}

@@ -1,0 +1,34 @@
+/**
+ * Transport factory. Each transport's handshake and encryption are described at the top of its own
+ * file: xor.ts (autokey XOR, TCP/UDP 9999, no handshake), klap.ts (seed/hash handshake, AES-128-CBC
+ * per sequence number), aes.ts (RSA-wrapped AES key, login token, securePassthrough envelope).
+ */
+import { KasaTapoError } from '../errors';
+import type { Transport, TransportKind, TransportOptions } from '../types';
+import { AesTransport } from './aes';
+import { KlapTransport } from './klap';
+import { XorTransport } from './xor';
+
+export { AesTransport } from './aes';
+export { KlapTransport } from './klap';
+export { XorTransport, xorUdpRequest } from './xor';
+export { DEFAULT_CREDENTIALS, HttpClient, parseSessionCookie, renewalDeadline, type HttpResponse } from './http';
+
+export const DEFAULT_PORTS: Readonly<Record<TransportKind, number>> = { xor: 9999, klap: 80, 'klap-v1': 80, aes: 80 };
+
+/** Make a transport of the given kind (port defaults to DEFAULT_PORTS). Throws KasaTapoError('EBADINPUT') for an unknown kind. */
+export function createTransport(kind: TransportKind, opts: TransportOptions): Transport {
+  const o: TransportOptions = { ...opts, port: opts.port ?? DEFAULT_PORTS[kind] };
+  switch (kind) {
+    case 'xor':
+      return new XorTransport(o);
+    case 'klap':
+      return new KlapTransport(o, 2);
+    case 'klap-v1':
+      return new KlapTransport(o, 1);
+    case 'aes':
+      return new AesTransport(o);
+    default:
+      throw new KasaTapoError('EBADINPUT', `Unknown transport "${String(kind)}"`);
+  }
+}
