@@ -178,3 +178,31 @@ export interface DeviceApi {
   info(): DeviceInfo | undefined;
   close(): Promise<void>;
 }
+
+/** One device found by discover()/discoverSingle() (src/discovery.ts). */
+export interface DiscoveryResult {
+  /** The address the answer came from. */
+  host: string;
+  /** The port to connect to with `transport` (9999 for XOR, the device's http_port for KLAP/AES). */
+  port: number;
+  /** Model without the region suffix, e.g. 'HS110'. */
+  model?: string;
+  /** Model as the device reports it, e.g. 'HS110(EU)'. */
+  modelFull?: string;
+  alias?: string;
+  mac?: string;
+  family: Family;
+  /** The device's own type string, e.g. 'IOT.SMARTPLUGSWITCH', 'SMART.TAPOPLUG'. */
+  deviceType?: string;
+  /** Set when the library can talk to the device. */
+  transport?: TransportKind;
+  protocol: ProtocolKind;
+  /** AES login version from discovery (`mgt_encrypt_schm.lv`). */
+  loginVersion?: 1 | 2;
+  supported: boolean;
+  /** Why `supported` is false, with the fix where one is known. */
+  reason?: string;
+  deviceId?: string;
+  /** The device's answer (parsed JSON). */
+  raw: unknown;
+}

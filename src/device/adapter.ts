@@ -1,0 +1,28 @@
+/** The contract between the device facade and its two protocol adapters (IOT and SMART). */
+import type { RetryStats } from '../protocols/retry';
+import type { ChildState, EnergyHistory, EnergyReading } from '../types';
+import type { Normalised } from './normalise';
+import type { NormPatch } from './patch';
+
+/** A result plus the device's own answer(s) that produced it (exposed as `Device.lastRaw`). */
+export interface WithRaw<T> {
+  value: T;
+  raw: unknown;
+}
+
+export interface Adapter {
+  readonly stats: RetryStats;
+  /** Read and normalise the whole state (with children). */
+  read(): Promise<WithRaw<Normalised>>;
+  /** Apply a validated, capability-checked patch; `n` is the last read. */
+  apply(p: NormPatch, n: Normalised, child?: ChildState): Promise<unknown>;
+  energy(n: Normalised, child?: ChildState): Promise<WithRaw<EnergyReading>>;
+  history(period: 'day' | 'month', year: number, month: number, n: Normalised, child?: ChildState): Promise<WithRaw<EnergyHistory>>;
+  raw(request: unknown, child?: ChildState): Promise<unknown>;
+}
+
+/** The name used in error texts: "HS110", "HS300 outlet \"Lamp\"". */
+export function describe(n: Normalised, child?: ChildState): string {
+  const base = n.state.model ?? n.state.alias ?? n.state.host;
+  return child ? `${base} ${child.kind ?? 'child'} "${child.alias ?? child.id}"` : base;
+}

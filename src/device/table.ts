@@ -1,0 +1,96 @@
+/**
+ * The one table that maps family × encryption to a protocol and a transport (protocol.md §1, §6.5),
+ * and the family classifiers. Nothing else in the library branches on Kasa versus Tapo: the two
+ * protocol adapters (iot-adapter.ts, smart-adapter.ts) are chosen from `PROTOCOL_OF`.
+ */
+import { HINTS } from '../errors';
+import type { Family, ProtocolKind, TransportKind } from '../types';
+
+/** Which application protocol each transport carries. */
+export const PROTOCOL_OF: Readonly<Record<TransportKind, ProtocolKind>> = {
+  xor: 'iot',
+  'klap-v1': 'iot',
+  klap: 'smart',
+  aes: 'smart',
+};
+
+/** Default port per transport. */
+export const PORT_OF: Readonly<Record<TransportKind, number>> = { xor: 9999, 'klap-v1': 80, klap: 80, aes: 80 };
+
+/** `<IOT|SMART>.<encrypt_type>` → transport (protocol.md §1; HTTPS variants are unsupported). */
+const ROUTES: Readonly<Record<string, TransportKind>> = {
+  'IOT.XOR': 'xor',
+  'IOT.KLAP': 'klap-v1',
+  'SMART.KLAP': 'klap',
+  'SMART.AES': 'aes',
+};
+
+/** Families that only speak HTTPS protocols (SSL-AES, Linkie, SSL). */
+const HTTPS_ONLY_TYPES = new Set(['SMART.IPCAMERA', 'SMART.TAPODOORBELL', 'IOT.IPCAMERA', 'SMART.TAPOCHIME']);
+
+export type Route = { supported: true; transport: TransportKind; protocol: ProtocolKind } | { supported: false; protocol: ProtocolKind; reason: string };
+
+/**
+ * Route a device from its type (`IOT.SMARTPLUGSWITCH`, `SMART.TAPOPLUG`, ...), its encryption
+ * (`XOR`, `KLAP`, `AES`, `TPAP`, ...) and its HTTPS flag. Never throws.
+ */
+export function routeFor(deviceType: string, encrypt: string | undefined, https: boolean): Route {
+  const prefix = deviceType.toUpperCase().startsWith('IOT.') ? 'IOT' : 'SMART';
+  const protocol: ProtocolKind = prefix === 'IOT' ? 'iot' : 'smart';
+  const enc = (encrypt ?? '').toUpperCase();
+  if (enc === 'TPAP') return { supported: false, protocol, reason: HINTS.tpap };
+  if (https || HTTPS_ONLY_TYPES.has(deviceType.toUpperCase())) return { supported: false, protocol, reason: HINTS.https };
+  const transport = ROUTES[`${prefix}.${enc}`];
+  if (!transport) return { supported: false, protocol, reason: `Unknown encryption "${enc.slice(0, 20) || 'none'}" for ${deviceType.slice(0, 40)}` };
+  return { supported: true, transport, protocol };
+}
+
+/** Strip the region suffix: 'HS110(EU)' → 'HS110'. Never throws. */
+export function baseModel(model: string): string {
+  return model.replace(/\s*\([^)]*\)\s*$/, '');
+}
+
+/** Family of an IOT device from its sysinfo (protocol.md §6.1). Never throws. */
+export function classifyIot(sysinfo: Record<string, unknown>): Family {
+  const type = String(sysinfo['mic_type'] ?? sysinfo['type'] ?? '').toLowerCase();
+  const devName = String(sysinfo['dev_name'] ?? '').toLowerCase();
+  if (type.includes('smartbulb')) return 'length' in sysinfo ? 'lightstrip' : 'bulb';
+  if (type.includes('smartplug')) {
+    if (Array.isArray(sysinfo['children']) && sysinfo['children'].length > 0) return 'strip';
+    if (devName.includes('dimmer') || typeof sysinfo['brightness'] === 'number') return 'dimmer';
+    if (devName.includes('light')) return 'switch';
+    return 'plug';
+  }
+  return 'unknown';
+}
+
+/** Family of a SMART device from its type and its component ids. Never throws. */
+export function classifySmart(deviceType: string, components: ReadonlySet<string>): Family {
+  const t = deviceType.toUpperCase();
+  if (t.endsWith('HUB')) return 'hub';
+  if (t.endsWith('SENSOR') || t.endsWith('ENERGY')) return 'sensor';
+  if (t.endsWith('BULB')) return components.has('light_strip') ? 'lightstrip' : 'bulb';
+  if (t.endsWith('PLUG') || t.endsWith('SWITCH')) {
+    if (components.has('child_device')) return 'strip';
+    if (components.has('brightness')) return 'dimmer';
+    return t.endsWith('SWITCH') ? 'switch' : 'plug';
+  }
+  return 'unknown';
+}
+
+/** Hub child kind from its SMART category. Never throws. */
+export function childKind(category: string): string | undefined {
+  const table: [string, string][] = [
+    ['sub-plug', 'outlet'],
+    ['temp-hmdt', 'temperature-humidity'],
+    ['contact', 'contact'],
+    ['motion', 'motion'],
+    ['water-leak', 'water-leak'],
+    ['trv', 'trv'],
+    ['button', 'button'],
+    ['switch', 'switch'],
+    ['sub-fan', 'fan'],
+    ['sub-dimmer', 'dimmer'],
+  ];
+  return table.find(([k]) => category.includes(k))?.[1];
+}

@@ -1,0 +1,73 @@
+/**
+ * The retry policy shared by the IOT and SMART protocols (design.md convention 3: retries live in
+ * the protocol layer and depend on the error class, never on the protocol):
+ *
+ * | error                 | action                                                        |
+ * |-----------------------|---------------------------------------------------------------|
+ * | ESESSION              | reset the transport (new handshake) and replay once, at once   |
+ * | ECONNRESET            | retry once at once (the transport reconnects by itself)        |
+ * | ETIMEDOUT, EBUSY      | reset, wait `backoffMs`, retry up to `retries` times           |
+ * | anything else         | no retry (EAUTH, ECONNREFUSED, EPROTOCOL, EUNSUPPORTED, ...)   |
+ */
+import { KasaTapoError, isKasaTapoError, toKasaTapoError } from '../errors';
+import type { Logger, Transport } from '../types';
+
+export interface RetryOptions {
+  /** Retries after timeouts and busy answers. Default 2. */
+  retries?: number;
+  /** Wait before such a retry, in ms. Default 1000. */
+  backoffMs?: number;
+  logger?: Logger;
+}
+
+/** Counters shared with the device facade (the pool reads `retries`). */
+export interface RetryStats {
+  retries: number;
+}
+
+export const DEFAULT_RETRIES = 2;
+export const DEFAULT_BACKOFF_MS = 1000;
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Run `attempt` (one exchange with the device) under the retry policy above.
+ * Throws the last KasaTapoError when no retry is allowed or left (non-KasaTapoError values are
+ * wrapped with toKasaTapoError).
+ */
+export async function withRetry<T>(
+  transport: Transport,
+  attempt: () => Promise<T>,
+  opts: RetryOptions,
+  stats: RetryStats,
+): Promise<T> {
+  const retries = Math.max(0, Math.min(10, Math.floor(opts.retries ?? DEFAULT_RETRIES)));
+  const backoffMs = Math.max(0, opts.backoffMs ?? DEFAULT_BACKOFF_MS);
+  let sessionReplayed = false;
+  let resetRetried = false;
+  let slowRetries = 0;
+  // Bounded: each branch below consumes a finite budget (1 + 1 + retries).
+  for (let i = 0; i < retries + 3; i++) {
+    try {
+      return await attempt();
+    } catch (raw) {
+      const e = isKasaTapoError(raw) ? raw : toKasaTapoError(raw, transport.host);
+      if (e.code === 'ESESSION' && !sessionReplayed) {
+        sessionReplayed = true;
+        transport.reset();
+      } else if (e.code === 'ECONNRESET' && !resetRetried) {
+        resetRetried = true;
+      } else if ((e.code === 'ETIMEDOUT' || e.code === 'EBUSY') && slowRetries < retries) {
+        slowRetries++;
+        transport.reset();
+        if (backoffMs > 0) await sleep(backoffMs);
+      } else {
+        throw e;
+      }
+      stats.retries++;
+      opts.logger?.debug?.(`${transport.host}: ${e.code}, retrying (${stats.retries} retries so far)`);
+    }
+  }
+  // Unreachable: the budget above always ends in a return or a throw.
+  throw new KasaTapoError('EPROTOCOL', `Retry budget exhausted for ${transport.host}`);
+}
