@@ -1,0 +1,196 @@
+// Pool behaviour with in-memory fake devices: queue order and bound, concurrency, offline and
+// return, poller sharing and on-change, idle close, close(). The simulator-based pool tests are
+// in pool.test.ts.
+import { strict as assert } from 'node:assert';
+import { Pool } from '../../src/pool';
+import { KasaTapoError } from '../../src/errors';
+import type { DeviceApi, DeviceState, TransportKind } from '../../src/types';
+
+interface FakeControl {
+  inFlight: number;
+  maxInFlight: number;
+  calls: number;
+  order: number[];
+  fail?: KasaTapoError;
+  delayMs: number;
+  on: boolean;
+  closed: number;
+  connects: number;
+}
+
+function fakeFactory(ctl: FakeControl, protocol: TransportKind = 'klap') {
+  return async (opts: { host: string; port?: number }): Promise<DeviceApi> => {
+    ctl.connects++;
+    if (ctl.fail) throw ctl.fail;
+    const state = (): DeviceState => ({ on: ctl.on, host: opts.host, family: 'plug', protocol, model: 'FAKE1' });
+    const step = async <T>(fn: () => T): Promise<T> => {
+      ctl.inFlight++;
+      ctl.maxInFlight = Math.max(ctl.maxInFlight, ctl.inFlight);
+      ctl.calls++;
+      try {
+        await new Promise((r) => setTimeout(r, ctl.delayMs));
+        if (ctl.fail) throw ctl.fail;
+        return fn();
+      } finally {
+        ctl.inFlight--;
+      }
+    };
+    return {
+      host: opts.host,
+      port: opts.port ?? 80,
+      getState: () => step(state),
+      setState: (p) => step(() => {
+        if (p.on !== undefined) ctl.on = p.on;
+        return state();
+      }),
+      getEnergy: () => step(() => ({ powerW: 1 })),
+      getEnergyHistory: (period) => step(() => ({ period, entries: [] })),
+      raw: (req) => step(() => {
+        ctl.order.push((req as { n: number }).n);
+        return { ok: (req as { n: number }).n };
+      }),
+      info: () => ({ host: opts.host, port: opts.port ?? 80, family: 'plug', protocol, model: 'FAKE1' }),
+      close: async () => {
+        ctl.closed++;
+      },
+    };
+  };
+}
+
+const newCtl = (): FakeControl => ({ inFlight: 0, maxInFlight: 0, calls: 0, order: [], delayMs: 1, on: false, closed: 0, connects: 0 });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('pool (fake devices)', () => {
+  it('answers 200 concurrent requests in order, one on the wire at a time', async () => {
+    const ctl = newCtl();
+    const pool = new Pool({ connect: fakeFactory(ctl), queueLimit: 500 });
+    try {
+      const d = pool.device('127.0.0.1:1');
+      const res = await Promise.all(Array.from({ length: 200 }, (_, n) => d.raw({ n })));
+      assert.deepEqual(res.map((r) => (r as { ok: number }).ok), Array.from({ length: 200 }, (_, n) => n));
+      assert.deepEqual(ctl.order, Array.from({ length: 200 }, (_, n) => n));
+      assert.equal(ctl.maxInFlight, 1);
+      assert.equal(ctl.connects, 1);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('rejects the overflow with EQUEUEFULL at once and serves the rest', async () => {
+    const ctl = newCtl();
+    const pool = new Pool({ connect: fakeFactory(ctl), queueLimit: 50 });
+    try {
+      const d = pool.device('127.0.0.1:1');
+      const settled = await Promise.allSettled(Array.from({ length: 200 }, (_, n) => d.raw({ n })));
+      const ok = settled.filter((s) => s.status === 'fulfilled').length;
+      const full = settled.filter((s) => s.status === 'rejected' && (s.reason as KasaTapoError).code === 'EQUEUEFULL').length;
+      assert.equal(ok + full, 200);
+      assert.equal(ok, 51); // one running + fifty waiting
+      assert.equal(ctl.maxInFlight, 1);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('runs different devices concurrently within the pool-wide limit', async () => {
+    const ctl = newCtl();
+    ctl.delayMs = 5;
+    const pool = new Pool({ connect: fakeFactory(ctl), concurrency: 3 });
+    try {
+      await Promise.all(Array.from({ length: 10 }, (_, i) => pool.device(`127.0.0.${i + 1}:1`).getState()));
+      assert.equal(ctl.maxInFlight, 3);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('marks a failing device offline, fails fast, and comes back after the probe', async () => {
+    const ctl = newCtl();
+    const pool = new Pool({ connect: fakeFactory(ctl), offlineAfter: 2, probeMinMs: 50 });
+    const events: string[] = [];
+    pool.on('status', (_k: string, s: string) => events.push(s));
+    try {
+      const d = pool.device('127.0.0.1:1'); // nothing listens on port 1: the TCP probe fails
+      await d.getState();
+      ctl.fail = new KasaTapoError('ECONNREFUSED', 'refused');
+      await assert.rejects(d.getState(), { code: 'ECONNREFUSED' });
+      await assert.rejects(d.getState(), { code: 'ECONNREFUSED' });
+      const before = ctl.calls + ctl.connects;
+      await assert.rejects(d.getState(), { code: 'EOFFLINE' });
+      assert.equal(ctl.calls + ctl.connects, before, 'offline requests never reach the device');
+      assert.equal(pool.status('127.0.0.1:1'), 'offline');
+      assert.deepEqual(events, ['connecting', 'online', 'error', 'offline']);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('shares one poll stream between subscribers at the shortest interval, with on-change', async () => {
+    const ctl = newCtl();
+    const pool = new Pool({ connect: fakeFactory(ctl) });
+    try {
+      const all: number[] = [];
+      let changes = 0;
+      const subs = [400, 300, 200, 100].map((ms, i) =>
+        pool.subscribe('127.0.0.1:1', { intervalMs: ms, onlyChanges: i === 0 }, (err) => {
+          if (err) throw err;
+          if (i === 0) changes++;
+          else all.push(i);
+        }),
+      );
+      await sleep(650);
+      const polls = pool.deviceStats('127.0.0.1:1')!.polls;
+      assert.ok(polls >= 4 && polls <= 8, `one stream at 100 ms: ${polls} polls`);
+      assert.equal(ctl.calls, polls);
+      assert.equal(changes, 1, 'on-change subscriber saw one reading');
+      for (const s of subs) s.cancel();
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('closes sessions nobody uses after the idle time', async () => {
+    const ctl = newCtl();
+    const pool = new Pool({ connect: fakeFactory(ctl), idleCloseMs: 10 });
+    try {
+      const d = pool.device('127.0.0.1:1');
+      await d.getState();
+      d.release();
+      await sleep(20);
+      pool.sweep();
+      await sleep(1);
+      assert.equal(ctl.closed, 1);
+      assert.equal(pool.deviceStats('127.0.0.1:1'), undefined);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('resolves aliases, hosts and host:port; refuses bad references', async () => {
+    const ctl = newCtl();
+    const pool = new Pool({ connect: fakeFactory(ctl), devices: [{ alias: 'Hall Lamp', host: '127.0.0.9', port: 80 }] });
+    try {
+      assert.deepEqual(pool.resolve('hall lamp'), { alias: 'Hall Lamp', host: '127.0.0.9', port: 80 });
+      assert.deepEqual(pool.resolve('127.0.0.3:9999'), { host: '127.0.0.3', port: 9999 });
+      assert.deepEqual(pool.resolve('127.0.0.3'), { host: '127.0.0.3' });
+      assert.throws(() => pool.resolve(''), { code: 'EBADINPUT' });
+      assert.throws(() => pool.resolve('no such lamp'), { code: 'ENOTFOUND' });
+      assert.throws(() => pool.resolve(42 as unknown as string), { code: 'EBADINPUT' });
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('fails queued and new requests with ECLOSED after close()', async () => {
+    const ctl = newCtl();
+    ctl.delayMs = 20;
+    const pool = new Pool({ connect: fakeFactory(ctl) });
+    const d = pool.device('127.0.0.1:1');
+    const p = Promise.allSettled([d.getState(), d.getState(), d.getState()]);
+    await sleep(5);
+    await pool.close();
+    const r = await p;
+    assert.ok(r.slice(1).every((s) => s.status === 'rejected' && (s.reason as KasaTapoError).code === 'ECLOSED'));
+    await assert.rejects(d.getState(), { code: 'ECLOSED' });
+  });
+});
