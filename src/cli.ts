@@ -1,0 +1,288 @@
+#!/usr/bin/env node
+/**
+ * kasa-tapo — discover, read and switch Kasa and Tapo devices from a terminal, and run the
+ * simulated home. Exit code 0 only on success; one clear line on stderr on failure.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { discover } from './discovery';
+import { connect } from './device';
+import { KasaTapoError, isKasaTapoError } from './errors';
+import type { Credentials, DeviceApi, TransportChoice } from './types';
+
+/** softScheck's preset names: IOT commands, and the SMART method that does the same where one exists. */
+export const PRESETS: Record<string, { iot: unknown; smart?: { method: string; params?: unknown } }> = {
+  info: { iot: { system: { get_sysinfo: {} } }, smart: { method: 'get_device_info' } },
+  on: { iot: { system: { set_relay_state: { state: 1 } } }, smart: { method: 'set_device_info', params: { device_on: true } } },
+  off: { iot: { system: { set_relay_state: { state: 0 } } }, smart: { method: 'set_device_info', params: { device_on: false } } },
+  time: { iot: { time: { get_time: {} } }, smart: { method: 'get_device_time' } },
+  schedule: { iot: { schedule: { get_rules: {} } }, smart: { method: 'get_schedule_rules', params: { start_index: 0 } } },
+  countdown: { iot: { count_down: { get_rules: {} } }, smart: { method: 'get_countdown_rules', params: {} } },
+  antitheft: { iot: { anti_theft: { get_rules: {} } } },
+  cloudinfo: { iot: { cnCloud: { get_info: {} } }, smart: { method: 'get_connect_cloud_state' } },
+  wlanscan: { iot: { netif: { get_scaninfo: { refresh: 0 } } }, smart: { method: 'get_wireless_scan_info', params: { start_index: 0 } } },
+  energy: { iot: { emeter: { get_realtime: {} } }, smart: { method: 'get_energy_usage' } },
+  energy_reset: { iot: { emeter: { erase_emeter_stat: {} } } },
+  runtime_reset: { iot: { schedule: { erase_runtime_stat: {} } } },
+  ledon: { iot: { system: { set_led_off: { off: 0 } } }, smart: { method: 'set_led_info', params: { led_rule: 'always' } } },
+  ledoff: { iot: { system: { set_led_off: { off: 1 } } }, smart: { method: 'set_led_info', params: { led_rule: 'never' } } },
+  reboot: { iot: { system: { reboot: { delay: 1 } } }, smart: { method: 'device_reboot', params: { delay: 1 } } },
+  reset: { iot: { system: { reset: { delay: 1 } } }, smart: { method: 'device_reset' } },
+};
+
+interface Args {
+  command?: string;
+  rest: string[];
+  host?: string;
+  port?: number;
+  transport: TransportChoice;
+  timeoutMs: number;
+  json: boolean;
+  verbose: boolean;
+  broadcast?: string;
+  config?: string;
+  child?: string;
+  base?: string;
+  ephemeral: boolean;
+}
+
+const USAGE = `Usage:
+  kasa-tapo discover [--broadcast ADDR] [--timeout MS] [--json]
+  kasa-tapo --host HOST [--port P] [--transport auto|xor|klap|klap-v1|aes] [--child N] COMMAND
+  kasa-tapo simulate [--base 127.0.X] [--ephemeral]
+
+Commands: info, state, on, off, toggle, energy, raw JSON, and the presets
+  ${Object.keys(PRESETS).join(', ')}
+  (info/on/off/energy/state/toggle print the normalised form; use --json for JSON; presets other
+  than those send the device's own command and print its answer)
+Options: --json  --verbose (decrypted requests and answers on stderr)  --timeout MS  --config FILE
+Credentials: KASA_TAPO_USERNAME / KASA_TAPO_PASSWORD, or "username"/"password" in the config file
+  (default ~/.kasa-tapo.json), which may also hold "devices": {"alias": {"host": "...", "port": N}}
+  and "commands": {"name": <raw JSON>}; --host accepts an alias from it.`;
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { rest: [], transport: 'auto', timeoutMs: 5000, json: false, verbose: false, ephemeral: false };
+  const need = (i: number, name: string): string => {
+    const v = argv[i];
+    if (v === undefined) throw new KasaTapoError('EBADINPUT', `${name} needs a value`);
+    return v;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const t = argv[i]!;
+    switch (t) {
+      case '--host':
+      case '-h':
+        a.host = need(++i, t);
+        break;
+      case '--port':
+      case '-p':
+        a.port = Number(need(++i, t));
+        if (!Number.isInteger(a.port) || a.port < 1 || a.port > 65535) throw new KasaTapoError('EBADINPUT', '--port must be 1-65535');
+        break;
+      case '--transport':
+        a.transport = need(++i, t) as TransportChoice;
+        if (!['auto', 'xor', 'klap', 'klap-v1', 'aes'].includes(a.transport)) {
+          throw new KasaTapoError('EBADINPUT', '--transport must be auto, xor, klap, klap-v1 or aes');
+        }
+        break;
+      case '--timeout':
+        a.timeoutMs = Number(need(++i, t));
+        if (!(a.timeoutMs > 0)) throw new KasaTapoError('EBADINPUT', '--timeout must be a positive number of ms');
+        break;
+      case '--broadcast':
+        a.broadcast = need(++i, t);
+        break;
+      case '--config':
+        a.config = need(++i, t);
+        break;
+      case '--child':
+        a.child = need(++i, t);
+        break;
+      case '--base':
+        a.base = need(++i, t);
+        break;
+      case '--ephemeral':
+        a.ephemeral = true;
+        break;
+      case '--json':
+        a.json = true;
+        break;
+      case '--verbose':
+      case '-v':
+        a.verbose = true;
+        break;
+      case '--help':
+        a.command = 'help';
+        break;
+      default:
+        if (t.startsWith('--')) throw new KasaTapoError('EBADINPUT', `Unknown option ${t}`);
+        if (a.command === undefined) a.command = t;
+        else a.rest.push(t);
+    }
+  }
+  return a;
+}
+
+interface ConfigFile {
+  username?: string;
+  password?: string;
+  devices?: Record<string, { host: string; port?: number; transport?: TransportChoice }>;
+  commands?: Record<string, unknown>;
+}
+
+function loadConfig(file: string | undefined): ConfigFile {
+  const p = file ?? path.join(os.homedir(), '.kasa-tapo.json');
+  if (!fs.existsSync(p)) {
+    if (file) throw new KasaTapoError('EBADINPUT', `Config file ${file} not found`);
+    return {};
+  }
+  try {
+    const v = JSON.parse(fs.readFileSync(p, 'utf8')) as unknown;
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not an object');
+    return v as ConfigFile;
+  } catch (e) {
+    throw new KasaTapoError('EBADINPUT', `Config file ${p} is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+function credentialsFrom(cfg: ConfigFile): Credentials | undefined {
+  const username = process.env.KASA_TAPO_USERNAME ?? cfg.username;
+  const password = process.env.KASA_TAPO_PASSWORD ?? cfg.password;
+  return username !== undefined || password !== undefined ? { username: username ?? '', password: password ?? '' } : undefined;
+}
+
+function out(a: Args, value: unknown, text?: string): void {
+  process.stdout.write((a.json || text === undefined ? JSON.stringify(value, null, a.json ? 2 : 0) : text) + '\n');
+}
+
+function parseRaw(text: string | undefined): unknown {
+  if (!text) throw new KasaTapoError('EBADINPUT', 'raw needs a JSON argument, e.g. raw \'{"system":{"get_sysinfo":{}}}\'');
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new KasaTapoError('EBADINPUT', 'raw needs valid JSON');
+  }
+}
+
+async function runDevice(a: Args, cfg: ConfigFile): Promise<void> {
+  const alias = a.host && cfg.devices?.[a.host];
+  const host = alias ? alias.host : a.host!;
+  const port = a.port ?? (alias ? alias.port : undefined);
+  const transport = a.transport !== 'auto' ? a.transport : (alias && alias.transport) || 'auto';
+  const creds = credentialsFrom(cfg);
+  const trace = a.verbose
+    ? (dir: 'request' | 'response', text: string) => process.stderr.write(`${dir === 'request' ? '>>' : '<<'} ${text}\n`)
+    : undefined;
+  const dev: DeviceApi = await connect({
+    host,
+    transport,
+    timeoutMs: a.timeoutMs,
+    ...(port !== undefined ? { port } : {}),
+    ...(creds ? { credentials: creds } : {}),
+    ...(trace ? { trace } : {}),
+  });
+  try {
+    const cmd = a.command!;
+    const child = a.child === undefined ? undefined : /^\d+$/.test(a.child) ? Number(a.child) : a.child;
+    const smart = ['klap', 'aes'].includes(dev.info()?.protocol ?? '');
+    switch (cmd) {
+      case 'info':
+      case 'state': {
+        const s = await dev.getState();
+        return out(a, s, `${s.alias ?? host} (${s.model ?? '?'}, ${s.family}, ${s.protocol}) is ${s.on === undefined ? '-' : s.on ? 'on' : 'off'}`);
+      }
+      case 'on':
+      case 'off':
+      case 'toggle': {
+        let on = cmd === 'on';
+        if (cmd === 'toggle') {
+          const s = await dev.getState();
+          const c = child === undefined ? s : s.children?.find((x, i) => x.id === child || x.alias === child || i === child);
+          on = !(c?.on ?? false);
+        }
+        const s = await dev.setState({ on }, child);
+        return out(a, s, `${s.alias ?? host} switched ${on ? 'on' : 'off'}`);
+      }
+      case 'energy': {
+        const e = await dev.getEnergy(child);
+        const f = (v: number | undefined, u: string) => (v === undefined ? '' : ` ${v}${u}`);
+        return out(a, e, `power${f(e.powerW, ' W')}${f(e.voltageV, ' V')}${f(e.currentA, ' A')} today${f(e.todayKWh, ' kWh')} total${f(e.totalKWh, ' kWh')}`);
+      }
+      case 'raw':
+        return out(a, await dev.raw(parseRaw(a.rest[0]), child));
+      default: {
+        const named = cfg.commands?.[cmd];
+        if (named !== undefined) return out(a, await dev.raw(named, child));
+        const preset = PRESETS[cmd];
+        if (!preset) throw new KasaTapoError('EBADINPUT', `Unknown command "${cmd}" (see kasa-tapo --help)`);
+        const req = smart ? preset.smart : preset.iot;
+        if (!req) throw new KasaTapoError('EUNSUPPORTED', `"${cmd}" has no equivalent on ${dev.info()?.model ?? 'this device'}`);
+        return out(a, await dev.raw(req, child));
+      }
+    }
+  } finally {
+    await dev.close();
+  }
+}
+
+async function runDiscover(a: Args): Promise<void> {
+  const found = await discover({ timeoutMs: a.timeoutMs === 5000 ? 3000 : a.timeoutMs, ...(a.broadcast ? { broadcast: a.broadcast } : {}) });
+  if (a.json) return out(a, found.map(({ raw: _raw, ...rest }) => rest));
+  if (found.length === 0) {
+    process.stdout.write('No devices answered.\n');
+    return;
+  }
+  for (const d of found) {
+    const what = d.supported ? d.transport : `unsupported: ${d.reason ?? ''}`;
+    process.stdout.write(`${d.host.padEnd(15)} ${String(d.model ?? '?').padEnd(10)} ${String(d.alias ?? '').padEnd(20)} ${d.mac ?? ''} ${what}\n`);
+  }
+}
+
+async function runSimulate(a: Args): Promise<void> {
+  const { startSimulatedHome } = await import('./simulator');
+  const creds = credentialsFrom({}) ?? { username: 'demo@example.com', password: 'demo-password' };
+  const home = await startSimulatedHome({
+    credentials: creds,
+    ...(a.base ? { baseAddress: a.base } : {}),
+    standardPorts: !a.ephemeral,
+  });
+  for (const d of home.devices) {
+    process.stdout.write(`${`${d.host}:${d.port}`.padEnd(22)} ${d.profile.model.padEnd(10)} ${d.transport.padEnd(8)} ${d.profile.alias ?? d.profile.id}\n`);
+  }
+  process.stdout.write(`Simulated home running (credentials ${creds.username} / the password you set). Ctrl-C to stop.\n`);
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await home.close();
+}
+
+/** Run the CLI with argv (without node and script). Resolves to the exit code; never throws. */
+export async function main(argv: string[]): Promise<number> {
+  try {
+    const a = parseArgs(argv);
+    if (!a.command || a.command === 'help') {
+      process.stdout.write(USAGE + '\n');
+      return a.command === 'help' ? 0 : 2;
+    }
+    if (a.command === 'discover') await runDiscover(a);
+    else if (a.command === 'simulate') await runSimulate(a);
+    else {
+      if (!a.host) throw new KasaTapoError('EBADINPUT', `"${a.command}" needs --host`);
+      await runDevice(a, loadConfig(a.config));
+    }
+    return 0;
+  } catch (e) {
+    const msg = isKasaTapoError(e) ? `${e.code}: ${e.message}` : `Error: ${(e as Error)?.message ?? String(e)}`;
+    process.stderr.write(`kasa-tapo: ${msg}\n`);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  void main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}
