@@ -725,6 +725,16 @@ export class PooledDevice implements DeviceApi {
   raw(request: unknown, child?: ChildRef): Promise<unknown> {
     return this.pool.enqueue(this.e, (d) => d.raw(request, child));
   }
+  /**
+   * Run several calls as one queued job and return the device's own last answer beside the value
+   * (what the nodes put in msg.raw). Throws like the other methods.
+   */
+  withRaw<T>(fn: (dev: DeviceApi) => Promise<T>): Promise<{ value: T; raw: unknown }> {
+    return this.pool.enqueue(this.e, async (d) => {
+      const value = await fn(d);
+      return { value, raw: (d as { lastRaw?: unknown }).lastRaw };
+    });
+  }
   info(): DeviceInfo | undefined {
     const i = this.e.device?.info();
     if (!i) return undefined;
