@@ -55,6 +55,11 @@ export interface PoolOptions {
   probeMaxMs?: number;
   /** Close the session of a device nobody uses after this long. Default 300000 ms. */
   idleCloseMs?: number;
+  /**
+   * After a device rejected the credentials (EAUTH), requests fail at once with that error for this
+   * long instead of logging in again (devices lock accounts out after repeated failures). Default 60000 ms.
+   */
+  authRetryMs?: number;
   logger?: Logger;
   /** Replaces connect() (tests, custom transports). */
   connect?: (opts: ConnectOptions) => Promise<DeviceApi>;
@@ -145,6 +150,8 @@ class Entry {
   lastUsed = Date.now();
   probeTimer?: NodeJS.Timeout;
   probeDelay = 0;
+  /** Until this epoch ms, requests fail at once with lastError (EAUTH). */
+  authUntil = 0;
   readonly pollers = new Map<string, Poller>();
   lastError?: KasaTapoError;
   readonly stats: DeviceStats;
@@ -205,6 +212,7 @@ export class Pool extends EventEmitter {
       | 'probeMinMs'
       | 'probeMaxMs'
       | 'idleCloseMs'
+      | 'authRetryMs'
     >
   >;
   private readonly credentials?: Credentials;
@@ -230,6 +238,7 @@ export class Pool extends EventEmitter {
       probeMinMs: options.probeMinMs ?? 1000,
       probeMaxMs: options.probeMaxMs ?? 30000,
       idleCloseMs: options.idleCloseMs ?? 300000,
+      authRetryMs: options.authRetryMs ?? 60000,
     };
     if (options.credentials) this.credentials = options.credentials;
     if (options.logger) this.logger = options.logger;
@@ -301,24 +310,46 @@ export class Pool extends EventEmitter {
     return this.keyPairPromise;
   }
 
-  /** @internal Queue a job for a device. Rejects EOFFLINE / EQUEUEFULL / ECLOSED at once. */
-  enqueue<T>(e: Entry, run: (dev: DeviceApi) => Promise<T>): Promise<T> {
-    if (this.closed) return Promise.reject(new KasaTapoError('ECLOSED', 'The connection pool is closed'));
-    e.lastUsed = Date.now();
+  /**
+   * The entry the pool tracks for `e`'s device: `e` itself, or — when a sweep dropped `e` while a
+   * released handle still held it — the current one (re-adopting `e` if there is none), so that no
+   * session lives outside the pool's map where close() would miss it.
+   */
+  private live(e: Entry): Entry {
+    const cur = this.entries.get(e.key);
+    if (cur) return cur;
+    this.entries.set(e.key, e);
+    this.ensureSweep();
+    return e;
+  }
+
+  /** Why a new request for `e` fails at once (counted in its stats, never sent), or undefined. */
+  private refusal(e: Entry): KasaTapoError | undefined {
+    if (e.status === 'auth-error' && e.lastError?.code === 'EAUTH' && Date.now() < e.authUntil) {
+      // Not retried: the same answer until authRetryMs has passed (no lock-out by repeated logins).
+      return e.lastError;
+    }
     if (e.status === 'offline') {
-      return Promise.reject(
-        new KasaTapoError('EOFFLINE', `Device ${e.key} is offline; waiting for it to come back`, {
-          host: e.config.host,
-          ...(e.lastError ? { cause: e.lastError } : {}),
-        }),
-      );
+      return new KasaTapoError('EOFFLINE', `Device ${e.key} is offline; waiting for it to come back`, {
+        host: e.config.host,
+        ...(e.lastError ? { cause: e.lastError } : {}),
+      });
     }
     if (e.queue.length >= this.opts.queueLimit) {
-      return Promise.reject(
-        new KasaTapoError('EQUEUEFULL', `Too many requests waiting for ${e.key} (limit ${this.opts.queueLimit})`, {
-          host: e.config.host,
-        }),
-      );
+      return new KasaTapoError('EQUEUEFULL', `Too many requests waiting for ${e.key} (limit ${this.opts.queueLimit})`, { host: e.config.host });
+    }
+    return undefined;
+  }
+
+  /** @internal Queue a job for a device. Rejects EOFFLINE / EAUTH / EQUEUEFULL / ECLOSED at once. */
+  enqueue<T>(entry: Entry, run: (dev: DeviceApi) => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new KasaTapoError('ECLOSED', 'The connection pool is closed'));
+    const e = this.live(entry);
+    e.lastUsed = Date.now();
+    const refused = this.refusal(e);
+    if (refused) {
+      this.countError(e, refused.code);
+      return Promise.reject(refused);
     }
     return new Promise<T>((resolve, reject) => {
       e.queue.push({ run, resolve: resolve as (v: unknown) => void, reject });
@@ -377,11 +408,16 @@ export class Pool extends EventEmitter {
     return { handshakes: s?.handshakes ?? 0, retries: s?.retries ?? 0 };
   }
 
-  private recordError(e: Entry, err: KasaTapoError): void {
+  private countError(e: Entry, code: ErrorCode): void {
     e.stats.errors++;
-    e.stats.errorsByCode[err.code] = (e.stats.errorsByCode[err.code] ?? 0) + 1;
+    e.stats.errorsByCode[code] = (e.stats.errorsByCode[code] ?? 0) + 1;
+  }
+
+  private recordError(e: Entry, err: KasaTapoError): void {
+    this.countError(e, err.code);
     e.lastError = err;
     if (err.code === 'EAUTH') {
+      e.authUntil = Date.now() + this.opts.authRetryMs;
       this.setStatus(e, 'auth-error', err);
       this.emit('auth-error', e.key, err);
       return;
@@ -448,6 +484,7 @@ export class Pool extends EventEmitter {
     const queued = e.queue.splice(0);
     e.stats.queueDepth = 0;
     for (const j of queued) {
+      this.countError(e, 'EOFFLINE');
       j.reject(new KasaTapoError('EOFFLINE', `Device ${e.key} went offline`, { host: e.config.host, cause: err }));
     }
     void this.dropSession(e);
@@ -707,7 +744,7 @@ export class PooledDevice implements DeviceApi {
     return this.e.key;
   }
   get status(): DeviceStatus {
-    return this.e.status;
+    return this.pool.status(this.e.config);
   }
 
   getState(): Promise<DeviceState> {
