@@ -161,3 +161,21 @@ describe('crypto vectors', () => {
     });
   });
 });
+
+describe('device JSON', () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { parseJson } = require('../../src/json') as typeof import('../../src/json');
+  it('drops __proto__, constructor and prototype keys, also when spelt with \\u escapes', () => {
+    for (const text of ['{"__proto__":{"polluted":1},"a":1}', '{"\\u005f_proto__":{"polluted":1},"a":1}', '{"a":{"constructor":{"prototype":{"polluted":1}}}}']) {
+      const v = parseJson(text) as Record<string, unknown>;
+      assert.equal(Object.getPrototypeOf(v), Object.prototype);
+      assert.equal(({} as Record<string, unknown>)['polluted'], undefined);
+      assert.equal(Object.prototype.hasOwnProperty.call(v, '__proto__'), false);
+      Object.assign({}, v, v['a']);
+      assert.equal(({} as Record<string, unknown>)['polluted'], undefined);
+    }
+  });
+  it('throws EPROTOCOL on malformed text', () => {
+    assert.throws(() => parseJson('{"a":'), { code: 'EPROTOCOL' });
+  });
+});
