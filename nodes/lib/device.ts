@@ -1,0 +1,212 @@
+/**
+ * What the three device nodes share: finding the pool config node, registering with it for status
+ * pushes, the input wrapper (whole async body in try/catch ending in done(err)), an idempotent
+ * bounded close, device and child resolution (msg overrides config), typed-input evaluation and the
+ * `msg.device` description.
+ */
+import type { ChildRef, Pool } from '../../src/index';
+import type { DeviceRef, DeviceStatus, PoolDeviceConfig, PooledDevice } from '../../src/pool';
+import { NodeError, badInput, fail, toNodeError } from './errors';
+import type { DoneFn, Node, NodeMessage, RED, SendFn } from './red';
+import { poolStatusView } from './status';
+
+/** A node that wants the pool's status events. */
+export interface PoolUser {
+  poolStatus(key: string, status: DeviceStatus, err?: { code?: string }): void;
+}
+
+/** The runtime side of a tplink-pool config node, as the device nodes see it. */
+export interface PoolConfigNode extends Node {
+  readonly pool: Pool;
+  readonly deviceList: PoolDeviceConfig[];
+  /** Default poll interval (ms). */
+  readonly pollIntervalMs: number;
+  register(user: PoolUser): void;
+  deregister(user: PoolUser): void;
+  /** Texts that must never leave the node (the password, the e-mail). */
+  secrets(): string[];
+}
+
+export interface DeviceNodeDef {
+  id: string;
+  type: string;
+  name?: string;
+  pool?: string;
+  device?: string;
+  child?: string;
+}
+
+/** What a device node's behaviour gets to work with. */
+export interface DeviceNodeContext {
+  readonly RED: RED;
+  readonly node: Node;
+  readonly config: PoolConfigNode;
+  /** Follow the pool status of this device key on the node's status. */
+  watch(key: string): void;
+  /** Run fn with a pooled device handle, released afterwards. */
+  useDevice<T>(ref: DeviceRef, fn: (d: PooledDevice) => Promise<T>): Promise<T>;
+  /** Report an error that has no done() (polling): red status, node.error with a msg so Catch sees it. */
+  report(e: unknown, msg: NodeMessage): void;
+  readonly closed: boolean;
+}
+
+export interface DeviceNodeBehaviour {
+  input(msg: NodeMessage, send: SendFn): Promise<void>;
+  /** Replace the default status handling of pool events. */
+  poolStatus?(key: string, status: DeviceStatus, err?: { code?: string }): void;
+  close?(): void | Promise<void>;
+}
+
+const CLOSE_LIMIT_MS = 5000;
+
+/**
+ * Wire a device node: pool lookup, registration, input and close handlers.
+ * `make` builds the node's behaviour once the pool is known.
+ */
+export function setupDeviceNode(RED: RED, node: Node, def: DeviceNodeDef, make: (ctx: DeviceNodeContext) => DeviceNodeBehaviour): void {
+  const config = def.pool ? (RED.nodes.getNode(def.pool) as PoolConfigNode | null) : null;
+  if (!config || !config.pool) {
+    node.status({ fill: 'red', shape: 'ring', text: 'no pool' });
+    node.on('input', (_msg, _send, done) => {
+      done(new NodeError('ENOPOOL', 'No tplink-pool configuration: open the node and choose or add a TP-Link pool'));
+    });
+    return;
+  }
+  const keys = new Set<string>();
+  let closed = false;
+  const secrets = (): string[] => config.secrets();
+  let behaviour: DeviceNodeBehaviour | undefined;
+  const user: PoolUser = {
+    poolStatus(key, status, err) {
+      if (closed || !keys.has(key)) return;
+      if (behaviour?.poolStatus) return behaviour.poolStatus(key, status, err);
+      const view = poolStatusView(status, err);
+      if (view) node.status(view);
+    },
+  };
+  const ctx: DeviceNodeContext = {
+    RED,
+    node,
+    config,
+    watch: (key) => void keys.add(key),
+    async useDevice(ref, fn) {
+      const d = config.pool.device(ref);
+      keys.add(d.key);
+      try {
+        return await fn(d);
+      } finally {
+        d.release();
+      }
+    },
+    report(e, msg) {
+      const err = toNodeError(e, secrets());
+      node.status({ fill: 'red', shape: 'ring', text: err.code === 'EOFFLINE' ? 'offline' : `error ${err.code}` });
+      node.error(err, msg);
+    },
+    get closed() {
+      return closed;
+    },
+  };
+  behaviour = make(ctx);
+  config.register(user);
+
+  node.on('input', (msg, send, done) => {
+    void (async () => {
+      try {
+        await behaviour!.input(msg, send);
+        done();
+      } catch (e) {
+        fail(node, done, e, secrets());
+      }
+    })();
+  });
+
+  let closing: Promise<void> | undefined;
+  node.on('close', (_removed, done) => {
+    closing ??= (async () => {
+      closed = true;
+      config.deregister(user);
+      try {
+        await behaviour!.close?.();
+      } catch {
+        /* closing must not fail */
+      }
+    })();
+    let timer: NodeJS.Timeout | undefined;
+    void Promise.race([closing, new Promise<void>((r) => (timer = setTimeout(r, CLOSE_LIMIT_MS)))]).then(() => {
+      clearTimeout(timer);
+      done();
+    });
+  });
+}
+
+/** A non-empty trimmed string, or undefined. */
+export function text(v: unknown): string | undefined {
+  return typeof v === 'string' && v.trim() ? v.trim() : undefined;
+}
+
+/** The device a message addresses: msg.device (alias, host, host:port or {host, port}) over the configured one. */
+export function deviceRef(msg: NodeMessage, configured: string | undefined): DeviceRef {
+  const m = msg.device;
+  if (m !== undefined && m !== null && m !== '') {
+    if (typeof m === 'string') return m.trim();
+    if (typeof m === 'object' && typeof (m as { host?: unknown }).host === 'string') {
+      const o = m as { host: string; port?: unknown; alias?: unknown };
+      const port = Number(o.port);
+      return { host: o.host, ...(Number.isInteger(port) && port > 0 && port < 65536 ? { port } : {}) };
+    }
+    throw badInput('msg.device must be an alias, a host, host:port or {host, port}');
+  }
+  const c = text(configured);
+  if (!c) throw badInput('No device: set one in the node or send msg.device (an alias, a host or host:port)');
+  return c;
+}
+
+/** The child a message addresses: msg.child (index, id or alias) over the configured one. */
+export function childRef(msg: NodeMessage, configured: string | undefined): ChildRef | undefined {
+  const m = msg.child;
+  if (typeof m === 'number') {
+    if (!Number.isInteger(m) || m < 0) throw badInput('msg.child must be an outlet index (0, 1, …), a child id or an alias');
+    return m;
+  }
+  if (typeof m === 'string' && m.trim()) return m.trim();
+  if (m !== undefined && m !== null && m !== '') throw badInput('msg.child must be an outlet index (0, 1, …), a child id or an alias');
+  return text(configured);
+}
+
+/** The pool's key for a reference (host or host:port), as used in its status events. */
+export function keyOf(pool: Pool, ref: DeviceRef): string {
+  const cfg = pool.resolve(ref);
+  return cfg.port !== undefined ? `${cfg.host}:${cfg.port}` : cfg.host;
+}
+
+/** The output `msg.device`: {host, port, alias, model, family, protocol}, absent fields left out. */
+export function describeDevice(d: PooledDevice, fallbackAlias?: string): Record<string, unknown> {
+  const i = d.info();
+  const out: Record<string, unknown> = { host: i?.host ?? d.host, port: i?.port ?? d.port };
+  const alias = i?.alias ?? fallbackAlias;
+  if (alias !== undefined) out.alias = alias;
+  if (i?.model !== undefined) out.model = i.model;
+  if (i?.family !== undefined) out.family = i.family;
+  if (i?.protocol !== undefined) out.protocol = i.protocol;
+  return out;
+}
+
+/** Evaluate a typed-input property (str, num, bool, json, msg, flow, global, env). */
+export function evalProperty(RED: RED, node: Node, value: unknown, type: string | undefined, msg: NodeMessage): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    try {
+      RED.util.evaluateNodeProperty(value, type || 'str', node, msg, (err, v) => (err ? reject(badInput(`Could not read the value: ${err.message}`)) : resolve(v)));
+    } catch (e) {
+      reject(badInput(`Could not read the value: ${e instanceof Error ? e.message : String(e)}`));
+    }
+  });
+}
+
+/** A number from config text, bounded, with a default. */
+export function num(v: unknown, dflt: number, min: number, max: number): number {
+  const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() ? Number(v) : NaN;
+  return Number.isFinite(n) ? Math.min(max, Math.max(min, n)) : dflt;
+}
+
+export type { DoneFn };

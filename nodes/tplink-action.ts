@@ -1,0 +1,81 @@
+/**
+ * tplink-action: changes a device (on, off, toggle, brightness, colour, colour temperature, LED,
+ * reboot, raw command, or whatever msg.payload says). Output: msg.payload = the normalised state
+ * after the change (raw: the device's answer), msg.raw = the device's own answer, msg.device.
+ */
+import { KasaTapoError, type ChildRef, type ChildState, type DeviceApi, type DeviceState } from '../src/index';
+import { childRef, describeDevice, deviceRef, evalProperty, num, setupDeviceNode, text, type DeviceNodeDef } from './lib/device';
+import { actionCommand, rebootRequest, type Command } from './lib/payload';
+import type { Node, NodeStatus, RED } from './lib/red';
+import { STATUS, stateStatus } from './lib/status';
+
+interface ActionDef extends DeviceNodeDef {
+  action?: string;
+  value?: unknown;
+  valueType?: string;
+  transition?: string | number;
+}
+
+const NEEDS_VALUE = new Set(['brightness', 'color', 'colorTemp', 'led', 'raw']);
+
+/** A child in a state, by index, id or alias (as the library resolves it). */
+function findChild(s: DeviceState, ref: ChildRef): ChildState | undefined {
+  const kids = s.children ?? [];
+  if (typeof ref === 'number') return kids.find((k) => k.index === ref) ?? kids[ref];
+  const low = ref.toLowerCase();
+  return kids.find((k) => k.id === ref) ?? kids.find((k) => k.alias?.toLowerCase() === low) ?? (/^\d{1,3}$/.test(ref) ? kids.find((k) => k.index === Number(ref)) : undefined);
+}
+
+async function run(dev: DeviceApi, cmd: Command, child: ChildRef | undefined): Promise<unknown> {
+  switch (cmd.kind) {
+    case 'set':
+      return dev.setState(cmd.patch, child);
+    case 'toggle': {
+      const s = await dev.getState();
+      const current = child !== undefined ? findChild(s, child)?.on : s.on;
+      if (current === undefined) {
+        throw new KasaTapoError(child !== undefined ? 'ENOTFOUND' : 'EUNSUPPORTED', `${s.model ?? s.host} ${child !== undefined ? `has no switchable child ${JSON.stringify(child)}` : 'has no on/off switch to toggle'}`);
+      }
+      return dev.setState({ ...cmd.patch, on: !current }, child);
+    }
+    case 'raw':
+      return dev.raw(cmd.request, child);
+    case 'reboot': {
+      const i = dev.info();
+      await dev.raw(rebootRequest(i?.protocol, i?.family));
+      return { rebooting: true };
+    }
+  }
+}
+
+function statusAfter(cmd: Command, value: unknown, child: ChildRef | undefined): NodeStatus {
+  if (cmd.kind === 'reboot') return { fill: 'yellow', shape: 'ring', text: 'rebooting' };
+  if (cmd.kind === 'raw') return { ...STATUS.online, text: 'raw sent' };
+  const s = value as DeviceState;
+  return stateStatus(child !== undefined ? findChild(s, child) : s);
+}
+
+export = function register(RED: RED): void {
+  function TplinkActionNode(this: Node, def: ActionDef): void {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    setupDeviceNode(RED, node, def, (ctx) => ({
+      async input(msg, send) {
+        const action = text(def.action) ?? 'payload';
+        const value = NEEDS_VALUE.has(action) ? await evalProperty(RED, node, def.value, def.valueType, msg) : undefined;
+        const cmd = actionCommand(action, value, msg.payload);
+        const transition = num(def.transition, 0, 0, 3600000);
+        if ((cmd.kind === 'set' || cmd.kind === 'toggle') && transition > 0 && cmd.patch.transition === undefined) cmd.patch.transition = transition;
+        const ref = deviceRef(msg, def.device);
+        const child = childRef(msg, def.child);
+        const out = await ctx.useDevice(ref, async (d) => ({ ...(await d.withRaw((dev) => run(dev, cmd, child))), device: describeDevice(d) }));
+        msg.payload = out.value;
+        msg.raw = out.raw;
+        msg.device = out.device;
+        node.status(statusAfter(cmd, out.value, child));
+        send(msg);
+      },
+    }));
+  }
+  RED.nodes.registerType('tplink-action', TplinkActionNode as never);
+};

@@ -1,0 +1,92 @@
+/**
+ * tplink-energy: power, voltage, current and energy now (on input or by polling), or the history
+ * by day of a month / by month of a year; for a strip that meters its outlets, per outlet (child).
+ */
+import type { EnergyHistory, EnergyReading } from '../src/index';
+import { childRef, describeDevice, deviceRef, num, setupDeviceNode, text, type DeviceNodeDef } from './lib/device';
+import { badInput } from './lib/errors';
+import { pollTargets, targetsOf } from './lib/poll';
+import type { Node, NodeMessage, NodeStatus, RED } from './lib/red';
+
+interface EnergyDef extends DeviceNodeDef {
+  mode?: string;
+  poll?: boolean;
+  interval?: string | number;
+  onlyChanges?: boolean;
+  year?: string | number;
+  month?: string | number;
+}
+
+/** msg.device for a polled reading: what the pool knows of the device. */
+function deviceOfRef(cfg: { host: string; port?: number; alias?: string }): Record<string, unknown> {
+  return { host: cfg.host, ...(cfg.port !== undefined ? { port: cfg.port } : {}), ...(cfg.alias !== undefined ? { alias: cfg.alias } : {}) };
+}
+
+type Period = 'realtime' | 'day' | 'month';
+
+function energyStatus(v: EnergyReading | EnergyHistory): NodeStatus {
+  if ('entries' in v) return { fill: 'green', shape: 'dot', text: `${v.entries.length} ${v.period === 'day' ? 'days' : 'months'}` };
+  return { fill: 'green', shape: 'dot', text: v.powerW !== undefined ? `${Math.round(v.powerW * 10) / 10} W` : 'online' };
+}
+
+/** What to read: msg.payload {period, year, month} over the configuration. Throws EBADINPUT. */
+function request(def: EnergyDef, msg: NodeMessage): { period: Period; year?: number; month?: number } {
+  const p = msg.payload && typeof msg.payload === 'object' && !Array.isArray(msg.payload) ? (msg.payload as Record<string, unknown>) : {};
+  const period = (text(p.period) ?? text(def.mode) ?? 'realtime') as Period;
+  if (!['realtime', 'day', 'month'].includes(period)) throw badInput(`msg.payload.period must be "realtime", "day" or "month"; got ${JSON.stringify(p.period).slice(0, 30)}`);
+  const pick = (v: unknown, c: unknown, what: string): number | undefined => {
+    const x = v ?? (c === '' ? undefined : c);
+    if (x === undefined || x === null) return undefined;
+    const n = Number(x);
+    if (!Number.isInteger(n)) throw badInput(`${what} must be an integer; got ${JSON.stringify(x).slice(0, 30)}`);
+    return n;
+  };
+  const year = pick(p.year, def.year, 'year');
+  const month = pick(p.month, def.month, 'month');
+  return { period, ...(year !== undefined ? { year } : {}), ...(month !== undefined ? { month } : {}) };
+}
+
+export = function register(RED: RED): void {
+  function TplinkEnergyNode(this: Node, def: EnergyDef): void {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    setupDeviceNode(RED, node, def, (ctx) => {
+      let cancel = (): void => undefined;
+      if (def.poll === true && (text(def.mode) ?? 'realtime') === 'realtime') {
+        try {
+          const targets = targetsOf(ctx, def);
+          const child = childRef({}, def.child);
+          const intervalMs = num(def.interval, ctx.config.pollIntervalMs / 1000, 0.05, 86400) * 1000;
+          cancel = pollTargets(ctx, targets, { kind: 'energy', intervalMs, onlyChanges: def.onlyChanges === true, ...(child !== undefined ? { child } : {}) }, (t, value) => {
+            node.status(energyStatus(value as EnergyReading));
+            node.send({ topic: t.label, payload: value, device: deviceOfRef(ctx.config.pool.resolve(t.ref)), ...(child !== undefined ? { child } : {}) });
+          }).cancel;
+        } catch (e) {
+          ctx.report(e, {});
+        }
+      }
+      return {
+        async input(msg, send) {
+          const ref = deviceRef(msg, def.device);
+          const child = childRef(msg, def.child);
+          const q = request(def, msg);
+          const out = await ctx.useDevice(ref, async (d) => {
+            const r = await d.withRaw((dev): Promise<EnergyReading | EnergyHistory> =>
+              q.period === 'realtime'
+                ? dev.getEnergy(child)
+                : dev.getEnergyHistory(q.period, { ...(q.year !== undefined ? { year: q.year } : {}), ...(q.month !== undefined ? { month: q.month } : {}), ...(child !== undefined ? { child } : {}) }),
+            );
+            return { ...r, device: describeDevice(d) };
+          });
+          msg.payload = out.value;
+          msg.raw = out.raw;
+          msg.device = out.device;
+          node.status(energyStatus(out.value));
+          send(msg);
+        },
+        close: () => cancel(),
+      };
+    });
+  }
+  RED.nodes.registerType('tplink-energy', TplinkEnergyNode as never);
+};

@@ -1,0 +1,79 @@
+/**
+ * tplink-pool: the config node. Holds the TP-Link account (Node-RED credentials), the known devices,
+ * timeouts and poll defaults, and owns the connection pool every device node uses. Pool status
+ * events are pushed to the nodes that registered. Also registers the editor's Scan/Test endpoints.
+ */
+import { Pool } from '../src/index';
+import { registerAdminEndpoints } from './lib/admin';
+import type { PoolConfigNode, PoolUser } from './lib/device';
+import { num, text } from './lib/device';
+import { credentialsOf, parseDeviceList } from './lib/pool-config';
+import { redact } from './lib/errors';
+import type { Node, RED } from './lib/red';
+
+interface PoolDef {
+  id: string;
+  type: string;
+  name?: string;
+  devices?: unknown;
+  timeout?: string | number;
+  retries?: string | number;
+  queueLimit?: string | number;
+  pollInterval?: string | number;
+  broadcast?: string;
+}
+
+export = function register(RED: RED): void {
+  function TplinkPoolNode(this: Node & { [k: string]: unknown }, def: PoolDef): void {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const creds = credentialsOf(this.credentials);
+    const secrets = (): string[] => (creds ? [creds.password, creds.username] : []);
+    const users = new Set<PoolUser>();
+    const deviceList = parseDeviceList(def.devices);
+    const say = (f: (t: string) => void) => (t: string) => f(redact(t, secrets()));
+    const pool = new Pool({
+      ...(creds ? { credentials: creds } : {}),
+      devices: deviceList,
+      timeoutMs: num(def.timeout, 5000, 100, 60000),
+      retries: num(def.retries, 2, 0, 5),
+      queueLimit: num(def.queueLimit, 100, 1, 10000),
+      logger: { debug: say((t) => node.debug(t)), info: say((t) => node.debug(t)), warn: say((t) => node.warn(t)), error: say((t) => node.warn(t)) },
+    });
+    pool.on('status', (key: string, status, err?: { code?: string }) => {
+      for (const u of [...users]) {
+        try {
+          u.poolStatus(key, status, err);
+        } catch (e) {
+          node.debug(`status listener failed: ${e instanceof Error ? e.message : String(e)}`);
+        }
+      }
+    });
+    const self = this as unknown as PoolConfigNode & Record<string, unknown>;
+    Object.assign(self, {
+      pool,
+      deviceList,
+      pollIntervalMs: num(def.pollInterval, 10, 0.1, 86400) * 1000,
+      broadcast: text(def.broadcast) ?? '255.255.255.255',
+      register: (u: PoolUser) => void users.add(u),
+      deregister: (u: PoolUser) => void users.delete(u),
+      secrets,
+    });
+
+    let closing: Promise<void> | undefined;
+    this.on('close', (_removed, done) => {
+      users.clear();
+      closing ??= pool.close();
+      let timer: NodeJS.Timeout | undefined;
+      void Promise.race([closing, new Promise<void>((r) => (timer = setTimeout(r, 8000)))]).then(() => {
+        clearTimeout(timer);
+        done();
+      });
+    });
+  }
+
+  RED.nodes.registerType('tplink-pool', TplinkPoolNode as never, {
+    credentials: { username: { type: 'text' }, password: { type: 'password' } },
+  });
+  registerAdminEndpoints(RED);
+};

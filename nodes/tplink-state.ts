@@ -1,0 +1,163 @@
+/**
+ * tplink-state: reads device state on input, or polls through the pool's poller (optionally only
+ * on change); reports online/offline changes. Watches one device, a list, or all of the pool's
+ * devices; with several, a summary message follows ({allOn, anyOn, on, off, offline, total}).
+ */
+import type { DeviceState } from '../src/index';
+import type { DeviceStatus } from '../src/pool';
+import { describeDevice, num, setupDeviceNode, type DeviceNodeDef } from './lib/device';
+import { toNodeError } from './lib/errors';
+import { deviceOfState, pollTargets, targetsOf, type Target, type TargetDef } from './lib/poll';
+import type { Node, NodeMessage, NodeStatus, RED, SendFn } from './lib/red';
+import { poolStatusView, stateStatus } from './lib/status';
+
+interface StateDef extends DeviceNodeDef, TargetDef {
+  mode?: string;
+  interval?: string | number;
+  onlyChanges?: boolean;
+}
+
+interface Summary {
+  allOn: boolean;
+  anyOn: boolean;
+  on: string[];
+  off: string[];
+  offline: string[];
+  total: number;
+}
+
+interface Seen {
+  state?: DeviceState;
+  offline?: boolean;
+}
+
+function summarise(targets: Target[], seen: Map<string, Seen>): Summary {
+  const s: Summary = { allOn: false, anyOn: false, on: [], off: [], offline: [], total: targets.length };
+  for (const t of targets) {
+    const x = seen.get(t.label);
+    if (x?.offline) s.offline.push(t.label);
+    else if (x?.state?.on === true) s.on.push(t.label);
+    else if (x?.state?.on === false) s.off.push(t.label);
+  }
+  s.anyOn = s.on.length > 0;
+  s.allOn = s.anyOn && s.off.length === 0 && s.offline.length === 0;
+  return s;
+}
+
+function summaryStatus(s: Summary): NodeStatus {
+  const text = `${s.on.length} on, ${s.off.length} off${s.offline.length ? `, ${s.offline.length} offline` : ''}`;
+  if (s.offline.length) return { fill: 'red', shape: 'ring', text };
+  return { fill: s.anyOn ? 'green' : 'grey', shape: 'dot', text };
+}
+
+export = function register(RED: RED): void {
+  function TplinkStateNode(this: Node, def: StateDef): void {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    setupDeviceNode(RED, node, def, (ctx) => {
+      const multi = def.target === 'all' || def.target === 'list';
+      const seen = new Map<string, Seen>();
+      let configured: Target[] = [];
+      let lastSummary = '';
+      let keys = new Map<string, Target>();
+      let cancel = (): void => undefined;
+
+      const emitSummary = (send: SendFn, force: boolean): void => {
+        const s = summarise(configured, seen);
+        node.status(summaryStatus(s));
+        const text = JSON.stringify(s);
+        const complete = configured.every((t) => seen.get(t.label)?.state || seen.get(t.label)?.offline);
+        if (force || (complete && text !== lastSummary)) send({ topic: 'summary', payload: s });
+        lastSummary = text;
+      };
+      const stateMsg = (t: Target, state: DeviceState, device: Record<string, unknown>, raw?: unknown): NodeMessage => ({
+        topic: t.label,
+        payload: state,
+        device,
+        online: true,
+        ...(raw !== undefined ? { raw } : {}),
+      });
+      const onState = (t: Target, state: DeviceState, send: SendFn, msg: NodeMessage): void => {
+        seen.set(t.label, { state });
+        send(msg);
+        if (!multi) node.status(stateStatus(state));
+      };
+
+      if (def.mode === 'poll') {
+        try {
+          configured = targetsOf(ctx, def);
+          const intervalMs = num(def.interval, ctx.config.pollIntervalMs / 1000, 0.05, 86400) * 1000;
+          const polled = pollTargets(ctx, configured, { kind: 'state', intervalMs, onlyChanges: def.onlyChanges === true }, (t, value) => {
+            const state = value as DeviceState;
+            onState(t, state, (m) => node.send(m as NodeMessage), stateMsg(t, state, deviceOfState(state)));
+            if (multi) emitSummary((m) => node.send(m as NodeMessage), false);
+          });
+          keys = polled.keys;
+          cancel = polled.cancel;
+        } catch (e) {
+          ctx.report(e, {});
+        }
+      } else if (multi) {
+        try {
+          configured = targetsOf(ctx, def);
+        } catch {
+          /* reported on input */
+        }
+      }
+
+      return {
+        async input(msg, send) {
+          const targets = targetsOf(ctx, def, msg);
+          const results = await Promise.allSettled(
+            targets.map((t) =>
+              ctx.useDevice(t.ref, async (d) => {
+                keys.set(d.key, t);
+                const r = await d.withRaw((dev) => dev.getState());
+                return { t, r, device: describeDevice(d) };
+              }),
+            ),
+          );
+          const single = targets.length === 1 && !(multi && !msg.device);
+          if (single) {
+            const r = results[0]!;
+            if (r.status === 'rejected') throw r.reason;
+            onState(r.value.t, r.value.r.value, send, { ...msg, ...stateMsg(r.value.t, r.value.r.value, r.value.device, r.value.r.raw) });
+            return;
+          }
+          configured = targets;
+          for (const [i, r] of results.entries()) {
+            const t = targets[i]!;
+            if (r.status === 'fulfilled') onState(t, r.value.r.value, send, stateMsg(t, r.value.r.value, r.value.device, r.value.r.raw));
+            else {
+              const e = toNodeError(r.reason, ctx.config.secrets());
+              seen.set(t.label, { offline: true });
+              send({ topic: t.label, online: false, payload: { online: false, code: e.code } });
+            }
+          }
+          emitSummary(send, true);
+          if (results.every((r) => r.status === 'rejected')) throw (results[0] as PromiseRejectedResult).reason;
+        },
+        poolStatus(key: string, status: DeviceStatus, err?: { code?: string }) {
+          const t = keys.get(key);
+          if (!t) return;
+          const was = seen.get(t.label);
+          if (status === 'offline' && !was?.offline) {
+            seen.set(t.label, { offline: true });
+            node.send({ topic: t.label, online: false, payload: { online: false } });
+          } else if (status === 'online' && was?.offline) {
+            seen.set(t.label, {});
+            node.send({ topic: t.label, online: true, payload: { online: true } });
+          }
+          if (multi) {
+            if (status === 'offline' || status === 'online') emitSummary((m) => node.send(m as NodeMessage), false);
+          } else {
+            const view = poolStatusView(status, err);
+            if (view) node.status(view);
+          }
+        },
+        close: () => cancel(),
+      };
+    });
+  }
+  RED.nodes.registerType('tplink-state', TplinkStateNode as never);
+};
