@@ -141,7 +141,9 @@ class Entry {
   readonly key: string;
   device?: DeviceApi;
   connecting?: Promise<DeviceApi>;
+  /** Transport and port found on the first connect (discovery or probing), reused on reconnects. */
   transport?: TransportKind;
+  foundPort?: number;
   readonly queue: Job[] = [];
   running = false;
   status: DeviceStatus = 'idle';
@@ -155,6 +157,11 @@ class Entry {
   readonly pollers = new Map<string, Poller>();
   lastError?: KasaTapoError;
   readonly stats: DeviceStats;
+
+  /** The configured port, else the one found. */
+  port(): number | undefined {
+    return this.config.port ?? this.foundPort;
+  }
 
   constructor(
     readonly config: PoolDeviceConfig,
@@ -450,7 +457,7 @@ export class Pool extends EventEmitter {
         retries: this.opts.retries,
         backoffMs: this.opts.backoffMs,
         keyPair: () => this.keyPair(),
-        ...(e.config.port !== undefined ? { port: e.config.port } : {}),
+        ...(e.port() !== undefined ? { port: e.port() } : {}),
         ...(this.credentials ? { credentials: this.credentials } : {}),
         ...(this.logger ? { logger: this.logger } : {}),
       };
@@ -463,7 +470,10 @@ export class Pool extends EventEmitter {
           }
           e.device = dev;
           const info = dev.info();
-          if (info) e.transport = info.protocol;
+          if (info) {
+            e.transport = info.protocol;
+            e.foundPort = info.port;
+          }
           e.stats.transport = e.transport;
           e.stats.handshakes += this.counters(dev).handshakes;
           return dev;
@@ -519,7 +529,7 @@ export class Pool extends EventEmitter {
 
   /** A light probe: can a TCP connection be opened to the device's port? */
   private probe(e: Entry): Promise<boolean> {
-    const port = e.config.port ?? (e.transport === 'xor' ? 9999 : e.transport ? 80 : 9999);
+    const port = e.port() ?? (e.transport === 'xor' ? 9999 : e.transport ? 80 : 9999);
     return new Promise((resolve) => {
       const sock = net.connect({ host: e.config.host, port });
       const done = (ok: boolean): void => {
@@ -738,7 +748,7 @@ export class PooledDevice implements DeviceApi {
     return this.e.config.host;
   }
   get port(): number {
-    return this.e.config.port ?? this.e.device?.port ?? 0;
+    return this.e.port() ?? 0;
   }
   get key(): string {
     return this.e.key;

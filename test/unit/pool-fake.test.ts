@@ -194,3 +194,33 @@ describe('pool (fake devices)', () => {
     await assert.rejects(d.getState(), { code: 'ECLOSED' });
   });
 });
+
+describe('pool (fake devices): reconnects', () => {
+  it('reuses the transport and port found on the first connect after the device was offline', async () => {
+    const ctl = newCtl();
+    const seen: { transport?: string; port?: number }[] = [];
+    const base = fakeFactory(ctl);
+    const pool = new Pool({
+      offlineAfter: 1,
+      probeMinMs: 10_000,
+      connect: async (opts) => {
+        seen.push({ transport: opts.transport, port: opts.port });
+        const d = await base({ host: opts.host, port: opts.port ?? 8123 });
+        return d;
+      },
+    });
+    try {
+      const d = pool.device('127.0.0.1');
+      await d.getState();
+      ctl.fail = new KasaTapoError('ECONNREFUSED', 'refused');
+      await assert.rejects(d.getState(), { code: 'ECONNREFUSED' });
+      assert.equal(pool.status('127.0.0.1'), 'offline');
+      ctl.fail = undefined;
+      (pool as unknown as { entries: Map<string, { status: string }> }).entries.get('127.0.0.1')!.status = 'online';
+      await d.getState();
+      assert.deepEqual(seen, [{ transport: 'auto', port: undefined }, { transport: 'klap', port: 8123 }]);
+    } finally {
+      await pool.close();
+    }
+  });
+});
