@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // npm start: build if needed, start the simulated home on loopback, then a local Node-RED on
 // 127.0.0.1 (user directory .node-red/ inside the project) with this package loaded from the
-// working tree. Ctrl-C stops both. Everything binds to loopback only.
+// working tree, and the demo flows (every example, on its own tab) deployed on first start.
+// `npm start -- --reset` deploys the demo again over your changes. Ctrl-C stops both.
+// Everything binds to loopback only.
 'use strict';
 const fs = require('node:fs');
 const net = require('node:net');
@@ -9,7 +11,8 @@ const path = require('node:path');
 const { spawn, spawnSync } = require('node:child_process');
 
 const root = path.resolve(__dirname, '..');
-const userDir = path.join(root, '.node-red');
+// KASA_TAPO_USER_DIR moves the user directory (the tests use a temporary one).
+const userDir = process.env.KASA_TAPO_USER_DIR ? path.resolve(process.env.KASA_TAPO_USER_DIR) : path.join(root, '.node-red');
 
 function newest(dir) {
   let t = 0;
@@ -22,6 +25,7 @@ function newest(dir) {
 }
 
 function buildIfNeeded() {
+  if (process.env.KASA_TAPO_NO_BUILD) return; // the tests run from the dist/ they just built
   const built = path.join(root, 'dist', 'src', 'index.js');
   const stale = !fs.existsSync(built) || ['src', 'nodes', 'icons'].some((d) => newest(path.join(root, d)) > fs.statSync(built).mtimeMs);
   if (!stale) return;
@@ -90,7 +94,17 @@ async function main() {
   const red = spawn(process.execPath, [require.resolve('node-red/red.js', { paths: [root] }), '-u', userDir, '-s', path.join(userDir, 'settings.js')], {
     stdio: 'inherit',
   });
-  console.log(`\nNode-RED editor: http://127.0.0.1:${port}/   (Ctrl-C stops Node-RED and the simulated home)\n`);
+
+  const url = `http://127.0.0.1:${port}`;
+  const demo = require('./demo');
+  demo
+    .waitForNodeRed(url, 60000, () => red.exitCode === null && red.signalCode === null)
+    .then(() => demo.deployDemo(url, home, { reset: process.argv.includes('--reset') }))
+    .then((what) => {
+      console.log(`\nDemo: ${what}. Open the editor and the Debug sidebar (Ctrl-G D).`);
+      console.log(`Node-RED editor: ${url}/   (Ctrl-C stops Node-RED and the simulated home)\n`);
+    })
+    .catch((e) => console.error(`\nThe demo was not deployed: ${e.message}\nNode-RED editor: ${url}/\n`));
 
   let stopping = false;
   const stop = async (code) => {

@@ -137,6 +137,16 @@ interface Poller {
 
 const CONNECTION_CODES = new Set<ErrorCode>(['ETIMEDOUT', 'ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND']);
 
+/**
+ * For "only on change": uptime and signal strength move on every read, so they are not a change
+ * a user would want to hear about. Everything else (on, brightness, colour, sensors, energy) is.
+ */
+const COUNTERS = new Set(['onTimeS', 'rssi']);
+
+/** A poll stream's first reading comes within this time of subscribing. */
+const FIRST_POLL_MS = 2000;
+const ignoreCounters = (key: string, v: unknown): unknown => (COUNTERS.has(key) ? undefined : v);
+
 class Entry {
   readonly key: string;
   device?: DeviceApi;
@@ -594,17 +604,20 @@ export class Pool extends EventEmitter {
     if (p.timer && min === p.intervalMs) return;
     p.intervalMs = min;
     clearTimeout(p.timer);
-    // Spread devices over the interval: each device's first poll comes at its own phase.
+    // Spread devices over the interval: each device polls at its own phase of it. The first
+    // reading comes soon (within FIRST_POLL_MS), so a minute's interval does not mean a silent
+    // minute after deploy; the second lands on the device's phase, and the rest follow it.
     const phase = stableHash(e.key + p.kind) % Math.max(1, Math.floor(min));
-    this.armPoll(e, p, phase);
+    const first = phase % FIRST_POLL_MS;
+    this.armPoll(e, p, first, phase - first);
   }
 
-  private armPoll(e: Entry, p: Poller, delay: number): void {
+  private armPoll(e: Entry, p: Poller, delay: number, shift = 0): void {
     if (this.closed) return;
     p.timer = setTimeout(() => {
       const started = Date.now();
       this.pollOnce(e, p);
-      this.armPoll(e, p, Math.max(0, p.intervalMs - (Date.now() - started)));
+      this.armPoll(e, p, Math.max(0, p.intervalMs + shift - (Date.now() - started)));
     }, delay);
     p.timer.unref?.();
   }
@@ -623,7 +636,7 @@ export class Pool extends EventEmitter {
     this.enqueue<DeviceState | EnergyReading>(e, run).then(
       (value) => {
         p.busy = false;
-        const text = JSON.stringify(value);
+        const text = JSON.stringify(value, ignoreCounters);
         for (const s of [...p.subscribers]) {
           if (s.opts.onlyChanges && s.last === text) continue;
           s.last = text;

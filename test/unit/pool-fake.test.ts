@@ -22,7 +22,8 @@ function fakeFactory(ctl: FakeControl, protocol: TransportKind = 'klap') {
   return async (opts: { host: string; port?: number }): Promise<DeviceApi> => {
     ctl.connects++;
     if (ctl.fail) throw ctl.fail;
-    const state = (): DeviceState => ({ on: ctl.on, host: opts.host, family: 'plug', protocol, model: 'FAKE1' });
+    // Uptime and signal change on every read, as on real devices; "only on change" ignores them.
+    const state = (): DeviceState => ({ on: ctl.on, host: opts.host, family: 'plug', protocol, model: 'FAKE1', onTimeS: ctl.calls, rssi: -40 - (ctl.calls % 7) });
     const step = async <T>(fn: () => T): Promise<T> => {
       ctl.inFlight++;
       ctl.maxInFlight = Math.max(ctl.maxInFlight, ctl.inFlight);
@@ -142,7 +143,10 @@ describe('pool (fake devices)', () => {
       const polls = pool.deviceStats('127.0.0.1:1')!.polls;
       assert.ok(polls >= 4 && polls <= 8, `one stream at 100 ms: ${polls} polls`);
       assert.equal(ctl.calls, polls);
-      assert.equal(changes, 1, 'on-change subscriber saw one reading');
+      assert.equal(changes, 1, 'on-change subscriber saw one reading (uptime and rssi moved, nothing else)');
+      ctl.on = true;
+      for (let t0 = Date.now(); changes < 2 && Date.now() - t0 < 5000; ) await sleep(20);
+      assert.equal(changes, 2, 'switching the device is a change');
       for (const s of subs) s.cancel();
     } finally {
       await pool.close();
