@@ -50,7 +50,9 @@ function example(file, rows) {
   const nodes = [];
   const byName = new Map();
   for (const [n, col, row] of rows) {
-    const node = { id: id(file, n.name), z: '', ...n, x: 150 + col * 220, y: 60 + row * 60, wires: [] };
+    // Node-RED places a node by its centre; a comment is as wide as its text, so it is placed by its left edge.
+    const x = n.type === 'comment' ? 30 + Math.round(Math.min(900, 40 + 7.5 * n.name.length) / 2) : 150 + col * 280;
+    const node = { id: id(file, n.name), z: '', ...n, x, y: 60 + row * 60, wires: [] };
     if (byName.has(n.name)) throw new Error(`${file}: two nodes named ${n.name}`);
     byName.set(n.name, node);
     nodes.push(node);

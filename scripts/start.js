@@ -74,6 +74,7 @@ module.exports = {
   credentialSecret: 'kasa-tapo-local-demo',
   logging: { console: { level: 'info' } },
   editorTheme: { tours: false, projects: { enabled: false } },
+  telemetry: { enabled: false }, // no update check: loopback only, and no consent prompt
 };
 `,
   );

@@ -139,6 +139,7 @@ export async function startNodeRed(opts: NodeRedOptions): Promise<NodeRed> {
   credentialSecret: 'e2e-secret',
   logging: { console: { level: 'info', metrics: false, audit: false } },
   editorTheme: { tours: false, projects: { enabled: false } },
+  telemetry: { enabled: false }, // no update check: loopback only, and no consent prompt
   externalModules: { autoInstall: false, palette: { allowInstall: false } },
   ${opts.nodesDir ? `nodesDir: ${JSON.stringify(opts.nodesDir)},` : ''}
   ${opts.settings ?? ''}
