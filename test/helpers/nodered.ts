@@ -75,6 +75,8 @@ export interface NodeRedOptions {
   /** Where Node-RED loads packages from besides userDir/node_modules (settings.nodesDir). */
   nodesDir?: string;
   startMs?: number;
+  /** Extra arguments for node itself, e.g. ['--expose-gc']. */
+  nodeArgs?: string[];
 }
 
 export interface HttpReply {
@@ -147,7 +149,7 @@ export async function startNodeRed(opts: NodeRedOptions): Promise<NodeRed> {
 `,
   );
   const redJs = require.resolve('node-red/red.js', { paths: [repoRoot()] });
-  const child: ChildProcess = spawn(process.execPath, [redJs, '-u', opts.userDir, '-s', settingsFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(process.execPath, [...(opts.nodeArgs ?? []), redJs, '-u', opts.userDir, '-s', settingsFile], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (c: Buffer) => (out += c.toString('utf8')));
   child.stderr!.on('data', (c: Buffer) => (out += c.toString('utf8')));
