@@ -211,7 +211,14 @@ export async function discover(opts: DiscoverOptions = {}): Promise<DiscoveryRes
     });
     sock.on('message', (msg, rinfo) => {
       if (done || found.has(rinfo.address) || found.size >= MAX_RESULTS) return;
-      const r = parseDiscoveryAnswer(msg, rinfo.address, rinfo.port);
+      let r: DiscoveryResult | undefined;
+      try {
+        r = parseDiscoveryAnswer(msg, rinfo.address, rinfo.port);
+      } catch {
+        // The parsers never throw (fuzzed); this guard only keeps a socket handler from ever
+        // raising an uncaught exception on a datagram.
+        r = undefined;
+      }
       if (!r) {
         opts.logger?.debug?.(`discovery: ignored ${msg.length} unparseable bytes from ${rinfo.address}:${rinfo.port}`);
         return;

@@ -7,13 +7,46 @@ import { KasaTapoError } from './errors';
 const BAD_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 const RISKY = /__proto__|constructor|prototype|\\u/;
 
+/** Deepest nesting accepted from a device (real answers stay under ~10 levels). */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * Whether valid JSON text nests arrays/objects deeper than `max` (brackets inside strings skipped).
+ * Deeper answers would overflow the stack of every recursive consumer (a reviver, String(),
+ * structuredClone, Node-RED's message cloning), so they are refused before parsing. Never throws.
+ */
+function nestsDeeper(s: string, max: number): boolean {
+  let depth = 0;
+  const n = s.length;
+  for (let i = 0; i < n; ) {
+    const c = s.charCodeAt(i++);
+    if (c === 0x22) {
+      // Skip the string: find the closing quote not escaped by an odd run of backslashes.
+      for (;;) {
+        const j = s.indexOf('"', i);
+        if (j < 0) return false;
+        let k = j - 1;
+        while (s.charCodeAt(k) === 0x5c) k--;
+        i = j + 1;
+        if ((j - 1 - k) % 2 === 0) break;
+      }
+    } else if (c === 0x7b || c === 0x5b) {
+      if (++depth > max) return true;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return false;
+}
+
 function reviver(this: unknown, key: string, value: unknown): unknown {
   return BAD_KEYS.has(key) ? undefined : value;
 }
 
-/** Parse device JSON. Throws KasaTapoError('EPROTOCOL') on malformed text. */
+/** Parse device JSON. Throws KasaTapoError('EPROTOCOL') on malformed text or nesting deeper than MAX_JSON_DEPTH. */
 export function parseJson(text: string | Buffer, what = 'answer'): unknown {
   const s = typeof text === 'string' ? text : text.toString('utf8');
+  if (nestsDeeper(s, MAX_JSON_DEPTH)) {
+    throw new KasaTapoError('EPROTOCOL', `Device ${what} nests deeper than ${MAX_JSON_DEPTH} levels (${s.length} bytes)`);
+  }
   try {
     // The reviver costs ~4x on every answer; only texts that could name a bad key need it
     // (a \u escape could spell one).

@@ -10,6 +10,7 @@ import * as net from 'node:net';
 import { KasaTapoError, isKasaTapoError, toKasaTapoError, type ErrorCode } from './errors';
 import { connect as connectDevice, type ConnectOptions } from './device';
 import { generateRsaKeyPair, type RsaKeyPair } from './crypto/rsa';
+import { isConnectTimeout } from './transports/http';
 import type {
   ChildRef,
   Credentials,
@@ -151,6 +152,8 @@ class Entry {
   readonly key: string;
   device?: DeviceApi;
   connecting?: Promise<DeviceApi>;
+  /** Aborts the connect in progress (close()). */
+  connectAbort?: AbortController;
   /** Transport and port found on the first connect (discovery or probing), reused on reconnects. */
   transport?: TransportKind;
   foundPort?: number;
@@ -161,6 +164,8 @@ class Entry {
   users = 0;
   lastUsed = Date.now();
   probeTimer?: NodeJS.Timeout;
+  /** The probe in progress (destroyed by close()). */
+  probeSocket?: net.Socket;
   probeDelay = 0;
   /** Until this epoch ms, requests fail at once with lastError (EAUTH). */
   authUntil = 0;
@@ -441,7 +446,12 @@ export class Pool extends EventEmitter {
     }
     if (CONNECTION_CODES.has(err.code)) {
       e.failures++;
-      if (e.failures >= this.opts.offlineAfter) this.goOffline(e, err);
+      // A connect timeout (nothing answered at the TCP level for timeoutMs: the device is off or out
+      // of range) takes the device offline at once, whatever offlineAfter says: each further request
+      // would hold the queue for a whole timeout, where a refusal costs a millisecond. The probe
+      // brings it back as soon as it accepts connections again. Timeouts waiting for an answer on an
+      // open connection (a slow device) still count one failure each.
+      if (e.failures >= this.opts.offlineAfter || isConnectTimeout(err)) this.goOffline(e, err);
       else this.setStatus(e, 'error', err);
     }
   }
@@ -460,6 +470,7 @@ export class Pool extends EventEmitter {
     if (e.device) return Promise.resolve(e.device);
     if (!e.connecting) {
       this.setStatus(e, 'connecting');
+      const abort = (e.connectAbort = new AbortController());
       const opts: ConnectOptions = {
         host: e.config.host,
         transport: e.transport ?? 'auto',
@@ -467,6 +478,7 @@ export class Pool extends EventEmitter {
         retries: this.opts.retries,
         backoffMs: this.opts.backoffMs,
         keyPair: () => this.keyPair(),
+        signal: abort.signal,
         ...(e.port() !== undefined ? { port: e.port() } : {}),
         ...(this.credentials ? { credentials: this.credentials } : {}),
         ...(this.logger ? { logger: this.logger } : {}),
@@ -474,6 +486,7 @@ export class Pool extends EventEmitter {
       e.connecting = this.connectFn(opts).then(
         (dev) => {
           e.connecting = undefined;
+          e.connectAbort = undefined;
           if (this.closed) {
             void dev.close();
             throw new KasaTapoError('ECLOSED', 'The connection pool is closed');
@@ -490,6 +503,7 @@ export class Pool extends EventEmitter {
         },
         (err: unknown) => {
           e.connecting = undefined;
+          e.connectAbort = undefined;
           throw err;
         },
       );
@@ -524,7 +538,8 @@ export class Pool extends EventEmitter {
     e.probeTimer = setTimeout(() => {
       e.probeTimer = undefined;
       void this.probe(e).then((up) => {
-        if (this.closed || e.status !== 'offline') return;
+        // Closed, back already, or swept while probing (a forgotten entry must not probe on).
+        if (this.closed || e.status !== 'offline' || this.entries.get(e.key) !== e) return;
         if (up) {
           e.failures = 0;
           this.setStatus(e, 'online');
@@ -542,11 +557,15 @@ export class Pool extends EventEmitter {
     const port = e.port() ?? (e.transport === 'xor' ? 9999 : e.transport ? 80 : 9999);
     return new Promise((resolve) => {
       const sock = net.connect({ host: e.config.host, port });
+      e.probeSocket = sock;
       const done = (ok: boolean): void => {
         clearTimeout(timer);
         sock.destroy();
+        if (e.probeSocket === sock) e.probeSocket = undefined;
         resolve(ok);
       };
+      // close() destroys the socket: settle then (as "down"; the result is ignored once closed).
+      sock.once('close', () => done(false));
       const timer = setTimeout(() => done(false), Math.min(this.opts.timeoutMs, 3000));
       sock.once('connect', () => done(true));
       sock.once('error', () => done(false));
@@ -670,6 +689,7 @@ export class Pool extends EventEmitter {
       if (e.users > 0 || e.running || e.queue.length > 0 || e.pollers.size > 0) continue;
       if (now - e.lastUsed < this.opts.idleCloseMs) continue;
       clearTimeout(e.probeTimer);
+      e.probeSocket?.destroy();
       void this.dropSession(e);
       this.entries.delete(e.key);
     }
@@ -718,10 +738,12 @@ export class Pool extends EventEmitter {
     const closing: Promise<unknown>[] = [];
     for (const e of this.entries.values()) {
       clearTimeout(e.probeTimer);
+      e.probeSocket?.destroy();
       for (const p of e.pollers.values()) clearTimeout(p.timer);
       e.pollers.clear();
       for (const j of e.queue.splice(0)) j.reject(new KasaTapoError('ECLOSED', 'The connection pool was closed'));
       if (e.device) closing.push(e.device.close().catch(() => undefined));
+      e.connectAbort?.abort(); // a connect in progress closes its sockets now and rejects ECLOSED
       if (e.connecting) closing.push(e.connecting.then((d) => d.close()).catch(() => undefined));
       e.device = undefined;
     }

@@ -61,6 +61,10 @@ export function unpadPkcs1v15(em: Buffer, expectedLength?: number): Buffer {
  * --security-revert. Throws KasaTapoError('EPROTOCOL') when the block is not valid.
  */
 export function rsaPkcs1Decrypt(privateKey: KeyObject, ct: Buffer, expectedLength?: number): Buffer {
+  // A block longer than the modulus is never valid (both paths refuse it); refuse it here rather
+  // than let device bytes send every such answer through the slow node-forge fallback.
+  const bits = privateKey.asymmetricKeyDetails?.modulusLength;
+  if (bits !== undefined && ct.length > Math.ceil(bits / 8)) throw new KasaTapoError('EPROTOCOL', 'The handshake key could not be decrypted');
   let em: Buffer;
   try {
     em = privateDecrypt({ key: privateKey, padding: constants.RSA_NO_PADDING }, ct);

@@ -60,6 +60,11 @@ export interface ConnectOptions {
   discoveryTimeoutMs?: number;
   /** Replaces the transport factory (tests, custom transports). */
   createTransport?: (kind: TransportKind, opts: TransportOptions) => Transport;
+  /**
+   * Aborting it closes the connection being opened (its sockets and timers at once): connect()
+   * then rejects with ECLOSED. The pool's close() uses it.
+   */
+  signal?: AbortSignal;
 }
 
 /** The order 'auto' probes in when discovery gives nothing. */
@@ -87,6 +92,8 @@ export class Device implements DeviceApi {
   constructor(
     private readonly transport: Transport,
     private readonly adapter: Adapter,
+    /** Aborted by close(): ends a retry's backoff wait at once. */
+    private readonly abort?: AbortController,
   ) {}
 
   get host(): string {
@@ -226,6 +233,7 @@ export class Device implements DeviceApi {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.abort?.abort();
     await this.transport.close().catch(() => undefined);
   }
 }
@@ -242,23 +250,33 @@ function build(kind: TransportKind, port: number, opts: ConnectOptions, loginVer
   const lv = opts.loginVersion ?? loginVersion;
   if (lv !== undefined) topts.loginVersion = lv;
   const transport = factory(kind, topts);
-  const retry = { retries: opts.retries, backoffMs: opts.backoffMs, ...(opts.logger ? { logger: opts.logger } : {}) };
+  const abort = new AbortController();
+  const retry = { retries: opts.retries, backoffMs: opts.backoffMs, signal: abort.signal, ...(opts.logger ? { logger: opts.logger } : {}) };
   const where = { host: opts.host, port: transport.port, transport: kind };
   const adapter: Adapter = PROTOCOL_OF[kind] === 'iot' ? new IotAdapter(new IotProtocol(transport, retry), where) : new SmartAdapter(new SmartProtocol(transport, retry), where);
-  return new Device(transport, adapter);
+  return new Device(transport, adapter, abort);
 }
 
 /** Connect with one transport and read the device once; closes the transport on failure. */
 async function open(kind: TransportKind, port: number, opts: ConnectOptions, loginVersion?: 1 | 2): Promise<Device> {
+  const signal = opts.signal;
+  if (signal?.aborted) throw abortedError(opts.host);
   const dev = build(kind, port, opts, loginVersion);
+  const onAbort = (): void => void dev.close();
+  signal?.addEventListener('abort', onAbort, { once: true });
   try {
     await dev.getState();
+    if (signal?.aborted) throw abortedError(opts.host);
     return dev;
   } catch (e) {
     await dev.close();
-    throw e;
+    throw signal?.aborted ? abortedError(opts.host) : e;
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
   }
 }
+
+const abortedError = (host: string): KasaTapoError => new KasaTapoError('ECLOSED', `Connecting to ${host} was abandoned (closed)`, { host });
 
 /** Worse errors are replaced by more telling ones while probing. */
 const PROBE_RANK: Partial<Record<string, number>> = { EAUTH: 5, EUNSUPPORTED: 1, ETIMEDOUT: 2, EPROTOCOL: 1, ECONNREFUSED: 0 };
@@ -299,6 +317,7 @@ export async function connect(opts: ConnectOptions): Promise<Device> {
   const order = cached ? [cached.kind, ...PROBE_ORDER.filter((k) => k !== cached.kind)] : PROBE_ORDER;
   let best: KasaTapoError | undefined;
   for (const kind of order) {
+    if (opts.signal?.aborted) throw abortedError(opts.host);
     const port = opts.port ?? (cached?.kind === kind ? cached.port : PORT_OF[kind]);
     try {
       const dev = await open(kind, port, opts, cached?.kind === kind ? cached.loginVersion : undefined);

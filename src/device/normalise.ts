@@ -13,9 +13,14 @@ type Obj = Record<string, unknown>;
 
 // --- field readers ------------------------------------------------------------------------------
 
-/** A finite number within [min, max], else undefined. */
+/** A finite number within [min, max] (-0 read as 0), else undefined. */
 export function num(v: unknown, min = -1e12, max = 1e12): number | undefined {
-  return typeof v === 'number' && Number.isFinite(v) && v >= min && v <= max ? v : undefined;
+  return typeof v === 'number' && Number.isFinite(v) && v >= min && v <= max ? v + 0 : undefined;
+}
+/** An integer within [min, max] (-0 read as 0), else undefined. */
+export function int(v: unknown, min: number, max: number): number | undefined {
+  const n = num(v, min, max);
+  return n !== undefined && Number.isInteger(n) ? n : undefined;
 }
 /** A non-empty string (cut to `max` chars), else undefined. */
 export function str(v: unknown, max = 256): string | undefined {
@@ -30,9 +35,9 @@ export function bool(v: unknown): boolean | undefined {
 export function obj(v: unknown): Obj {
   return isObject(v) ? v : {};
 }
-/** Round to 6 decimals (kWh from Wh, A from mA) to hide float noise. */
+/** Round to 6 decimals (kWh from Wh, A from mA) to hide float noise; never -0. */
 export function round6(v: number): number {
-  return Math.round(v * 1e6) / 1e6;
+  return Math.round(v * 1e6) / 1e6 + 0;
 }
 /** Scale a number field (milli-units → units), keeping absence. */
 function scaled(v: unknown, factor: number, min: number, max: number): number | undefined {
@@ -207,9 +212,9 @@ export function normaliseIotStats(period: 'day' | 'month', result: Obj): EnergyH
   const entries: EnergyHistory['entries'] = [];
   for (const e of Array.isArray(list) ? list.slice(0, 400) : []) {
     if (!isObject(e)) continue;
-    const y = num(e['year'], 1970, 2200);
-    const m = num(e['month'], 1, 12);
-    const d = period === 'day' ? num(e['day'], 1, 31) : 1;
+    const y = int(e['year'], 1970, 2200);
+    const m = int(e['month'], 1, 12);
+    const d = period === 'day' ? int(e['day'], 1, 31) : 1;
     const kWh = iotEntryKWh(e);
     if (y === undefined || m === undefined || d === undefined || kWh === undefined) continue;
     entries.push({ date: period === 'day' ? `${y}-${pad2(m)}-${pad2(d)}` : `${y}-${pad2(m)}`, kWh });
@@ -238,7 +243,7 @@ function smartAlias(v: unknown): string | undefined {
 function celsius(o: Obj): number | undefined {
   const t = num(o['current_temp'], -100, 200);
   if (t === undefined) return undefined;
-  return o['temp_unit'] === 'fahrenheit' ? Math.round(((t - 32) * 5) / 9 * 10) / 10 : t;
+  return o['temp_unit'] === 'fahrenheit' ? Math.round(((t - 32) * 5) / 9 * 10) / 10 + 0 : t;
 }
 
 /** One SMART child (strip outlet or hub sensor) from get_child_device_list. Never throws. */
@@ -247,7 +252,7 @@ export function normaliseSmartChild(c: Obj, i: number): ChildState | undefined {
   if (!id) return undefined;
   const category = str(c['category'], 64) ?? '';
   const kind = childKind(category);
-  const position = num(c['position'], 1, 64);
+  const position = int(c['position'], 1, 64);
   const isOutlet = kind === 'outlet';
   const model = str(c['model'], 64);
   const family: Family = isOutlet ? 'plug' : kind === 'dimmer' ? 'dimmer' : kind === 'switch' || kind === 'fan' ? 'switch' : 'sensor';

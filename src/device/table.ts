@@ -52,8 +52,11 @@ export function baseModel(model: string): string {
 
 /** Family of an IOT device from its sysinfo (protocol.md §6.1). Never throws. */
 export function classifyIot(sysinfo: Record<string, unknown>): Family {
-  const type = String(sysinfo['mic_type'] ?? sysinfo['type'] ?? '').toLowerCase();
-  const devName = String(sysinfo['dev_name'] ?? '').toLowerCase();
+  // Strings only: String() of a device-sent array recurses per nesting level (a stack overflow
+  // from one datagram) and of a big one builds a huge text.
+  const text = (v: unknown): string => (typeof v === 'string' ? v.slice(0, 256).toLowerCase() : '');
+  const type = text(sysinfo['mic_type'] ?? sysinfo['type']);
+  const devName = text(sysinfo['dev_name']);
   if (type.includes('smartbulb')) return 'length' in sysinfo ? 'lightstrip' : 'bulb';
   if (type.includes('smartplug')) {
     if (Array.isArray(sysinfo['children']) && sysinfo['children'].length > 0) return 'strip';

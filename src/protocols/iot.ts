@@ -72,11 +72,22 @@ function errCode(o: Record<string, unknown>): number {
 
 /**
  * Check an answer against the request it answers: every requested module and method must be there
- * with err_code 0. Throws KasaTapoError EPROTOCOL (missing parts), EUNSUPPORTED (-1/-2/-2000/-2001)
- * or EDEVICE (any other non-zero err_code), naming the module.method.
+ * with err_code 0. Throws KasaTapoError EPROTOCOL (missing parts), EBUSY (a whole-request refusal
+ * saying "busy"), EUNSUPPORTED (-1/-2/-2000/-2001) or EDEVICE (any other non-zero err_code), naming
+ * the module.method.
  */
 export function checkIotAnswer(request: IotRequest, answer: unknown, host?: string): IotAnswer {
   if (!isObject(answer)) throw new KasaTapoError('EPROTOCOL', 'The IOT answer is not a JSON object', host ? { host } : {});
+  // A bare top-level err_code with none of the requested modules: the device refused the request as
+  // a whole. "busy" → EBUSY (retried with backoff like SMART's busy codes), else by code.
+  const top = errCode(answer);
+  if (top !== 0 && !Object.keys(request).some((mod) => mod !== 'context' && isObject(answer[mod]))) {
+    const msg = answer['err_msg'];
+    if (typeof msg === 'string' && /busy/i.test(msg)) {
+      throw new KasaTapoError('EBUSY', `The device is busy (err_code ${top}: ${msg.slice(0, 120)})`, { deviceCode: top, method: 'request', ...(host ? { host } : {}) });
+    }
+    throw iotError(top, msg, 'request', host);
+  }
   const out: IotAnswer = {};
   for (const [mod, methods] of Object.entries(request)) {
     if (mod === 'context') continue;

@@ -7,9 +7,17 @@
  * | ESESSION              | reset the transport (new handshake) and replay once, at once   |
  * | ECONNRESET            | retry once at once (the transport reconnects by itself)        |
  * | ETIMEDOUT, EBUSY      | reset, wait `backoffMs`, retry up to `retries` times           |
+ * | ETIMEDOUT on connect  | no retry (see below)                                           |
  * | anything else         | no retry (EAUTH, ECONNREFUSED, EPROTOCOL, EUNSUPPORTED, ...)   |
+ *
+ * A connect timeout (transports/http.ts isConnectTimeout: the TCP connection itself was not
+ * established within the timeout — the device is off or out of range) is treated like a refusal:
+ * retrying it only holds the device's queue for another timeout + backoff, and the pool takes the
+ * device offline at once and probes for its return. A timeout waiting for an answer on an open
+ * connection (a busy or slow device) is still retried.
  */
 import { KasaTapoError, isKasaTapoError, toKasaTapoError } from '../errors';
+import { isConnectTimeout } from '../transports/http';
 import type { Logger, Transport } from '../types';
 
 export interface RetryOptions {
@@ -18,6 +26,8 @@ export interface RetryOptions {
   /** Wait before such a retry, in ms. Default 1000. */
   backoffMs?: number;
   logger?: Logger;
+  /** Aborted when the device is closed: a backoff wait ends at once (the next attempt then fails ECLOSED). */
+  signal?: AbortSignal;
 }
 
 /** Counters shared with the device facade (the pool reads `retries`). */
@@ -28,7 +38,19 @@ export interface RetryStats {
 export const DEFAULT_RETRIES = 2;
 export const DEFAULT_BACKOFF_MS = 1000;
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** Wait `ms`, or less if `signal` aborts. Never rejects. */
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
 
 /**
  * Run `attempt` (one exchange with the device) under the retry policy above.
@@ -57,10 +79,10 @@ export async function withRetry<T>(
         transport.reset();
       } else if (e.code === 'ECONNRESET' && !resetRetried) {
         resetRetried = true;
-      } else if ((e.code === 'ETIMEDOUT' || e.code === 'EBUSY') && slowRetries < retries) {
+      } else if ((e.code === 'EBUSY' || (e.code === 'ETIMEDOUT' && !isConnectTimeout(e))) && slowRetries < retries) {
         slowRetries++;
         transport.reset();
-        if (backoffMs > 0) await sleep(backoffMs);
+        if (backoffMs > 0) await sleep(backoffMs, opts.signal);
       } else {
         throw e;
       }

@@ -117,6 +117,8 @@ export interface SimulatedDevice {
   readonly log: RequestLog;
   /** Present when started with `discovery: true`. */
   readonly discovery?: DiscoveryResponder;
+  /** End every open session now (KLAP/AES: the next request gets 403 / 9999; XOR: connections close). */
+  expireSessions(): void;
   /** Stop the device (wire server and its discovery responder). Idempotent. */
   close(): Promise<void>;
 }
@@ -159,7 +161,7 @@ const discoveryTarget = (d: SimulatedDevice): DiscoveryTarget => ({
   profile: d.profile,
   ...(d.model && d.profile.transport === 'xor' ? { handler: d.model } : {}),
   httpPort: d.port,
-  offline: () => d.faults.offlineUntil !== undefined && Date.now() < d.faults.offlineUntil,
+  offline: () => !!d.faults.unreachable || (d.faults.offlineUntil !== undefined && Date.now() < d.faults.offlineUntil),
 });
 
 /**
@@ -206,6 +208,7 @@ export async function startSimulatedDevice(profileOrId: DeviceProfile | string, 
     get discovery() {
       return discovery;
     },
+    expireSessions: () => wire.expireSessions(),
     close: () => (closed ??= Promise.all([wire.close(), discovery?.close()]).then(() => undefined)),
   };
   if (opts.discovery) {

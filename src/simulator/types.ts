@@ -39,6 +39,20 @@ export interface Faults {
   busyCode?: number;
   /** KLAP: answer handshake1 with HTTP 403 (Third-Party Compatibility off). */
   forbidHandshake?: boolean;
+  /**
+   * Powered off / out of range while its address is still known: new connections time out (the
+   * port is held by a listener that never accepts, wire/blackhole.ts), open ones get no answer and
+   * no FIN (HTTP devices: idle keep-alive connections are closed with the listener, as Node's HTTP
+   * server does), UDP is ignored. When cleared the device "reboots": open connections are reset and
+   * the port listens again.
+   */
+  unreachable?: boolean;
+  /**
+   * KLAP/AES: the device is bound to another account, so every login fails (KLAP: handshake1's
+   * server hash matches none of the client's credentials; AES: login_device → -1501). Sessions
+   * already open keep working until they end. XOR has no login: no effect.
+   */
+  wrongCredentials?: boolean;
 }
 
 export interface WireStats {

@@ -10,6 +10,7 @@
  * answer's outer error_code is checked before the inner one. The math lives in crypto/aes.ts and
  * crypto/rsa.ts.
  */
+import type { KeyObject } from 'node:crypto';
 import { HINTS, KasaTapoError } from '../errors';
 import { AesCipher, aesLoginParams } from '../crypto/aes';
 import { generateRsaKeyPair, rsaPkcs1Decrypt, type RsaKeyPair } from '../crypto/rsa';
@@ -27,6 +28,68 @@ const JSON_HEADERS = { 'Content-Type': 'application/json', Accept: 'application/
 const SESSION_TIMEOUT = 9999;
 const LOGIN_ERROR = -1501;
 const AUTH_CODES = new Set([1111, 1100, -1005, -40412]);
+
+/** A device code for a message: bounded, whatever its JSON type. Never throws. */
+const codeText = (c: unknown): string => (Array.isArray(c) ? 'array' : typeof c === 'object' && c !== null ? 'object' : String(c).slice(0, 40));
+
+const sessionGoneError = (host: string): KasaTapoError =>
+  new KasaTapoError('ESESSION', `${host} ended the AES session (error ${SESSION_TIMEOUT})`, { host, deviceCode: SESSION_TIMEOUT });
+
+/**
+ * The session cipher from an AES handshake answer (`{"error_code":0,"result":{"key":<b64 RSA block>}}`).
+ * Pure. Throws KasaTapoError: EUNSUPPORTED (1003: the device speaks KLAP), EDEVICE (other codes),
+ * EPROTOCOL (malformed answer, no key, bad RSA block or key length).
+ */
+export function aesCipherFromHandshake(body: Buffer, privateKey: KeyObject, host: string): AesCipher {
+  const answer = parseJsonObject(body, 'handshake answer');
+  const code = answer.error_code;
+  const d = { host, method: 'handshake' };
+  if (code === 1003) {
+    throw new KasaTapoError('EUNSUPPORTED', `${host} refused the AES handshake (error 1003): the device speaks KLAP`, {
+      ...d,
+      deviceCode: 1003,
+      hint: 'Use transport "klap" or "auto"',
+    });
+  }
+  if (code !== 0) {
+    throw new KasaTapoError('EDEVICE', `${host} refused the AES handshake (error ${codeText(code)})`, {
+      ...d,
+      ...(typeof code === 'number' ? { deviceCode: code } : {}),
+    });
+  }
+  const key = isObject(answer.result) ? answer.result.key : undefined;
+  if (typeof key !== 'string') throw new KasaTapoError('EPROTOCOL', `${host}: the AES handshake answer has no key`, d);
+  const keyIv = rsaPkcs1Decrypt(privateKey, Buffer.from(key, 'base64'), 32);
+  return new AesCipher(keyIv.subarray(0, 16), keyIv.subarray(16, 32));
+}
+
+/**
+ * The inner answer text of a securePassthrough answer body. Pure. Checks the outer error_code
+ * first; accepts an unencrypted inner JSON some firmware sends. Throws KasaTapoError: ESESSION
+ * (outer 9999), EDEVICE (other outer codes), EPROTOCOL (malformed envelope, no response, bad
+ * ciphertext or padding).
+ */
+export function openAesEnvelope(cipher: AesCipher, body: Buffer, host: string, httpStatus = 200): string {
+  const d = { host, httpStatus };
+  const outer = parseJsonObject(body);
+  const code = outer.error_code;
+  if (code === SESSION_TIMEOUT) throw sessionGoneError(host);
+  if (code !== 0) {
+    throw new KasaTapoError('EDEVICE', `${host} refused the AES envelope (error ${codeText(code)})`, {
+      ...d,
+      ...(typeof code === 'number' ? { deviceCode: code } : {}),
+    });
+  }
+  const response = isObject(outer.result) ? outer.result.response : undefined;
+  if (typeof response !== 'string') throw new KasaTapoError('EPROTOCOL', `${host}: the AES answer has no response`, d);
+  try {
+    return cipher.decrypt(response);
+  } catch (e) {
+    // Some firmware answers unencrypted JSON inside the envelope.
+    if (/^\s*[{[]/.test(response)) return response;
+    throw e;
+  }
+}
 
 export class AesTransport extends HttpSessionTransport<AesSession> {
   readonly kind = 'aes' as const;
@@ -81,28 +144,10 @@ export class AesTransport extends HttpSessionTransport<AesSession> {
     const body = Buffer.from(JSON.stringify({ method: 'handshake', params: { key: kp.publicPem } }));
     const r = await this.http.post('/app', body, JSON_HEADERS);
     if (r.status !== 200) throw this.statusError(r.status, 'AES handshake');
-    const answer = parseJsonObject(r.body, 'handshake answer');
-    const code = answer.error_code;
-    const d = { host: this.host, method: 'handshake' };
-    if (code === 1003) {
-      throw new KasaTapoError('EUNSUPPORTED', `${this.host} refused the AES handshake (error 1003): the device speaks KLAP`, {
-        ...d,
-        deviceCode: 1003,
-        hint: 'Use transport "klap" or "auto"',
-      });
-    }
-    if (code !== 0) {
-      throw new KasaTapoError('EDEVICE', `${this.host} refused the AES handshake (error ${String(code)})`, {
-        ...d,
-        ...(typeof code === 'number' ? { deviceCode: code } : {}),
-      });
-    }
-    const key = isObject(answer.result) ? answer.result.key : undefined;
-    if (typeof key !== 'string') throw new KasaTapoError('EPROTOCOL', `${this.host}: the AES handshake answer has no key`, d);
-    const keyIv = rsaPkcs1Decrypt(kp.privateKey, Buffer.from(key, 'base64'), 32);
+    const cipher = aesCipherFromHandshake(r.body, kp.privateKey, this.host);
     const cookie = parseSessionCookie(r.headers['set-cookie']);
     return {
-      cipher: new AesCipher(keyIv.subarray(0, 16), keyIv.subarray(16, 32)),
+      cipher,
       headers: cookie.id ? { Cookie: `TP_SESSIONID=${cookie.id}` } : {},
       renewAt: renewalDeadline(cookie.timeoutS),
     };
@@ -128,32 +173,19 @@ export class AesTransport extends HttpSessionTransport<AesSession> {
   private async passthrough(s: AesSession, path: string, inner: string): Promise<string> {
     const body = Buffer.from(JSON.stringify({ method: 'securePassthrough', params: { request: s.cipher.encrypt(inner) } }));
     const r = await this.http.post(path, body, { ...JSON_HEADERS, ...s.headers });
-    const d = { host: this.host, httpStatus: r.status };
-    if (r.status !== 200) throw new KasaTapoError('EPROTOCOL', `${this.host} answered an AES request with HTTP ${r.status}`, d);
-    const outer = parseJsonObject(r.body);
-    const code = outer.error_code;
-    if (code === SESSION_TIMEOUT) throw this.sessionGone();
-    if (code !== 0) {
-      this.session = undefined;
-      throw new KasaTapoError('EDEVICE', `${this.host} refused the AES envelope (error ${String(code)})`, {
-        ...d,
-        ...(typeof code === 'number' ? { deviceCode: code } : {}),
-      });
-    }
-    const response = isObject(outer.result) ? outer.result.response : undefined;
-    if (typeof response !== 'string') throw new KasaTapoError('EPROTOCOL', `${this.host}: the AES answer has no response`, d);
+    if (r.status !== 200) throw new KasaTapoError('EPROTOCOL', `${this.host} answered an AES request with HTTP ${r.status}`, { host: this.host, httpStatus: r.status });
     try {
-      return s.cipher.decrypt(response);
+      return openAesEnvelope(s.cipher, r.body, this.host, r.status);
     } catch (e) {
-      // Some firmware answers unencrypted JSON inside the envelope.
-      if (/^\s*[{[]/.test(response)) return response;
+      // ESESSION (outer 9999) and EDEVICE (other outer code) end the session.
+      if (e instanceof KasaTapoError && (e.code === 'ESESSION' || e.code === 'EDEVICE')) this.session = undefined;
       throw e;
     }
   }
 
   private sessionGone(): KasaTapoError {
     this.session = undefined;
-    return new KasaTapoError('ESESSION', `${this.host} ended the AES session (error ${SESSION_TIMEOUT})`, { host: this.host, deviceCode: SESSION_TIMEOUT });
+    return sessionGoneError(this.host);
   }
 
   /** Throws KasaTapoError: ESESSION (9999 outer or inner, or no token), EDEVICE (outer error), EPROTOCOL, network errors. */

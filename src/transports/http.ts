@@ -77,7 +77,12 @@ export class HttpClient {
         agent: this.agent,
         headers: { ...headers, 'Content-Length': String(body.length) },
       });
-      const timer = setTimeout(() => finish(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })), this.timeoutMs);
+      // Still connecting when the time is up (no TCP answer at all) → a connect timeout, which the
+      // retry policy and the pool treat as "unreachable" (see connectTimeoutError).
+      const timer = setTimeout(
+        () => finish(req.socket?.connecting ? connectTimeoutError(host, this.timeoutMs) : Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })),
+        this.timeoutMs,
+      );
       req.on('error', (e) => finish(e));
       req.on('response', (res) => {
         const declared = Number(res.headers['content-length']);
@@ -136,6 +141,25 @@ export const monotonicMs = (): number => performance.now();
 export function renewalDeadline(timeoutS: number): number {
   const margin = timeoutS >= 2400 ? 1200 : timeoutS * 0.1;
   return monotonicMs() + (timeoutS - margin) * 1000;
+}
+
+const connectTimeouts = new WeakSet<KasaTapoError>();
+
+/**
+ * ETIMEDOUT for a TCP connection that was not established within `ms` (no SYN-ACK, no refusal: the
+ * device is off or out of range). Unlike a timeout waiting for an answer on an open connection, it
+ * is not retried (protocols/retry.ts) and takes a pooled device offline at once (pool.ts); tell it
+ * apart with isConnectTimeout(). Never throws.
+ */
+export function connectTimeoutError(host: string, ms: number): KasaTapoError {
+  const e = new KasaTapoError('ETIMEDOUT', `${host} did not accept a connection within ${ms} ms`, { host, hint: HINTS.timeout });
+  connectTimeouts.add(e);
+  return e;
+}
+
+/** Whether `e` is a connect timeout from connectTimeoutError(). Never throws. */
+export function isConnectTimeout(e: unknown): boolean {
+  return e instanceof KasaTapoError && connectTimeouts.has(e);
 }
 
 /** The error every call on a closed transport rejects with (ECLOSED). */

@@ -23,6 +23,22 @@ interface KlapSession extends HttpSession {
 
 const OCTET = { 'Content-Type': 'application/octet-stream' };
 
+/**
+ * Check a handshake1 answer body (remote seed 16 B ‖ server hash 32 B) against the candidate auth
+ * hashes, in order. Pure. Returns the remote seed (a view of `body`) and the matching candidate.
+ * Throws KasaTapoError EPROTOCOL (not 48 bytes) or EAUTH (no candidate matches).
+ */
+export function checkKlapHandshake1(version: KlapVersion, local: Buffer, body: Buffer, candidates: readonly Buffer[], host: string): { remote: Buffer; auth: Buffer } {
+  if (body.length !== 48) {
+    throw new KasaTapoError('EPROTOCOL', `${host} sent a ${body.length}-byte KLAP handshake answer, expected 48`, { host });
+  }
+  const remote = body.subarray(0, 16);
+  const serverHash = body.subarray(16, 48);
+  const auth = candidates.find((a) => timingSafeEqual(klapServerHash(version, local, remote, a), serverHash));
+  if (!auth) throw new KasaTapoError('EAUTH', `${host} rejected the credentials (KLAP)`, { host, hint: HINTS.auth });
+  return { remote, auth };
+}
+
 export class KlapTransport extends HttpSessionTransport<KlapSession> {
   readonly kind: 'klap' | 'klap-v1';
   private authHashes?: Buffer[];
@@ -64,13 +80,7 @@ export class KlapTransport extends HttpSessionTransport<KlapSession> {
     const local = randomBytes(16);
     const r1 = await this.http.post('/app/handshake1', local, OCTET);
     if (r1.status !== 200) throw this.statusError(r1.status, 'KLAP handshake');
-    if (r1.body.length !== 48) {
-      throw new KasaTapoError('EPROTOCOL', `${this.host} sent a ${r1.body.length}-byte KLAP handshake answer, expected 48`, { host: this.host });
-    }
-    const remote = r1.body.subarray(0, 16);
-    const serverHash = r1.body.subarray(16, 48);
-    const auth = this.candidates().find((a) => timingSafeEqual(klapServerHash(this.version, local, remote, a), serverHash));
-    if (!auth) throw new KasaTapoError('EAUTH', `${this.host} rejected the credentials (KLAP)`, { host: this.host, hint: HINTS.auth });
+    const { remote, auth } = checkKlapHandshake1(this.version, local, r1.body, this.candidates(), this.host);
     if (auth !== this.candidates()[0]) this.debug('device accepted a default/blank account');
     const cookie = parseSessionCookie(r1.headers['set-cookie']);
     const headers: Record<string, string> = cookie.id ? { Cookie: `TP_SESSIONID=${cookie.id}` } : {};

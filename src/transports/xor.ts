@@ -12,7 +12,7 @@ import { HINTS, KasaTapoError, toKasaTapoError } from '../errors';
 import { xorDecrypt, xorEncrypt, xorFrame } from '../crypto/xor';
 import { parseJson } from '../json';
 import type { Transport, TransportOptions, TransportStats } from '../types';
-import { DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT_MS, closedError } from './http';
+import { DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT_MS, closedError, connectTimeoutError } from './http';
 
 const timeoutError = (host: string): KasaTapoError =>
   new KasaTapoError('ETIMEDOUT', `${host} did not answer in time`, { host, hint: HINTS.timeout });
@@ -24,53 +24,90 @@ interface Waiter {
   reject(e: unknown): void;
 }
 
-/** One TCP connection and its frame reader. */
-class Conn {
-  readonly sock: net.Socket;
-  alive = true;
-  waiter: Waiter | undefined;
+/**
+ * Reassembles one length-prefixed answer frame from TCP chunks. Pure (no I/O): the connection feeds
+ * it, tests fuzz it. The announced length is checked against `max` as soon as the 4-byte prefix is
+ * in, before any buffering beyond the chunks already received.
+ */
+export class XorFrameReader {
   private chunks: Buffer[] = [];
   private size = 0;
   private expected = -1;
 
-  constructor(host: string, port: number, max: number, onConnect: () => void) {
-    this.sock = net.connect({ host, port });
-    this.sock.setNoDelay(true);
-    this.sock.once('connect', onConnect);
-    this.sock.on('data', (c: Buffer) => this.onData(c, host, max));
-    this.sock.on('end', () => this.fail(droppedError(host, this.size)));
-    this.sock.on('close', () => this.fail(droppedError(host, this.size)));
-    this.sock.on('error', (e) => this.fail(e));
-  }
+  constructor(
+    readonly max: number,
+    readonly host: string,
+  ) {}
 
+  /** Bytes buffered for the current frame (prefix included). */
   get received(): number {
     return this.size;
   }
 
-  private onData(c: Buffer, host: string, max: number): void {
-    if (!this.waiter) return this.fail(new KasaTapoError('EPROTOCOL', `${host} sent data nobody asked for`, { host }));
+  /**
+   * Add a chunk. Returns the frame's encrypted body once complete (the reader is then empty again),
+   * else undefined. Throws KasaTapoError ETOOBIG (announced length above max) or EPROTOCOL (bytes
+   * beyond the announced frame); the reader must then be dropped.
+   */
+  push(c: Buffer): Buffer | undefined {
+    const host = this.host;
     this.chunks.push(c);
     this.size += c.length;
     if (this.expected < 0 && this.size >= 4) {
       const head = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.size);
       this.expected = head.readUInt32BE(0);
-      if (this.expected > max) {
-        return this.fail(new KasaTapoError('ETOOBIG', `${host} announced a ${this.expected}-byte answer, above the ${max}-byte limit`, { host }));
+      if (this.expected > this.max) {
+        throw new KasaTapoError('ETOOBIG', `${host} announced a ${this.expected}-byte answer, above the ${this.max}-byte limit`, { host });
       }
     }
-    if (this.expected < 0 || this.size < 4 + this.expected) return;
-    if (this.size > 4 + this.expected) return this.fail(new KasaTapoError('EPROTOCOL', `${host} sent more than one frame`, { host }));
+    if (this.expected < 0 || this.size < 4 + this.expected) return undefined;
+    if (this.size > 4 + this.expected) throw new KasaTapoError('EPROTOCOL', `${host} sent more than one frame`, { host });
     const frame = Buffer.concat(this.chunks, this.size).subarray(4);
-    const w = this.waiter;
     this.reset();
-    w.resolve(frame);
+    return frame;
   }
 
-  private reset(): void {
-    this.waiter = undefined;
+  reset(): void {
     this.chunks = [];
     this.size = 0;
     this.expected = -1;
+  }
+}
+
+/** One TCP connection and its frame reader. */
+class Conn {
+  readonly sock: net.Socket;
+  alive = true;
+  waiter: Waiter | undefined;
+  private readonly reader: XorFrameReader;
+
+  constructor(host: string, port: number, max: number, onConnect: () => void) {
+    this.reader = new XorFrameReader(max, host);
+    this.sock = net.connect({ host, port });
+    this.sock.setNoDelay(true);
+    this.sock.once('connect', onConnect);
+    this.sock.on('data', (c: Buffer) => this.onData(c, host));
+    this.sock.on('end', () => this.fail(droppedError(host, this.received)));
+    this.sock.on('close', () => this.fail(droppedError(host, this.received)));
+    this.sock.on('error', (e) => this.fail(e));
+  }
+
+  get received(): number {
+    return this.reader.received;
+  }
+
+  private onData(c: Buffer, host: string): void {
+    if (!this.waiter) return this.fail(new KasaTapoError('EPROTOCOL', `${host} sent data nobody asked for`, { host }));
+    let frame: Buffer | undefined;
+    try {
+      frame = this.reader.push(c);
+    } catch (e) {
+      return this.fail(e);
+    }
+    if (!frame) return;
+    const w = this.waiter;
+    this.waiter = undefined;
+    w.resolve(frame);
   }
 
   /** Any failure kills the connection (its framing can no longer be trusted). */
@@ -140,7 +177,8 @@ export class XorTransport implements Transport {
           resolve(b);
         } else reject(e);
       };
-      const timer = setTimeout(() => done(timeoutError(this.host)), this.timeoutMs);
+      // Still connecting when the time is up → a connect timeout (not retried; the pool goes offline).
+      const timer = setTimeout(() => done(this.conn?.sock.connecting ? connectTimeoutError(this.host, this.timeoutMs) : timeoutError(this.host)), this.timeoutMs);
       const attempt = (mayRetry: boolean): void => {
         if (this.conn && !this.conn.alive) this.dropConn();
         const reused = this.conn !== undefined;
@@ -150,7 +188,7 @@ export class XorTransport implements Transport {
           resolve: (b) => done(undefined, b),
           reject: (e) => {
             if (this.conn === conn) this.conn = undefined;
-            if (reused && mayRetry && conn.received === 0 && !settled) {
+            if (!this.closed && reused && mayRetry && conn.received === 0 && !settled) {
               this.opts.logger?.debug?.(`xor ${this.host}: reused connection was dead, reconnecting`);
               attempt(false);
             } else done(e);
@@ -177,7 +215,10 @@ export class XorTransport implements Transport {
 
   async close(): Promise<void> {
     this.closed = true;
-    this.dropConn();
+    // A request in flight ends now with ECLOSED, not when its timeout fires.
+    const c = this.conn;
+    this.conn = undefined;
+    c?.fail(closedError(this.host));
   }
 }
 

@@ -85,7 +85,7 @@ export function startAesServer(opts: WireServerOptions): Promise<WireServer> {
     const reply = (answerText: string): HttpAnswer => jsonAnswer({ error_code: 0, result: { response: s.cipher.encrypt(answerText) } });
 
     if (inner.method === 'login_device') {
-      if (!sameParams(inner.params, login)) {
+      if (core.faults.wrongCredentials || !sameParams(inner.params, login)) {
         core.stats.authFailures++;
         s.dead = true;
         return reply(JSON.stringify({ error_code: -1501 }));

@@ -1,6 +1,7 @@
 /**
  * What the three simulated wire servers share: the listening socket's life (including "refuse" and
- * "offline", which really close the listener and reopen the same port when the fault clears),
+ * "offline", which really close the listener and reopen the same port when the fault clears, and
+ * "unreachable", which hands the port to a never-accepting blackhole meanwhile — blackhole.ts),
  * connection tracking (singleConnection), tracked latency timers, exact WireStats, the application
  * answer with invalidJson/busyCode faults, and — for KLAP and AES — an HTTP front end that applies
  * latency, drop, garbage, truncate and lying-length faults around each protocol's own routing.
@@ -12,6 +13,7 @@ import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { KasaTapoError } from '../../errors';
 import type { Faults, WireServer, WireServerOptions, WireStats } from '../types';
+import { startBlackhole, type Blackhole } from './blackhole';
 
 /** Largest request a simulated device reads. */
 export const MAX_REQUEST_BYTES = 1 << 20;
@@ -36,6 +38,10 @@ export class WireCore {
   private watch: NodeJS.Timeout | undefined;
   private active = 0;
   private closing: Promise<void> | undefined;
+  /** While `unreachable`: the port held by a listener that never accepts. */
+  private hole: Blackhole | undefined;
+  /** A blackhole being started or stopped (check() waits for it). */
+  private switching = false;
 
   constructor(
     readonly server: net.Server,
@@ -59,6 +65,11 @@ export class WireCore {
     return !!f.refuse || (f.offlineUntil !== undefined && Date.now() < f.offlineUntil);
   }
 
+  /** `unreachable`: new connections time out, open ones get no answer (and no FIN). */
+  silent(): boolean {
+    return !!this.faults.unreachable;
+  }
+
   /** Listen on opts.host:opts.port. Rejects with the listen error. */
   async start(): Promise<void> {
     await new Promise<void>((resolve, reject) => {
@@ -75,10 +86,25 @@ export class WireCore {
     this.check();
   }
 
-  /** Close the listener while refused/offline, reopen it on the same port when cleared. */
+  /**
+   * Close the listener while refused/offline, reopen it on the same port when cleared. While
+   * unreachable the port is held by a blackhole (connects hang) and open sockets stay silent; when
+   * that clears they are destroyed (the device "rebooted") and the listener reopens.
+   */
   check(): void {
-    if (this.shut) return;
-    if (this.refused()) {
+    if (this.shut || this.switching) return;
+    if (this.silent()) {
+      if (this.state === 'listening') {
+        this.state = 'closing';
+        // Open sockets stay (silent): the listening handle closes now, 'close' waits for them.
+        this.server.close(() => {
+          this.state = 'closed';
+        });
+      }
+      if (!this.hole) this.switchHole(true);
+    } else if (this.hole) {
+      this.switchHole(false);
+    } else if (this.refused()) {
       for (const s of this.sockets) s.destroy();
       if (this.state === 'listening') {
         this.state = 'closing';
@@ -90,6 +116,29 @@ export class WireCore {
       this.state = 'listening';
       this.server.listen(this.port, this.opts.host);
     }
+  }
+
+  /** Start (or stop) the blackhole on our port; a failed start is retried on the next check. */
+  private switchHole(on: boolean): void {
+    this.switching = true;
+    const step = on
+      ? startBlackhole(this.opts.host, this.port).then((h) => {
+          if (this.shut || !this.silent()) return h.close();
+          this.hole = h;
+        })
+      : this.hole!.close().then(() => {
+          this.hole = undefined;
+          for (const s of this.sockets) s.destroy();
+        });
+    void step.then(
+      () => {
+        this.switching = false;
+        if (!this.shut) this.check();
+      },
+      () => {
+        this.switching = false; // e.g. the port not free yet: the next watch tick tries again
+      },
+    );
   }
 
   /** Register an accepted socket; false when a fault (refuse, offline, singleConnection) closes it at once. Never throws. */
@@ -141,7 +190,7 @@ export class WireCore {
     return this.opts.handler.handle(request);
   }
 
-  /** Close listener, sockets and timers. Idempotent. */
+  /** Close listener, sockets, timers and a blackhole. Idempotent. */
   close(): Promise<void> {
     if (this.closing) return this.closing;
     this.shut = true;
@@ -151,10 +200,30 @@ export class WireCore {
     for (const s of this.sockets) s.destroy();
     const state = this.state;
     this.state = 'closed';
-    this.closing = new Promise<void>((resolve) => {
-      if (state === 'idle' || state === 'closed') resolve();
-      else this.server.close(() => resolve());
+    const listener = new Promise<void>((resolve) => {
+      if (state === 'idle' || state === 'closed') return resolve();
+      if (state === 'closing') return void this.server.once('close', () => resolve());
+      if (this.server.listening) return void this.server.close(() => resolve());
+      // A reopen still resolving its address would start listening after a close() now: close it
+      // once it listens (or gave up).
+      const onListening = (): void => {
+        this.server.off('error', onError);
+        this.server.close(() => resolve());
+      };
+      const onError = (): void => {
+        this.server.off('listening', onListening);
+        resolve();
+      };
+      this.server.once('listening', onListening);
+      this.server.once('error', onError);
     });
+    // A blackhole being started closes itself when it sees `shut`; wait (bounded) for a switch.
+    const hole = (async () => {
+      for (let i = 0; i < 200 && this.switching; i++) await new Promise((r) => setTimeout(r, 10));
+      await this.hole?.close();
+      this.hole = undefined;
+    })();
+    this.closing = Promise.all([listener, hole]).then(() => undefined);
     return this.closing;
   }
 
@@ -217,12 +286,13 @@ export async function startHttpWire(opts: WireServerOptions, smart: boolean, rou
     try {
       if (core.refused()) return void req.socket.destroy();
       await core.delay(f.latencyMs);
-      if (core.shut || req.socket.destroyed) return;
+      // Unreachable: no answer at all; the client's timeout ends the exchange.
+      if (core.shut || req.socket.destroyed || core.silent()) return;
       if (f.dropConnection) return void req.socket.destroy();
       if (f.garbage) return send(res, { status: 200, body: garbageBytes() });
       const url = new URL(req.url ?? '/', 'http://device');
       const ans = await route(core, url, body, req.headers.cookie);
-      if (core.shut || req.socket.destroyed) return;
+      if (core.shut || req.socket.destroyed || core.silent()) return;
       if (f.lyingLength) return cut(res, ans, 0x7fffffff, ans.body.subarray(0, 8));
       if (f.truncate) return cut(res, ans, ans.body.length + 16, ans.body.length > 1 ? ans.body.subarray(0, ans.body.length >> 1) : Buffer.alloc(1));
       send(res, ans);

@@ -17,6 +17,8 @@ import type { WireServer, WireServerOptions } from '../types';
 import { jsonAnswer, startHttpWire, type HttpAnswer, type WireCore } from './common';
 
 interface Session {
+  /** The account hash this session was opened with (another one under faults.wrongCredentials). */
+  auth: Buffer;
   local: Buffer;
   remote: Buffer;
   cipher?: KlapCipher;
@@ -33,6 +35,7 @@ export function startKlapServer(version: KlapVersion, opts: WireServerOptions): 
   const sessions = new Map<string, Session>();
   const ttlS = opts.sessionTtlS ?? 86400;
   const auth = klapAuthHash(version, opts.credentials.username, opts.credentials.password);
+  const otherAuth = klapAuthHash(version, 'someone-else@example.com', 'another-account-password');
 
   const route = async (core: WireCore, url: URL, body: Buffer, cookie: string | undefined): Promise<HttpAnswer> => {
     const st = core.stats;
@@ -43,24 +46,25 @@ export function startKlapServer(version: KlapVersion, opts: WireServerOptions): 
         if (opts.faults.forbidHandshake) return empty(403);
         if (body.length !== 16) return empty(400);
         const remote = randomBytes(16);
+        const a = opts.faults.wrongCredentials ? otherAuth : auth;
         const sid = randomBytes(16).toString('hex').toUpperCase();
         if (sessions.size >= MAX_SESSIONS) sessions.delete(sessions.keys().next().value as string);
-        sessions.set(sid, { local: Buffer.from(body), remote, lastSeq: 0, created: Date.now(), count: 0 });
+        sessions.set(sid, { auth: a, local: Buffer.from(body), remote, lastSeq: 0, created: Date.now(), count: 0 });
         return {
           status: 200,
-          body: Buffer.concat([remote, klapServerHash(version, body, remote, auth)]),
+          body: Buffer.concat([remote, klapServerHash(version, body, remote, a)]),
           headers: { 'Set-Cookie': `TP_SESSIONID=${sid};TIMEOUT=${ttlS}` },
         };
       }
       case '/app/handshake2': {
         if (!s || s.cipher) return empty(403);
-        const expected = klapClientHash(version, s.local, s.remote, auth);
+        const expected = klapClientHash(version, s.local, s.remote, s.auth);
         if (body.length !== 32 || !timingSafeEqual(body, expected)) {
           st.authFailures++;
           sessions.delete(id!);
           return empty(403);
         }
-        s.cipher = new KlapCipher(s.local, s.remote, auth);
+        s.cipher = new KlapCipher(s.local, s.remote, s.auth);
         s.lastSeq = s.cipher.seq;
         s.created = Date.now();
         st.handshakes++;

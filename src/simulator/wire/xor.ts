@@ -4,7 +4,8 @@
  * length prefix (crypto/xor.ts). Requests on one connection are answered in order.
  * faults.expireSessionEvery closes the connection after that many answers (a device dropping idle
  * connections); lyingLength sends the prefix 0x7fffffff and closes; garbage sends a correctly
- * prefixed frame of random bytes; truncate sends half a frame and closes.
+ * prefixed frame of random bytes; truncate sends half a frame and closes; unreachable answers nothing
+ * (common.ts holds the port with a blackhole).
  */
 import * as net from 'node:net';
 import { xorDecrypt, xorFrame } from '../../crypto/xor';
@@ -41,7 +42,8 @@ export async function startXorServer(opts: WireServerOptions): Promise<WireServe
       core.enter();
       try {
         await core.delay(f.latencyMs);
-        if (core.shut || sock.destroyed || sock.writableEnded) return;
+        // Unreachable: no answer at all; the client's timeout ends the exchange.
+        if (core.shut || sock.destroyed || sock.writableEnded || core.silent()) return;
         if (f.dropConnection) return void sock.destroy();
         if (f.lyingLength) {
           const b = Buffer.alloc(12);
