@@ -148,7 +148,8 @@ export async function startNodeRed(opts: NodeRedOptions): Promise<NodeRed> {
 };
 `,
   );
-  const redJs = require.resolve('node-red/red.js', { paths: [repoRoot()] });
+  // KASA_TAPO_RED_JS runs the tests against another Node-RED (e.g. 5.x installed elsewhere).
+  const redJs = process.env.KASA_TAPO_RED_JS ?? require.resolve('node-red/red.js', { paths: [repoRoot()] });
   const child: ChildProcess = spawn(process.execPath, [...(opts.nodeArgs ?? []), redJs, '-u', opts.userDir, '-s', settingsFile], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (c: Buffer) => (out += c.toString('utf8')));
