@@ -2,21 +2,24 @@
  * The raw floor: the least a client can do per request on a kept-alive connection, built on
  * src/crypto directly with no pool, queue, retry, protocol layer or normalisation. XOR: frames over
  * one TCP socket. KLAP v2: handshake1/2, then signed AES-CBC requests on a keep-alive http.Agent.
- * AES: RSA handshake and login_device, then securePassthrough requests with the token. Every
- * answer is decrypted and JSON-parsed, as any client must. Loopback only; errors simply throw.
+ * AES: RSA handshake (its own key pair, or the one given) and login_device, then securePassthrough
+ * requests with the token. Every answer is decrypted and JSON-parsed, as any client must. Loopback
+ * only; errors simply throw.
  */
 import * as http from 'node:http';
 import * as net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { AesCipher, aesLoginParams } from '../src/crypto/aes';
 import { KlapCipher, klapAuthHash, klapClientHash, klapServerHash } from '../src/crypto/klap';
-import { generateRsaKeyPair, rsaPkcs1Decrypt } from '../src/crypto/rsa';
+import { generateRsaKeyPair, rsaPkcs1Decrypt, type RsaKeyPair } from '../src/crypto/rsa';
 import { xorDecrypt, xorFrame } from '../src/crypto/xor';
 import type { Credentials, TransportKind } from '../src/types';
 
 export interface FloorClient {
   /** Send one request text; resolves with the parsed answer. */
   send(text: string): Promise<unknown>;
+  /** KLAP/AES: make a new session on the same kept-alive connection (the handshake alone). */
+  renew?(): Promise<void>;
   close(): void;
 }
 
@@ -93,59 +96,78 @@ function cookieOf(a: Answer): Record<string, string> {
 async function openKlap(host: string, port: number, creds: Credentials): Promise<FloorClient> {
   const h = poster(host, port);
   const octet = { 'Content-Type': 'application/octet-stream' };
-  const local = randomBytes(16);
   const auth = klapAuthHash(2, creds.username, creds.password);
-  const r1 = await h.post('/app/handshake1', local, octet);
-  const remote = r1.body.subarray(0, 16);
-  if (r1.status !== 200 || !klapServerHash(2, local, remote, auth).equals(r1.body.subarray(16, 48))) throw new Error('klap floor: handshake1 failed');
-  const cookie = cookieOf(r1);
-  const r2 = await h.post('/app/handshake2', klapClientHash(2, local, remote, auth), { ...octet, ...cookie });
-  if (r2.status !== 200) throw new Error('klap floor: handshake2 failed');
-  const cipher = new KlapCipher(local, Buffer.from(remote), auth);
-  const headers = { ...octet, ...cookie };
+  const handshake = async (): Promise<{ cipher: KlapCipher; headers: Record<string, string> }> => {
+    const local = randomBytes(16);
+    const r1 = await h.post('/app/handshake1', local, octet);
+    const remote = r1.body.subarray(0, 16);
+    if (r1.status !== 200 || !klapServerHash(2, local, remote, auth).equals(r1.body.subarray(16, 48))) throw new Error('klap floor: handshake1 failed');
+    const cookie = cookieOf(r1);
+    const r2 = await h.post('/app/handshake2', klapClientHash(2, local, remote, auth), { ...octet, ...cookie });
+    if (r2.status !== 200) throw new Error('klap floor: handshake2 failed');
+    return { cipher: new KlapCipher(local, Buffer.from(remote), auth), headers: { ...octet, ...cookie } };
+  };
+  let s = await handshake();
   return {
     send: async (text) => {
+      const { cipher, headers } = s;
       const { body, seq } = cipher.encrypt(text);
       const r = await h.post(`/app/request?seq=${seq}`, body, headers);
       if (r.status !== 200) throw new Error(`klap floor: HTTP ${r.status}`);
       return JSON.parse(cipher.decrypt(seq, r.body).toString('utf8'));
     },
+    renew: async () => void (s = await handshake()),
     close: () => h.close(),
   };
 }
 
 /** AES: RSA handshake, login_device (v2), then securePassthrough with the token. */
-async function openAes(host: string, port: number, creds: Credentials): Promise<FloorClient> {
+async function openAes(host: string, port: number, creds: Credentials, keyPair?: RsaKeyPair): Promise<FloorClient> {
   const h = poster(host, port);
   const json = { 'Content-Type': 'application/json' };
-  const kp = await generateRsaKeyPair(1024);
-  const r = await h.post('/app', Buffer.from(JSON.stringify({ method: 'handshake', params: { key: kp.publicPem } })), json);
-  const key = (JSON.parse(r.body.toString('utf8')) as { result?: { key?: string } }).result?.key;
-  if (!key) throw new Error('aes floor: handshake failed');
-  const keyIv = rsaPkcs1Decrypt(kp.privateKey, Buffer.from(key, 'base64'), 32);
-  const cipher = new AesCipher(keyIv.subarray(0, 16), keyIv.subarray(16, 32));
-  const headers = { ...json, ...cookieOf(r) };
-  const pass = async (path: string, text: string): Promise<unknown> => {
-    const body = Buffer.from(JSON.stringify({ method: 'securePassthrough', params: { request: cipher.encrypt(text) } }));
-    const a = await h.post(path, body, headers);
+  const kp = keyPair ?? (await generateRsaKeyPair(1024));
+  interface Session {
+    cipher: AesCipher;
+    headers: Record<string, string>;
+    token?: string;
+  }
+  const pass = async (s: Session, path: string, text: string): Promise<unknown> => {
+    const body = Buffer.from(JSON.stringify({ method: 'securePassthrough', params: { request: s.cipher.encrypt(text) } }));
+    const a = await h.post(path, body, s.headers);
     const outer = JSON.parse(a.body.toString('utf8')) as { error_code?: number; result?: { response?: string } };
     if (outer.error_code !== 0 || typeof outer.result?.response !== 'string') throw new Error(`aes floor: error ${String(outer.error_code)}`);
-    return JSON.parse(cipher.decrypt(outer.result.response));
+    return JSON.parse(s.cipher.decrypt(outer.result.response));
   };
-  const login = (await pass('/app', JSON.stringify({ method: 'login_device', params: aesLoginParams(2, creds.username, creds.password) }))) as { result?: { token?: string } };
-  const token = login.result?.token;
-  if (!token) throw new Error('aes floor: login failed');
-  return { send: (text) => pass(`/app?token=${token}`, text), close: () => h.close() };
+  const handshake = async (): Promise<Session> => {
+    const r = await h.post('/app', Buffer.from(JSON.stringify({ method: 'handshake', params: { key: kp.publicPem } })), json);
+    const key = (JSON.parse(r.body.toString('utf8')) as { result?: { key?: string } }).result?.key;
+    if (!key) throw new Error('aes floor: handshake failed');
+    const keyIv = rsaPkcs1Decrypt(kp.privateKey, Buffer.from(key, 'base64'), 32);
+    const s: Session = { cipher: new AesCipher(keyIv.subarray(0, 16), keyIv.subarray(16, 32)), headers: { ...json, ...cookieOf(r) } };
+    const login = (await pass(s, '/app', JSON.stringify({ method: 'login_device', params: aesLoginParams(2, creds.username, creds.password) }))) as { result?: { token?: string } };
+    s.token = login.result?.token;
+    if (!s.token) throw new Error('aes floor: login failed');
+    return s;
+  };
+  let s = await handshake();
+  return {
+    send: (text) => pass(s, `/app?token=${s.token!}`, text),
+    renew: async () => void (s = await handshake()),
+    close: () => h.close(),
+  };
 }
 
-/** Open a floor client of `kind` (klap-v1 is not part of the floor). Rejects when the handshake fails. */
-export function openFloor(kind: Exclude<TransportKind, 'klap-v1'>, host: string, port: number, creds: Credentials): Promise<FloorClient> {
+/**
+ * Open a floor client of `kind` (klap-v1 is not part of the floor). AES makes its own RSA key pair
+ * unless one is given. Rejects when the handshake fails.
+ */
+export function openFloor(kind: Exclude<TransportKind, 'klap-v1'>, host: string, port: number, creds: Credentials, keyPair?: RsaKeyPair): Promise<FloorClient> {
   switch (kind) {
     case 'xor':
       return openXor(host, port);
     case 'klap':
       return openKlap(host, port, creds);
     case 'aes':
-      return openAes(host, port, creds);
+      return openAes(host, port, creds, keyPair);
   }
 }
