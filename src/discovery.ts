@@ -232,6 +232,13 @@ export async function discover(opts: DiscoverOptions = {}): Promise<DiscoveryRes
       } catch (e) {
         opts.logger?.debug?.(`discovery: setBroadcast failed: ${String(e)}`);
       }
+      try {
+        // Hundreds of answers arrive within milliseconds; the default buffer drops some of them,
+        // and a dropped answer waits for the next probe round.
+        sock.setRecvBufferSize(4 << 20);
+      } catch (e) {
+        opts.logger?.debug?.(`discovery: setRecvBufferSize failed: ${String(e)}`);
+      }
       for (let i = 0; i < rounds; i++) {
         timers.push(
           setTimeout(() => {

@@ -45,6 +45,13 @@ export interface PoolOptions {
   queueLimit?: number;
   /** Requests in flight across all devices. Default 32. */
   concurrency?: number;
+  /**
+   * Session setups (handshakes) started at once. Handshake answers that arrive together are all
+   * handled in one turn of the event loop; a few at a time keeps that turn short. A setup holds
+   * its slot for at most 250 ms, so a device that does not answer never holds up the others.
+   * Default 4.
+   */
+  connectConcurrency?: number;
   /** Protocol-layer retries for timeouts and busy answers. Default 2. */
   retries?: number;
   /** Backoff before such a retry. Default 1000 ms. */
@@ -159,6 +166,8 @@ class Entry {
   foundPort?: number;
   readonly queue: Job[] = [];
   running = false;
+  /** In the pool's list of devices waiting for a free slot. */
+  waiting = false;
   status: DeviceStatus = 'idle';
   failures = 0;
   users = 0;
@@ -228,6 +237,7 @@ export class Pool extends EventEmitter {
       | 'timeoutMs'
       | 'queueLimit'
       | 'concurrency'
+      | 'connectConcurrency'
       | 'retries'
       | 'backoffMs'
       | 'offlineAfter'
@@ -244,6 +254,8 @@ export class Pool extends EventEmitter {
   private readonly aliases = new Map<string, PoolDeviceConfig>();
   private readonly waiting: Entry[] = [];
   private inFlight = 0;
+  private setups = 0;
+  private readonly setupQueue: (() => void)[] = [];
   private closed = false;
   private keyPairPromise?: Promise<RsaKeyPair>;
   private sweepTimer?: NodeJS.Timeout;
@@ -254,6 +266,7 @@ export class Pool extends EventEmitter {
       timeoutMs: options.timeoutMs ?? 5000,
       queueLimit: options.queueLimit ?? 100,
       concurrency: options.concurrency ?? 32,
+      connectConcurrency: Math.max(1, options.connectConcurrency ?? 4),
       retries: options.retries ?? 2,
       backoffMs: options.backoffMs ?? 1000,
       offlineAfter: options.offlineAfter ?? 2,
@@ -383,7 +396,10 @@ export class Pool extends EventEmitter {
   private pump(e: Entry): void {
     if (e.running || e.queue.length === 0 || this.closed) return;
     if (this.inFlight >= this.opts.concurrency) {
-      if (!this.waiting.includes(e)) this.waiting.push(e);
+      if (!e.waiting) {
+        e.waiting = true;
+        this.waiting.push(e);
+      }
       return;
     }
     const job = e.queue.shift()!;
@@ -393,8 +409,14 @@ export class Pool extends EventEmitter {
     void this.execute(e, job).finally(() => {
       e.running = false;
       this.inFlight--;
+      // Devices that waited for a slot go first; this one queues behind them (a caller in a tight
+      // loop on one device must not starve the others).
+      while (this.waiting.length && this.inFlight < this.opts.concurrency) {
+        const w = this.waiting.shift()!;
+        w.waiting = false;
+        this.pump(w);
+      }
       this.pump(e);
-      while (this.waiting.length && this.inFlight < this.opts.concurrency) this.pump(this.waiting.shift()!);
     });
   }
 
@@ -466,6 +488,43 @@ export class Pool extends EventEmitter {
   }
 
   /** Open (or reuse) the device's session; the transport found first is remembered. */
+  /** Run a session setup when one of `connectConcurrency` slots is free (see PoolOptions). */
+  private async gatedSetup<T>(signal: AbortSignal, setup: () => Promise<T>): Promise<T> {
+    if (this.setups < this.opts.connectConcurrency) this.setups++;
+    else {
+      // Wait for a slot; the releaser hands its slot over (the count stays as it is).
+      await new Promise<void>((resolve, reject) => {
+        const go = (): void => {
+          signal.removeEventListener('abort', onAbort);
+          resolve();
+        };
+        const onAbort = (): void => {
+          const i = this.setupQueue.indexOf(go);
+          if (i >= 0) this.setupQueue.splice(i, 1);
+          reject(new KasaTapoError('ECLOSED', 'The connection pool is closed'));
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+        this.setupQueue.push(go);
+      });
+    }
+    let held = true;
+    const release = (): void => {
+      if (!held) return;
+      held = false;
+      clearTimeout(lease);
+      const next = this.setupQueue.shift();
+      if (next) next();
+      else this.setups--;
+    };
+    const lease = setTimeout(release, 250);
+    lease.unref?.();
+    try {
+      return await setup();
+    } finally {
+      release();
+    }
+  }
+
   private session(e: Entry): Promise<DeviceApi> {
     if (e.device) return Promise.resolve(e.device);
     if (!e.connecting) {
@@ -483,7 +542,7 @@ export class Pool extends EventEmitter {
         ...(this.credentials ? { credentials: this.credentials } : {}),
         ...(this.logger ? { logger: this.logger } : {}),
       };
-      e.connecting = this.connectFn(opts).then(
+      e.connecting = this.gatedSetup(abort.signal, () => this.connectFn(opts)).then(
         (dev) => {
           e.connecting = undefined;
           e.connectAbort = undefined;

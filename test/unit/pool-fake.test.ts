@@ -199,6 +199,60 @@ describe('pool (fake devices)', () => {
   });
 });
 
+describe('pool (fake devices): fairness and session setups', () => {
+  it('serves a device that waited for a slot before the next request of a device in a tight loop', async () => {
+    const ctl = newCtl();
+    ctl.delayMs = 25;
+    const pool = new Pool({ connect: fakeFactory(ctl), concurrency: 1 });
+    try {
+      const order: string[] = [];
+      const loop = (async () => {
+        for (let i = 0; i < 6; i++) {
+          await pool.device('127.0.0.1:1').raw({ n: i });
+          order.push(`a${i}`);
+        }
+      })();
+      await sleep(5);
+      const b = pool.device('127.0.0.2:1').raw({ n: 99 }).then(() => order.push('b'));
+      await Promise.all([loop, b]);
+      assert.ok(order.indexOf('b') <= 2, `b waited behind the loop: ${order.join(' ')}`);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('starts at most connectConcurrency session setups at once, and a hanging one does not hold up the rest', async () => {
+    let now = 0;
+    let max = 0;
+    const hang = new Set(['127.0.0.1']);
+    const base = fakeFactory(newCtl());
+    const connect = async (opts: { host: string; port?: number; signal?: AbortSignal }) => {
+      now++;
+      max = Math.max(max, now);
+      try {
+        if (hang.has(opts.host)) {
+          await new Promise((_r, reject) => opts.signal?.addEventListener('abort', () => reject(new KasaTapoError('ECLOSED', 'closed'))));
+        }
+        await sleep(30);
+        return await base(opts);
+      } finally {
+        now--;
+      }
+    };
+    const pool = new Pool({ connect: connect as never, connectConcurrency: 2 });
+    try {
+      const stuck = pool.device('127.0.0.1:1').getState().catch((e: KasaTapoError) => e.code);
+      const rest = await Promise.all(Array.from({ length: 8 }, (_, i) => pool.device(`127.0.1.${i + 1}:1`).getState()));
+      assert.equal(rest.length, 8, 'the other devices connected although one setup hangs');
+      assert.ok(max <= 3, `at most 2 setups at once (plus a hanging one past its 250 ms lease): ${max}`);
+      await pool.close();
+      assert.equal(await stuck, 'ECLOSED');
+    } finally {
+      await pool.close();
+    }
+  });
+});
+
 describe('pool (fake devices): reconnects', () => {
   it('reuses the transport and port found on the first connect after the device was offline', async () => {
     const ctl = newCtl();
