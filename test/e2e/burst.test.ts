@@ -7,11 +7,8 @@
  */
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { startSimulatedDevice, type SimulatedDevice } from '../../src/simulator/index';
-import type { Faults } from '../../src/simulator/types';
-import { randomBase } from '../helpers/net';
-import { Collector, report, repoRoot, startNodeRed, tempDir, type NodeRed } from '../helpers/nodered';
+import type { SimulatedDevice } from '../../src/simulator/index';
+import { Collector, linkedUserDir, report, startDeviceSpecs, startNodeRed, type DeviceSpec, type NodeRed } from '../helpers/nodered';
 
 const CREDS = { username: 'burst@example.com', password: 'Burst-Pass-1' };
 const N = 1000;
@@ -31,8 +28,7 @@ describe('nothing lost: a burst of 1,000 messages in a real Node-RED with faulty
   });
 
   it('gives exactly one output or one Catch per message, and Node-RED survives with its memory back', async () => {
-    const base = randomBase();
-    const specs: [string, string, { faults?: Faults; wrong?: boolean; closed?: boolean }][] = [
+    const specs: DeviceSpec[] = [
       ['xor ok', 'hs110v1', {}],
       ['klap ok', 'p110', {}],
       ['aes ok', 'p110aes', {}],
@@ -44,13 +40,9 @@ describe('nothing lost: a burst of 1,000 messages in a real Node-RED with faulty
       ['wrong account', 'p110', { wrong: true }],
       ['one at a time', 'hs110v1', { faults: { singleConnection: true } }],
     ];
-    const entries: Record<string, string>[] = [];
-    for (const [i, [alias, profile, o]] of specs.entries()) {
-      const d = await startSimulatedDevice(profile, { host: `${base}.${i + 1}`, credentials: o.wrong ? { ...CREDS, password: 'not-it' } : CREDS, ...(o.faults ? { faults: o.faults } : {}) });
-      entries.push({ alias, host: d.host, port: String(d.port), transport: d.transport });
-      if (o.closed) await d.close();
-      else devices.push(d);
-    }
+    const started = await startDeviceSpecs(specs, CREDS, { ...CREDS, password: 'not-it' });
+    devices.push(...started.devices);
+    const entries = started.entries;
     await collector.start();
     const z = 'burst-tab';
     const aliases = JSON.stringify(entries.map((e) => e.alias));
@@ -80,9 +72,7 @@ return null;`;
       ...report('rep-mem', 'mem', collector.url, z),
     ];
 
-    userDir = tempDir('burst');
-    fs.mkdirSync(path.join(userDir, 'node_modules'), { recursive: true });
-    fs.symlinkSync(repoRoot(), path.join(userDir, 'node_modules', 'node-red-contrib-kasa-tapo'), 'dir');
+    userDir = linkedUserDir('burst');
     red = await startNodeRed({
       userDir,
       nodeArgs: ['--expose-gc'],

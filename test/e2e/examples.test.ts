@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { startSimulatedHome, type SimulatedHome } from '../../src/simulator/index';
 import { randomBase } from '../helpers/net';
-import { Collector, report, repoRoot, startNodeRed, tempDir, type NodeRed } from '../helpers/nodered';
+import { Collector, linkedUserDir, report, repoRoot, startNodeRed, type NodeRed } from '../helpers/nodered';
 
 type Node = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 interface Demo {
@@ -98,9 +98,7 @@ describe('examples: every one deployed in a real Node-RED against the simulated 
     extra.push({ id: 'all-errors', type: 'catch', z: 'errors-tab', name: '', scope: null, uncaught: false, x: 100, y: 40, wires: [['rep-errors']] });
     extra.push(...report('rep-errors', 'errors', collector.url, 'errors-tab'));
 
-    userDir = tempDir('examples');
-    fs.mkdirSync(path.join(userDir, 'node_modules'), { recursive: true });
-    fs.symlinkSync(repoRoot(), path.join(userDir, 'node_modules', 'node-red-contrib-kasa-tapo'), 'dir');
+    userDir = linkedUserDir('examples');
     red = await startNodeRed({ userDir });
     await red.deploy([...flows, ...extra]);
     for (const n of flows.filter((x) => x.type === 'inject')) await red.inject(n.id);

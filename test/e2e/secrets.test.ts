@@ -12,10 +12,8 @@ import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { startSimulatedDevice, type SimulatedDevice } from '../../src/simulator/index';
-import type { Faults } from '../../src/simulator/types';
-import { randomBase } from '../helpers/net';
-import { Collector, report, repoRoot, startNodeRed, tempDir, type NodeRed } from '../helpers/nodered';
+import type { SimulatedDevice } from '../../src/simulator/index';
+import { Collector, linkedUserDir, report, repoRoot, startDeviceSpecs, startNodeRed, type DeviceSpec, type NodeRed } from '../helpers/nodered';
 
 const CREDS = { username: 'secret-owner@example.org', password: 'Pw-9f3k-Very-Secret' };
 const WRONG = { username: CREDS.username, password: 'Other-Pw-77x' };
@@ -77,8 +75,7 @@ describe('secrets: the password and its hashes never appear anywhere observable'
   });
 
   it('in Node-RED: messages, status, Catch, log, files, admin API', async () => {
-    const base = randomBase();
-    const specs: [string, string, { faults?: Faults; wrong?: boolean; closed?: boolean }][] = [
+    const specs: DeviceSpec[] = [
       ['Kasa XOR', 'hs110v1', {}],
       ['Kasa KLAP v1', 'hs100uk', {}],
       ['Tapo KLAP', 'p110', {}],
@@ -93,13 +90,9 @@ describe('secrets: the password and its hashes never appear anywhere observable'
       ['third-party off', 'p110', { faults: { forbidHandshake: true } }],
       ['switched off', 'hs110v1', { closed: true }],
     ];
-    const entries: Record<string, string>[] = [];
-    for (const [i, [alias, profile, o]] of specs.entries()) {
-      const d = await startSimulatedDevice(profile, { host: `${base}.${i + 1}`, credentials: o.wrong ? WRONG : CREDS, ...(o.faults ? { faults: o.faults } : {}) });
-      entries.push({ alias, host: d.host, port: String(d.port), transport: d.transport });
-      if (o.closed) await d.close();
-      else devices.push(d);
-    }
+    const started = await startDeviceSpecs(specs, CREDS, WRONG);
+    devices.push(...started.devices);
+    const entries = started.entries;
     await collector.start();
     const z = 'sec-tab';
     const flows: Record<string, unknown>[] = [
@@ -131,9 +124,7 @@ describe('secrets: the password and its hashes never appear anywhere observable'
     }
 
     (flows.find((n) => n.id === 'sec-status')!.scope as string[]).push('sec-poll', ...flows.filter((n) => String(n.type).startsWith('tplink-') && n.z).map((n) => String(n.id)));
-    userDir = tempDir('secrets');
-    fs.mkdirSync(path.join(userDir, 'node_modules'), { recursive: true });
-    fs.symlinkSync(repoRoot(), path.join(userDir, 'node_modules', 'node-red-contrib-kasa-tapo'), 'dir');
+    userDir = linkedUserDir('secrets');
     red = await startNodeRed({ userDir, settings: "logging: { console: { level: 'trace', metrics: false, audit: true } }," });
     await red.deploy(flows);
     for (let round = 0; round < 2; round++) for (const id of injects) await red.inject(id);

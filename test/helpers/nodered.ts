@@ -13,6 +13,10 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import type { Credentials } from '../../src/index';
+import { startSimulatedDevice, type SimulatedDevice } from '../../src/simulator/index';
+import type { Faults } from '../../src/simulator/types';
+import { randomBase } from './net';
 
 /** The repository root (this file runs from dist/test/helpers or another out dir). */
 export function repoRoot(): string {
@@ -26,6 +30,35 @@ export function repoRoot(): string {
 }
 
 export const tempDir = (prefix: string): string => fs.mkdtempSync(path.join(os.tmpdir(), `kasa-tapo-${prefix}-`));
+
+/** A temporary Node-RED user directory with this working tree linked in as the package (as `npm start` does). */
+export function linkedUserDir(prefix: string): string {
+  const dir = tempDir(prefix);
+  fs.mkdirSync(path.join(dir, 'node_modules'), { recursive: true });
+  fs.symlinkSync(repoRoot(), path.join(dir, 'node_modules', 'node-red-contrib-kasa-tapo'), 'dir');
+  return dir;
+}
+
+/** A device for a flow: its alias in the pool, a simulator profile, and how it misbehaves. */
+export type DeviceSpec = [alias: string, profile: string, how: { faults?: Faults; wrong?: boolean; closed?: boolean }];
+
+/**
+ * Start the devices, each on its own address of one random 127.x.y base, and give the pool's
+ * device-list entries. `wrong` devices hold `wrongCreds`; `closed` ones are started and stopped
+ * again, so their address refuses connections. `devices` are the running ones.
+ */
+export async function startDeviceSpecs(specs: DeviceSpec[], creds: Credentials, wrongCreds: Credentials): Promise<{ devices: SimulatedDevice[]; entries: Record<string, string>[] }> {
+  const base = randomBase();
+  const devices: SimulatedDevice[] = [];
+  const entries: Record<string, string>[] = [];
+  for (const [i, [alias, profile, how]] of specs.entries()) {
+    const d = await startSimulatedDevice(profile, { host: `${base}.${i + 1}`, credentials: how.wrong ? wrongCreds : creds, ...(how.faults ? { faults: how.faults } : {}) });
+    entries.push({ alias, host: d.host, port: String(d.port), transport: d.transport });
+    if (how.closed) await d.close();
+    else devices.push(d);
+  }
+  return { devices, entries };
+}
 
 /** A free TCP port on 127.0.0.1 (bound, read, released). */
 export function freePort(): Promise<number> {
