@@ -926,6 +926,18 @@ describe(`fuzz: every parser of device bytes (seed ${SEED}, ${N} inputs per pars
     assertCleanOutput(out, label);
   }
 
+  /** One adapter call of the kind `op` names; a read's raw answer must be clean JSON too. */
+  async function runOp(adapter: IotAdapter | SmartAdapter, op: Op, base: Normalised): Promise<unknown> {
+    if (op === 'read') {
+      const { value, raw } = await adapter.read();
+      assertCleanJson(raw);
+      return value;
+    }
+    if (op === 'energy') return (await adapter.energy(base)).value;
+    if (op === 'child') return (await adapter.energy(base, base.state.children![0])).value;
+    return (await adapter.history(op, 2024, 5, base)).value;
+  }
+
   it('IOT JSON normalisation (sysinfo of plugs, strips, dimmers, bulbs; emeter v1/v2; stats) behind the adapter', async () => {
     const bases: Normalised[] = [];
     for (const [i, m] of iotModels.entries()) {
@@ -944,15 +956,7 @@ describe(`fuzz: every parser of device bytes (seed ${SEED}, ${N} inputs per pars
       async parse({ t, op, base }) {
         const proto = new IotProtocol(t, { retries: 0, backoffMs: 0 });
         proto.splitMethods = isLight(base);
-        const adapter = new IotAdapter(proto, { host: HOST, port: 9999, transport: 'xor' });
-        if (op === 'read') {
-          const { value, raw } = await adapter.read();
-          assertCleanJson(raw);
-          return value;
-        }
-        if (op === 'energy') return (await adapter.energy(base)).value;
-        if (op === 'child') return (await adapter.energy(base, base.state.children![0])).value;
-        return (await adapter.history(op, 2024, 5, base)).value;
+        return runOp(new IotAdapter(proto, { host: HOST, port: 9999, transport: 'xor' }), op, base);
       },
       check: (out) => checkAdapterOutput(out, 'iot'),
       show: (c) => `${c.op}: ${c.t.answers.join('\n')}`,
@@ -975,15 +979,7 @@ describe(`fuzz: every parser of device bytes (seed ${SEED}, ${N} inputs per pars
         return { t: new MutatingTransport('klap', 80, `smart${i}`, smartModels[i]!, rng, 0.85), op: rng.pick(ops), base };
       },
       async parse({ t, op, base }) {
-        const adapter = new SmartAdapter(new SmartProtocol(t, { retries: 0, backoffMs: 0 }), { host: HOST, port: 80, transport: 'klap' });
-        if (op === 'read') {
-          const { value, raw } = await adapter.read();
-          assertCleanJson(raw);
-          return value;
-        }
-        if (op === 'energy') return (await adapter.energy(base)).value;
-        if (op === 'child') return (await adapter.energy(base, base.state.children![0])).value;
-        return (await adapter.history(op, 2024, 5, base)).value;
+        return runOp(new SmartAdapter(new SmartProtocol(t, { retries: 0, backoffMs: 0 }), { host: HOST, port: 80, transport: 'klap' }), op, base);
       },
       check: (out) => checkAdapterOutput(out, 'smart'),
       show: (c) => `${c.op}: ${c.t.answers.join('\n')}`,
