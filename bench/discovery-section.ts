@@ -9,9 +9,8 @@
  * discover() resolves only when its timeout ends, so its time-to-all is taken when its socket
  * handled the answer that completed the set (dgram.Socket.prototype.emit is wrapped for the call;
  * the library's own 'message' handler, which parses the answer, runs inside). Its result list is
- * then checked to hold every device. A what-if row runs discover() with its socket's receive
- * buffer raised (patched in here, not in the library) to show what a burst of answers loses to the
- * default buffer; the kernel's UDP drop count (whole machine) is shown beside each client. To keep
+ * then checked to hold every device. The kernel's UDP drop count (whole machine) is shown beside
+ * each client (discover() raises its receive buffer to 4 MB, as the minimal client does). To keep
  * other processes' discovery tests out of the way, the simulator answers on two free ports below
  * the ephemeral range instead of 9999/20002, and both clients probe those. Loopback only.
  */
@@ -27,7 +26,7 @@ const BROADCAST = '127.255.255.255';
 const FIRST_OCTET = 235;
 const PROFILES = ['hs100', 'p110', 'p110aes'];
 const LEGACY_PROBE = xorEncrypt('{"system":{"get_sysinfo":{}}}');
-/** The receive buffer of the what-if row (Linux caps it at net.core.rmem_max). */
+/** The minimal client's receive buffer, as discover() asks for (Linux caps it at net.core.rmem_max). */
 const BIG_BUFFER = 4 << 20;
 
 interface Found {
@@ -93,36 +92,16 @@ function minimal(expected: Set<string>, ports: { legacy: number; tdp: number }, 
   });
 }
 
-/**
- * discover() with the time its socket handled the answer that completed the set. With `recvBuffer`,
- * its socket's receive buffer is raised to that many bytes once bound (a what-if: what the
- * library would gain by doing so itself).
- */
+/** discover() with the time its socket handled the answer that completed the set. */
 async function library(
   expected: Set<string>,
   ports: { legacy: number; tdp: number },
   keyPair: Awaited<ReturnType<typeof generateRsaKeyPair>>,
   timeoutMs: number,
-  recvBuffer?: number,
 ): Promise<Found> {
   type Emit = (this: dgram.Socket, ev: string | symbol, ...args: unknown[]) => boolean;
-  type Bind = (this: dgram.Socket, ...args: unknown[]) => dgram.Socket;
-  const proto = dgram.Socket.prototype as unknown as { emit: Emit; bind: Bind };
+  const proto = dgram.Socket.prototype as unknown as { emit: Emit };
   const orig = proto.emit;
-  const origBind = proto.bind;
-  if (recvBuffer) {
-    proto.bind = function (this: dgram.Socket, ...args: unknown[]): dgram.Socket {
-      const cb = typeof args[args.length - 1] === 'function' ? (args.pop() as () => void) : undefined;
-      return origBind.call(this, ...args, () => {
-        try {
-          this.setRecvBufferSize(recvBuffer);
-        } catch {
-          /* above the system's limit: keep the default */
-        }
-        cb?.();
-      });
-    };
-  }
   const seen = new Set<string>();
   let all = NaN;
   const t0 = performance.now();
@@ -143,7 +122,6 @@ async function library(
     return { ms: listed === expected.size ? all : NaN, found: seen.size, listed };
   } finally {
     proto.emit = orig;
-    proto.bind = origBind;
   }
 }
 
@@ -178,21 +156,17 @@ export const discoverySection: BenchSection = {
       await minimal(expected, ports, tdpProbe, timeoutMs);
       const mins: Found[] = [];
       const libs: Found[] = [];
-      const bigs: Found[] = [];
       for (let r = 0; r < rounds; r++) {
         if (Date.now() > ctx.deadline) break;
         const m = await counted(() => minimal(expected, ports, tdpProbe, timeoutMs));
         const l = await counted(() => library(expected, ports, keyPair, timeoutMs));
-        const b = await counted(() => library(expected, ports, keyPair, timeoutMs, BIG_BUFFER));
         mins.push(m);
         libs.push(l);
-        bigs.push(b);
-        ctx.progress(`round ${r + 1}: minimal ${m.found}/${expected.size} in ${m.ms.toFixed(1)} ms (${m.drops} UDP drops); discover() ${l.listed}/${expected.size}, all in ${l.ms.toFixed(1)} ms (${l.drops} drops); with a ${BIG_BUFFER >> 20} MB buffer ${b.ms.toFixed(1)} ms (${b.drops} drops)`);
+        ctx.progress(`round ${r + 1}: minimal ${m.found}/${expected.size} in ${m.ms.toFixed(1)} ms (${m.drops} UDP drops); discover() ${l.listed}/${expected.size}, all in ${l.ms.toFixed(1)} ms (${l.drops} drops)`);
       }
       const best = (xs: Found[]): Found | undefined => [...xs].sort((a, b) => (Number.isNaN(a.ms) ? 1e9 : a.ms) - (Number.isNaN(b.ms) ? 1e9 : b.ms))[0];
       const bm = best(mins);
       const bl = best(libs);
-      const bb = best(bigs);
       const rows: BenchRow[] = [];
       const ok = (xs: Found[]): number[] => xs.filter((x) => !Number.isNaN(x.ms)).map((x) => x.ms);
       const line = (client: string, xs: Found[], b: Found | undefined, base?: Found): BenchRow => ({
@@ -210,7 +184,6 @@ export const discoverySection: BenchSection = {
       });
       rows.push(line('minimal (1 datagram per port)', mins, bm));
       rows.push(line('discover()', libs, bl, bm));
-      rows.push(line(`what-if: discover(), ${BIG_BUFFER >> 20} MB receive buffer`, bigs, bb, bm));
       if (bl && bm) {
         const allFound = libs.every((x) => x.listed === expected.size);
         const med = (xs: Found[]): string => (ok(xs).length ? `${median(ok(xs)).toFixed(1)} ms` : 'never all found');
@@ -219,11 +192,6 @@ export const discoverySection: BenchSection = {
           value: `${med(libs)} vs ${med(mins)}; best ${bl.ms.toFixed(1)} vs ${bm.ms.toFixed(1)} ms (${(bl.ms / bm.ms).toFixed(2)}×); ${libs.filter((x) => (x.drops ?? 0) > 0).length} of ${libs.length} discover() rounds lost answers`,
           target: `all ${expected.size} found in every round`,
           met: allFound,
-        });
-        ctx.summary({
-          metric: `what-if: discover() with a ${BIG_BUFFER >> 20} MB receive buffer (median)`,
-          value: med(bigs),
-          target: '— (see report)',
         });
       }
       return rows;
