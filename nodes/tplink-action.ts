@@ -3,9 +3,9 @@
  * reboot, raw command, or whatever msg.payload says). Output: msg.payload = the normalised state
  * after the change (raw: the device's answer), msg.raw = the device's own answer, msg.device.
  */
-import { KasaTapoError, type ChildRef, type ChildState, type DeviceApi, type DeviceState } from '../src/index';
+import { findChild, type ChildRef, type DeviceApi, type DeviceState } from '../src/index';
 import { childRef, describeDevice, deviceRef, evalProperty, num, setupDeviceNode, text, type DeviceNodeDef } from './lib/device';
-import { actionCommand, rebootRequest, type Command } from './lib/payload';
+import { actionCommand, type Command } from './lib/payload';
 import type { Node, NodeStatus, RED } from './lib/red';
 import { STATUS, stateStatus } from './lib/status';
 
@@ -18,33 +18,17 @@ interface ActionDef extends DeviceNodeDef {
 
 const NEEDS_VALUE = new Set(['brightness', 'color', 'colorTemp', 'led', 'raw']);
 
-/** A child in a state, by index, id or alias (as the library resolves it). */
-function findChild(s: DeviceState, ref: ChildRef): ChildState | undefined {
-  const kids = s.children ?? [];
-  if (typeof ref === 'number') return kids.find((k) => k.index === ref) ?? kids[ref];
-  const low = ref.toLowerCase();
-  return kids.find((k) => k.id === ref) ?? kids.find((k) => k.alias?.toLowerCase() === low) ?? (/^\d{1,3}$/.test(ref) ? kids.find((k) => k.index === Number(ref)) : undefined);
-}
-
-async function run(dev: DeviceApi, cmd: Command, child: ChildRef | undefined): Promise<unknown> {
+/** The one library call for a command. */
+function run(dev: DeviceApi, cmd: Command, child: ChildRef | undefined): Promise<unknown> {
   switch (cmd.kind) {
     case 'set':
       return dev.setState(cmd.patch, child);
-    case 'toggle': {
-      const s = await dev.getState();
-      const current = child !== undefined ? findChild(s, child)?.on : s.on;
-      if (current === undefined) {
-        throw new KasaTapoError(child !== undefined ? 'ENOTFOUND' : 'EUNSUPPORTED', `${s.model ?? s.host} ${child !== undefined ? `has no switchable child ${JSON.stringify(child)}` : 'has no on/off switch to toggle'}`);
-      }
-      return dev.setState({ ...cmd.patch, on: !current }, child);
-    }
+    case 'toggle':
+      return dev.toggle(child, cmd.patch);
     case 'raw':
       return dev.raw(cmd.request, child);
-    case 'reboot': {
-      const i = dev.info();
-      await dev.raw(rebootRequest(i?.protocol, i?.family));
-      return { rebooting: true };
-    }
+    case 'reboot':
+      return dev.reboot().then(() => ({ rebooting: true }));
   }
 }
 

@@ -7,7 +7,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { discover } from './discovery';
-import { connect } from './device';
+import { connect } from './connect';
+import { findChild } from './device/children';
 import { KasaTapoError, isKasaTapoError } from './errors';
 import type { Credentials, DeviceApi, TransportChoice } from './types';
 
@@ -195,15 +196,13 @@ async function runDevice(a: Args, cfg: ConfigFile): Promise<void> {
       case 'on':
       case 'off':
       case 'toggle': {
-        let on = cmd === 'on';
-        if (cmd === 'toggle') {
-          const s = await dev.getState();
-          const c = child === undefined ? s : s.children?.find((x, i) => x.id === child || x.alias === child || i === child);
-          on = !(c?.on ?? false);
-        }
-        const s = await dev.setState({ on }, child);
+        const s = cmd === 'toggle' ? await dev.toggle(child) : await dev.setState({ on: cmd === 'on' }, child);
+        const on = (child === undefined ? s : findChild(s, child))?.on;
         return out(a, s, `${s.alias ?? host} switched ${on ? 'on' : 'off'}`);
       }
+      case 'reboot':
+        await dev.reboot();
+        return out(a, { rebooting: true }, `${host} is rebooting`);
       case 'energy': {
         const e = await dev.getEnergy(child);
         const f = (v: number | undefined, u: string) => (v === undefined ? '' : ` ${v}${u}`);

@@ -13,7 +13,8 @@ import { KasaTapoError, HINTS } from './errors';
 import { isObject, parseJson } from './json';
 import { xorDecrypt, xorEncrypt } from './crypto/xor';
 import { crc32 } from './crypto/crc32';
-import { generateRsaKeyPair, type RsaKeyPair } from './crypto/rsa';
+import { RsaKeyStore, type RsaKeyPair } from './crypto/rsa';
+import { BROADCAST_ADDRESS, DISCOVERY_PORTS, DISCOVERY_TIMEOUT_MS } from './defaults';
 import { baseModel, classifyIot, classifySmart, routeFor } from './device/table';
 import { normaliseMac } from './device/normalise';
 import type { DiscoveryResult, Logger } from './types';
@@ -37,7 +38,8 @@ export interface DiscoverOptions {
 
 const LEGACY_PROBE = xorEncrypt('{"system":{"get_sysinfo":{}}}');
 const MAX_RESULTS = 1024;
-let sharedKey: Promise<RsaKeyPair> | undefined;
+/** The TDP probe's key when the caller gives none: one per process. */
+const probeKeys = new RsaKeyStore();
 
 /**
  * The 20002 probe: header (version 2, type 0, op 1, payload length, flags 0x11, serial, CRC-32
@@ -79,7 +81,7 @@ function withModel(r: DiscoveryResult, model: unknown): DiscoveryResult {
 }
 
 /** Parse a legacy (UDP 9999, XOR) answer. Returns undefined for anything malformed; never throws. */
-export function parseLegacyAnswer(buf: Buffer, host: string, port = 9999): DiscoveryResult | undefined {
+export function parseLegacyAnswer(buf: Buffer, host: string, port: number = DISCOVERY_PORTS.legacy): DiscoveryResult | undefined {
   let json: unknown;
   try {
     json = parseJson(xorDecrypt(buf), 'discovery answer');
@@ -157,11 +159,7 @@ export function parseDiscoveryAnswer(buf: Buffer, host: string, port: number): D
 async function probeKey(opts: DiscoverOptions): Promise<RsaKeyPair> {
   if (typeof opts.keyPair === 'function') return opts.keyPair();
   if (opts.keyPair) return opts.keyPair;
-  sharedKey ??= generateRsaKeyPair(1024).catch((e: unknown) => {
-    sharedKey = undefined;
-    throw e;
-  });
-  return sharedKey;
+  return probeKeys.get();
 }
 
 /**
@@ -170,12 +168,12 @@ async function probeKey(opts: DiscoverOptions): Promise<RsaKeyPair> {
  * far, usually []); throws KasaTapoError EBADINPUT for a malformed broadcast/target address.
  */
 export async function discover(opts: DiscoverOptions = {}): Promise<DiscoveryResult[]> {
-  const dest = opts.target ?? opts.broadcast ?? '255.255.255.255';
+  const dest = opts.target ?? opts.broadcast ?? BROADCAST_ADDRESS;
   if (isIP(dest) !== 4) throw new KasaTapoError('EBADINPUT', `Discovery needs an IPv4 address, got ${JSON.stringify(dest).slice(0, 60)}`);
-  const timeoutMs = Math.max(50, Math.min(60000, opts.timeoutMs ?? 2000));
+  const timeoutMs = Math.max(50, Math.min(60000, opts.timeoutMs ?? DISCOVERY_TIMEOUT_MS));
   const rounds = Math.max(1, Math.min(10, Math.floor(opts.rounds ?? 3)));
-  const legacyPort = opts.ports?.legacy ?? 9999;
-  const tdpPort = opts.ports?.tdp ?? 20002;
+  const legacyPort = opts.ports?.legacy ?? DISCOVERY_PORTS.legacy;
+  const tdpPort = opts.ports?.tdp ?? DISCOVERY_PORTS.tdp;
   let tdpProbe: Buffer | undefined;
   try {
     tdpProbe = buildTdpProbe((await probeKey(opts)).publicPem);

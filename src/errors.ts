@@ -29,8 +29,15 @@ export interface ErrorDetails {
   httpStatus?: number;
   host?: string;
   method?: string;
+  /**
+   * Where an ETIMEDOUT happened: 'connect' when the TCP connection itself was not established in
+   * time (the device is off or out of range), 'exchange' when an open connection got no answer.
+   */
+  phase?: ErrorPhase;
   cause?: unknown;
 }
+
+export type ErrorPhase = 'connect' | 'exchange';
 
 export class KasaTapoError extends Error {
   readonly code: ErrorCode;
@@ -39,6 +46,7 @@ export class KasaTapoError extends Error {
   readonly httpStatus?: number;
   readonly host?: string;
   readonly method?: string;
+  readonly phase?: ErrorPhase;
 
   constructor(code: ErrorCode, message: string, details: ErrorDetails = {}) {
     super(details.hint ? `${message}. ${details.hint}` : message);
@@ -49,6 +57,7 @@ export class KasaTapoError extends Error {
     if (details.httpStatus !== undefined) this.httpStatus = details.httpStatus;
     if (details.host !== undefined) this.host = details.host;
     if (details.method !== undefined) this.method = details.method;
+    if (details.phase !== undefined) this.phase = details.phase;
     if (details.cause !== undefined) Object.defineProperty(this, 'cause', { value: details.cause, enumerable: false });
   }
 }
@@ -73,22 +82,13 @@ export const HINTS = {
   refused: 'Check the address and port; the device may use another protocol (try transport "auto")',
 } as const;
 
-/** Error classes used by the retry policy. */
-export type ErrorClass = 'retry' | 'retry-after-reset' | 'fatal';
-
-/** How the protocol layer should treat an error: retry at once, reset the session then retry, or give up. */
-export function classify(e: unknown): ErrorClass {
-  if (!isKasaTapoError(e)) return 'fatal';
-  switch (e.code) {
-    case 'ECONNRESET':
-      return 'retry';
-    case 'ETIMEDOUT':
-    case 'ESESSION':
-    case 'EBUSY':
-      return 'retry-after-reset';
-    default:
-      return 'fatal';
-  }
+/**
+ * Whether `e` is a connect timeout: ETIMEDOUT before the TCP connection was established (the
+ * device is off or out of range). Not retried by the protocol layer; takes a pooled device offline
+ * at once. Never throws.
+ */
+export function isConnectTimeout(e: unknown): boolean {
+  return e instanceof KasaTapoError && e.code === 'ETIMEDOUT' && e.phase === 'connect';
 }
 
 /** Wrap any thrown value into a KasaTapoError (socket errors mapped by errno). */

@@ -4,9 +4,11 @@
  * raw transports. No Node-RED import anywhere under src/.
  */
 export { discover, discoverSingle, buildTdpProbe, type DiscoverOptions } from './discovery';
-export { connect, clearRouteCache, Device, type ConnectOptions } from './device';
-export { KasaTapoError, isKasaTapoError, HINTS, type ErrorCode } from './errors';
-export { Pool } from './pool';
+export { connect, clearRouteCache, type ConnectOptions } from './connect';
+export { Device } from './device';
+export { findChild } from './device/children';
+export { KasaTapoError, isKasaTapoError, isConnectTimeout, HINTS, type ErrorCode, type ErrorPhase } from './errors';
+export { Pool, PooledDevice } from './pool';
 export { createTransport, DEFAULT_PORTS } from './transports';
 export { b64Decode, b64Encode } from './protocols/smart';
 export type * from './types';

@@ -165,16 +165,44 @@ export interface DeviceInfo {
   protocol: TransportKind;
 }
 
+/** A result and the device's own answer(s) behind it (what the nodes put in msg.raw). */
+export interface WithRaw<T> {
+  value: T;
+  raw: unknown;
+}
+
+/** Counters a device keeps (the pool adds them to its statistics). */
+export interface DeviceCounters {
+  /** Completed handshakes (transport). */
+  handshakes: number;
+  requests: number;
+  /** Retries by the protocol layer. */
+  retries: number;
+}
+
 /** The facade returned by connect() and by pool.device(). Every method throws KasaTapoError. */
 export interface DeviceApi {
   readonly host: string;
   readonly port: number;
+  /** Counters, where the device keeps them (connect()'s devices do). */
+  readonly stats?: DeviceCounters;
   getState(): Promise<DeviceState>;
   setState(patch: StatePatch, child?: ChildRef): Promise<DeviceState>;
+  /** Switch the device (or a child) to the opposite of what it reports now; `patch` may add e.g. a transition. */
+  toggle(child?: ChildRef, patch?: StatePatch): Promise<DeviceState>;
+  /** Ask the device to restart (after about a second). */
+  reboot(): Promise<void>;
   getEnergy(child?: ChildRef): Promise<EnergyReading>;
   getEnergyHistory(period: 'day' | 'month', opts?: { year?: number; month?: number; child?: ChildRef }): Promise<EnergyHistory>;
   /** IOT: a `{module:{method:params}}` object; SMART: `{method, params}`. Answers the device's own JSON. */
   raw(request: unknown, child?: ChildRef): Promise<unknown>;
+  /**
+   * Run `fn` with this device and answer its value beside the device's own answer(s) to the last
+   * call `fn` made. IOT: the answer JSON (for several exchanges, an array, or the answers merged
+   * by module for bulbs); SMART: the results keyed by method name; after setState/toggle,
+   * `{set, get}`.
+   */
+  withRaw<T>(fn: (dev: DeviceApi) => Promise<T>): Promise<WithRaw<T>>;
   info(): DeviceInfo | undefined;
   close(): Promise<void>;
 }

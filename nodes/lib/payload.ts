@@ -131,10 +131,3 @@ function parseJsonValue(s: string): unknown {
     throw badInput('The raw command must be JSON, e.g. {"system":{"get_sysinfo":{}}}');
   }
 }
-
-/** The reboot request for each protocol family (the library has no reboot() yet). */
-export function rebootRequest(protocol: string | undefined, family: string | undefined): unknown {
-  if (protocol !== 'xor' && protocol !== 'klap-v1') return { method: 'device_reboot', params: { delay: 1 } };
-  const light = family === 'bulb' || family === 'lightstrip';
-  return { [light ? 'smartlife.iot.common.system' : 'system']: { reboot: { delay: 1 } } };
-}

@@ -35,6 +35,3 @@ export function poolStatusView(status: DeviceStatus, err?: { code?: string }): N
       return undefined;
   }
 }
-
-/** "ready" for a node with nothing to show yet. */
-export const idleStatus = (): NodeStatus => ({});

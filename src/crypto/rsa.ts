@@ -14,6 +14,7 @@ import {
   publicEncrypt,
   type KeyObject,
 } from 'node:crypto';
+import { RSA_KEY_BITS } from '../defaults';
 import { KasaTapoError } from '../errors';
 
 export interface RsaKeyPair {
@@ -93,4 +94,23 @@ export const rsaPkcs1DecryptForge = forgeDecrypt;
 /** Encrypt with a PEM public key, PKCS#1 v1.5 (what a device does; used by the simulator). */
 export function rsaPkcs1Encrypt(publicPem: string, data: Buffer): Buffer {
   return publicEncrypt({ key: publicPem, padding: constants.RSA_PKCS1_PADDING }, data);
+}
+
+/**
+ * One key pair, generated on first use (asynchronously, off the event loop) and handed out after;
+ * a failed generation is forgotten so the next call tries again. connect() owns one store for the
+ * whole process, so every AES session shares a key pair. `get()` rejects only on a runtime fault.
+ */
+export class RsaKeyStore {
+  private pending?: Promise<RsaKeyPair>;
+
+  constructor(private readonly bits = RSA_KEY_BITS) {}
+
+  get(): Promise<RsaKeyPair> {
+    this.pending ??= generateRsaKeyPair(this.bits).catch((e: unknown) => {
+      this.pending = undefined;
+      throw e;
+    });
+    return this.pending;
+  }
 }

@@ -1,21 +1,19 @@
 /** The contract between the device facade and its two protocol adapters (IOT and SMART). */
 import type { RetryStats } from '../protocols/retry';
-import type { ChildState, EnergyHistory, EnergyReading } from '../types';
-import type { Normalised } from './normalise';
+import type { ChildState, EnergyHistory, EnergyReading, WithRaw } from '../types';
+import type { Normalised } from './caps';
 import type { NormPatch } from './patch';
 
-/** A result plus the device's own answer(s) that produced it (exposed as `Device.lastRaw`). */
-export interface WithRaw<T> {
-  value: T;
-  raw: unknown;
-}
+export type { WithRaw } from '../types';
 
 export interface Adapter {
   readonly stats: RetryStats;
   /** Read and normalise the whole state (with children). */
   read(): Promise<WithRaw<Normalised>>;
-  /** Apply a validated, capability-checked patch; `n` is the last read. */
+  /** Apply a validated, capability-checked patch; `n` is the last read. Answers the device's own answer(s). */
   apply(p: NormPatch, n: Normalised, child?: ChildState): Promise<unknown>;
+  /** Restart the device; answers its own answer. */
+  reboot(n: Normalised): Promise<unknown>;
   energy(n: Normalised, child?: ChildState): Promise<WithRaw<EnergyReading>>;
   history(period: 'day' | 'month', year: number, month: number, n: Normalised, child?: ChildState): Promise<WithRaw<EnergyHistory>>;
   raw(request: unknown, child?: ChildState): Promise<unknown>;

@@ -1,90 +1,40 @@
 /**
- * The device facade: `connect()` picks a transport (given, from a discovery result, by single-host
- * discovery, or by probing), reads the device once to learn its family, and returns a `Device`
- * whose methods answer normalised values (design.md §1).
+ * The device facade: every device verb (state, set, toggle, reboot, energy, history, raw) over one
+ * protocol adapter (IOT or SMART, chosen from the family × encryption table), answering normalised
+ * values (design.md §1). connect() (src/connect.ts) opens the transport and builds the Device.
  *
- * Raw answers: after every call, `device.lastRaw` holds the device's own answer(s) behind the
- * value just returned (the nodes put it in `msg.raw`). IOT: the answer JSON (for several exchanges,
- * an array, or the answers merged by module for bulbs); SMART: the results keyed by method name
- * (e.g. `{get_device_info: {...}, get_child_device_list: {...}}`).
+ * Raw answers travel with the values: the adapters answer `{value, raw}`, and `withRaw(fn)` hands
+ * the device's own answer(s) behind `fn`'s last call back to the caller (the nodes' `msg.raw`).
  */
-import { KasaTapoError, isKasaTapoError } from '../errors';
-import { discoverSingle } from '../discovery';
+import { KasaTapoError } from '../errors';
 import { IotProtocol } from '../protocols/iot';
 import { SmartProtocol } from '../protocols/smart';
-import { createTransport as defaultCreateTransport } from '../transports';
 import type {
   ChildRef,
   ChildState,
-  Credentials,
   DeviceApi,
+  DeviceCounters,
   DeviceInfo,
   DeviceState,
-  DiscoveryResult,
   EnergyHistory,
   EnergyReading,
   Logger,
   StatePatch,
-  TraceFn,
   Transport,
-  TransportChoice,
-  TransportKind,
-  TransportOptions,
+  WithRaw,
 } from '../types';
 import { describe, type Adapter } from './adapter';
-import { IotAdapter } from './iot-adapter';
-import { OUTLET_CAPS, NO_CAPS, type Caps, type Normalised } from './normalise';
+import { childCaps, type Normalised } from './caps';
+import { resolveChild } from './children';
+import { IotAdapter } from './iot/adapter';
 import { checkCaps, validatePatch } from './patch';
-import { SmartAdapter } from './smart-adapter';
-import { PORT_OF, PROTOCOL_OF } from './table';
+import { SmartAdapter } from './smart/adapter';
+import { PROTOCOL_OF } from './table';
 
-export interface ConnectOptions {
-  host: string;
-  port?: number;
-  credentials?: Credentials;
-  /** Default 'auto': single-host discovery, then probing XOR, KLAP v2, AES, KLAP v1. */
-  transport?: TransportChoice;
-  /** Per exchange. Default 5000. */
-  timeoutMs?: number;
-  logger?: Logger;
-  trace?: TraceFn;
-  loginVersion?: 1 | 2;
-  keyPair?: TransportOptions['keyPair'];
-  /** Retries after timeouts / busy answers. Default 2. */
-  retries?: number;
-  /** Wait before such a retry. Default 1000 ms. */
-  backoffMs?: number;
-  /** A discovery answer for this host: its transport, port and login version are used as is. */
-  discovery?: DiscoveryResult;
-  /** Single-host discovery wait for transport 'auto' (skipped when `port` is given). Default 1500 ms; 0 skips it. */
-  discoveryTimeoutMs?: number;
-  /** Replaces the transport factory (tests, custom transports). */
-  createTransport?: (kind: TransportKind, opts: TransportOptions) => Transport;
-  /**
-   * Aborting it closes the connection being opened (its sockets and timers at once): connect()
-   * then rejects with ECLOSED. The pool's close() uses it.
-   */
-  signal?: AbortSignal;
-}
-
-/** The order 'auto' probes in when discovery gives nothing. */
-export const PROBE_ORDER: readonly TransportKind[] = ['xor', 'klap', 'aes', 'klap-v1'];
-
-/** Transports found by 'auto', remembered per host:port (bounded). */
-const routeCache = new Map<string, { kind: TransportKind; port: number; loginVersion?: 1 | 2 }>();
-const ROUTE_CACHE_MAX = 256;
-
-/** Forget what 'auto' learned (all hosts, or one). Never throws. */
-export function clearRouteCache(host?: string): void {
-  if (host === undefined) routeCache.clear();
-  else for (const k of [...routeCache.keys()]) if (k.startsWith(`${host}|`)) routeCache.delete(k);
-}
-
-const cacheKey = (o: ConnectOptions): string => `${o.host}|${o.port ?? ''}`;
+type HistoryOpts = { year?: number; month?: number; child?: ChildRef };
+const given = (child: ChildRef | undefined | null): child is ChildRef => child !== undefined && child !== null;
 
 export class Device implements DeviceApi {
-  /** The device's own answer(s) behind the last value returned (see the module comment). */
-  lastRaw: unknown;
   private n?: Normalised;
   private closed = false;
   private chain: Promise<unknown> = Promise.resolve();
@@ -103,7 +53,7 @@ export class Device implements DeviceApi {
     return this.transport.port;
   }
   /** Counters: handshakes and requests (transport), retries (protocol layer). */
-  get stats(): { handshakes: number; requests: number; retries: number } {
+  get stats(): DeviceCounters {
     return { handshakes: this.transport.stats.handshakes, requests: this.transport.stats.requests, retries: this.adapter.stats.retries };
   }
 
@@ -117,41 +67,89 @@ export class Device implements DeviceApi {
     return next;
   }
 
-  private async read(): Promise<Normalised> {
+  private async read(): Promise<WithRaw<Normalised>> {
     const r = await this.adapter.read();
     this.n = r.value;
-    this.lastRaw = r.raw;
-    return r.value;
+    return r;
   }
 
-  private resolveChild(n: Normalised, ref: ChildRef): ChildState {
-    const kids = n.state.children ?? [];
-    if (!n.caps.children || kids.length === 0) throw new KasaTapoError('ENOTFOUND', `${describe(n)} has no children (asked for ${JSON.stringify(ref)})`);
-    let c: ChildState | undefined;
-    if (typeof ref === 'number') c = Number.isInteger(ref) ? kids.find((k) => k.index === ref) ?? kids[ref] : undefined;
-    else if (typeof ref === 'string') {
-      c =
-        kids.find((k) => k.id === ref) ??
-        kids.find((k) => k.alias === ref) ??
-        kids.find((k) => k.alias !== undefined && k.alias.toLowerCase() === ref.toLowerCase()) ??
-        (/^\d{1,3}$/.test(ref) ? kids.find((k) => k.index === Number(ref)) : undefined);
-    } else throw new KasaTapoError('EBADINPUT', 'child must be an index (number), an id or an alias (string)');
-    if (!c) {
-      const known = kids.map((k) => `${k.index ?? '?'}: ${k.alias ?? k.id}`).join(', ');
-      throw new KasaTapoError('ENOTFOUND', `${describe(n)} has no child ${JSON.stringify(ref).slice(0, 80)} (children: ${known.slice(0, 400)})`);
-    }
-    return c;
+  private async last(): Promise<Normalised> {
+    return this.n ?? (await this.read()).value;
   }
 
-  private childCaps(c: ChildState): Caps {
-    if (c.kind === 'outlet' || c.family === 'plug' || c.family === 'switch') return OUTLET_CAPS;
-    if (c.family === 'dimmer') return { ...OUTLET_CAPS, brightness: true };
-    return { ...NO_CAPS, alias: true };
+  private async child(ref: ChildRef | undefined | null): Promise<{ n: Normalised; c?: ChildState }> {
+    const n = await this.last();
+    return given(ref) ? { n, c: resolveChild(n, ref) } : { n };
+  }
+
+  // The verbs, each answering {value, raw}; the public methods below drop the raw part.
+
+  private readonly ops = {
+    getState: (): Promise<WithRaw<DeviceState>> =>
+      this.run(async () => {
+        const r = await this.read();
+        return { value: structuredClone(r.value.state), raw: r.raw };
+      }),
+
+    setState: (patch: StatePatch, child?: ChildRef): Promise<WithRaw<DeviceState>> => this.run(() => this.set(patch, child)),
+
+    toggle: (child?: ChildRef, patch: StatePatch = {}): Promise<WithRaw<DeviceState>> =>
+      this.run(async () => {
+        // Read afresh: the switch may have moved since the last read (a button, the app).
+        const n = (await this.read()).value;
+        const c = given(child) ? resolveChild(n, child) : undefined;
+        const current = c ? c.on : n.state.on;
+        if (current === undefined) {
+          throw new KasaTapoError('EUNSUPPORTED', `${describe(n, c)} has no on/off switch to toggle`);
+        }
+        return this.set({ ...patch, on: !current }, child);
+      }),
+
+    reboot: (): Promise<WithRaw<void>> =>
+      this.run(async () => {
+        const n = await this.last();
+        return { value: undefined, raw: await this.adapter.reboot(n) };
+      }),
+
+    getEnergy: (child?: ChildRef): Promise<WithRaw<EnergyReading>> =>
+      this.run(async () => {
+        const { n, c } = await this.child(child);
+        return this.adapter.energy(n, c);
+      }),
+
+    getEnergyHistory: (period: 'day' | 'month', opts: HistoryOpts = {}): Promise<WithRaw<EnergyHistory>> =>
+      this.run(async () => {
+        if (period !== 'day' && period !== 'month') throw new KasaTapoError('EBADINPUT', `period must be "day" or "month", got ${JSON.stringify(period)}`);
+        const now = new Date();
+        const year = opts.year ?? now.getFullYear();
+        const month = opts.month ?? now.getMonth() + 1;
+        if (!Number.isInteger(year) || year < 2000 || year > 2100) throw new KasaTapoError('EBADINPUT', `year must be an integer 2000-2100, got ${JSON.stringify(year)}`);
+        if (!Number.isInteger(month) || month < 1 || month > 12) throw new KasaTapoError('EBADINPUT', `month must be an integer 1-12, got ${JSON.stringify(month)}`);
+        const { n, c } = await this.child(opts.child);
+        return this.adapter.history(period, year, month, n, c);
+      }),
+
+    raw: (request: unknown, child?: ChildRef): Promise<WithRaw<unknown>> =>
+      this.run(async () => {
+        const c = given(child) ? resolveChild(await this.last(), child) : undefined;
+        const answer = await this.adapter.raw(request, c);
+        return { value: answer, raw: answer };
+      }),
+  };
+
+  /** setState's body (inside run()): validate, check capabilities, apply, read back. */
+  private async set(patch: StatePatch, child: ChildRef | undefined): Promise<WithRaw<DeviceState>> {
+    const p = validatePatch(patch);
+    const { n, c } = await this.child(child);
+    checkCaps(p, c ? childCaps(c) : n.caps, describe(n, c));
+    const set = await this.adapter.apply(p, n, c);
+    const got = await this.read();
+    return { value: structuredClone(got.value.state), raw: { set, get: got.raw } };
   }
 
   /** Throws KasaTapoError: ECLOSED, and every protocol/transport error. */
   getState(): Promise<DeviceState> {
-    return this.run(async () => structuredClone((await this.read()).state));
+    return valueOf(this.ops.getState());
   }
 
   /**
@@ -160,27 +158,26 @@ export class Device implements DeviceApi {
    * do it), ENOTFOUND (unknown child), ECLOSED, and protocol/transport errors.
    */
   setState(patch: StatePatch, child?: ChildRef): Promise<DeviceState> {
-    return this.run(async () => {
-      const p = validatePatch(patch);
-      const n = this.n ?? (await this.read());
-      const c = child !== undefined && child !== null ? this.resolveChild(n, child) : undefined;
-      checkCaps(p, c ? this.childCaps(c) : n.caps, describe(n, c));
-      const raw = await this.adapter.apply(p, n, c);
-      const state = structuredClone((await this.read()).state);
-      this.lastRaw = { set: raw, get: this.lastRaw };
-      return state;
-    });
+    return valueOf(this.ops.setState(patch, child));
+  }
+
+  /**
+   * Read the device afresh and switch it (or a child) to the opposite; `patch` may add fields such
+   * as a transition. Answers the state after the change. Throws KasaTapoError: EUNSUPPORTED (nothing
+   * to switch), ENOTFOUND (unknown child), and what setState throws.
+   */
+  toggle(child?: ChildRef, patch?: StatePatch): Promise<DeviceState> {
+    return valueOf(this.ops.toggle(child, patch));
+  }
+
+  /** Ask the device to restart in about a second. Throws KasaTapoError: EDEVICE, ECLOSED, protocol/transport errors. */
+  reboot(): Promise<void> {
+    return valueOf(this.ops.reboot());
   }
 
   /** Throws KasaTapoError: EUNSUPPORTED (no meter), ENOTFOUND, ECLOSED, protocol/transport errors. */
   getEnergy(child?: ChildRef): Promise<EnergyReading> {
-    return this.run(async () => {
-      const n = this.n ?? (await this.read());
-      const c = child !== undefined && child !== null ? this.resolveChild(n, child) : undefined;
-      const r = await this.adapter.energy(n, c);
-      this.lastRaw = r.raw;
-      return r.value;
-    });
+    return valueOf(this.ops.getEnergy(child));
   }
 
   /**
@@ -188,20 +185,8 @@ export class Device implements DeviceApi {
    * Throws KasaTapoError: EBADINPUT (period/year/month), EUNSUPPORTED, ENOTFOUND, ECLOSED, and
    * protocol/transport errors.
    */
-  getEnergyHistory(period: 'day' | 'month', opts: { year?: number; month?: number; child?: ChildRef } = {}): Promise<EnergyHistory> {
-    return this.run(async () => {
-      if (period !== 'day' && period !== 'month') throw new KasaTapoError('EBADINPUT', `period must be "day" or "month", got ${JSON.stringify(period)}`);
-      const now = new Date();
-      const year = opts.year ?? now.getFullYear();
-      const month = opts.month ?? now.getMonth() + 1;
-      if (!Number.isInteger(year) || year < 2000 || year > 2100) throw new KasaTapoError('EBADINPUT', `year must be an integer 2000-2100, got ${JSON.stringify(year)}`);
-      if (!Number.isInteger(month) || month < 1 || month > 12) throw new KasaTapoError('EBADINPUT', `month must be an integer 1-12, got ${JSON.stringify(month)}`);
-      const n = this.n ?? (await this.read());
-      const c = opts.child !== undefined && opts.child !== null ? this.resolveChild(n, opts.child) : undefined;
-      const r = await this.adapter.history(period, year, month, n, c);
-      this.lastRaw = r.raw;
-      return r.value;
-    });
+  getEnergyHistory(period: 'day' | 'month', opts: HistoryOpts = {}): Promise<EnergyHistory> {
+    return valueOf(this.ops.getEnergyHistory(period, opts));
   }
 
   /**
@@ -210,13 +195,39 @@ export class Device implements DeviceApi {
    * session-wide and transport errors.
    */
   raw(request: unknown, child?: ChildRef): Promise<unknown> {
-    return this.run(async () => {
-      let c: ChildState | undefined;
-      if (child !== undefined && child !== null) c = this.resolveChild(this.n ?? (await this.read()), child);
-      const answer = await this.adapter.raw(request, c);
-      this.lastRaw = answer;
-      return answer;
-    });
+    return valueOf(this.ops.raw(request, child));
+  }
+
+  /**
+   * Run `fn` with a view of this device whose calls also note the device's own answer(s); answers
+   * `fn`'s value with the raw answer of its last call. Throws what `fn` throws.
+   */
+  async withRaw<T>(fn: (dev: DeviceApi) => Promise<T>): Promise<WithRaw<T>> {
+    let raw: unknown;
+    const note =
+      <A extends unknown[], U>(op: (...a: A) => Promise<WithRaw<U>>) =>
+      async (...a: A): Promise<U> => {
+        const r = await op(...a);
+        raw = r.raw;
+        return r.value;
+      };
+    const view: DeviceApi = {
+      host: this.host,
+      port: this.port,
+      getState: note(this.ops.getState),
+      setState: note(this.ops.setState),
+      toggle: note(this.ops.toggle),
+      reboot: note(this.ops.reboot),
+      getEnergy: note(this.ops.getEnergy),
+      getEnergyHistory: note(this.ops.getEnergyHistory),
+      raw: note(this.ops.raw),
+      withRaw: (f) => this.withRaw(f),
+      info: () => this.info(),
+      close: () => this.close(),
+    };
+    Object.defineProperty(view, 'stats', { get: () => this.stats, enumerable: true });
+    const value = await fn(view);
+    return { value, raw };
   }
 
   /** What the last read learned; undefined before the first read. Never throws. */
@@ -238,102 +249,26 @@ export class Device implements DeviceApi {
   }
 }
 
-/** Build transport + protocol + adapter + Device for one transport kind. Throws what the factory throws. */
-function build(kind: TransportKind, port: number, opts: ConnectOptions, loginVersion?: 1 | 2): Device {
-  const factory = opts.createTransport ?? defaultCreateTransport;
-  const topts: TransportOptions = { host: opts.host, port };
-  if (opts.timeoutMs !== undefined) topts.timeoutMs = opts.timeoutMs;
-  if (opts.credentials) topts.credentials = opts.credentials;
-  if (opts.logger) topts.logger = opts.logger;
-  if (opts.trace) topts.trace = opts.trace;
-  if (opts.keyPair) topts.keyPair = opts.keyPair;
-  const lv = opts.loginVersion ?? loginVersion;
-  if (lv !== undefined) topts.loginVersion = lv;
-  const transport = factory(kind, topts);
-  const abort = new AbortController();
-  const retry = { retries: opts.retries, backoffMs: opts.backoffMs, signal: abort.signal, ...(opts.logger ? { logger: opts.logger } : {}) };
-  const where = { host: opts.host, port: transport.port, transport: kind };
-  const adapter: Adapter = PROTOCOL_OF[kind] === 'iot' ? new IotAdapter(new IotProtocol(transport, retry), where) : new SmartAdapter(new SmartProtocol(transport, retry), where);
-  return new Device(transport, adapter, abort);
+async function valueOf<T>(p: Promise<WithRaw<T>>): Promise<T> {
+  return (await p).value;
 }
 
-/** Connect with one transport and read the device once; closes the transport on failure. */
-async function open(kind: TransportKind, port: number, opts: ConnectOptions, loginVersion?: 1 | 2): Promise<Device> {
-  const signal = opts.signal;
-  if (signal?.aborted) throw abortedError(opts.host);
-  const dev = build(kind, port, opts, loginVersion);
-  const onAbort = (): void => void dev.close();
-  signal?.addEventListener('abort', onAbort, { once: true });
-  try {
-    await dev.getState();
-    if (signal?.aborted) throw abortedError(opts.host);
-    return dev;
-  } catch (e) {
-    await dev.close();
-    throw signal?.aborted ? abortedError(opts.host) : e;
-  } finally {
-    signal?.removeEventListener('abort', onAbort);
-  }
+/** What a Device needs besides its transport: the protocol layer's retry policy. */
+export interface DeviceOptions {
+  retries?: number;
+  backoffMs?: number;
+  logger?: Logger;
 }
-
-const abortedError = (host: string): KasaTapoError => new KasaTapoError('ECLOSED', `Connecting to ${host} was abandoned (closed)`, { host });
-
-/** Worse errors are replaced by more telling ones while probing. */
-const PROBE_RANK: Partial<Record<string, number>> = { EAUTH: 5, EUNSUPPORTED: 1, ETIMEDOUT: 2, EPROTOCOL: 1, ECONNREFUSED: 0 };
 
 /**
- * Connect to a device and read its state once (so `info()` is known).
- * Throws KasaTapoError: EBADINPUT (no host / bad transport), EUNSUPPORTED (discovery says the
- * device speaks TPAP or HTTPS only), EAUTH, ECONNREFUSED, ETIMEDOUT, EPROTOCOL and the other
- * transport errors; with 'auto', the most telling error of all the probes.
+ * Build protocol + adapter + Device over an open-able transport (chosen by the transport's kind
+ * from the one family × encryption table). Never throws.
  */
-export async function connect(opts: ConnectOptions): Promise<Device> {
-  if (!opts || typeof opts.host !== 'string' || opts.host.trim() === '') throw new KasaTapoError('EBADINPUT', 'connect() needs a host');
-  const choice = opts.transport ?? 'auto';
-  if (choice !== 'auto') {
-    if (!(choice in PROTOCOL_OF)) throw new KasaTapoError('EBADINPUT', `Unknown transport "${String(choice)}"; expected auto, xor, klap, klap-v1 or aes`);
-    return open(choice, opts.port ?? PORT_OF[choice], opts);
-  }
-
-  // 1. A discovery answer (given, or asked for now).
-  let disc = opts.discovery;
-  const key = cacheKey(opts);
-  const cached = routeCache.get(key);
-  // An explicit port means the caller knows where the device listens: no UDP discovery then.
-  if (!disc && !cached && opts.port === undefined && (opts.discoveryTimeoutMs ?? 1500) > 0) {
-    disc = await discoverSingle(opts.host, { timeoutMs: opts.discoveryTimeoutMs ?? 1500, rounds: 2, ...(opts.logger ? { logger: opts.logger } : {}) }).catch(() => undefined);
-  }
-  if (disc) {
-    if (!disc.supported || !disc.transport) {
-      throw new KasaTapoError('EUNSUPPORTED', `${disc.model ?? opts.host} cannot be controlled by this library`, { host: opts.host, ...(disc.reason ? { hint: disc.reason } : {}) });
-    }
-    const port = opts.port ?? disc.port;
-    const dev = await open(disc.transport, port, opts, disc.loginVersion);
-    remember(key, disc.transport, port, disc.loginVersion);
-    return dev;
-  }
-
-  // 2. What worked before, then 3. probing.
-  const order = cached ? [cached.kind, ...PROBE_ORDER.filter((k) => k !== cached.kind)] : PROBE_ORDER;
-  let best: KasaTapoError | undefined;
-  for (const kind of order) {
-    if (opts.signal?.aborted) throw abortedError(opts.host);
-    const port = opts.port ?? (cached?.kind === kind ? cached.port : PORT_OF[kind]);
-    try {
-      const dev = await open(kind, port, opts, cached?.kind === kind ? cached.loginVersion : undefined);
-      remember(key, kind, port, opts.loginVersion);
-      return dev;
-    } catch (e) {
-      const ke = isKasaTapoError(e) ? e : new KasaTapoError('EPROTOCOL', String(e), { cause: e });
-      opts.logger?.debug?.(`${opts.host}: ${kind} probe failed: ${ke.code}`);
-      if (cached?.kind === kind) routeCache.delete(key);
-      if (!best || (PROBE_RANK[ke.code] ?? 1) > (PROBE_RANK[best.code] ?? 1)) best = ke;
-    }
-  }
-  throw best ?? new KasaTapoError('ECONNREFUSED', `No transport reached ${opts.host}`, { host: opts.host });
-}
-
-function remember(key: string, kind: TransportKind, port: number, loginVersion?: 1 | 2): void {
-  if (routeCache.size >= ROUTE_CACHE_MAX && !routeCache.has(key)) routeCache.delete(routeCache.keys().next().value!);
-  routeCache.set(key, loginVersion !== undefined ? { kind, port, loginVersion } : { kind, port });
+export function createDevice(transport: Transport, opts: DeviceOptions = {}): Device {
+  const abort = new AbortController();
+  const retry = { retries: opts.retries, backoffMs: opts.backoffMs, signal: abort.signal, ...(opts.logger ? { logger: opts.logger } : {}) };
+  const where = { host: transport.host, port: transport.port, transport: transport.kind };
+  const adapter: Adapter =
+    PROTOCOL_OF[transport.kind] === 'iot' ? new IotAdapter(new IotProtocol(transport, retry), where) : new SmartAdapter(new SmartProtocol(transport, retry), where);
+  return new Device(transport, adapter, abort);
 }

@@ -6,7 +6,7 @@
 import { KasaTapoError } from '../errors';
 import { isObject } from '../json';
 import type { StatePatch } from '../types';
-import type { Caps } from './normalise';
+import type { Caps } from './caps';
 
 /** A validated patch: `color` resolved into hue/saturation(/brightness). */
 export interface NormPatch {

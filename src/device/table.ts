@@ -3,6 +3,7 @@
  * and the family classifiers. Nothing else in the library branches on Kasa versus Tapo: the two
  * protocol adapters (iot-adapter.ts, smart-adapter.ts) are chosen from `PROTOCOL_OF`.
  */
+import { DEFAULT_PORTS } from '../defaults';
 import { HINTS } from '../errors';
 import type { Family, ProtocolKind, TransportKind } from '../types';
 
@@ -15,7 +16,7 @@ export const PROTOCOL_OF: Readonly<Record<TransportKind, ProtocolKind>> = {
 };
 
 /** Default port per transport. */
-export const PORT_OF: Readonly<Record<TransportKind, number>> = { xor: 9999, 'klap-v1': 80, klap: 80, aes: 80 };
+export const PORT_OF: Readonly<Record<TransportKind, number>> = DEFAULT_PORTS;
 
 /** `<IOT|SMART>.<encrypt_type>` → transport (protocol.md §1; HTTPS variants are unsupported). */
 const ROUTES: Readonly<Record<string, TransportKind>> = {

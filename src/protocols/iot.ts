@@ -111,8 +111,6 @@ export function checkIotAnswer(request: IotRequest, answer: unknown, host?: stri
 /** IOT requests over one transport. Callers serialise calls (one request in flight per device). */
 export class IotProtocol {
   readonly stats: RetryStats = { retries: 0 };
-  /** The last answer(s) the device sent, as parsed JSON (merged by module when split). */
-  lastAnswer: unknown;
   /** Send one module.method per exchange (bulbs and light strips: small requests and answers). */
   splitMethods = false;
 
@@ -127,22 +125,31 @@ export class IotProtocol {
    * after the retry policy (ETIMEDOUT, ECONNREFUSED, EAUTH, ...).
    */
   async query(request: IotRequest, childIds?: readonly string[]): Promise<IotAnswer> {
+    return (await this.exchange(request, childIds)).value;
+  }
+
+  /**
+   * As `query`, with the device's own answer beside the checked one: the answer JSON, or, when
+   * the request was split per method, the answers merged by module. Throws as `query`.
+   */
+  async exchange(request: IotRequest, childIds?: readonly string[]): Promise<{ value: IotAnswer; raw: unknown }> {
     const parts: IotRequest[] = this.splitMethods
       ? Object.entries(request).flatMap(([mod, methods]) => Object.entries(methods).map(([m, p]) => ({ [mod]: { [m]: p } })))
       : [request];
     const merged: IotAnswer = {};
     const rawMerged: Record<string, Record<string, unknown>> = {};
+    let raw: unknown;
     for (const part of parts) {
       const answer = await this.send(buildIotRequest(part, childIds));
-      if (parts.length === 1) this.lastAnswer = answer;
+      if (parts.length === 1) raw = answer;
       else {
         for (const [k, v] of Object.entries(isObject(answer) ? answer : {})) if (!UNSAFE_KEYS.has(k)) rawMerged[k] = { ...rawMerged[k], ...(isObject(v) ? v : {}) };
-        this.lastAnswer = rawMerged;
+        raw = rawMerged;
       }
       const checked = checkIotAnswer(part, answer, this.transport.host);
       for (const [mod, methods] of Object.entries(checked)) merged[mod] = { ...merged[mod], ...methods };
     }
-    return merged;
+    return { value: merged, raw };
   }
 
   /**
@@ -153,9 +160,7 @@ export class IotProtocol {
     if (!isObject(request) || Object.values(request).some((v) => !isObject(v))) {
       throw new KasaTapoError('EBADINPUT', 'An IOT raw request must be an object like {"system":{"get_sysinfo":{}}}');
     }
-    const answer = await this.send(buildIotRequest(request as IotRequest, childIds));
-    this.lastAnswer = answer;
-    return answer;
+    return this.send(buildIotRequest(request as IotRequest, childIds));
   }
 
   private send(text: string): Promise<unknown> {

@@ -10,14 +10,14 @@
  * | ETIMEDOUT on connect  | no retry (see below)                                           |
  * | anything else         | no retry (EAUTH, ECONNREFUSED, EPROTOCOL, EUNSUPPORTED, ...)   |
  *
- * A connect timeout (transports/http.ts isConnectTimeout: the TCP connection itself was not
+ * A connect timeout (an ETIMEDOUT whose `phase` is 'connect', errors.ts isConnectTimeout: the TCP connection itself was not
  * established within the timeout — the device is off or out of range) is treated like a refusal:
  * retrying it only holds the device's queue for another timeout + backoff, and the pool takes the
  * device offline at once and probes for its return. A timeout waiting for an answer on an open
  * connection (a busy or slow device) is still retried.
  */
-import { KasaTapoError, isKasaTapoError, toKasaTapoError } from '../errors';
-import { isConnectTimeout } from '../transports/http';
+import { KasaTapoError, isConnectTimeout, isKasaTapoError, toKasaTapoError } from '../errors';
+import { DEFAULT_BACKOFF_MS, DEFAULT_RETRIES } from '../defaults';
 import type { Logger, Transport } from '../types';
 
 export interface RetryOptions {
@@ -35,8 +35,7 @@ export interface RetryStats {
   retries: number;
 }
 
-export const DEFAULT_RETRIES = 2;
-export const DEFAULT_BACKOFF_MS = 1000;
+export { DEFAULT_BACKOFF_MS, DEFAULT_RETRIES } from '../defaults';
 
 /** Wait `ms`, or less if `signal` aborts. Never rejects. */
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

@@ -7,6 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { HINTS, KasaTapoError, type ErrorDetails } from '../errors';
+import { LIMITS } from '../defaults';
 import { isObject } from '../json';
 import type { Transport } from '../types';
 import { withRetry, type RetryOptions, type RetryStats } from './retry';
@@ -19,10 +20,10 @@ export interface SmartRequest {
 /** Per-method outcome of `multi`: the method's `result` (`{}` when absent) or its error. */
 export type SmartResults = Record<string, Record<string, unknown> | KasaTapoError>;
 
-export const MAX_BATCH = 5;
+export const MAX_BATCH = LIMITS.batch;
 /** Hard cap on pages fetched by `list`, and on items kept. */
-export const MAX_PAGES = 50;
-export const MAX_LIST_ITEMS = 1000;
+export const MAX_PAGES = LIMITS.listPages;
+export const MAX_LIST_ITEMS = LIMITS.listItems;
 
 const AUTH_CODES = new Set([-1501, 1111, -1005, 1100, -40412]);
 const BUSY_CODES = new Set([1002, 1112, -1001, -1301]);
@@ -79,9 +80,7 @@ export class SmartProtocol {
   /** b64 of 16 random bytes, fixed for this protocol instance. */
   readonly terminalUuid = randomBytes(16).toString('base64');
   /** Drops to 1 (no multipleRequest) for good once the device refuses a batch as a whole. */
-  batchSize = MAX_BATCH;
-  /** The last answer the device sent, as parsed JSON. */
-  lastAnswer: unknown;
+  batchSize: number = MAX_BATCH;
 
   constructor(
     readonly transport: Transport,
@@ -208,7 +207,6 @@ export class SmartProtocol {
       this.transport,
       async () => {
         const answer = await this.transport.send(JSON.stringify(this.envelope(method, params)));
-        this.lastAnswer = answer;
         if (isObject(answer)) {
           const code = codeOf(answer);
           if (code !== 0) {
@@ -229,7 +227,6 @@ export class SmartProtocol {
       this.transport,
       async () => {
         const answer = await this.transport.send(JSON.stringify(this.envelope(method, params)));
-        this.lastAnswer = answer;
         if (!isObject(answer)) throw new KasaTapoError('EPROTOCOL', `${method}: the answer is not a JSON object`, { method, host: this.transport.host });
         const code = codeOf(answer);
         if (code !== 0) throw smartError(code, method, this.transport.host);

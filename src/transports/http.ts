@@ -1,8 +1,7 @@
 /**
  * The HTTP side shared by the KLAP and AES transports: a minimal HTTP/1.1 POST client (keep-alive,
- * one socket per device, explicit Content-Length, a per-request timeout and a body-size cap), the
- * session cookie parser (`TP_SESSIONID`/`SESSIONID` with the `TIMEOUT` pseudo-attribute inside the
- * same Set-Cookie header), session-renewal timing on a monotonic clock, and the base class that runs
+ * one socket per device, explicit Content-Length, a per-request timeout and a body-size cap), (the
+ * session cookie parser lives in wire/cookie.ts, shared with the simulator), session-renewal timing on a monotonic clock, and the base class that runs
  * "handshake when needed, then exchange" for both. Handshakes and encryption themselves live in
  * klap.ts (seed/hash handshake, AES-128-CBC per sequence number) and aes.ts (RSA-wrapped AES key,
  * login token, securePassthrough).
@@ -13,10 +12,11 @@ import { HINTS, KasaTapoError, toKasaTapoError } from '../errors';
 import { parseJson } from '../json';
 import type { Credentials, Transport, TransportKind, TransportOptions, TransportStats } from '../types';
 
-export const DEFAULT_TIMEOUT_MS = 5000;
-export const DEFAULT_MAX_RESPONSE_BYTES = 1 << 20;
-/** Session lifetime when a device sends no TIMEOUT (s). */
-export const DEFAULT_SESSION_TIMEOUT_S = 86400;
+import { DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_PORTS, DEFAULT_TIMEOUT_MS } from '../defaults';
+import { parseSessionCookie } from '../wire/cookie';
+
+export { DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_SESSION_TIMEOUT_S, DEFAULT_TIMEOUT_MS } from '../defaults';
+export { parseSessionCookie };
 
 /**
  * Built-in default accounts devices may accept (protocol.md §3.10; public knowledge). KLAP tries
@@ -110,27 +110,6 @@ export class HttpClient {
   }
 }
 
-/**
- * Parse a session cookie from Set-Cookie (or Cookie) header(s): the first `TP_SESSIONID` or
- * `SESSIONID` value, and `TIMEOUT=<s>` from the same header (default 86400). Never throws.
- */
-export function parseSessionCookie(header: string | string[] | undefined): { id?: string; timeoutS: number } {
-  const lines = Array.isArray(header) ? header : header ? [header] : [];
-  let id: string | undefined;
-  let timeoutS = DEFAULT_SESSION_TIMEOUT_S;
-  for (const line of lines) {
-    for (const part of line.split(';')) {
-      const eq = part.indexOf('=');
-      if (eq < 0) continue;
-      const name = part.slice(0, eq).trim();
-      const value = part.slice(eq + 1).trim();
-      if (id === undefined && (name === 'TP_SESSIONID' || name === 'SESSIONID') && value) id = value;
-      else if (name.toUpperCase() === 'TIMEOUT' && /^\d{1,9}$/.test(value) && Number(value) > 0) timeoutS = Number(value);
-    }
-  }
-  return id === undefined ? { timeoutS } : { id, timeoutS };
-}
-
 /** Monotonic milliseconds (immune to wall-clock changes). Never throws. */
 export const monotonicMs = (): number => performance.now();
 
@@ -143,23 +122,14 @@ export function renewalDeadline(timeoutS: number): number {
   return monotonicMs() + (timeoutS - margin) * 1000;
 }
 
-const connectTimeouts = new WeakSet<KasaTapoError>();
-
 /**
  * ETIMEDOUT for a TCP connection that was not established within `ms` (no SYN-ACK, no refusal: the
  * device is off or out of range). Unlike a timeout waiting for an answer on an open connection, it
  * is not retried (protocols/retry.ts) and takes a pooled device offline at once (pool.ts); tell it
- * apart with isConnectTimeout(). Never throws.
+ * apart with isConnectTimeout() (errors.ts: `phase` 'connect'). Never throws.
  */
 export function connectTimeoutError(host: string, ms: number): KasaTapoError {
-  const e = new KasaTapoError('ETIMEDOUT', `${host} did not accept a connection within ${ms} ms`, { host, hint: HINTS.timeout });
-  connectTimeouts.add(e);
-  return e;
-}
-
-/** Whether `e` is a connect timeout from connectTimeoutError(). Never throws. */
-export function isConnectTimeout(e: unknown): boolean {
-  return e instanceof KasaTapoError && connectTimeouts.has(e);
+  return new KasaTapoError('ETIMEDOUT', `${host} did not accept a connection within ${ms} ms`, { host, hint: HINTS.timeout, phase: 'connect' });
 }
 
 /** The error every call on a closed transport rejects with (ECLOSED). */
@@ -186,7 +156,7 @@ export abstract class HttpSessionTransport<S extends HttpSession> implements Tra
 
   constructor(protected readonly opts: TransportOptions) {
     this.host = opts.host;
-    this.port = opts.port ?? 80;
+    this.port = opts.port ?? DEFAULT_PORTS.klap;
     this.http = new HttpClient(this.host, this.port, opts.timeoutMs ?? DEFAULT_TIMEOUT_MS, opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES);
   }
 

@@ -14,7 +14,9 @@ export { KlapTransport } from './klap';
 export { XorTransport, xorUdpRequest } from './xor';
 export { DEFAULT_CREDENTIALS, HttpClient, parseSessionCookie, renewalDeadline, type HttpResponse } from './http';
 
-export const DEFAULT_PORTS: Readonly<Record<TransportKind, number>> = { xor: 9999, klap: 80, 'klap-v1': 80, aes: 80 };
+import { DEFAULT_PORTS } from '../defaults';
+
+export { DEFAULT_PORTS };
 
 /** Make a transport of the given kind (port defaults to DEFAULT_PORTS). Throws KasaTapoError('EBADINPUT') for an unknown kind. */
 export function createTransport(kind: TransportKind, opts: TransportOptions): Transport {

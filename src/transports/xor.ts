@@ -10,6 +10,7 @@ import * as dgram from 'node:dgram';
 import * as net from 'node:net';
 import { HINTS, KasaTapoError, toKasaTapoError } from '../errors';
 import { xorDecrypt, xorEncrypt, xorFrame } from '../crypto/xor';
+import { DEFAULT_PORTS } from '../defaults';
 import { parseJson } from '../json';
 import type { Transport, TransportOptions, TransportStats } from '../types';
 import { DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT_MS, closedError, connectTimeoutError } from './http';
@@ -133,7 +134,7 @@ export class XorTransport implements Transport {
   /** Never throws. */
   constructor(private readonly opts: TransportOptions) {
     this.host = opts.host;
-    this.port = opts.port ?? 9999;
+    this.port = opts.port ?? DEFAULT_PORTS.xor;
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.max = opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
   }

@@ -1,7 +1,7 @@
 // Faults seen through the device facade (protocol layer on top of the transports): busy answers
 // become EBUSY and are retried with backoff; an expired session is replayed without an error.
 import { strict as assert } from 'node:assert';
-import { connect } from '../../src/device';
+import { connect } from '../../src/connect';
 import { startSimulatedDevice, type SimulatedDevice } from '../../src/simulator';
 
 const credentials = { username: 'faults@example.com', password: 'faults-pw' };

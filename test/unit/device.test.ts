@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
-import { clearRouteCache, connect, type ConnectOptions, type Device } from '../../src/device';
+import { clearRouteCache, connect, type ConnectOptions } from '../../src/connect';
+import type { Device } from '../../src/device';
 import { KasaTapoError, HINTS } from '../../src/errors';
 import type { DiscoveryResult, TransportKind } from '../../src/types';
 import { FakeTransport, type FakeHandler } from '../helpers/fake-transport';
@@ -128,9 +129,9 @@ describe('device facade', () => {
       ]) {
         const dev = await open('xor', iotDevice({ ...plug(), model: 'HS110(EU)', feature: 'TIM:ENE' }, { realtime }));
         assert.equal((await dev.getState()).hasEnergyMeter, true);
-        const e = await dev.getEnergy();
+        const { value: e, raw: eRaw } = await dev.withRaw((d) => d.getEnergy());
         assert.deepEqual(e, { powerW: 61.75, voltageV: 230.8, currentA: 0.45, totalKWh: 16.3, todayKWh: 0.25, monthKWh: 4.5 });
-        assert.ok(Array.isArray(dev.lastRaw));
+        assert.ok(Array.isArray(eRaw));
         const h = await dev.getEnergyHistory('day', { year: 2024, month: 2 });
         assert.deepEqual(h.entries[0], { date: '2024-02-01', kWh: 1.5 });
         assert.deepEqual(last.sent.at(-1), { emeter: { get_daystat: { year: 2024, month: 2 } } });
@@ -205,10 +206,10 @@ describe('device facade', () => {
 
     it('raw sends as is, with the child context', async () => {
       const dev = await open('xor', iotDevice({ mic_type: 'IOT.SMARTPLUGSWITCH', children: [{ id: 'S00', state: 0 }], deviceId: 'S' }));
-      const a = await dev.raw({ time: { get_time: {} } }, 0);
+      const { value: a, raw: aRaw } = await dev.withRaw((d) => d.raw({ time: { get_time: {} } }, 0));
       assert.deepEqual(a, { time: { err_code: -1, err_msg: 'module not support' } });
       assert.equal(last.texts.at(-1), '{"context":{"child_ids":["S00"]},"time":{"get_time":{}}}');
-      assert.deepEqual(dev.lastRaw, a);
+      assert.deepEqual(aRaw, a);
     });
   });
 
@@ -228,9 +229,9 @@ describe('device facade', () => {
         get_led_info: () => ({ led_rule: 'always', led_status: true, night_mode: { x: 1 } }),
         set_led_info: () => ({}),
       }));
-      const s = await dev.getState();
+      const { value: s, raw: sRaw } = await dev.withRaw((d) => d.getState());
       assert.deepEqual(s, { host: '127.0.0.1', port: 80, family: 'plug', protocol: 'klap', on: true, alias: 'Fridge', model: 'KP125M', mac: '78:8C:B5:00:00:02', deviceId: 'K1', firmware: '1.2.3', hardware: '1.0', rssi: -50, onTimeS: 10, hasEnergyMeter: true });
-      assert.deepEqual(Object.keys(dev.lastRaw as Obj), ['get_device_info']);
+      assert.deepEqual(Object.keys(sRaw as Obj), ['get_device_info']);
       const off = await dev.setState({ on: false, alias: 'Cold' });
       assert.equal(off.on, false);
       assert.equal(off.alias, 'Cold');

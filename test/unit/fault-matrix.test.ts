@@ -71,7 +71,7 @@ async function probesTo(port: number, fn: () => Promise<void>): Promise<net.Sock
   const seen: net.Socket[] = [];
   const portOf = (a: unknown): unknown => (Array.isArray(a) ? portOf(a[0]) : typeof a === 'object' && a ? (a as { port?: unknown }).port : a);
   proto.connect = function (this: net.Socket, ...args: unknown[]) {
-    if (Number(portOf(args[0])) === port && /\bprobe\b[^\n]*pool\.[jt]s/.test(new Error().stack ?? '')) seen.push(this);
+    if (Number(portOf(args[0])) === port && /\bprobe\b[^\n]*pool([/\\][a-z-]+)?\.[jt]s/.test(new Error().stack ?? '')) seen.push(this);
     return original.apply(this, args);
   };
   try {

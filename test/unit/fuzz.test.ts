@@ -33,8 +33,8 @@ import { DEFAULT_MAX_RESPONSE_BYTES, HttpClient, parseSessionCookie } from '../.
 import { parseDiscoveryAnswer, parseLegacyAnswer, parseTdpAnswer } from '../../src/discovery';
 import { IotProtocol } from '../../src/protocols/iot';
 import { SmartProtocol } from '../../src/protocols/smart';
-import { IotAdapter } from '../../src/device/iot-adapter';
-import { SmartAdapter } from '../../src/device/smart-adapter';
+import { IotAdapter } from '../../src/device/iot/adapter';
+import { SmartAdapter } from '../../src/device/smart/adapter';
 import type { Normalised } from '../../src/device/normalise';
 import { IotDeviceModel } from '../../src/simulator/iot';
 import { SmartDeviceModel } from '../../src/simulator/smart';

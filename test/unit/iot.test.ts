@@ -15,9 +15,9 @@ describe('IOT protocol', () => {
   it('answers checked results', async () => {
     const t = new FakeTransport('xor', () => ({ system: { get_sysinfo: { err_code: 0, alias: 'a' } } }));
     const p = new IotProtocol(t);
-    const a = await p.query({ system: { get_sysinfo: {} } });
+    const { value: a, raw } = await p.exchange({ system: { get_sysinfo: {} } });
     assert.equal(a['system']!['get_sysinfo']!['alias'], 'a');
-    assert.deepEqual(p.lastAnswer, { system: { get_sysinfo: { err_code: 0, alias: 'a' } } });
+    assert.deepEqual(raw, { system: { get_sysinfo: { err_code: 0, alias: 'a' } } });
   });
 
   it('maps module-level "module not support" to EUNSUPPORTED', async () => {
@@ -56,10 +56,10 @@ describe('IOT protocol', () => {
     const p = new IotProtocol(t);
     p.splitMethods = true;
     const em = IOT_MODULES.bulb.emeter;
-    const a = await p.query({ [em]: { get_realtime: {}, get_daystat: { year: 2024, month: 1 } } });
+    const { value: a, raw } = await p.exchange({ [em]: { get_realtime: {}, get_daystat: { year: 2024, month: 1 } } });
     assert.equal(t.sent.length, 2);
     assert.equal(a[em]!['get_daystat']!['v'], 'get_daystat');
-    assert.deepEqual(Object.keys((p.lastAnswer as Record<string, object>)[em]!), ['get_realtime', 'get_daystat']);
+    assert.deepEqual(Object.keys((raw as Record<string, object>)[em]!), ['get_realtime', 'get_daystat']);
   });
 
   it('raw returns the answer unchecked and validates its input', async () => {

@@ -2,7 +2,7 @@
 // switch, dim/colour where the family has it, energy where it meters, strip outlets and hub children.
 import { strict as assert } from 'node:assert';
 import { discover } from '../../src/discovery';
-import { connect, clearRouteCache } from '../../src/device';
+import { connect, clearRouteCache } from '../../src/connect';
 import { startSimulatedHome, listProfiles, getProfile, type SimulatedHome } from '../../src/simulator';
 import type { DiscoveryResult } from '../../src/types';
 import { openHandles, randomBase, settleHandles } from '../helpers/net';

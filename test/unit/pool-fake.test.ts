@@ -36,10 +36,16 @@ function fakeFactory(ctl: FakeControl, protocol: TransportKind = 'klap') {
         ctl.inFlight--;
       }
     };
-    return {
+    const dev: DeviceApi = {
       host: opts.host,
       port: opts.port ?? 80,
       getState: () => step(state),
+      toggle: () => step(() => {
+        ctl.on = !ctl.on;
+        return state();
+      }),
+      reboot: () => step(() => undefined),
+      withRaw: async (fn) => ({ value: await fn(dev), raw: undefined }),
       setState: (p) => step(() => {
         if (p.on !== undefined) ctl.on = p.on;
         return state();
@@ -55,6 +61,7 @@ function fakeFactory(ctl: FakeControl, protocol: TransportKind = 'klap') {
         ctl.closed++;
       },
     };
+    return dev;
   };
 }
 

@@ -5,7 +5,7 @@
 // Every loop is bounded in count and time; nothing here asserts speed (that is the bench's job).
 import { strict as assert } from 'node:assert';
 import * as net from 'node:net';
-import { clearRouteCache } from '../../src/device';
+import { clearRouteCache } from '../../src/connect';
 import { HINTS, KasaTapoError } from '../../src/errors';
 import { Pool, type PoolOptions, type PooledDevice } from '../../src/pool';
 import { startSimulatedDevice, type SimulatedDevice } from '../../src/simulator';
@@ -83,7 +83,7 @@ async function withRig(kind: Kind, poolOpts: PoolOptions, body: (r: Rig) => Prom
     const pool = new Pool({ credentials, timeoutMs: 2000, backoffMs: 50, probeMinMs: 100, probeMaxMs: 400, ...poolOpts });
     const events: string[] = [];
     pool.on('status', (_k: string, s: string) => events.push(`status:${s}`));
-    for (const ev of ['online', 'offline', 'connecting', 'auth-error']) pool.on(ev, () => events.push(ev));
+    for (const ev of ['online', 'offline', 'connecting', 'auth-error'] as const) pool.on(ev, () => events.push(ev));
     const rig: Rig = {
       sim,
       pool,

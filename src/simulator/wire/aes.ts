@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { AesCipher, aesLoginParams } from '../../crypto/aes';
 import { rsaPkcs1Encrypt } from '../../crypto/rsa';
 import { isObject, parseJsonObject } from '../../json';
-import { parseSessionCookie } from '../../transports/http';
+import { parseSessionCookie } from '../../wire/cookie';
 import type { WireServer, WireServerOptions } from '../types';
 import { jsonAnswer, startHttpWire, type HttpAnswer, type WireCore } from './common';
 

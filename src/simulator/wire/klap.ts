@@ -12,7 +12,7 @@
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { KlapCipher, klapAuthHash, klapClientHash, klapServerHash, type KlapVersion } from '../../crypto/klap';
-import { parseSessionCookie } from '../../transports/http';
+import { parseSessionCookie } from '../../wire/cookie';
 import type { WireServer, WireServerOptions } from '../types';
 import { jsonAnswer, startHttpWire, type HttpAnswer, type WireCore } from './common';
 

@@ -3,13 +3,14 @@
  * strip outlets and hub sensors via get_child_device_list + control_child, dimmer, bulb, light
  * strip) and energy from get_energy_usage / get_emeter_data / get_current_power / get_energy_data.
  */
-import { KasaTapoError } from '../errors';
-import { isObject } from '../json';
-import { b64Encode, SmartProtocol, type SmartRequest } from '../protocols/smart';
-import type { ChildState, EnergyHistory, EnergyReading, TransportKind } from '../types';
-import { describe, type Adapter, type WithRaw } from './adapter';
-import { normaliseSmartEnergy, normaliseSmartEnergyData, normaliseSmartInfo, smartComponents, type Normalised } from './normalise';
-import type { NormPatch } from './patch';
+import { KasaTapoError } from '../../errors';
+import { isObject } from '../../json';
+import { b64Encode, SmartProtocol, type SmartRequest } from '../../protocols/smart';
+import type { ChildState, EnergyHistory, EnergyReading, TransportKind } from '../../types';
+import { describe, type Adapter, type WithRaw } from '../adapter';
+import type { Normalised } from '../caps';
+import type { NormPatch } from '../patch';
+import { normaliseSmartEnergy, normaliseSmartEnergyData, normaliseSmartInfo, smartComponents } from './normalise';
 
 type Obj = Record<string, unknown>;
 const ENERGY_METHODS = ['get_energy_usage', 'get_emeter_data', 'get_current_power'] as const;
@@ -131,6 +132,11 @@ export class SmartAdapter implements Adapter {
       }
       throw e;
     }
+  }
+
+  /** device_reboot. Throws KasaTapoError EDEVICE and protocol errors. */
+  async reboot(_n: Normalised): Promise<unknown> {
+    return { device_reboot: await this.proto.query('device_reboot', { delay: 1 }) };
   }
 
   /** Throws KasaTapoError EBADINPUT and transport/session errors. */

@@ -3,12 +3,14 @@
  * `context.child_ids`, dimmer, bulb via lightingservice, light strip via lightStrip) and emeter
  * energy in both unit generations.
  */
-import { KasaTapoError } from '../errors';
-import { IOT_DIMMER, IOT_LIGHTING, IOT_LIGHTSTRIP, IOT_MODULES, IotProtocol, type IotRequest } from '../protocols/iot';
-import type { ChildState, EnergyHistory, EnergyReading, TransportKind } from '../types';
-import { describe, type Adapter, type WithRaw } from './adapter';
-import { iotTodayMonth, normaliseIotRealtime, normaliseIotStats, normaliseIotSysinfo, obj, type Normalised } from './normalise';
-import type { NormPatch } from './patch';
+import { KasaTapoError } from '../../errors';
+import { IOT_DIMMER, IOT_LIGHTING, IOT_LIGHTSTRIP, IOT_MODULES, IotProtocol, type IotRequest } from '../../protocols/iot';
+import type { ChildState, EnergyHistory, EnergyReading, TransportKind } from '../../types';
+import { describe, type Adapter, type WithRaw } from '../adapter';
+import type { Normalised } from '../caps';
+import { obj } from '../fields';
+import type { NormPatch } from '../patch';
+import { iotTodayMonth, normaliseIotRealtime, normaliseIotStats, normaliseIotSysinfo } from './normalise';
 
 const isLight = (n: Normalised): boolean => n.state.family === 'bulb' || n.state.family === 'lightstrip';
 
@@ -28,18 +30,17 @@ export class IotAdapter implements Adapter {
 
   /** Throws KasaTapoError from the protocol (EDEVICE, EPROTOCOL, transport errors). */
   async read(): Promise<WithRaw<Normalised>> {
-    const ans = await this.proto.query({ system: { get_sysinfo: {} } });
-    const value = normaliseIotSysinfo(ans['system']!['get_sysinfo']!, this.where);
+    const ans = await this.proto.exchange({ system: { get_sysinfo: {} } });
+    const value = normaliseIotSysinfo(ans.value['system']!['get_sysinfo']!, this.where);
     this.proto.splitMethods = isLight(value);
-    return { value, raw: this.proto.lastAnswer };
+    return { value, raw: ans.raw };
   }
 
   /** Throws KasaTapoError from the protocol. */
   async apply(p: NormPatch, n: Normalised, child?: ChildState): Promise<unknown> {
     const raws: unknown[] = [];
     const send = async (req: IotRequest, ids?: string[]) => {
-      await this.proto.query(req, ids);
-      raws.push(this.proto.lastAnswer);
+      raws.push((await this.proto.exchange(req, ids)).raw);
     };
     const mods = this.mods(n);
     const family = n.state.family;
@@ -97,14 +98,14 @@ export class IotAdapter implements Adapter {
     const em = this.mods(n).emeter;
     const ids = child ? [child.id] : undefined;
     return this.meter(n, child, async () => {
-      const rt = await this.proto.query({ [em]: { get_realtime: {} } }, ids);
-      const raw: unknown[] = [this.proto.lastAnswer];
-      const value = normaliseIotRealtime(rt[em]!['get_realtime']!);
+      const rt = await this.proto.exchange({ [em]: { get_realtime: {} } }, ids);
+      const raw: unknown[] = [rt.raw];
+      const value = normaliseIotRealtime(rt.value[em]!['get_realtime']!);
       const now = new Date();
       try {
-        const st = await this.proto.query({ [em]: { get_daystat: { year: now.getFullYear(), month: now.getMonth() + 1 }, get_monthstat: { year: now.getFullYear() } } }, ids);
-        raw.push(this.proto.lastAnswer);
-        Object.assign(value, iotTodayMonth(obj(st[em]?.['get_daystat']), obj(st[em]?.['get_monthstat']), now));
+        const st = await this.proto.exchange({ [em]: { get_daystat: { year: now.getFullYear(), month: now.getMonth() + 1 }, get_monthstat: { year: now.getFullYear() } } }, ids);
+        raw.push(st.raw);
+        Object.assign(value, iotTodayMonth(obj(st.value[em]?.['get_daystat']), obj(st.value[em]?.['get_monthstat']), now));
       } catch (e) {
         // Statistics are optional: the reading stands without them, but connection problems do not.
         if (!(e instanceof KasaTapoError) || !['EDEVICE', 'EUNSUPPORTED', 'EPROTOCOL'].includes(e.code)) throw e;
@@ -119,9 +120,14 @@ export class IotAdapter implements Adapter {
     const method = period === 'day' ? 'get_daystat' : 'get_monthstat';
     const params = period === 'day' ? { year, month } : { year };
     return this.meter(n, child, async () => {
-      const ans = await this.proto.query({ [em]: { [method]: params } }, child ? [child.id] : undefined);
-      return { value: normaliseIotStats(period, ans[em]![method]!), raw: this.proto.lastAnswer };
+      const ans = await this.proto.exchange({ [em]: { [method]: params } }, child ? [child.id] : undefined);
+      return { value: normaliseIotStats(period, ans.value[em]![method]!), raw: ans.raw };
     });
+  }
+
+  /** `system.reboot` (bulbs: their own system module). Throws KasaTapoError EDEVICE and protocol errors. */
+  async reboot(n: Normalised): Promise<unknown> {
+    return (await this.proto.exchange({ [this.mods(n).systemSet]: { reboot: { delay: 1 } } })).raw;
   }
 
   /** Throws KasaTapoError EBADINPUT and transport errors. */

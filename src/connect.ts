@@ -1,0 +1,162 @@
+/**
+ * connect(): from a host to a ready Device (python-kasa's device_factory). It picks a transport —
+ * the one given, the one a discovery answer names, a single-host discovery, what worked before
+ * (a bounded route cache), or probing XOR, KLAP v2, AES, KLAP v1 in turn — builds transport +
+ * protocol + adapter through the device layer, and reads the device once so `info()` is known.
+ * It sits above both device/ and discovery.ts, and owns the process's RSA key store (AES sessions
+ * share one key pair; a caller may supply its own with `keyPair`).
+ */
+import { RsaKeyStore } from './crypto/rsa';
+import { SINGLE_DISCOVERY_TIMEOUT_MS } from './defaults';
+import { createDevice, type Device, type DeviceOptions } from './device';
+import { PORT_OF, PROTOCOL_OF } from './device/table';
+import { discoverSingle } from './discovery';
+import { KasaTapoError, isKasaTapoError } from './errors';
+import { createTransport as defaultCreateTransport } from './transports';
+import type { Credentials, DiscoveryResult, Logger, TraceFn, Transport, TransportChoice, TransportKind, TransportOptions } from './types';
+
+export interface ConnectOptions {
+  host: string;
+  port?: number;
+  credentials?: Credentials;
+  /** Default 'auto': single-host discovery, then probing XOR, KLAP v2, AES, KLAP v1. */
+  transport?: TransportChoice;
+  /** Per exchange. Default 5000. */
+  timeoutMs?: number;
+  logger?: Logger;
+  trace?: TraceFn;
+  loginVersion?: 1 | 2;
+  /** Supplies the RSA key pair for AES. Default: the process-wide key store below. */
+  keyPair?: TransportOptions['keyPair'];
+  /** Retries after timeouts / busy answers. Default 2. */
+  retries?: number;
+  /** Wait before such a retry. Default 1000 ms. */
+  backoffMs?: number;
+  /** A discovery answer for this host: its transport, port and login version are used as is. */
+  discovery?: DiscoveryResult;
+  /** Single-host discovery wait for transport 'auto' (skipped when `port` is given). Default 1500 ms (defaults.ts); 0 skips it. */
+  discoveryTimeoutMs?: number;
+  /** Replaces the transport factory (tests, custom transports). */
+  createTransport?: (kind: TransportKind, opts: TransportOptions) => Transport;
+  /**
+   * Aborting it closes the connection being opened (its sockets and timers at once): connect()
+   * then rejects with ECLOSED. The pool's close() uses it.
+   */
+  signal?: AbortSignal;
+}
+
+/** The order 'auto' probes in when discovery gives nothing. */
+export const PROBE_ORDER: readonly TransportKind[] = ['xor', 'klap', 'aes', 'klap-v1'];
+
+/** Transports found by 'auto', remembered per host:port (bounded). */
+const routeCache = new Map<string, { kind: TransportKind; port: number; loginVersion?: 1 | 2 }>();
+const ROUTE_CACHE_MAX = 256;
+
+/** Forget what 'auto' learned (all hosts, or one). Never throws. */
+export function clearRouteCache(host?: string): void {
+  if (host === undefined) routeCache.clear();
+  else for (const k of [...routeCache.keys()]) if (k.startsWith(`${host}|`)) routeCache.delete(k);
+}
+
+const cacheKey = (o: ConnectOptions): string => `${o.host}|${o.port ?? ''}`;
+
+/** The RSA key pair every AES session opened by connect() shares, generated once on first use. */
+export const keyStore = new RsaKeyStore();
+
+/** Build transport + protocol + adapter + Device for one transport kind. Throws what the factory throws. */
+function build(kind: TransportKind, port: number, opts: ConnectOptions, loginVersion?: 1 | 2): Device {
+  const factory = opts.createTransport ?? defaultCreateTransport;
+  const topts: TransportOptions = { host: opts.host, port, keyPair: opts.keyPair ?? (() => keyStore.get()) };
+  if (opts.timeoutMs !== undefined) topts.timeoutMs = opts.timeoutMs;
+  if (opts.credentials) topts.credentials = opts.credentials;
+  if (opts.logger) topts.logger = opts.logger;
+  if (opts.trace) topts.trace = opts.trace;
+  const lv = opts.loginVersion ?? loginVersion;
+  if (lv !== undefined) topts.loginVersion = lv;
+  const retry: DeviceOptions = {};
+  if (opts.retries !== undefined) retry.retries = opts.retries;
+  if (opts.backoffMs !== undefined) retry.backoffMs = opts.backoffMs;
+  if (opts.logger) retry.logger = opts.logger;
+  return createDevice(factory(kind, topts), retry);
+}
+
+/** Connect with one transport and read the device once; closes the transport on failure. */
+async function open(kind: TransportKind, port: number, opts: ConnectOptions, loginVersion?: 1 | 2): Promise<Device> {
+  const signal = opts.signal;
+  if (signal?.aborted) throw abortedError(opts.host);
+  const dev = build(kind, port, opts, loginVersion);
+  const onAbort = (): void => void dev.close();
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    await dev.getState();
+    if (signal?.aborted) throw abortedError(opts.host);
+    return dev;
+  } catch (e) {
+    await dev.close();
+    throw signal?.aborted ? abortedError(opts.host) : e;
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+const abortedError = (host: string): KasaTapoError => new KasaTapoError('ECLOSED', `Connecting to ${host} was abandoned (closed)`, { host });
+
+/** Worse errors are replaced by more telling ones while probing. */
+const PROBE_RANK: Partial<Record<string, number>> = { EAUTH: 5, EUNSUPPORTED: 1, ETIMEDOUT: 2, EPROTOCOL: 1, ECONNREFUSED: 0 };
+
+/**
+ * Connect to a device and read its state once (so `info()` is known).
+ * Throws KasaTapoError: EBADINPUT (no host / bad transport), EUNSUPPORTED (discovery says the
+ * device speaks TPAP or HTTPS only), EAUTH, ECONNREFUSED, ETIMEDOUT, EPROTOCOL and the other
+ * transport errors; with 'auto', the most telling error of all the probes.
+ */
+export async function connect(opts: ConnectOptions): Promise<Device> {
+  if (!opts || typeof opts.host !== 'string' || opts.host.trim() === '') throw new KasaTapoError('EBADINPUT', 'connect() needs a host');
+  const choice = opts.transport ?? 'auto';
+  if (choice !== 'auto') {
+    if (!(choice in PROTOCOL_OF)) throw new KasaTapoError('EBADINPUT', `Unknown transport "${String(choice)}"; expected auto, xor, klap, klap-v1 or aes`);
+    return open(choice, opts.port ?? PORT_OF[choice], opts);
+  }
+
+  // 1. A discovery answer (given, or asked for now).
+  let disc = opts.discovery;
+  const key = cacheKey(opts);
+  const cached = routeCache.get(key);
+  // An explicit port means the caller knows where the device listens: no UDP discovery then.
+  if (!disc && !cached && opts.port === undefined && (opts.discoveryTimeoutMs ?? SINGLE_DISCOVERY_TIMEOUT_MS) > 0) {
+    disc = await discoverSingle(opts.host, { timeoutMs: opts.discoveryTimeoutMs ?? SINGLE_DISCOVERY_TIMEOUT_MS, rounds: 2, ...(opts.logger ? { logger: opts.logger } : {}) }).catch(() => undefined);
+  }
+  if (disc) {
+    if (!disc.supported || !disc.transport) {
+      throw new KasaTapoError('EUNSUPPORTED', `${disc.model ?? opts.host} cannot be controlled by this library`, { host: opts.host, ...(disc.reason ? { hint: disc.reason } : {}) });
+    }
+    const port = opts.port ?? disc.port;
+    const dev = await open(disc.transport, port, opts, disc.loginVersion);
+    remember(key, disc.transport, port, disc.loginVersion);
+    return dev;
+  }
+
+  // 2. What worked before, then 3. probing.
+  const order = cached ? [cached.kind, ...PROBE_ORDER.filter((k) => k !== cached.kind)] : PROBE_ORDER;
+  let best: KasaTapoError | undefined;
+  for (const kind of order) {
+    if (opts.signal?.aborted) throw abortedError(opts.host);
+    const port = opts.port ?? (cached?.kind === kind ? cached.port : PORT_OF[kind]);
+    try {
+      const dev = await open(kind, port, opts, cached?.kind === kind ? cached.loginVersion : undefined);
+      remember(key, kind, port, opts.loginVersion);
+      return dev;
+    } catch (e) {
+      const ke = isKasaTapoError(e) ? e : new KasaTapoError('EPROTOCOL', String(e), { cause: e });
+      opts.logger?.debug?.(`${opts.host}: ${kind} probe failed: ${ke.code}`);
+      if (cached?.kind === kind) routeCache.delete(key);
+      if (!best || (PROBE_RANK[ke.code] ?? 1) > (PROBE_RANK[best.code] ?? 1)) best = ke;
+    }
+  }
+  throw best ?? new KasaTapoError('ECONNREFUSED', `No transport reached ${opts.host}`, { host: opts.host });
+}
+
+function remember(key: string, kind: TransportKind, port: number, loginVersion?: 1 | 2): void {
+  if (routeCache.size >= ROUTE_CACHE_MAX && !routeCache.has(key)) routeCache.delete(routeCache.keys().next().value!);
+  routeCache.set(key, loginVersion !== undefined ? { kind, port, loginVersion } : { kind, port });
+}

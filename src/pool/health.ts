@@ -1,0 +1,162 @@
+/**
+ * Health: each device's status (idle → connecting → online, error, offline, auth-error), the
+ * refusals that fail a request at once (offline, locked out after EAUTH, queue full), and the
+ * offline probe — a light TCP connect with a doubling delay — that brings a device back.
+ */
+import * as net from 'node:net';
+import { DEFAULT_PORTS, PROBE_TIMEOUT_MS } from '../defaults';
+import { KasaTapoError, isConnectTimeout, type ErrorCode } from '../errors';
+import type { Entry } from './entry';
+import type { DeviceStatus, PoolEvents } from './types';
+
+const CONNECTION_CODES = new Set<ErrorCode>(['ETIMEDOUT', 'ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND']);
+
+export interface HealthOptions {
+  timeoutMs: number;
+  queueLimit: number;
+  offlineAfter: number;
+  probeMinMs: number;
+  probeMaxMs: number;
+  authRetryMs: number;
+}
+
+export interface HealthHost {
+  emit<K extends keyof PoolEvents>(event: K, ...args: PoolEvents[K]): boolean;
+  isClosed(): boolean;
+  /** Whether the pool still tracks `e` (a swept entry must not probe on). */
+  isCurrent(e: Entry): boolean;
+  /** Close the device's session (it went offline). Never rejects. */
+  dropSession(e: Entry): Promise<void>;
+}
+
+export class Health {
+  constructor(
+    private readonly opts: HealthOptions,
+    private readonly host: HealthHost,
+  ) {}
+
+  /** The event sink (the pool). */
+  get emitter(): Pick<HealthHost, 'emit'> {
+    return this.host;
+  }
+
+  /** Why a new request for `e` fails at once (counted in its stats, never sent), or undefined. */
+  refusal(e: Entry): KasaTapoError | undefined {
+    if (e.status === 'auth-error' && e.lastError?.code === 'EAUTH' && Date.now() < e.authUntil) {
+      // Not retried: the same answer until authRetryMs has passed (no lock-out by repeated logins).
+      return e.lastError;
+    }
+    if (e.status === 'offline') {
+      return new KasaTapoError('EOFFLINE', `Device ${e.key} is offline; waiting for it to come back`, {
+        host: e.config.host,
+        ...(e.lastError ? { cause: e.lastError } : {}),
+      });
+    }
+    if (e.queue.length >= this.opts.queueLimit) {
+      return new KasaTapoError('EQUEUEFULL', `Too many requests waiting for ${e.key} (limit ${this.opts.queueLimit})`, { host: e.config.host });
+    }
+    return undefined;
+  }
+
+  setStatus(e: Entry, status: DeviceStatus, err?: KasaTapoError): void {
+    const was = e.status;
+    e.status = status;
+    e.stats.status = status;
+    if (was === status) return;
+    this.host.emit('status', e.key, status, err);
+    if (status === 'online' || status === 'connecting') this.host.emit(status, e.key);
+  }
+
+  countError(e: Entry, code: ErrorCode): void {
+    e.stats.errors++;
+    e.stats.errorsByCode[code] = (e.stats.errorsByCode[code] ?? 0) + 1;
+  }
+
+  succeeded(e: Entry): void {
+    e.failures = 0;
+    e.lastError = undefined;
+    this.setStatus(e, 'online');
+  }
+
+  failed(e: Entry, err: KasaTapoError): void {
+    this.countError(e, err.code);
+    e.lastError = err;
+    if (err.code === 'EAUTH') {
+      e.authUntil = Date.now() + this.opts.authRetryMs;
+      this.setStatus(e, 'auth-error', err);
+      this.host.emit('auth-error', e.key, err);
+      return;
+    }
+    if (CONNECTION_CODES.has(err.code)) {
+      e.failures++;
+      // A connect timeout (nothing answered at the TCP level for timeoutMs: the device is off or out
+      // of range) takes the device offline at once, whatever offlineAfter says: each further request
+      // would hold the queue for a whole timeout, where a refusal costs a millisecond. The probe
+      // brings it back as soon as it accepts connections again. Timeouts waiting for an answer on an
+      // open connection (a slow device) still count one failure each.
+      if (e.failures >= this.opts.offlineAfter || isConnectTimeout(err)) this.goOffline(e, err);
+      else this.setStatus(e, 'error', err);
+    }
+  }
+
+  private goOffline(e: Entry, err: KasaTapoError): void {
+    if (e.status === 'offline') return;
+    this.setStatus(e, 'offline', err);
+    this.host.emit('offline', e.key, err);
+    const queued = e.queue.splice(0);
+    e.stats.queueDepth = 0;
+    for (const j of queued) {
+      this.countError(e, 'EOFFLINE');
+      j.reject(new KasaTapoError('EOFFLINE', `Device ${e.key} went offline`, { host: e.config.host, cause: err }));
+    }
+    void this.host.dropSession(e);
+    e.probeDelay = this.opts.probeMinMs;
+    this.scheduleProbe(e);
+  }
+
+  private scheduleProbe(e: Entry): void {
+    if (this.host.isClosed()) return;
+    clearTimeout(e.probeTimer);
+    e.probeTimer = setTimeout(() => {
+      e.probeTimer = undefined;
+      void this.probe(e).then((up) => {
+        // Closed, back already, or swept while probing (a forgotten entry must not probe on).
+        if (this.host.isClosed() || e.status !== 'offline' || !this.host.isCurrent(e)) return;
+        if (up) {
+          e.failures = 0;
+          this.setStatus(e, 'online');
+        } else {
+          e.probeDelay = Math.min(e.probeDelay * 2, this.opts.probeMaxMs);
+          this.scheduleProbe(e);
+        }
+      });
+    }, e.probeDelay);
+    e.probeTimer.unref?.();
+  }
+
+  /** A light probe: can a TCP connection be opened to the device's port? Never rejects. */
+  private probe(e: Entry): Promise<boolean> {
+    const port = e.port() ?? (e.transport ? DEFAULT_PORTS[e.transport] : DEFAULT_PORTS.xor);
+    return new Promise((resolve) => {
+      const sock = net.connect({ host: e.config.host, port });
+      e.probeSocket = sock;
+      const done = (ok: boolean): void => {
+        clearTimeout(timer);
+        sock.destroy();
+        if (e.probeSocket === sock) e.probeSocket = undefined;
+        resolve(ok);
+      };
+      // close() destroys the socket: settle then (as "down"; the result is ignored once closed).
+      sock.once('close', () => done(false));
+      const timer = setTimeout(() => done(false), Math.min(this.opts.timeoutMs, PROBE_TIMEOUT_MS));
+      sock.once('connect', () => done(true));
+      sock.once('error', () => done(false));
+    });
+  }
+
+  /** Stop probing `e` (sweep, close). */
+  stop(e: Entry): void {
+    clearTimeout(e.probeTimer);
+    e.probeSocket?.destroy();
+  }
+}

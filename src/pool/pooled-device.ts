@@ -1,0 +1,83 @@
+/** The device API through a pool: the same verbs as connect()'s device, over the pool's shared session. */
+import type { ChildRef, DeviceApi, DeviceInfo, DeviceState, EnergyHistory, EnergyReading, StatePatch, WithRaw } from '../types';
+import type { Entry } from './entry';
+import type { DeviceStatus } from './types';
+
+/** What a handle needs from its pool. */
+export interface PoolLink {
+  enqueue<T>(e: Entry, run: (dev: DeviceApi) => Promise<T>): Promise<T>;
+  release(e: Entry): void;
+  statusOf(e: Entry): DeviceStatus;
+}
+
+/**
+ * A handle on one device of a pool. Every call is queued behind the device's other calls (one in
+ * flight per device) and throws what the device throws, plus the pool's EOFFLINE, EQUEUEFULL,
+ * EAUTH (locked out after a rejected login) and ECLOSED.
+ */
+export class PooledDevice implements DeviceApi {
+  private released = false;
+
+  constructor(
+    private readonly pool: PoolLink,
+    private readonly e: Entry,
+  ) {}
+
+  get host(): string {
+    return this.e.config.host;
+  }
+  get port(): number {
+    return this.e.port() ?? 0;
+  }
+  get key(): string {
+    return this.e.key;
+  }
+  get status(): DeviceStatus {
+    return this.pool.statusOf(this.e);
+  }
+
+  getState(): Promise<DeviceState> {
+    return this.pool.enqueue(this.e, (d) => d.getState());
+  }
+  setState(patch: StatePatch, child?: ChildRef): Promise<DeviceState> {
+    return this.pool.enqueue(this.e, (d) => d.setState(patch, child));
+  }
+  toggle(child?: ChildRef, patch?: StatePatch): Promise<DeviceState> {
+    return this.pool.enqueue(this.e, (d) => d.toggle(child, patch));
+  }
+  reboot(): Promise<void> {
+    return this.pool.enqueue(this.e, (d) => d.reboot());
+  }
+  getEnergy(child?: ChildRef): Promise<EnergyReading> {
+    return this.pool.enqueue(this.e, (d) => d.getEnergy(child));
+  }
+  getEnergyHistory(period: 'day' | 'month', opts?: { year?: number; month?: number; child?: ChildRef }): Promise<EnergyHistory> {
+    return this.pool.enqueue(this.e, (d) => d.getEnergyHistory(period, opts));
+  }
+  raw(request: unknown, child?: ChildRef): Promise<unknown> {
+    return this.pool.enqueue(this.e, (d) => d.raw(request, child));
+  }
+  /**
+   * Run several calls as one queued job and return the device's own answer to the last of them
+   * beside the value (what the nodes put in msg.raw). Throws like the other methods.
+   */
+  withRaw<T>(fn: (dev: DeviceApi) => Promise<T>): Promise<WithRaw<T>> {
+    return this.pool.enqueue(this.e, (d) => d.withRaw(fn));
+  }
+  info(): DeviceInfo | undefined {
+    const i = this.e.device?.info();
+    if (!i) return undefined;
+    return this.e.config.alias && !i.alias ? { ...i, alias: this.e.config.alias } : i;
+  }
+  /** Let go of the device (the pool closes its session after the idle time). Never rejects. */
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.pool.release(this.e);
+  }
+  /** Same as release(): the shared session stays with the pool. */
+  close(): Promise<void> {
+    this.release();
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,49 @@
+/** Addressing: what a caller names (an alias, a host, host:port, an object) → a device config and its key. */
+import { KasaTapoError } from '../errors';
+import type { DeviceRef, PoolDeviceConfig } from './types';
+
+/** Parse `host:port`, `[v6]:port` or a bare host. Never throws. */
+export function parseHostPort(s: string): { host: string; port?: number } {
+  const v6 = /^\[([^\]]+)\](?::(\d+))?$/.exec(s);
+  if (v6?.[1] !== undefined) return v6[2] ? { host: v6[1], port: Number(v6[2]) } : { host: v6[1] };
+  const m = /^([^:]+):(\d+)$/.exec(s);
+  if (m?.[1] !== undefined && m[2] !== undefined) return { host: m[1], port: Number(m[2]) };
+  return { host: s };
+}
+
+/** The key the pool tracks a device by: `host` or `host:port`. Never throws. */
+export function keyOf(cfg: PoolDeviceConfig): string {
+  return cfg.port !== undefined ? `${cfg.host}:${cfg.port}` : cfg.host;
+}
+
+/** The configured devices, by alias (case-insensitive). */
+export class Refs {
+  private readonly aliases = new Map<string, PoolDeviceConfig>();
+
+  /** Add or replace a known device (by alias). Throws EBADINPUT without a host. */
+  add(d: PoolDeviceConfig): void {
+    if (!d || typeof d.host !== 'string' || !d.host) throw new KasaTapoError('EBADINPUT', 'A device needs a host');
+    if (d.alias) this.aliases.set(d.alias.toLowerCase(), d);
+  }
+
+  known(): PoolDeviceConfig[] {
+    return [...this.aliases.values()];
+  }
+
+  /** Resolve a reference to a device config. Throws EBADINPUT / ENOTFOUND. */
+  resolve(ref: DeviceRef): PoolDeviceConfig {
+    if (typeof ref === 'string') {
+      const s = ref.trim();
+      if (!s) throw new KasaTapoError('EBADINPUT', 'Device reference is empty; give an alias, a host or host:port');
+      const known = this.aliases.get(s.toLowerCase());
+      if (known) return known;
+      const hp = parseHostPort(s);
+      if (!/^[A-Za-z0-9.\-:]+$/.test(hp.host) || (hp.port !== undefined && (hp.port < 1 || hp.port > 65535))) {
+        throw new KasaTapoError('ENOTFOUND', `Unknown device "${s}": not an alias of this pool, nor a host or host:port`);
+      }
+      return hp;
+    }
+    if (ref && typeof ref === 'object' && typeof ref.host === 'string' && ref.host) return ref;
+    throw new KasaTapoError('EBADINPUT', 'Device reference must be an alias, a host, host:port or {host, port}');
+  }
+}

@@ -1,0 +1,115 @@
+/** The pool's public types: options, references, statuses, statistics, subscriptions, events. */
+import type { ConnectOptions } from '../connect';
+import type { ErrorCode, KasaTapoError } from '../errors';
+import type { ChildRef, Credentials, DeviceApi, DeviceState, EnergyReading, Logger, TransportKind } from '../types';
+
+/** A device the pool knows by alias (the config node's device list). */
+export interface PoolDeviceConfig {
+  alias?: string;
+  host: string;
+  port?: number;
+  transport?: TransportKind | 'auto';
+}
+
+/** What a caller names: an alias, a host, `host:port`, or an object. */
+export type DeviceRef = string | PoolDeviceConfig;
+
+export interface PoolOptions {
+  /** The TP-Link account, shared by every KLAP/AES device. */
+  credentials?: Credentials;
+  devices?: PoolDeviceConfig[];
+  /** Per exchange with a device. Default 5000 ms. */
+  timeoutMs?: number;
+  /** Waiting requests per device before EQUEUEFULL. Default 100. */
+  queueLimit?: number;
+  /** Requests in flight across all devices. Default 32. */
+  concurrency?: number;
+  /**
+   * Session setups (handshakes) started at once. Handshake answers that arrive together are all
+   * handled in one turn of the event loop; a few at a time keeps that turn short. A setup holds
+   * its slot for at most 250 ms, so a device that does not answer never holds up the others.
+   * Default 4.
+   */
+  connectConcurrency?: number;
+  /** Protocol-layer retries for timeouts and busy answers. Default 2. */
+  retries?: number;
+  /** Backoff before such a retry. Default 1000 ms. */
+  backoffMs?: number;
+  /** Consecutive connection failures before a device is offline. Default 2. */
+  offlineAfter?: number;
+  /** First probe delay when offline; doubles up to probeMaxMs. Defaults 1000 / 30000 ms. */
+  probeMinMs?: number;
+  probeMaxMs?: number;
+  /** Close the session of a device nobody uses after this long. Default 300000 ms. */
+  idleCloseMs?: number;
+  /**
+   * After a device rejected the credentials (EAUTH), requests fail at once with that error for this
+   * long instead of logging in again (devices lock accounts out after repeated failures). Default 60000 ms.
+   */
+  authRetryMs?: number;
+  logger?: Logger;
+  /** Replaces connect() (tests, custom transports). */
+  connect?: (opts: ConnectOptions) => Promise<DeviceApi>;
+}
+
+export type DeviceStatus = 'idle' | 'connecting' | 'online' | 'offline' | 'auth-error' | 'error';
+
+export interface DeviceStats {
+  key: string;
+  host: string;
+  port?: number;
+  alias?: string;
+  status: DeviceStatus;
+  transport?: TransportKind;
+  requests: number;
+  errors: number;
+  errorsByCode: Partial<Record<ErrorCode, number>>;
+  handshakes: number;
+  retries: number;
+  queueDepth: number;
+  lastLatencyMs?: number;
+  polls: number;
+  pollsMissed: number;
+}
+
+export interface PoolStats {
+  devices: number;
+  requests: number;
+  errors: number;
+  handshakes: number;
+  retries: number;
+  queueDepth: number;
+  inFlight: number;
+  polls: number;
+  pollsMissed: number;
+}
+
+export type PollKind = 'state' | 'energy';
+
+export interface SubscribeOptions {
+  intervalMs: number;
+  kind?: PollKind;
+  /** Deliver only readings that differ from the last one this subscriber got. */
+  onlyChanges?: boolean;
+  child?: ChildRef;
+}
+
+/** A poll result: `value` on success, `error` on failure. */
+export type PollListener = (error: KasaTapoError | undefined, value?: DeviceState | EnergyReading) => void;
+
+export interface Subscription {
+  cancel(): void;
+}
+
+/**
+ * The pool's events and their arguments (`pool.on('status', (key, status, error) => …)`): every
+ * status change, and the four that matter most on their own.
+ */
+export interface PoolEvents {
+  status: [key: string, status: DeviceStatus, error: KasaTapoError | undefined];
+  connecting: [key: string];
+  online: [key: string];
+  offline: [key: string, error: KasaTapoError];
+  'auth-error': [key: string, error: KasaTapoError];
+  error: [error: unknown];
+}
