@@ -9,26 +9,7 @@ import { isObject, parseJson } from '../json';
 import { Meter, unitHash } from './meter';
 import type { DeviceProfile, LightSpec } from './profiles';
 import type { SimHandler } from './types';
-
-type Params = Record<string, unknown>;
-type Result = Record<string, unknown>;
-
-class IotError extends Error {
-  constructor(
-    readonly errCode: number,
-    readonly errMsg: string,
-  ) {
-    super(errMsg);
-  }
-}
-const invalid = () => new IotError(-3, 'invalid argument');
-const lightInvalid = () => new IotError(-10000, 'Invalid input argument');
-
-interface Method {
-  fn: (p: Params, outlets?: IotOutlet[]) => Result;
-  /** Acts on `context.child_ids`: all listed outlets (`'all'`) or the first one (`'first'`). */
-  child?: 'all' | 'first';
-}
+import { buildIotModules, IotError, invalid, lightInvalid, round, type Method, type Params, type Result } from './iot-modules';
 
 export interface IotOutlet {
   id: string;
@@ -57,17 +38,6 @@ export interface IotState {
   countdown: Result[];
 }
 
-const int = (v: unknown, min: number, max: number): v is number =>
-  typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
-
-function requireInt(p: Params, key: string, min: number, max: number): number {
-  const v = p[key];
-  if (!int(v, min, max)) throw invalid();
-  return v;
-}
-
-const round = (v: number, digits: number) => Number(v.toFixed(digits));
-
 export class IotDeviceModel implements SimHandler {
   readonly profile: DeviceProfile;
   readonly state: IotState;
@@ -75,8 +45,10 @@ export class IotDeviceModel implements SimHandler {
   /** The device's own meter (plugs, bulbs); strips meter per outlet. */
   readonly meter: Meter;
   private readonly modules: Record<string, Record<string, Method>>;
-  private readonly now: () => number;
-  private readonly isBulb: boolean;
+  /** @internal */
+  readonly now: () => number;
+  /** @internal */
+  readonly isBulb: boolean;
 
   constructor(profile: DeviceProfile, opts: { now?: () => number } = {}) {
     const spec = profile.iot;
@@ -109,7 +81,7 @@ export class IotDeviceModel implements SimHandler {
       outlet.meter = new Meter(outlet.id, { baseW: o.baseW, voltageV: profile.voltageV }, () => outlet.on, undefined, this.now);
       return outlet;
     });
-    this.modules = this.buildModules();
+    this.modules = buildIotModules(this);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -282,7 +254,8 @@ export class IotDeviceModel implements SimHandler {
     return l.on ? { on_off: 1, ...st } : { on_off: 0, dft_on_state: st };
   }
 
-  private setLight(p: Params): Result {
+  /** @internal */
+  setLight(p: Params): Result {
     const range = this.profile.iot!.light?.range ?? [2500, 9000];
     const check = (k: string, ok: (v: number) => boolean) => {
       const v = p[k];
@@ -310,7 +283,8 @@ export class IotDeviceModel implements SimHandler {
     return out;
   }
 
-  private realtime(meter: Meter, slot?: number): Result {
+  /** @internal */
+  realtime(meter: Meter, slot?: number): Result {
     const spec = this.profile.iot!;
     if (this.isBulb) return { power_mw: Math.round(meter.powerW() * 1000), total_wh: meter.totalWh() };
     if (spec.emeter === 'v1') {
@@ -327,178 +301,9 @@ export class IotDeviceModel implements SimHandler {
   }
 
   /** The meter a request addresses: the listed outlet, outlet 0 of a strip without context (as HS300s answer), or the device's own. */
-  private meterOf(outlets?: IotOutlet[]): { meter: Meter; slot?: number } {
+  /** @internal */
+  meterOf(outlets?: IotOutlet[]): { meter: Meter; slot?: number } {
     const o = outlets?.[0] ?? this.outlets[0];
     return o ? { meter: o.meter, slot: this.outlets.indexOf(o) } : { meter: this.meter };
-  }
-
-  private stats(energy: boolean): Record<string, Method> {
-    const v1 = this.profile.iot!.emeter === 'v1';
-    const value = (m: Meter, wh: number): Result =>
-      energy ? (v1 ? { energy: round(wh / 1000, 3) } : { energy_wh: wh }) : { time: m.spec.baseW > 0 ? Math.round((wh / m.spec.baseW) * 60) : 0 };
-    return {
-      get_daystat: {
-        child: 'first',
-        fn: (p, o) => {
-          const year = requireInt(p, 'year', 2000, 2100);
-          const month = requireInt(p, 'month', 1, 12);
-          const { meter } = this.meterOf(o);
-          return { day_list: meter.days(year, month).map((d) => ({ year, month, day: d.day, ...value(meter, d.wh) })) };
-        },
-      },
-      get_monthstat: {
-        child: 'first',
-        fn: (p, o) => {
-          const year = requireInt(p, 'year', 2000, 2100);
-          const { meter } = this.meterOf(o);
-          return { month_list: meter.months(year).map((m) => ({ year, month: m.month, ...value(meter, m.wh) })) };
-        },
-      },
-    };
-  }
-
-  private buildModules(): Record<string, Record<string, Method>> {
-    const spec = this.profile.iot!;
-    const ok = (): Result => ({});
-    const names = this.isBulb
-      ? { emeter: 'smartlife.iot.common.emeter', schedule: 'smartlife.iot.common.schedule', time: 'smartlife.iot.common.timesetting', cloud: 'smartlife.iot.common.cloud', anti: 'smartlife.iot.common.anti_theft', countdown: 'countdown' }
-      : { emeter: 'emeter', schedule: 'schedule', time: 'time', cloud: 'cnCloud', anti: 'anti_theft', countdown: 'count_down' };
-
-    const setAlias: Method = {
-      child: 'first',
-      fn: (p, o) => {
-        const alias = p['alias'];
-        if (typeof alias !== 'string' || alias.length > 64) throw invalid();
-        if (o?.[0]) o[0].alias = alias;
-        else this.state.alias = alias;
-        return {};
-      },
-    };
-    const system: Record<string, Method> = {
-      get_sysinfo: { fn: () => this.sysinfo() },
-      set_dev_alias: setAlias,
-      reboot: { fn: ok },
-      reset: { fn: ok },
-      set_dev_location: { fn: ok },
-    };
-    if (!this.isBulb) {
-      system['set_relay_state'] = {
-        child: 'all',
-        fn: (p, o) => {
-          const st = requireInt(p, 'state', 0, 1);
-          this.setOn(st === 1, o);
-          return {};
-        },
-      };
-      system['set_led_off'] = {
-        fn: (p) => {
-          this.state.ledOff = requireInt(p, 'off', 0, 1) === 1;
-          return {};
-        },
-      };
-    }
-    const rules = (extra: Result = {}): Method => ({ child: 'all', fn: () => ({ rule_list: [], enable: 0, version: 2, ...extra }) });
-    const time = () => {
-      const d = new Date(this.now());
-      return { year: d.getFullYear(), month: d.getMonth() + 1, mday: d.getDate(), hour: d.getHours(), min: d.getMinutes(), sec: d.getSeconds() };
-    };
-    const modules: Record<string, Record<string, Method>> = {
-      system,
-      [names.schedule]: { get_rules: rules(), get_next_action: { child: 'all', fn: () => ({ type: -1 }) }, ...this.stats(false) },
-      [names.anti]: { get_rules: rules() },
-      [names.countdown]: {
-        get_rules: { child: 'all', fn: () => ({ rule_list: this.state.countdown }) },
-        add_rule: {
-          child: 'all',
-          fn: (p) => {
-            const delay = requireInt(p, 'delay', 1, 86400);
-            const act = requireInt(p, 'act', 0, 1);
-            if (this.state.countdown.length) throw new IotError(-10, 'table is full');
-            const id = `SIMCD${this.now().toString(16).toUpperCase()}`;
-            this.state.countdown.push({ id, name: typeof p['name'] === 'string' ? p['name'] : 'countdown', enable: 1, delay, act, remain: delay });
-            return { id };
-          },
-        },
-        delete_all_rules: { child: 'all', fn: () => ((this.state.countdown = []), {}) },
-      },
-      [names.time]: { get_time: { fn: time }, get_timezone: { fn: () => ({ index: 39, zone_str: '(UTC) Greenwich Mean Time', dst_offset: 60, tz_str: 'GMT0BST,M3.5.0/1,M10.5.0' }) } },
-      [names.cloud]: {
-        get_info: {
-          fn: () => ({ username: 'user@example.com', server: 'devs.tplinkcloud.com', binded: 1, cld_connection: 1, illegalType: 0, stopConnect: 0, tcspStatus: 1, fwDlPage: '', tcspInfo: '', fwNotifyType: -1 }),
-        },
-        get_intl_fw_list: { fn: () => ({ fw_list: [] }) },
-      },
-      netif: {
-        get_scaninfo: {
-          fn: () => ({
-            ap_list: [
-              { ssid: 'SimHome', key_type: 3 },
-              { ssid: 'SimHome-Guest', key_type: 3 },
-              { ssid: 'Neighbour', key_type: 2 },
-            ],
-            wpa3_support: 0,
-          }),
-        },
-        get_stainfo: { fn: () => ({ ssid: 'SimHome', key_type: 3, rssi: -50 }) },
-      },
-    };
-    if (spec.emeter || this.isBulb) {
-      modules[names.emeter] = {
-        get_realtime: { child: 'first', fn: (_p, o) => { const m = this.meterOf(o); return this.realtime(m.meter, spec.kind === 'strip' ? m.slot : undefined); } },
-        erase_emeter_stat: { child: 'all', fn: (_p, o) => { for (const m of o ?? (this.outlets.length ? this.outlets : [this])) m.meter.erase(); return {}; } },
-        get_vgain_igain: { fn: () => ({ vgain: 13462, igain: 16835 }) },
-        ...this.stats(true),
-      };
-    }
-    if (spec.kind === 'strip') {
-      modules['smartlife.iot.smartpowerstrip.manage'] = {
-        get_relationship: { fn: () => ({ data: this.outlets.map((o, i) => ({ child_id: o.id, hw_slot: i })) }) },
-      };
-    }
-    if (spec.kind === 'dimmer') {
-      const setBrightness = (p: Params) => {
-        const b = requireInt(p, 'brightness', 1, 100);
-        this.meter.tick();
-        this.state.brightness = b;
-        return b;
-      };
-      modules['smartlife.iot.dimmer'] = {
-        set_brightness: { fn: (p) => (setBrightness(p), {}) },
-        set_dimmer_transition: {
-          fn: (p) => {
-            if (p['duration'] !== undefined && !int(p['duration'], 0, 600_000)) throw invalid();
-            setBrightness(p);
-            this.setOn(true);
-            return {};
-          },
-        },
-        get_dimmer_parameters: { fn: () => ({ minThreshold: 5, fadeOnTime: 1000, fadeOffTime: 1000, gentleOnTime: 3000, gentleOffTime: 10000, rampRate: 30, bulb_type: 1 }) },
-        get_default_behavior: { fn: () => ({ hard_on: { mode: 'last_status' }, soft_on: { mode: 'last_status' }, long_press: { mode: 'instant_on_off' }, double_click: { mode: 'none' } }) },
-      };
-    }
-    if (this.isBulb) {
-      modules['smartlife.iot.common.system'] = { set_dev_alias: setAlias, reboot: { fn: ok }, reset: { fn: ok } };
-      const details = () => ({ lamp_beam_angle: 150, min_voltage: 110, max_voltage: 240, wattage: Math.round(this.profile.baseW), incandescent_equivalent: 60, max_lumens: 800, color_rendering_index: 80 });
-      const common = {
-        get_light_state: { fn: () => (spec.kind === 'lightstrip' ? { ...this.lightState(), length: spec.length ?? 1, transition: 500 } : this.lightState()) },
-        get_light_details: { fn: details },
-        get_default_behavior: { fn: () => ({ hard_on: { mode: 'last_status' }, soft_on: { mode: 'last_status' } }) },
-      };
-      if (spec.kind === 'bulb') {
-        modules['smartlife.iot.smartbulb.lightingservice'] = { ...common, transition_light_state: { fn: (p) => this.setLight(p) } };
-      } else {
-        modules['smartlife.iot.lightStrip'] = { ...common, set_light_state: { fn: (p) => this.setLight(p) } };
-        modules['smartlife.iot.lighting_effect'] = {
-          set_lighting_effect: {
-            fn: (p) => {
-              if (p['enable'] !== undefined && !int(p['enable'], 0, 1)) throw lightInvalid();
-              this.state.effectEnabled = p['enable'] !== 0;
-              return {};
-            },
-          },
-        };
-      }
-    }
-    return modules;
   }
 }
