@@ -10,7 +10,7 @@ import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
 import type { Faults, WireStats } from '../src/simulator';
 import type { Credentials } from '../src/types';
-import type { HostReply, HostRequest } from './sim-host';
+import type { HostReply } from './sim-host';
 
 type Pending = { resolve: (r: HostReply) => void; reject: (e: Error) => void };
 type Cmd =
@@ -72,7 +72,7 @@ export class SimHost {
         f(v);
       };
       this.pending.set(id, { resolve: done(resolve), reject: done(reject) });
-      this.child.send({ id, ...cmd } as HostRequest);
+      this.child.send({ id, ...cmd });
     });
   }
 

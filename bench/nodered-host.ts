@@ -132,7 +132,6 @@ async function run(job: RedJob): Promise<RedReply> {
     installPackage(userDir);
     fs.writeFileSync(path.join(userDir, 'flows.json'), JSON.stringify(flow(job), null, 1));
     fs.writeFileSync(path.join(userDir, 'flows_cred.json'), JSON.stringify({ pool: { username: job.credentials.username, password: job.credentials.password } }));
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     red = require(require.resolve('node-red', { paths: [repoRoot()] })) as RedApi;
     const t0 = performance.now();
     red.init(null, {

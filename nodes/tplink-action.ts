@@ -61,5 +61,5 @@ export = function register(RED: RED): void {
       },
     }));
   }
-  RED.nodes.registerType('tplink-action', TplinkActionNode as never);
+  RED.nodes.registerType('tplink-action', TplinkActionNode);
 };

@@ -88,5 +88,5 @@ export = function register(RED: RED): void {
       };
     });
   }
-  RED.nodes.registerType('tplink-energy', TplinkEnergyNode as never);
+  RED.nodes.registerType('tplink-energy', TplinkEnergyNode);
 };

@@ -159,5 +159,5 @@ export = function register(RED: RED): void {
       };
     });
   }
-  RED.nodes.registerType('tplink-state', TplinkStateNode as never);
+  RED.nodes.registerType('tplink-state', TplinkStateNode);
 };

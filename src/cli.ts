@@ -141,7 +141,7 @@ function loadConfig(file: string | undefined): ConfigFile {
   try {
     const v = JSON.parse(fs.readFileSync(p, 'utf8')) as unknown;
     if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not an object');
-    return v as ConfigFile;
+    return v;
   } catch (e) {
     throw new KasaTapoError('EBADINPUT', `Config file ${p} is not valid JSON: ${(e as Error).message}`);
   }

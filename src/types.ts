@@ -2,6 +2,7 @@
  * Shared types of the library: transports, credentials, logging, and the normalised device model
  * of design.md §1 (camelCase, units in names, absent fields left out — never null or 0).
  */
+import type { KeyObject } from 'node:crypto';
 
 /** Wire transports. `klap` is KLAP v2 (Tapo/SMART); `klap-v1` is Kasa IOT over KLAP. */
 export type TransportKind = 'xor' | 'klap-v1' | 'klap' | 'aes';
@@ -56,6 +57,13 @@ export interface Transport {
   close(): Promise<void>;
 }
 
+/** An RSA key pair for the AES handshake and the discovery probe (crypto/rsa.ts makes them). */
+export interface RsaKeyPair {
+  /** SPKI PEM with the base64 body on one line, the layout the devices are known to accept. */
+  publicPem: string;
+  privateKey: KeyObject;
+}
+
 export interface TransportOptions {
   host: string;
   /** Default: 9999 for xor, 80 for klap/klap-v1/aes. */
@@ -69,7 +77,7 @@ export interface TransportOptions {
   /** AES only: login_device version (from discovery `lv`); default 2, falls back to 1 once. */
   loginVersion?: 1 | 2;
   /** AES only: supplies the RSA key pair (a pool shares one). Default: one generated per transport. */
-  keyPair?: () => Promise<import('./crypto/rsa').RsaKeyPair>;
+  keyPair?: () => Promise<RsaKeyPair>;
   trace?: TraceFn;
 }
 

@@ -75,6 +75,8 @@ export function setupDeviceNode(RED: RED, node: Node, def: DeviceNodeDef, make: 
   const keys = new Set<string>();
   let closed = false;
   const secrets = (): string[] => config.secrets();
+  // Assigned once, below, after the handlers that read it are set up.
+  // eslint-disable-next-line prefer-const
   let behaviour: DeviceNodeBehaviour | undefined;
   const user: PoolUser = {
     poolStatus(key, status, err) {
@@ -113,7 +115,7 @@ export function setupDeviceNode(RED: RED, node: Node, def: DeviceNodeDef, make: 
   node.on('input', (msg, send, done) => {
     void (async () => {
       try {
-        await behaviour!.input(msg, send);
+        await behaviour.input(msg, send);
         done();
       } catch (e) {
         fail(node, done, e, secrets());
@@ -127,7 +129,7 @@ export function setupDeviceNode(RED: RED, node: Node, def: DeviceNodeDef, make: 
       closed = true;
       config.deregister(user);
       try {
-        await behaviour!.close?.();
+        await behaviour.close?.();
       } catch {
         /* closing must not fail */
       }

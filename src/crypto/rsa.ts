@@ -16,12 +16,10 @@ import {
 } from 'node:crypto';
 import { RSA_KEY_BITS } from '../defaults';
 import { KasaTapoError } from '../errors';
+import type { RsaKeyPair } from '../types';
+import type * as Forge from 'node-forge';
 
-export interface RsaKeyPair {
-  /** SPKI PEM with the base64 body on one line, the layout the devices are known to accept. */
-  publicPem: string;
-  privateKey: KeyObject;
-}
+export type { RsaKeyPair } from '../types';
 
 /** Build the one-line SPKI PEM devices accept. */
 export function spkiPem(spkiDer: Buffer): string {
@@ -76,7 +74,9 @@ export function rsaPkcs1Decrypt(privateKey: KeyObject, ct: Buffer, expectedLengt
 }
 
 function forgeDecrypt(privateKey: KeyObject, ct: Buffer, expectedLength?: number): Buffer {
-  const forge = require('node-forge') as typeof import('node-forge');
+  // Loaded only on runtimes without RSA_NO_PADDING (a fallback; most processes never need it).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const forge = require('node-forge') as typeof Forge;
   try {
     const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
     const key = forge.pki.privateKeyFromPem(pem);

@@ -95,6 +95,8 @@ export function validatePatch(patch: unknown): NormPatch {
       (type === 'boolean' ||
         (type === 'number' && Number.isFinite(v) && (v as number) >= min && (v as number) <= max) ||
         (type === 'string' && (v as string).trim().length >= min && (v as string).length <= max));
+    // String(v) only for what JSON.stringify cannot show (undefined, functions, symbols).
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string
     if (!ok) throw new KasaTapoError('EBADINPUT', `${key} must be ${expect}; got ${JSON.stringify(v)?.slice(0, 40) ?? String(v)}`);
     out[key] = type === 'number' ? Math.round(v as number) : v;
   }

@@ -35,11 +35,6 @@ export class Health {
     private readonly host: HealthHost,
   ) {}
 
-  /** The event sink (the pool). */
-  get emitter(): Pick<HealthHost, 'emit'> {
-    return this.host;
-  }
-
   /** Why a new request for `e` fails at once (counted in its stats, never sent), or undefined. */
   refusal(e: Entry): KasaTapoError | undefined {
     if (e.status === 'auth-error' && e.lastError?.code === 'EAUTH' && Date.now() < e.authUntil) {

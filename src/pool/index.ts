@@ -55,7 +55,7 @@ export class Pool extends EventEmitter<PoolEvents> {
     this.opts = o;
     const isClosed = (): boolean => this.closed;
     this.health = new Health(o, {
-      emit: this.emit.bind(this) as Health['emitter']['emit'],
+      emit: (event, ...args) => (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args),
       isClosed,
       isCurrent: (e) => this.entries.get(e.key) === e,
       dropSession: (e) => this.sessions.drop(e),

@@ -102,7 +102,7 @@ export function checkIotAnswer(request: IotRequest, answer: unknown, host?: stri
       if (!isObject(r)) throw new KasaTapoError('EPROTOCOL', `The answer lacks ${name}`, { method: name, ...(host ? { host } : {}) });
       const rc = errCode(r);
       if (rc !== 0) throw iotError(rc, r['err_msg'], name, host);
-      out[mod]![meth] = r;
+      out[mod][meth] = r;
     }
   }
   return out;

@@ -183,9 +183,9 @@ export class SmartProtocol {
     const items: unknown[] = [];
     for (let page = 0; page < MAX_PAGES; page++) {
       const r = page === 0 && first ? first : await this.query(method, { ...params, start_index: items.length });
-      const got = r[key];
+      const got: unknown = r[key];
       if (!Array.isArray(got) || got.length === 0) break;
-      items.push(...got.slice(0, MAX_LIST_ITEMS - items.length));
+      items.push(...(got as unknown[]).slice(0, MAX_LIST_ITEMS - items.length));
       const sum = r['sum'];
       if (typeof sum !== 'number' || items.length >= sum || items.length >= MAX_LIST_ITEMS) break;
     }
@@ -202,7 +202,7 @@ export class SmartProtocol {
       throw new KasaTapoError('EBADINPUT', 'A SMART raw request must be {"method": "...", "params": {...}}');
     }
     const method = request['method'];
-    const params = request['params'] as Record<string, unknown> | undefined;
+    const params = request['params'];
     return withRetry(
       this.transport,
       async () => {

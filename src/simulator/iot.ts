@@ -260,7 +260,7 @@ export class IotDeviceModel implements SimHandler {
     const check = (k: string, ok: (v: number) => boolean) => {
       const v = p[k];
       if (v !== undefined && !(typeof v === 'number' && Number.isInteger(v) && ok(v))) throw lightInvalid();
-      return v as number | undefined;
+      return v;
     };
     const onOff = check('on_off', (v) => v === 0 || v === 1);
     const hue = check('hue', (v) => v >= 0 && v <= 360);

@@ -109,7 +109,7 @@ export class SmartDeviceModel implements SimHandler {
     const s = p.smart!;
     const comps = n.components;
     const m = n.methods;
-    const list = n.kind === 'device' ? s.components : s.childComponents?.[n.kind as SmartChildSpec['kind']] ?? '';
+    const list = n.kind === 'device' ? s.components : s.childComponents?.[n.kind] ?? '';
     m['component_nego'] = () => ({ component_list: componentList(list) });
     m['get_device_info'] = () => n.info();
     m['set_device_info'] = (q) => (n.setInfo(q), undefined);

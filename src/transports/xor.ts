@@ -176,7 +176,7 @@ export class XorTransport implements Transport {
         if (b) {
           this.conn?.sock.unref();
           resolve(b);
-        } else reject(e);
+        } else reject(e instanceof Error ? e : toKasaTapoError(e, this.host));
       };
       // Still connecting when the time is up → a connect timeout (not retried; the pool goes offline).
       const timer = setTimeout(() => done(this.conn?.sock.connecting ? connectTimeoutError(this.host, this.timeoutMs) : timeoutError(this.host)), this.timeoutMs);

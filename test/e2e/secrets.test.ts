@@ -142,7 +142,7 @@ describe('secrets: the password and its hashes never appear anywhere observable'
     // The editor's admin endpoints, with the credentials in the body as the editor sends them.
     const scan = await red.request('POST', '/tplink-pool/scan', { id: 'sec-pool', broadcast: '127.255.255.255', timeout: 500, username: CREDS.username, password: CREDS.password });
     const tests = [];
-    for (const e of entries.filter((x) => !/bad JSON|garbage|busy|switched off/.test(x.alias))) tests.push(await red.request('POST', '/tplink-pool/test', { id: 'sec-pool', host: e.host, port: e.port, transport: e.transport, username: CREDS.username, password: CREDS.password, timeout: 5000 }));
+    for (const e of entries.filter((x) => !/bad JSON|garbage|busy|switched off/.test(String(x.alias)))) tests.push(await red.request('POST', '/tplink-pool/test', { id: 'sec-pool', host: e.host, port: e.port, transport: e.transport, username: CREDS.username, password: CREDS.password, timeout: 5000 }));
     assert.ok(tests.some((t) => t.json?.ok === true) && tests.some((t) => t.json?.code === 'EAUTH'), tests.map((t) => t.text).join('\n'));
     const flowsApi = await red.request('GET', '/flows');
 

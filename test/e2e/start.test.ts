@@ -11,8 +11,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { freePort, repoRoot, tempDir } from '../helpers/nodered';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-const WebSocket = require(require.resolve('ws', { paths: [path.dirname(require.resolve('node-red/package.json', { paths: [repoRoot()] }))] })) as any;
+const WebSocket = require(require.resolve('ws', { paths: [path.dirname(require.resolve('node-red/package.json', { paths: [repoRoot()] }))] }));
 
 describe('npm start: the local demo', function () {
   this.timeout(150_000);

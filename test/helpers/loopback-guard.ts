@@ -21,9 +21,9 @@ dgram.Socket.prototype.send = function (this: dgram.Socket, ...args: unknown[]) 
 
 const connect = net.Socket.prototype.connect as (...args: unknown[]) => net.Socket;
 net.Socket.prototype.connect = function (this: net.Socket, ...args: unknown[]) {
-  const first = args[0] as { host?: unknown; path?: unknown } | unknown;
+  const first = args[0];
   const opts = Array.isArray(first) ? (first[0] as { host?: unknown; path?: unknown }) : first;
   if (opts && typeof opts === 'object' && (opts as { path?: unknown }).path === undefined) check((opts as { host?: unknown }).host, 'connect to');
   else if (typeof args[1] === 'string') check(args[1], 'connect to');
   return connect.apply(this, args);
-} as typeof net.Socket.prototype.connect;
+};

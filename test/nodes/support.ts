@@ -7,7 +7,6 @@ import * as path from 'node:path';
 import { startSimulatedDevice, type SimulatedDevice } from '../../src/simulator/index';
 import { randomBase } from '../helpers/net';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 export const helper = require('node-red-node-test-helper') as {
   init(path: string, settings?: unknown): void;
   load(nodes: unknown[], flow: unknown[], credentials?: unknown): Promise<void>;

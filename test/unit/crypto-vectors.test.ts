@@ -6,6 +6,7 @@ import { KlapCipher, klapAuthHash, klapClientHash, klapServerHash } from '../../
 import { AesCipher, aesLoginParams } from '../../src/crypto/aes';
 import { keyPairFromPrivatePem, rsaPkcs1Decrypt, rsaPkcs1DecryptForge, rsaPkcs1Encrypt } from '../../src/crypto/rsa';
 import { TEST_RSA_PRIVATE_PEM } from '../helpers/vectors';
+import type * as JsonModule from '../../src/json';
 
 const hex = (b: Buffer): string => b.toString('hex');
 const H = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
@@ -163,8 +164,7 @@ describe('crypto vectors', () => {
 });
 
 describe('device JSON', () => {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { parseJson } = require('../../src/json') as typeof import('../../src/json');
+  const { parseJson } = require('../../src/json') as typeof JsonModule;
   it('drops __proto__, constructor and prototype keys, also when spelt with \\u escapes', () => {
     for (const text of ['{"__proto__":{"polluted":1},"a":1}', '{"\\u005f_proto__":{"polluted":1},"a":1}', '{"a":{"constructor":{"prototype":{"polluted":1}}}}']) {
       const v = parseJson(text) as Record<string, unknown>;

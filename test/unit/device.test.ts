@@ -57,7 +57,7 @@ function iotDevice(sysinfo: Obj, extra: Obj = {}): FakeHandler {
         continue;
       }
       out[mod] = {};
-      for (const [meth, params] of Object.entries(methods as Obj)) out[mod][meth] = m[meth] ? m[meth]!(params as Obj, ctx) : { err_code: -2, err_msg: 'member not support' };
+      for (const [meth, params] of Object.entries(methods as Obj)) out[mod][meth] = m[meth] ? m[meth](params as Obj, ctx) : { err_code: -2, err_msg: 'member not support' };
     }
     return out;
   };

@@ -339,7 +339,10 @@ function checkDiscovery(r: unknown): void {
 /** Every path to a value in `o` (arrays: the first two elements), the root excluded. */
 function paths(o: unknown, prefix: Path = [], out: Path[] = []): Path[] {
   if (Array.isArray(o)) o.slice(0, 2).forEach((v, i) => (out.push([...prefix, i]), paths(v, [...prefix, i], out)));
-  else if (o !== null && typeof o === 'object') for (const [k, v] of Object.entries(o)) out.push([...prefix, k]), paths(v, [...prefix, k], out);
+  else if (o !== null && typeof o === 'object') for (const [k, v] of Object.entries(o)) {
+    out.push([...prefix, k]);
+    paths(v, [...prefix, k], out);
+  }
   return out;
 }
 /** Every path to an object in `o` (the root included). */
@@ -567,7 +570,7 @@ describe('hostile JSON', () => {
         private readonly patch: (req: Obj, answer: string) => string,
       ) {}
       async send(request: string): Promise<unknown> {
-        return parseJson(this.patch(JSON.parse(request) as Obj, this.model.handle(request) as string));
+        return parseJson(this.patch(JSON.parse(request) as Obj, this.model.handle(request)));
       }
       reset(): void {}
       async close(): Promise<void> {}

@@ -130,7 +130,7 @@ describe('every profile over its transport (simulated home)', function () {
             assert.equal(s.children?.length, outlets.length);
             const after = await d.setState({ on: false }, 1);
             assert.equal(after.children?.[1]?.on, false);
-            const again = await d.setState({ on: true }, after.children![1]!.alias!);
+            const again = await d.setState({ on: true }, after.children[1].alias);
             assert.equal(again.children?.[1]?.on, true);
           } finally {
             await d.close();

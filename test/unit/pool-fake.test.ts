@@ -246,7 +246,7 @@ describe('pool (fake devices): fairness and session setups', () => {
         now--;
       }
     };
-    const pool = new Pool({ connect: connect as never, connectConcurrency: 2 });
+    const pool = new Pool({ connect: connect, connectConcurrency: 2 });
     try {
       const stuck = pool.device('127.0.0.1:1').getState().catch((e: KasaTapoError) => e.code);
       const rest = await Promise.all(Array.from({ length: 8 }, (_, i) => pool.device(`127.0.1.${i + 1}:1`).getState()));

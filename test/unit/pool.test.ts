@@ -6,7 +6,7 @@
 import { strict as assert } from 'node:assert';
 import * as net from 'node:net';
 import { clearRouteCache } from '../../src/connect';
-import { HINTS, KasaTapoError } from '../../src/errors';
+import { HINTS, type KasaTapoError } from '../../src/errors';
 import { Pool, type PoolOptions, type PooledDevice } from '../../src/pool';
 import { startSimulatedDevice, type SimulatedDevice } from '../../src/simulator';
 import type { Credentials, TransportChoice, TransportKind } from '../../src/types';

@@ -10,7 +10,7 @@ import { crc32 } from '../../src/crypto/crc32';
 import { xorDecrypt, xorEncrypt } from '../../src/crypto/xor';
 import { parseTdpPacket, tdpPacket } from '../../src/simulator/discovery';
 import { startSimulatedDevice, startSimulatedHome, type SimulatedHome } from '../../src/simulator/index';
-import { IotDeviceModel } from '../../src/simulator/iot';
+import { type IotDeviceModel } from '../../src/simulator/iot';
 
 type J = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 interface Answer {

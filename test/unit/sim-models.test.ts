@@ -285,8 +285,8 @@ describe('SMART device model', () => {
     assert.equal(r.error_code, 0);
     const resp = r.result.responses as J[];
     assert.equal(resp.length, 2);
-    assert.equal(resp[0].method, 'component_nego');
-    assert.ok(resp[0].result.component_list.some((c: J) => c.id === 'energy_monitoring'));
+    assert.equal(resp[0]!.method, 'component_nego');
+    assert.ok(resp[0]!.result.component_list.some((c: J) => c.id === 'energy_monitoring'));
     assert.deepEqual(resp[1], { method: 'set_device_info', error_code: -1008 });
     const six = Array.from({ length: 6 }, () => ({ method: 'get_device_info' }));
     assert.equal(ask(m, { method: 'multipleRequest', params: { requests: six } }).error_code, -1003);
@@ -315,10 +315,10 @@ describe('SMART device model', () => {
       },
     });
     const resp = r.result.responseData.result.responses as J[];
-    assert.equal(resp[0].result.device_on, true);
-    assert.equal(resp[1].result.current_power, undefined); // outlet quirk
-    assert.ok(resp[1].result.month_energy >= 0);
-    assert.ok(resp[2].result.current_power >= 14 && resp[2].result.current_power <= 16);
+    assert.equal(resp[0]!.result.device_on, true);
+    assert.equal(resp[1]!.result.current_power, undefined); // outlet quirk
+    assert.ok(resp[1]!.result.month_energy >= 0);
+    assert.ok(resp[2]!.result.current_power >= 14 && resp[2]!.result.current_power <= 16);
     assert.equal(ask(m, { method: 'control_child', params: { device_id: 'nope', requestData: { method: 'get_device_info' } } }).error_code, -1008);
     assert.equal(ask(m, { method: 'get_energy_usage' }).error_code, -1002); // energy is per outlet
     assert.equal(ask(m, { method: 'get_device_info' }).result.device_on, undefined);

@@ -4,7 +4,7 @@
  * energy in both unit generations.
  */
 import { KasaTapoError } from '../../errors';
-import { IOT_DIMMER, IOT_LIGHTING, IOT_LIGHTSTRIP, IOT_MODULES, IotProtocol, type IotRequest } from '../../protocols/iot';
+import { IOT_DIMMER, IOT_LIGHTING, IOT_LIGHTSTRIP, IOT_MODULES, type IotProtocol, type IotRequest } from '../../protocols/iot';
 import type { ChildState, EnergyHistory, EnergyReading, TransportKind } from '../../types';
 import { describe, type Adapter, type WithRaw } from '../adapter';
 import type { Normalised } from '../caps';

@@ -5,7 +5,7 @@
  */
 import { KasaTapoError } from '../../errors';
 import { isObject } from '../../json';
-import { b64Encode, SmartProtocol, type SmartRequest } from '../../protocols/smart';
+import { b64Encode, type SmartProtocol, type SmartRequest } from '../../protocols/smart';
 import type { ChildState, EnergyHistory, EnergyReading, TransportKind } from '../../types';
 import { describe, type Adapter, type WithRaw } from '../adapter';
 import type { Normalised } from '../caps';
