@@ -16,6 +16,12 @@ export const MAX_JSON_DEPTH = 64;
  * structuredClone, Node-RED's message cloning), so they are refused before parsing. Never throws.
  */
 function nestsDeeper(s: string, max: number): boolean {
+  // Fast path: with at most `max` opening brackets in the whole text (inside strings or not), the
+  // nesting cannot be deeper. Counted with the native indexOf; typical answers have a few dozen.
+  let opening = 0;
+  for (let i = s.indexOf('{'); i >= 0 && opening <= max; i = s.indexOf('{', i + 1)) opening++;
+  for (let i = s.indexOf('['); i >= 0 && opening <= max; i = s.indexOf('[', i + 1)) opening++;
+  if (opening <= max) return false;
   let depth = 0;
   const n = s.length;
   for (let i = 0; i < n; ) {

@@ -32,12 +32,16 @@ import { SmartAdapter } from './smart/adapter';
 import { PROTOCOL_OF } from './table';
 
 type HistoryOpts = { year?: number; month?: number; child?: ChildRef };
+/** Receives the device's own answer(s) behind a value (withRaw), when set. */
+type Note = ((raw: unknown) => void) | undefined;
 const given = (child: ChildRef | undefined | null): child is ChildRef => child !== undefined && child !== null;
 
 export class Device implements DeviceApi {
   private n?: Normalised;
   private closed = false;
   private chain: Promise<unknown> = Promise.resolve();
+  /** Calls started and not yet settled. */
+  private pending = 0;
 
   constructor(
     private readonly transport: Transport,
@@ -57,15 +61,24 @@ export class Device implements DeviceApi {
     return { handshakes: this.transport.stats.handshakes, requests: this.transport.stats.requests, retries: this.adapter.stats.retries };
   }
 
-  /** One call at a time: the transports are stateful. */
+  /** One call at a time: the transports are stateful. An idle device starts the call at once. */
   private run<T>(fn: () => Promise<T>): Promise<T> {
-    const next = this.chain.then(() => {
-      if (this.closed) throw new KasaTapoError('ECLOSED', `The connection to ${this.host} is closed`, { host: this.host });
-      return fn();
-    });
-    this.chain = next.catch(() => undefined);
+    let next: Promise<T>;
+    if (this.pending === 0 && !this.closed) next = fn();
+    else {
+      next = this.chain.then(() => {
+        if (this.closed) throw new KasaTapoError('ECLOSED', `The connection to ${this.host} is closed`, { host: this.host });
+        return fn();
+      });
+    }
+    this.pending++;
+    this.chain = next.then(this.settled, this.settled);
     return next;
   }
+
+  private readonly settled = (): void => {
+    this.pending--;
+  };
 
   private async read(): Promise<WithRaw<Normalised>> {
     const r = await this.adapter.read();
@@ -82,74 +95,82 @@ export class Device implements DeviceApi {
     return given(ref) ? { n, c: resolveChild(n, ref) } : { n };
   }
 
-  // The verbs, each answering {value, raw}; the public methods below drop the raw part.
+  // Every verb takes a `note` first: where the device's own answer(s) behind the value go (withRaw),
+  // or nowhere (the plain methods). The adapters answer {value, raw}; no answer is kept on the device.
 
-  private readonly ops = {
-    getState: (): Promise<WithRaw<DeviceState>> =>
-      this.run(async () => {
-        const r = await this.read();
-        return { value: structuredClone(r.value.state), raw: r.raw };
-      }),
+  private opState(note: Note): Promise<DeviceState> {
+    return this.run(async () => {
+      const r = await this.read();
+      note?.(r.raw);
+      return structuredClone(r.value.state);
+    });
+  }
 
-    setState: (patch: StatePatch, child?: ChildRef): Promise<WithRaw<DeviceState>> => this.run(() => this.set(patch, child)),
+  private opSet(note: Note, patch: StatePatch, child?: ChildRef): Promise<DeviceState> {
+    return this.run(() => this.set(note, patch, child));
+  }
 
-    toggle: (child?: ChildRef, patch: StatePatch = {}): Promise<WithRaw<DeviceState>> =>
-      this.run(async () => {
-        // Read afresh: the switch may have moved since the last read (a button, the app).
-        const n = (await this.read()).value;
-        const c = given(child) ? resolveChild(n, child) : undefined;
-        const current = c ? c.on : n.state.on;
-        if (current === undefined) {
-          throw new KasaTapoError('EUNSUPPORTED', `${describe(n, c)} has no on/off switch to toggle`);
-        }
-        return this.set({ ...patch, on: !current }, child);
-      }),
+  private opToggle(note: Note, child?: ChildRef, patch: StatePatch = {}): Promise<DeviceState> {
+    return this.run(async () => {
+      // Read afresh: the switch may have moved since the last read (a button, the app).
+      const n = (await this.read()).value;
+      const c = given(child) ? resolveChild(n, child) : undefined;
+      const current = c ? c.on : n.state.on;
+      if (current === undefined) throw new KasaTapoError('EUNSUPPORTED', `${describe(n, c)} has no on/off switch to toggle`);
+      return this.set(note, { ...patch, on: !current }, child);
+    });
+  }
 
-    reboot: (): Promise<WithRaw<void>> =>
-      this.run(async () => {
-        const n = await this.last();
-        return { value: undefined, raw: await this.adapter.reboot(n) };
-      }),
+  private opReboot(note: Note): Promise<void> {
+    return this.run(async () => {
+      const raw = await this.adapter.reboot(await this.last());
+      note?.(raw);
+    });
+  }
 
-    getEnergy: (child?: ChildRef): Promise<WithRaw<EnergyReading>> =>
-      this.run(async () => {
-        const { n, c } = await this.child(child);
-        return this.adapter.energy(n, c);
-      }),
+  private opEnergy(note: Note, child?: ChildRef): Promise<EnergyReading> {
+    return this.run(async () => {
+      const { n, c } = await this.child(child);
+      return noted(note, await this.adapter.energy(n, c));
+    });
+  }
 
-    getEnergyHistory: (period: 'day' | 'month', opts: HistoryOpts = {}): Promise<WithRaw<EnergyHistory>> =>
-      this.run(async () => {
-        if (period !== 'day' && period !== 'month') throw new KasaTapoError('EBADINPUT', `period must be "day" or "month", got ${JSON.stringify(period)}`);
-        const now = new Date();
-        const year = opts.year ?? now.getFullYear();
-        const month = opts.month ?? now.getMonth() + 1;
-        if (!Number.isInteger(year) || year < 2000 || year > 2100) throw new KasaTapoError('EBADINPUT', `year must be an integer 2000-2100, got ${JSON.stringify(year)}`);
-        if (!Number.isInteger(month) || month < 1 || month > 12) throw new KasaTapoError('EBADINPUT', `month must be an integer 1-12, got ${JSON.stringify(month)}`);
-        const { n, c } = await this.child(opts.child);
-        return this.adapter.history(period, year, month, n, c);
-      }),
+  private opHistory(note: Note, period: 'day' | 'month', opts: HistoryOpts = {}): Promise<EnergyHistory> {
+    return this.run(async () => {
+      if (period !== 'day' && period !== 'month') throw new KasaTapoError('EBADINPUT', `period must be "day" or "month", got ${JSON.stringify(period)}`);
+      const now = new Date();
+      const year = opts.year ?? now.getFullYear();
+      const month = opts.month ?? now.getMonth() + 1;
+      if (!Number.isInteger(year) || year < 2000 || year > 2100) throw new KasaTapoError('EBADINPUT', `year must be an integer 2000-2100, got ${JSON.stringify(year)}`);
+      if (!Number.isInteger(month) || month < 1 || month > 12) throw new KasaTapoError('EBADINPUT', `month must be an integer 1-12, got ${JSON.stringify(month)}`);
+      const { n, c } = await this.child(opts.child);
+      return noted(note, await this.adapter.history(period, year, month, n, c));
+    });
+  }
 
-    raw: (request: unknown, child?: ChildRef): Promise<WithRaw<unknown>> =>
-      this.run(async () => {
-        const c = given(child) ? resolveChild(await this.last(), child) : undefined;
-        const answer = await this.adapter.raw(request, c);
-        return { value: answer, raw: answer };
-      }),
-  };
+  private opRaw(note: Note, request: unknown, child?: ChildRef): Promise<unknown> {
+    return this.run(async () => {
+      const c = given(child) ? resolveChild(await this.last(), child) : undefined;
+      const answer = await this.adapter.raw(request, c);
+      note?.(answer);
+      return answer;
+    });
+  }
 
   /** setState's body (inside run()): validate, check capabilities, apply, read back. */
-  private async set(patch: StatePatch, child: ChildRef | undefined): Promise<WithRaw<DeviceState>> {
+  private async set(note: Note, patch: StatePatch, child: ChildRef | undefined): Promise<DeviceState> {
     const p = validatePatch(patch);
     const { n, c } = await this.child(child);
     checkCaps(p, c ? childCaps(c) : n.caps, describe(n, c));
     const set = await this.adapter.apply(p, n, c);
     const got = await this.read();
-    return { value: structuredClone(got.value.state), raw: { set, get: got.raw } };
+    note?.({ set, get: got.raw });
+    return structuredClone(got.value.state);
   }
 
   /** Throws KasaTapoError: ECLOSED, and every protocol/transport error. */
   getState(): Promise<DeviceState> {
-    return valueOf(this.ops.getState());
+    return this.opState(undefined);
   }
 
   /**
@@ -158,7 +179,7 @@ export class Device implements DeviceApi {
    * do it), ENOTFOUND (unknown child), ECLOSED, and protocol/transport errors.
    */
   setState(patch: StatePatch, child?: ChildRef): Promise<DeviceState> {
-    return valueOf(this.ops.setState(patch, child));
+    return this.opSet(undefined, patch, child);
   }
 
   /**
@@ -167,17 +188,17 @@ export class Device implements DeviceApi {
    * to switch), ENOTFOUND (unknown child), and what setState throws.
    */
   toggle(child?: ChildRef, patch?: StatePatch): Promise<DeviceState> {
-    return valueOf(this.ops.toggle(child, patch));
+    return this.opToggle(undefined, child, patch);
   }
 
   /** Ask the device to restart in about a second. Throws KasaTapoError: EDEVICE, ECLOSED, protocol/transport errors. */
   reboot(): Promise<void> {
-    return valueOf(this.ops.reboot());
+    return this.opReboot(undefined);
   }
 
   /** Throws KasaTapoError: EUNSUPPORTED (no meter), ENOTFOUND, ECLOSED, protocol/transport errors. */
   getEnergy(child?: ChildRef): Promise<EnergyReading> {
-    return valueOf(this.ops.getEnergy(child));
+    return this.opEnergy(undefined, child);
   }
 
   /**
@@ -186,7 +207,7 @@ export class Device implements DeviceApi {
    * protocol/transport errors.
    */
   getEnergyHistory(period: 'day' | 'month', opts: HistoryOpts = {}): Promise<EnergyHistory> {
-    return valueOf(this.ops.getEnergyHistory(period, opts));
+    return this.opHistory(undefined, period, opts);
   }
 
   /**
@@ -195,7 +216,7 @@ export class Device implements DeviceApi {
    * session-wide and transport errors.
    */
   raw(request: unknown, child?: ChildRef): Promise<unknown> {
-    return valueOf(this.ops.raw(request, child));
+    return this.opRaw(undefined, request, child);
   }
 
   /**
@@ -204,23 +225,19 @@ export class Device implements DeviceApi {
    */
   async withRaw<T>(fn: (dev: DeviceApi) => Promise<T>): Promise<WithRaw<T>> {
     let raw: unknown;
-    const note =
-      <A extends unknown[], U>(op: (...a: A) => Promise<WithRaw<U>>) =>
-      async (...a: A): Promise<U> => {
-        const r = await op(...a);
-        raw = r.raw;
-        return r.value;
-      };
+    const note: Note = (r) => {
+      raw = r;
+    };
     const view: DeviceApi = {
       host: this.host,
       port: this.port,
-      getState: note(this.ops.getState),
-      setState: note(this.ops.setState),
-      toggle: note(this.ops.toggle),
-      reboot: note(this.ops.reboot),
-      getEnergy: note(this.ops.getEnergy),
-      getEnergyHistory: note(this.ops.getEnergyHistory),
-      raw: note(this.ops.raw),
+      getState: () => this.opState(note),
+      setState: (patch, child) => this.opSet(note, patch, child),
+      toggle: (child, patch) => this.opToggle(note, child, patch),
+      reboot: () => this.opReboot(note),
+      getEnergy: (child) => this.opEnergy(note, child),
+      getEnergyHistory: (period, opts) => this.opHistory(note, period, opts),
+      raw: (request, child) => this.opRaw(note, request, child),
       withRaw: (f) => this.withRaw(f),
       info: () => this.info(),
       close: () => this.close(),
@@ -249,8 +266,10 @@ export class Device implements DeviceApi {
   }
 }
 
-async function valueOf<T>(p: Promise<WithRaw<T>>): Promise<T> {
-  return (await p).value;
+/** Pass an adapter's raw answer to `note` and answer its value. Never throws. */
+function noted<T>(note: Note, r: WithRaw<T>): T {
+  note?.(r.raw);
+  return r.value;
 }
 
 /** What a Device needs besides its transport: the protocol layer's retry policy. */

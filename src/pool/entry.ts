@@ -56,6 +56,8 @@ export class Entry {
   readonly pollers = new Map<string, PollStream>();
   lastError?: KasaTapoError;
   readonly stats: DeviceStats;
+  /** The session's own counters when last read (the pool adds what they moved to `stats`). */
+  seen?: { dev: DeviceApi; handshakes: number; retries: number };
 
   constructor(
     readonly config: PoolDeviceConfig,

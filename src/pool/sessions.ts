@@ -20,10 +20,6 @@ export interface SessionOptions {
   isClosed(): boolean;
 }
 
-const counters = (dev: DeviceApi): { handshakes: number; retries: number } => ({
-  handshakes: dev.stats?.handshakes ?? 0,
-  retries: dev.stats?.retries ?? 0,
-});
 
 export class Sessions {
   constructor(
@@ -37,15 +33,12 @@ export class Sessions {
     const t0 = Date.now();
     e.stats.requests++;
     try {
-      const dev = await this.open(e);
-      const before = counters(dev);
+      const dev = e.device ?? (await this.open(e));
       let value: unknown;
       try {
         value = await job.run(dev);
       } finally {
-        const after = counters(dev);
-        e.stats.handshakes += Math.max(0, after.handshakes - before.handshakes);
-        e.stats.retries += Math.max(0, after.retries - before.retries);
+        this.count(e, dev);
       }
       e.stats.lastLatencyMs = Date.now() - t0;
       this.health.succeeded(e);
@@ -91,7 +84,10 @@ export class Sessions {
             e.foundPort = info.port;
           }
           e.stats.transport = e.transport;
-          e.stats.handshakes += counters(dev).handshakes;
+          // The connect's handshakes count; its read's retries do not (as before the split).
+          const s = dev.stats;
+          e.stats.handshakes += s?.handshakes ?? 0;
+          e.seen = { dev, handshakes: s?.handshakes ?? 0, retries: s?.retries ?? 0 };
           return dev;
         },
         (err: unknown) => {
@@ -102,6 +98,17 @@ export class Sessions {
       );
     }
     return e.connecting;
+  }
+
+  /** Add what the session's counters moved since last seen to the device's statistics (one read per request). */
+  private count(e: Entry, dev: DeviceApi): void {
+    const s = dev.stats;
+    const seen = e.seen;
+    if (!s || !seen || seen.dev !== dev) return;
+    e.stats.handshakes += Math.max(0, s.handshakes - seen.handshakes);
+    e.stats.retries += Math.max(0, s.retries - seen.retries);
+    seen.handshakes = s.handshakes;
+    seen.retries = s.retries;
   }
 
   /** Close `e`'s session. Never rejects. */
