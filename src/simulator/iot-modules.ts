@@ -3,7 +3,7 @@
  * strip, dimmer, bulb, light strip) answers, with the firmware's parameter checks and error codes.
  */
 import type { Meter } from './meter';
-import type { IotDeviceModel, IotOutlet } from './iot';
+import type { DeviceProfile } from './profiles';
 
 export type Params = Record<string, unknown>;
 export type Result = Record<string, unknown>;
@@ -25,6 +25,49 @@ export interface Method {
   child?: 'all' | 'first';
 }
 
+export interface IotOutlet {
+  id: string;
+  alias: string;
+  on: boolean;
+  onSince: number;
+  meter: Meter;
+}
+
+export interface IotLight {
+  on: boolean;
+  hue: number;
+  saturation: number;
+  colorTemp: number;
+  brightness: number;
+}
+
+export interface IotState {
+  on: boolean;
+  onSince: number;
+  alias: string;
+  ledOff: boolean;
+  brightness: number;
+  light: IotLight;
+  effectEnabled: boolean;
+  countdown: Result[];
+}
+
+/** What the method table needs of its device (IotDeviceModel in iot.ts). */
+export interface IotModel {
+  readonly profile: DeviceProfile;
+  readonly state: IotState;
+  readonly outlets: IotOutlet[];
+  readonly meter: Meter;
+  readonly now: () => number;
+  readonly isBulb: boolean;
+  setOn(on: boolean, outlets?: IotOutlet[]): void;
+  sysinfo(): Result;
+  lightState(): Result;
+  setLight(p: Params): Result;
+  realtime(meter: Meter, slot?: number): Result;
+  meterOf(outlets?: IotOutlet[]): { meter: Meter; slot?: number };
+}
+
 export const int = (v: unknown, min: number, max: number): v is number =>
   typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
 
@@ -36,7 +79,7 @@ export function requireInt(p: Params, key: string, min: number, max: number): nu
 
 export const round = (v: number, digits: number) => Number(v.toFixed(digits));
 
-function stats(m: IotDeviceModel, energy: boolean): Record<string, Method> {
+function stats(m: IotModel, energy: boolean): Record<string, Method> {
   const v1 = m.profile.iot!.emeter === 'v1';
   const value = (meter: Meter, wh: number): Result =>
     energy ? (v1 ? { energy: round(wh / 1000, 3) } : { energy_wh: wh }) : { time: meter.spec.baseW > 0 ? Math.round((wh / meter.spec.baseW) * 60) : 0 };
@@ -62,7 +105,7 @@ function stats(m: IotDeviceModel, energy: boolean): Record<string, Method> {
 }
 
 /** The module → method table of a simulated IOT device. Never throws. */
-export function buildIotModules(m: IotDeviceModel): Record<string, Record<string, Method>> {
+export function buildIotModules(m: IotModel): Record<string, Record<string, Method>> {
   const spec = m.profile.iot!;
   const ok = (): Result => ({});
   const names = m.isBulb

@@ -9,36 +9,11 @@ import { isObject, parseJson } from '../json';
 import { Meter, unitHash } from './meter';
 import type { DeviceProfile, LightSpec } from './profiles';
 import type { SimHandler } from './types';
-import { buildIotModules, IotError, invalid, lightInvalid, round, type Method, type Params, type Result } from './iot-modules';
+import { buildIotModules, IotError, invalid, lightInvalid, round, type IotModel, type IotOutlet, type IotState, type Method, type Params, type Result } from './iot-modules';
 
-export interface IotOutlet {
-  id: string;
-  alias: string;
-  on: boolean;
-  onSince: number;
-  meter: Meter;
-}
+export type { IotLight, IotOutlet, IotState } from './iot-modules';
 
-export interface IotLight {
-  on: boolean;
-  hue: number;
-  saturation: number;
-  colorTemp: number;
-  brightness: number;
-}
-
-export interface IotState {
-  on: boolean;
-  onSince: number;
-  alias: string;
-  ledOff: boolean;
-  brightness: number;
-  light: IotLight;
-  effectEnabled: boolean;
-  countdown: Result[];
-}
-
-export class IotDeviceModel implements SimHandler {
+export class IotDeviceModel implements SimHandler, IotModel {
   readonly profile: DeviceProfile;
   readonly state: IotState;
   readonly outlets: IotOutlet[];

@@ -4,8 +4,7 @@
  * simulated firmware applies (-1008 for bad params).
  */
 import { Meter, unitHash } from './meter';
-import { dashMac, type SmartChildSpec } from './profiles';
-import type { SmartDeviceModel } from './smart';
+import { dashMac, type DeviceProfile, type SmartChildSpec } from './profiles';
 
 export type Params = Record<string, unknown>;
 export type Result = Record<string, unknown>;
@@ -40,6 +39,16 @@ export function page(list: unknown[], p: Params, key: string, size: number): Res
   return { start_index: start, sum: list.length, [key]: list.slice(start, start + size) };
 }
 
+/** What a node needs of its device (SmartDeviceModel in smart.ts). */
+export interface SmartNodeOwner {
+  readonly profile: DeviceProfile;
+  readonly now: () => number;
+  readonly children: readonly SmartNode[];
+  readonly componentIds: Set<string>;
+  ip: string;
+  childComponentIds(kind: SmartChildSpec['kind']): Set<string>;
+}
+
 export interface SmartNodeState {
   on: boolean;
   onSince: number;
@@ -65,7 +74,7 @@ export class SmartNode {
   readonly methods: Record<string, Method> = {};
 
   constructor(
-    readonly owner: SmartDeviceModel,
+    readonly owner: SmartNodeOwner,
     readonly deviceId: string,
     readonly kind: 'device' | SmartChildSpec['kind'],
     readonly child: SmartChildSpec | undefined,

@@ -14,7 +14,7 @@ import { isObject, parseJson } from '../json';
 import { Meter, localTimeText, unitHash, ymd } from './meter';
 import { componentList, type DeviceProfile, type SmartChildSpec } from './profiles';
 import type { SimHandler } from './types';
-import { badParams, b64, optInt, page, SmartError, SmartNode, type Params, type Result } from './smart-node';
+import { badParams, b64, optInt, page, SmartError, SmartNode, type Params, type Result, type SmartNodeOwner } from './smart-node';
 
 export { SmartError, SmartNode, type SmartNodeState } from './smart-node';
 
@@ -28,7 +28,7 @@ export interface SmartModelOptions {
   now?: () => number;
 }
 
-export class SmartDeviceModel implements SimHandler {
+export class SmartDeviceModel implements SimHandler, SmartNodeOwner {
   readonly profile: DeviceProfile;
   readonly root: SmartNode;
   readonly children: SmartNode[];
