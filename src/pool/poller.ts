@@ -125,10 +125,14 @@ export class Poller {
     this.host.enqueue<DeviceState | EnergyReading>(e, run).then(
       (value) => {
         p.busy = false;
-        const text = JSON.stringify(value, ignoreCounters);
+        // The comparison text only when some subscriber asked for changes only.
+        let text: string | undefined;
         for (const s of [...p.subscribers]) {
-          if (s.opts.onlyChanges && s.last === text) continue;
-          s.last = text;
+          if (s.opts.onlyChanges) {
+            text ??= JSON.stringify(value, ignoreCounters);
+            if (s.last === text) continue;
+            s.last = text;
+          }
           safeCall(() => s.listener(undefined, value));
         }
       },
