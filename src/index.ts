@@ -5,7 +5,8 @@
  */
 export { discover, discoverSingle, buildTdpProbe, type DiscoverOptions } from './discovery';
 export { connect, clearRouteCache, Device, type ConnectOptions } from './device';
-export { KasaTapoError, isKasaTapoError, HINTS, type ErrorCode } from './errors';
+export { KasaTapoError, isKasaTapoError, HINTS, clip, type ErrorCode } from './errors';
+export { DEFAULT_CREDENTIALS_NOTICE, isValidHost } from './trust';
 export { Pool } from './pool';
 export { createTransport, DEFAULT_PORTS } from './transports';
 export { b64Decode, b64Encode } from './protocols/smart';

@@ -7,8 +7,10 @@
  */
 import { EventEmitter } from 'node:events';
 import * as net from 'node:net';
-import { KasaTapoError, isKasaTapoError, toKasaTapoError, type ErrorCode } from './errors';
+import { KasaTapoError, clip, isKasaTapoError, toKasaTapoError, type ErrorCode } from './errors';
 import { connect as connectDevice, type ConnectOptions } from './device';
+import { discover as discoverDevices, type DiscoverOptions } from './discovery';
+import { AesTrust, checkHost, isValidHost } from './trust';
 import { generateRsaKeyPair, type RsaKeyPair } from './crypto/rsa';
 import { isConnectTimeout } from './transports/http';
 import type {
@@ -19,6 +21,7 @@ import type {
   DeviceState,
   EnergyHistory,
   EnergyReading,
+  DiscoveryResult,
   Logger,
   StatePatch,
   TransportKind,
@@ -30,6 +33,8 @@ export interface PoolDeviceConfig {
   host: string;
   port?: number;
   transport?: TransportKind | 'auto';
+  /** AES login version for this device: 1 only for old firmware that needs it. Default: discovery's, else 2. */
+  loginVersion?: 1 | 2;
 }
 
 /** What a caller names: an alias, a host, `host:port`, or an object. */
@@ -259,6 +264,8 @@ export class Pool extends EventEmitter {
   private closed = false;
   private keyPairPromise?: Promise<RsaKeyPair>;
   private sweepTimer?: NodeJS.Timeout;
+  /** Where an AES login may go: the device list and this pool's own discovery (src/trust.ts). */
+  private readonly trust = new AesTrust();
 
   constructor(options: PoolOptions = {}) {
     super();
@@ -283,10 +290,25 @@ export class Pool extends EventEmitter {
     this.on('error', () => undefined);
   }
 
-  /** Add or replace a known device (by alias). Throws EBADINPUT without a host. */
+  /**
+   * Add or replace a known device (by alias). A listed device may receive an AES login
+   * (src/trust.ts). Throws EBADINPUT without a valid host (an IP address or a host name).
+   */
   addDevice(d: PoolDeviceConfig): void {
     if (!d || typeof d.host !== 'string' || !d.host) throw new KasaTapoError('EBADINPUT', 'A device needs a host');
+    checkHost(d.host);
+    this.trust.addListed(d);
     if (d.alias) this.aliases.set(d.alias.toLowerCase(), d);
+  }
+
+  /**
+   * Discover devices (src/discovery.ts) and trust those announcing AES for an AES login, with the
+   * login version and port they announce. Throws EBADINPUT for a malformed broadcast address.
+   */
+  async discover(opts: DiscoverOptions = {}): Promise<DiscoveryResult[]> {
+    const found = await discoverDevices({ keyPair: () => this.keyPair(), ...(this.logger ? { logger: this.logger } : {}), ...opts });
+    for (const r of found) this.trust.addDiscovered(r);
+    return found;
   }
 
   /** The configured devices (alias list). */
@@ -302,12 +324,19 @@ export class Pool extends EventEmitter {
       const known = this.aliases.get(s.toLowerCase());
       if (known) return known;
       const hp = parseHostPort(s);
-      if (!/^[A-Za-z0-9.\-:]+$/.test(hp.host) || (hp.port !== undefined && (hp.port < 1 || hp.port > 65535))) {
-        throw new KasaTapoError('ENOTFOUND', `Unknown device "${s}": not an alias of this pool, nor a host or host:port`);
+      if (!isValidHost(hp.host) || (hp.port !== undefined && (hp.port < 1 || hp.port > 65535))) {
+        throw new KasaTapoError('ENOTFOUND', `Unknown device "${clip(s)}": not an alias of this pool, nor a host or host:port`);
       }
       return hp;
     }
-    if (ref && typeof ref === 'object' && typeof ref.host === 'string' && ref.host) return ref;
+    if (ref && typeof ref === 'object' && typeof ref.host === 'string' && ref.host) {
+      // Objects are checked like strings: nothing but an address or a host name is ever looked up.
+      checkHost(ref.host, 'device host');
+      if (ref.port !== undefined && !(Number.isInteger(ref.port) && ref.port >= 1 && ref.port <= 65535)) {
+        throw new KasaTapoError('EBADINPUT', `The device port must be an integer 1-65535, not ${clip(ref.port, 40)}`);
+      }
+      return ref;
+    }
     throw new KasaTapoError('EBADINPUT', 'Device reference must be an alias, a host, host:port or {host, port}');
   }
 
@@ -530,9 +559,17 @@ export class Pool extends EventEmitter {
     if (!e.connecting) {
       this.setStatus(e, 'connecting');
       const abort = (e.connectAbort = new AbortController());
+      // AES only to a listed or discovered device, or an object ref that named 'aes' itself (a
+      // library caller's explicit choice; the nodes never pass msg.device's transport).
+      const trusted = this.trust.lookup(e.config.host, e.port());
+      const explicitAes = e.config.transport === 'aes';
+      const lv = e.config.loginVersion ?? trusted?.loginVersion;
       const opts: ConnectOptions = {
         host: e.config.host,
         transport: e.transport ?? 'auto',
+        allowAesLogin: explicitAes || trusted !== undefined,
+        ...(lv !== undefined ? { loginVersion: lv } : {}),
+        ...(trusted?.discovery && !e.transport && e.port() === undefined ? { discovery: trusted.discovery } : {}),
         timeoutMs: this.opts.timeoutMs,
         retries: this.opts.retries,
         backoffMs: this.opts.backoffMs,

@@ -45,6 +45,11 @@ export interface Transport {
   readonly port: number;
   readonly stats: TransportStats;
   /**
+   * KLAP/AES: true when the last login succeeded with TP-Link's default or blank credentials rather
+   * than the user's account (src/trust.ts). Absent or false otherwise.
+   */
+  readonly defaultCredentials?: boolean;
+  /**
    * Send one plaintext JSON request; resolves with the device's parsed JSON answer.
    * Throws KasaTapoError: ETIMEDOUT, ECONNREFUSED, ECONNRESET, EAUTH, ESESSION, EPROTOCOL,
    * ETOOBIG, EDEVICE (AES handshake/envelope errors), ECLOSED.
@@ -66,7 +71,10 @@ export interface TransportOptions {
   logger?: Logger;
   /** Hard cap on an answer's size. Default 1 MiB. */
   maxResponseBytes?: number;
-  /** AES only: login_device version (from discovery `lv`); default 2, falls back to 1 once. */
+  /**
+   * AES only: login_device version. Default 2; 1 only when the device's discovery answer says so or
+   * the user chose it. Never a fallback from one to the other (src/trust.ts).
+   */
   loginVersion?: 1 | 2;
   /** AES only: supplies the RSA key pair (a pool shares one). Default: one generated per transport. */
   keyPair?: () => Promise<import('./crypto/rsa').RsaKeyPair>;
@@ -121,6 +129,8 @@ export interface DeviceState {
   hasEnergyMeter?: boolean;
   colorTempRange?: [number, number];
   children?: ChildState[];
+  /** Present (true) when the device accepted TP-Link's default or blank credentials, not the user's account. */
+  defaultCredentials?: true;
 }
 
 export interface EnergyReading {
@@ -163,6 +173,8 @@ export interface DeviceInfo {
   model?: string;
   family: Family;
   protocol: TransportKind;
+  /** Present (true) when the device accepted TP-Link's default or blank credentials, not the user's account. */
+  defaultCredentials?: true;
 }
 
 /** The facade returned by connect() and by pool.device(). Every method throws KasaTapoError. */
