@@ -26,7 +26,8 @@ function poolNode(home) {
     id: POOL_ID,
     type: 'tplink-pool',
     name: 'Simulated home',
-    devices: home.devices.map((d) => ({ alias: d.profile.alias, host: d.host, port: String(d.port), transport: TRANSPORTS.has(d.transport) ? d.transport : 'auto' })),
+    // AES firmware older than login v2 is listed as 'aes-v1': login v1 is never a fallback (issue 14).
+    devices: home.devices.map((d) => ({ alias: d.profile.alias, host: d.host, port: String(d.port), transport: d.transport === 'aes' && d.profile.loginVersion === 1 ? 'aes-v1' : TRANSPORTS.has(d.transport) ? d.transport : 'auto' })),
     timeout: 5000,
     retries: 2,
     queueLimit: 100,

@@ -14,7 +14,7 @@ function layerOf(abs) {
   const top = rel.length === 1 ? rel[0].replace(/\.(ts|js)$/, '') : rel[0];
   const RANKS = {
     types: 0, errors: 0, json: 0, defaults: 0,
-    crypto: 1, wire: 1,
+    crypto: 1, wire: 1, trust: 1,
     transports: 2,
     protocols: 3,
     device: 4,

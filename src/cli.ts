@@ -38,6 +38,8 @@ interface Args {
   host?: string;
   port?: number;
   transport: TransportChoice;
+  /** --transport aes-v1: AES with the old login v1. */
+  loginVersion?: 1;
   timeoutMs: number;
   json: boolean;
   verbose: boolean;
@@ -50,7 +52,7 @@ interface Args {
 
 const USAGE = `Usage:
   kasa-tapo discover [--broadcast ADDR] [--timeout MS] [--json]
-  kasa-tapo --host HOST [--port P] [--transport auto|xor|klap|klap-v1|aes] [--child N] COMMAND
+  kasa-tapo --host HOST [--port P] [--transport auto|xor|klap|klap-v1|aes|aes-v1] [--child N] COMMAND
   kasa-tapo simulate [--base 127.0.X] [--ephemeral]
 
 Commands: info, state, on, off, toggle, energy, raw JSON, and the presets
@@ -60,7 +62,9 @@ Commands: info, state, on, off, toggle, energy, raw JSON, and the presets
 Options: --json  --verbose (decrypted requests and answers on stderr)  --timeout MS  --config FILE
 Credentials: KASA_TAPO_USERNAME / KASA_TAPO_PASSWORD, or "username"/"password" in the config file
   (default ~/.kasa-tapo.json), which may also hold "devices": {"alias": {"host": "...", "port": N}}
-  and "commands": {"name": <raw JSON>}; --host accepts an alias from it.`;
+  and "commands": {"name": <raw JSON>}; --host accepts an alias from it.
+AES: the host you name may get an AES login (it shows the device the password's hash); aes-v1 is the
+  old login v1 (the password itself), only for old firmware that needs it.`;
 
 function parseArgs(argv: string[]): Args {
   const a: Args = { rest: [], transport: 'auto', timeoutMs: 5000, json: false, verbose: false, ephemeral: false };
@@ -83,8 +87,9 @@ function parseArgs(argv: string[]): Args {
         break;
       case '--transport':
         a.transport = need(++i, t) as TransportChoice;
+        if ((a.transport as string) === 'aes-v1') [a.transport, a.loginVersion] = ['aes', 1];
         if (!['auto', 'xor', 'klap', 'klap-v1', 'aes'].includes(a.transport)) {
-          throw new KasaTapoError('EBADINPUT', '--transport must be auto, xor, klap, klap-v1 or aes');
+          throw new KasaTapoError('EBADINPUT', '--transport must be auto, xor, klap, klap-v1, aes or aes-v1');
         }
         break;
       case '--timeout':
@@ -178,6 +183,9 @@ async function runDevice(a: Args, cfg: ConfigFile): Promise<void> {
   const dev: DeviceApi = await connect({
     host,
     transport,
+    // The host was named on the command line (or in the user's own config file): the user's choice.
+    allowAesLogin: true,
+    ...(a.loginVersion ? { loginVersion: a.loginVersion } : {}),
     timeoutMs: a.timeoutMs,
     ...(port !== undefined ? { port } : {}),
     ...(creds ? { credentials: creds } : {}),

@@ -11,7 +11,8 @@ import { SINGLE_DISCOVERY_TIMEOUT_MS } from './defaults';
 import { createDevice, type Device, type DeviceOptions } from './device';
 import { PORT_OF, PROTOCOL_OF } from './device/table';
 import { discoverSingle } from './discovery';
-import { KasaTapoError, isKasaTapoError } from './errors';
+import { KasaTapoError, clip, isKasaTapoError } from './errors';
+import { aesNotTrusted, checkHost, discoveredLoginVersion } from './trust';
 import { createTransport as defaultCreateTransport } from './transports';
 import type { Credentials, DiscoveryResult, Logger, TraceFn, Transport, TransportChoice, TransportKind, TransportOptions } from './types';
 
@@ -19,12 +20,21 @@ export interface ConnectOptions {
   host: string;
   port?: number;
   credentials?: Credentials;
-  /** Default 'auto': single-host discovery, then probing XOR, KLAP v2, AES, KLAP v1. */
+  /** Default 'auto': single-host discovery, then probing XOR, KLAP v2, AES (only if allowed), KLAP v1. */
   transport?: TransportChoice;
+  /**
+   * May an AES login go to this host? It shows the device the password's SHA-1 (login v2) or the
+   * password itself (v1), so it goes only where the caller vouches for the host (src/trust.ts).
+   * Default: true when `transport` is 'aes' or a `discovery` answer is given (the caller chose this
+   * device), false for 'auto' otherwise — probing and single-host discovery never decide it. When
+   * false, a host that needs AES fails with ENOTTRUSTED (found by an RSA handshake without login).
+   */
+  allowAesLogin?: boolean;
   /** Per exchange. Default 5000. */
   timeoutMs?: number;
   logger?: Logger;
   trace?: TraceFn;
+  /** AES login version: 1 only for devices that need it (their discovery answer says lv 1). Default: the discovery answer's, else 2. */
   loginVersion?: 1 | 2;
   /** Supplies the RSA key pair for AES. Default: the process-wide key store below. */
   keyPair?: TransportOptions['keyPair'];
@@ -106,16 +116,24 @@ const PROBE_RANK: Partial<Record<string, number>> = { EAUTH: 5, EUNSUPPORTED: 1,
 
 /**
  * Connect to a device and read its state once (so `info()` is known).
- * Throws KasaTapoError: EBADINPUT (no host / bad transport), EUNSUPPORTED (discovery says the
- * device speaks TPAP or HTTPS only), EAUTH, ECONNREFUSED, ETIMEDOUT, EPROTOCOL and the other
- * transport errors; with 'auto', the most telling error of all the probes.
+ * Throws KasaTapoError: EBADINPUT (no host, a host that is neither an IP address nor a host name,
+ * bad transport), ENOTTRUSTED (the device needs an AES login and allowAesLogin is false),
+ * EUNSUPPORTED (discovery says the device speaks TPAP or HTTPS only), EAUTH, ECONNREFUSED,
+ * ETIMEDOUT, EPROTOCOL and the other transport errors; with 'auto', the most telling error of all
+ * the probes.
  */
 export async function connect(opts: ConnectOptions): Promise<Device> {
-  if (!opts || typeof opts.host !== 'string' || opts.host.trim() === '') throw new KasaTapoError('EBADINPUT', 'connect() needs a host');
+  if (!opts || typeof opts !== 'object') throw new KasaTapoError('EBADINPUT', 'connect() needs a host');
+  if (opts.host === undefined || opts.host === '') throw new KasaTapoError('EBADINPUT', 'connect() needs a host');
+  const host = checkHost(opts.host);
+  if (host !== opts.host) opts = { ...opts, host };
   const choice = opts.transport ?? 'auto';
+  const aesOk = opts.allowAesLogin ?? (choice === 'aes' || opts.discovery !== undefined);
   if (choice !== 'auto') {
-    if (!(choice in PROTOCOL_OF)) throw new KasaTapoError('EBADINPUT', `Unknown transport "${String(choice)}"; expected auto, xor, klap, klap-v1 or aes`);
-    return open(choice, opts.port ?? PORT_OF[choice], opts);
+    if (!(choice in PROTOCOL_OF)) throw new KasaTapoError('EBADINPUT', `Unknown transport "${clip(choice)}"; expected auto, xor, klap, klap-v1 or aes`);
+    if (choice === 'aes' && !aesOk) throw aesNotTrusted(host, opts.port, 'is not a device you listed');
+    const given = opts.discovery?.transport === choice ? discoveredLoginVersion(opts.discovery) : undefined;
+    return open(choice, opts.port ?? PORT_OF[choice], opts, given);
   }
 
   // 1. A discovery answer (given, or asked for now).
@@ -128,11 +146,13 @@ export async function connect(opts: ConnectOptions): Promise<Device> {
   }
   if (disc) {
     if (!disc.supported || !disc.transport) {
-      throw new KasaTapoError('EUNSUPPORTED', `${disc.model ?? opts.host} cannot be controlled by this library`, { host: opts.host, ...(disc.reason ? { hint: disc.reason } : {}) });
+      throw new KasaTapoError('EUNSUPPORTED', `${clip(disc.model ?? opts.host)} cannot be controlled by this library`, { host: opts.host, ...(disc.reason ? { hint: disc.reason } : {}) });
     }
     const port = opts.port ?? disc.port;
-    const dev = await open(disc.transport, port, opts, disc.loginVersion);
-    remember(key, disc.transport, port, disc.loginVersion);
+    if (disc.transport === 'aes' && !aesOk) throw aesNotTrusted(host, port, 'announces AES in its discovery answer');
+    const lv = discoveredLoginVersion(disc);
+    const dev = await open(disc.transport, port, opts, lv);
+    remember(key, disc.transport, port, lv);
     return dev;
   }
 
@@ -142,6 +162,13 @@ export async function connect(opts: ConnectOptions): Promise<Device> {
   for (const kind of order) {
     if (opts.signal?.aborted) throw abortedError(opts.host);
     const port = opts.port ?? (cached?.kind === kind ? cached.port : PORT_OF[kind]);
+    if (kind === 'aes' && !aesOk) {
+      // No login: an RSA handshake alone tells whether the host speaks AES, to say what to do.
+      const e = await probeAes(port, opts);
+      if (!e) throw aesNotTrusted(host, port, 'answers the AES handshake');
+      if (!best || (PROBE_RANK[e.code] ?? 1) > (PROBE_RANK[best.code] ?? 1)) best = e;
+      continue;
+    }
     try {
       const dev = await open(kind, port, opts, cached?.kind === kind ? cached.loginVersion : undefined);
       remember(key, kind, port, opts.loginVersion);
@@ -154,6 +181,28 @@ export async function connect(opts: ConnectOptions): Promise<Device> {
     }
   }
   throw best ?? new KasaTapoError('ECONNREFUSED', `No transport reached ${opts.host}`, { host: opts.host });
+}
+
+/** An RSA handshake without login (AesTransport.probe): undefined when the host speaks AES, else why not. Never throws. */
+async function probeAes(port: number, opts: ConnectOptions): Promise<KasaTapoError | undefined> {
+  let t: Transport | undefined;
+  const onAbort = (): void => void t?.close();
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    const topts: TransportOptions = { host: opts.host, port, keyPair: opts.keyPair ?? (() => keyStore.get()) };
+    if (opts.timeoutMs !== undefined) topts.timeoutMs = opts.timeoutMs;
+    if (opts.logger) topts.logger = opts.logger;
+    t = (opts.createTransport ?? defaultCreateTransport)('aes', topts);
+    const probe = (t as Transport & { probe?: () => Promise<void> }).probe;
+    if (typeof probe !== 'function') return new KasaTapoError('EUNSUPPORTED', `${opts.host}: AES not tried (not a listed device)`, { host: opts.host });
+    await probe.call(t);
+    return undefined;
+  } catch (e) {
+    return isKasaTapoError(e) ? e : new KasaTapoError('EPROTOCOL', clip(e instanceof Error ? e.message : e), { cause: e });
+  } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
+    await t?.close().catch(() => undefined);
+  }
 }
 
 function remember(key: string, kind: TransportKind, port: number, loginVersion?: 1 | 2): void {

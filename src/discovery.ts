@@ -9,7 +9,8 @@ import * as dgram from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { KasaTapoError, HINTS } from './errors';
+import { KasaTapoError, HINTS, clip } from './errors';
+import { checkHost } from './trust';
 import { isObject, parseJson } from './json';
 import { xorDecrypt, xorEncrypt } from './crypto/xor';
 import { crc32 } from './crypto/crc32';
@@ -252,19 +253,21 @@ export async function discover(opts: DiscoverOptions = {}): Promise<DiscoveryRes
 
 /**
  * Discover one host by unicast (its name is resolved to IPv4 first). Throws KasaTapoError
- * ENOTFOUND (name does not resolve), ETIMEDOUT (no answer in time), EBADINPUT (bad address).
+ * ENOTFOUND (name does not resolve), ETIMEDOUT (no answer in time), EBADINPUT (bad address: only
+ * an IP address or a valid host name is ever looked up).
  */
 export async function discoverSingle(host: string, opts: Omit<DiscoverOptions, 'target' | 'broadcast'> = {}): Promise<DiscoveryResult> {
+  host = checkHost(host);
   let ip = host;
   if (isIP(host) !== 4) {
     try {
       ip = (await lookup(host, { family: 4 })).address;
     } catch (e) {
-      throw new KasaTapoError('ENOTFOUND', `Host ${host.slice(0, 100)} not found`, { cause: e });
+      throw new KasaTapoError('ENOTFOUND', `Host ${clip(host)} not found`, { cause: e });
     }
   }
   const results = await discover({ ...opts, target: ip });
   const r = results.find((x) => x.host === ip);
-  if (!r) throw new KasaTapoError('ETIMEDOUT', `No discovery answer from ${host.slice(0, 100)}`, { host, hint: HINTS.timeout });
+  if (!r) throw new KasaTapoError('ETIMEDOUT', `No discovery answer from ${clip(host)}`, { host, hint: HINTS.timeout });
   return r;
 }

@@ -20,7 +20,8 @@ export type ErrorCode =
   | 'EOFFLINE' // the pool marked the device offline; fails fast until it returns
   | 'EQUEUEFULL' // too many requests queued for this device
   | 'ECLOSED' // the device, transport or pool was closed
-  | 'ENOTFOUND'; // no such device / child / alias
+  | 'ENOTFOUND' // no such device / child / alias
+  | 'ENOTTRUSTED'; // the device needs an AES login, which goes only to hosts in the pool's list (src/trust.ts)
 
 export interface ErrorDetails {
   hint?: string;
@@ -49,17 +50,54 @@ export class KasaTapoError extends Error {
   readonly phase?: ErrorPhase;
 
   constructor(code: ErrorCode, message: string, details: ErrorDetails = {}) {
-    super(details.hint ? `${message}. ${details.hint}` : message);
+    // Belt and braces: whatever a message quotes, it reaches logs and Catch nodes without control
+    // characters and bounded in size (callers clip what they quote to 200 characters, see clip()).
+    super(clip(details.hint ? `${message}. ${details.hint}` : message, MAX_MESSAGE));
     this.name = 'KasaTapoError';
     this.code = code;
     if (details.hint !== undefined) this.hint = details.hint;
     if (details.deviceCode !== undefined) this.deviceCode = details.deviceCode;
     if (details.httpStatus !== undefined) this.httpStatus = details.httpStatus;
-    if (details.host !== undefined) this.host = details.host;
-    if (details.method !== undefined) this.method = details.method;
+    if (details.host !== undefined) this.host = clip(details.host, 256);
+    if (details.method !== undefined) this.method = clip(details.method, 256);
     if (details.phase !== undefined) this.phase = details.phase;
     if (details.cause !== undefined) Object.defineProperty(this, 'cause', { value: details.cause, enumerable: false });
   }
+}
+
+/** Longest error message (the quoted parts are clipped to 200 characters each before). */
+const MAX_MESSAGE = 1000;
+
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const HAS_CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+const ESCAPES: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/**
+ * Text from a caller or a device made safe to quote in an error, a status or a log line: control
+ * characters (C0, C1, DEL, line/paragraph separators, bidi overrides) escaped as `\n`, `\r`, `\t`
+ * or `\uXXXX`, then cut to `max` characters (the last one `…` when cut). Anything that is not a
+ * string is turned into one first (`String(v)`; a value whose conversion throws becomes
+ * `[unprintable]`). Never throws.
+ */
+export function clip(value: unknown, max = 200): string {
+  let text: string;
+  try {
+    text = typeof value === 'string' ? value : String(value);
+  } catch {
+    text = '[unprintable]';
+  }
+  // Escaping at most multiplies the length by 6: cut the input first, so 10 MB cost nothing.
+  const long = text.length > max;
+  if (long) text = text.slice(0, max);
+  let out = HAS_CONTROL.test(text) ? text.replace(CONTROL, (c) => ESCAPES[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) : text;
+  if (long || out.length > max) {
+    out = out.slice(0, Math.max(0, max - 1));
+    if (/[\ud800-\udbff]$/.test(out)) out = out.slice(0, -1); // no half of a surrogate pair
+    out += '…';
+  }
+  return out;
 }
 
 export function isKasaTapoError(e: unknown): e is KasaTapoError {
@@ -117,8 +155,13 @@ export function toKasaTapoError(e: unknown, host?: string): KasaTapoError {
     case 'EAI_AGAIN':
       return new KasaTapoError('ENOTFOUND', `Host ${host ?? ''} not found (${errno})`, base);
     default: {
-      const msg = err && typeof err === 'object' && typeof err.message === 'string' ? err.message : String(e);
-      return new KasaTapoError('EPROTOCOL', `Unexpected failure talking to ${host ?? 'device'}: ${msg}`, base);
+      let msg: string;
+      try {
+        msg = err && typeof err === 'object' && typeof err.message === 'string' ? err.message : String(e);
+      } catch {
+        msg = '[unprintable]';
+      }
+      return new KasaTapoError('EPROTOCOL', `Unexpected failure talking to ${host ?? 'device'}: ${clip(msg)}`, base);
     }
   }
 }

@@ -7,7 +7,8 @@ export { discover, discoverSingle, buildTdpProbe, type DiscoverOptions } from '.
 export { connect, clearRouteCache, type ConnectOptions } from './connect';
 export { Device } from './device';
 export { findChild } from './device/children';
-export { KasaTapoError, isKasaTapoError, isConnectTimeout, HINTS, type ErrorCode, type ErrorPhase } from './errors';
+export { KasaTapoError, isKasaTapoError, isConnectTimeout, HINTS, clip, type ErrorCode, type ErrorPhase } from './errors';
+export { AesTrust, DEFAULT_CREDENTIALS_NOTICE, discoveredLoginVersion, isValidHost } from './trust';
 export { Pool, PooledDevice } from './pool';
 export { createTransport, DEFAULT_PORTS } from './transports';
 export { b64Decode, b64Encode } from './protocols/smart';

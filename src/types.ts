@@ -46,6 +46,11 @@ export interface Transport {
   readonly port: number;
   readonly stats: TransportStats;
   /**
+   * KLAP/AES: true when the last login succeeded with TP-Link's default or blank credentials rather
+   * than the user's account (src/trust.ts). Absent or false otherwise.
+   */
+  readonly defaultCredentials?: boolean;
+  /**
    * Send one plaintext JSON request; resolves with the device's parsed JSON answer.
    * Throws KasaTapoError: ETIMEDOUT, ECONNREFUSED, ECONNRESET, EAUTH, ESESSION, EPROTOCOL,
    * ETOOBIG, EDEVICE (AES handshake/envelope errors), ECLOSED.
@@ -74,7 +79,10 @@ export interface TransportOptions {
   logger?: Logger;
   /** Hard cap on an answer's size. Default 1 MiB. */
   maxResponseBytes?: number;
-  /** AES only: login_device version (from discovery `lv`); default 2, falls back to 1 once. */
+  /**
+   * AES only: login_device version. Default 2; 1 only when the device's discovery answer says so or
+   * the user chose it. Never a fallback from one to the other (src/trust.ts).
+   */
   loginVersion?: 1 | 2;
   /** AES only: supplies the RSA key pair (a pool shares one). Default: one generated per transport. */
   keyPair?: () => Promise<RsaKeyPair>;
@@ -129,6 +137,8 @@ export interface DeviceState {
   hasEnergyMeter?: boolean;
   colorTempRange?: [number, number];
   children?: ChildState[];
+  /** Present (true) when the device accepted TP-Link's default or blank credentials, not the user's account. */
+  defaultCredentials?: true;
 }
 
 export interface EnergyReading {
@@ -171,6 +181,8 @@ export interface DeviceInfo {
   model?: string;
   family: Family;
   protocol: TransportKind;
+  /** Present (true) when the device accepted TP-Link's default or blank credentials, not the user's account. */
+  defaultCredentials?: true;
 }
 
 /** A result and the device's own answer(s) behind it (what the nodes put in msg.raw). */

@@ -4,7 +4,7 @@
  * bounded close, device and child resolution (msg overrides config), typed-input evaluation and the
  * `msg.device` description.
  */
-import type { ChildRef, Pool } from '../../src/index';
+import { clip, type ChildRef, type Pool } from '../../src/index';
 import type { DeviceRef, DeviceStatus, PoolDeviceConfig, PooledDevice } from '../../src/pool';
 import { NodeError, badInput, fail, toNodeError } from './errors';
 import type { DoneFn, Node, NodeMessage, RED, SendFn } from './red';
@@ -191,6 +191,7 @@ export function describeDevice(d: PooledDevice, fallbackAlias?: string): Record<
   if (i?.model !== undefined) out.model = i.model;
   if (i?.family !== undefined) out.family = i.family;
   if (i?.protocol !== undefined) out.protocol = i.protocol;
+  if (i?.defaultCredentials) out.defaultCredentials = true; // accepts TP-Link's default credentials (src/trust.ts)
   return out;
 }
 
@@ -198,9 +199,9 @@ export function describeDevice(d: PooledDevice, fallbackAlias?: string): Record<
 export function evalProperty(RED: RED, node: Node, value: unknown, type: string | undefined, msg: NodeMessage): Promise<unknown> {
   return new Promise((resolve, reject) => {
     try {
-      RED.util.evaluateNodeProperty(value, type || 'str', node, msg, (err, v) => (err ? reject(badInput(`Could not read the value: ${err.message}`)) : resolve(v)));
+      RED.util.evaluateNodeProperty(value, type || 'str', node, msg, (err, v) => (err ? reject(badInput(`Could not read the value: ${clip(err.message)}`)) : resolve(v)));
     } catch (e) {
-      reject(badInput(`Could not read the value: ${e instanceof Error ? e.message : String(e)}`));
+      reject(badInput(`Could not read the value: ${clip(e instanceof Error ? e.message : e)}`));
     }
   });
 }

@@ -3,13 +3,14 @@
  * nothing else attached, so Catch nodes get `msg.error.code` and never a socket, a cause chain or a
  * secret) plus a short red status text.
  */
-import { isKasaTapoError } from '../../src/index';
+import { clip, isKasaTapoError } from '../../src/index';
 import type { DoneFn, Node } from './red';
 
 export class NodeError extends Error {
   readonly code: string;
   constructor(code: string, message: string) {
-    super(message);
+    // Whatever a message quotes reaches the log and Catch nodes escaped and bounded (src/errors.ts clip).
+    super(clip(message, 1000));
     this.name = 'KasaTapoError';
     this.code = code;
   }
@@ -32,6 +33,7 @@ const SHORT: Record<string, string> = {
   EQUEUEFULL: 'queue full',
   ECLOSED: 'closed',
   ENOTFOUND: 'not found',
+  ENOTTRUSTED: 'not in device list',
   ENOPOOL: 'no pool',
 };
 

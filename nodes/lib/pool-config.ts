@@ -1,11 +1,12 @@
 /** Reading the tplink-pool config: its device list and its credentials. */
-import type { Credentials, TransportChoice } from '../../src/index';
+import { isValidHost, type Credentials, type TransportChoice } from '../../src/index';
 import type { PoolDeviceConfig } from '../../src/pool';
 import { text } from './device';
 
-const TRANSPORTS: readonly string[] = ['auto', 'xor', 'klap', 'klap-v1', 'aes'];
+/** The editor's transport choices; 'aes-v1' is AES with the old login v1 (the user's choice for that device). */
+const TRANSPORTS: readonly string[] = ['auto', 'xor', 'klap', 'klap-v1', 'aes', 'aes-v1'];
 
-/** The editor's device list, cleaned: entries without a host are skipped. */
+/** The editor's device list, cleaned: entries without a valid host (an IP address or a host name) are skipped. */
 export function parseDeviceList(v: unknown): PoolDeviceConfig[] {
   if (!Array.isArray(v)) return [];
   const out: PoolDeviceConfig[] = [];
@@ -13,14 +14,15 @@ export function parseDeviceList(v: unknown): PoolDeviceConfig[] {
     if (!d || typeof d !== 'object') continue;
     const o = d as Record<string, unknown>;
     const host = text(o.host);
-    if (!host) continue;
+    if (!host || !isValidHost(host)) continue;
     const cfg: PoolDeviceConfig = { host };
     const alias = text(o.alias);
     if (alias) cfg.alias = alias;
     const port = Number(o.port);
     if (o.port !== '' && o.port !== undefined && Number.isInteger(port) && port > 0 && port < 65536) cfg.port = port;
     const t = text(o.transport);
-    if (t && TRANSPORTS.includes(t)) cfg.transport = t as TransportChoice;
+    if (t === 'aes-v1') Object.assign(cfg, { transport: 'aes', loginVersion: 1 });
+    else if (t && TRANSPORTS.includes(t)) cfg.transport = t as TransportChoice;
     out.push(cfg);
   }
   return out;

@@ -82,6 +82,7 @@ export class Device implements DeviceApi {
 
   private async read(): Promise<WithRaw<Normalised>> {
     const r = await this.adapter.read();
+    if (this.transport.defaultCredentials) r.value.state.defaultCredentials = true;
     this.n = r.value;
     return r;
   }
@@ -254,6 +255,7 @@ export class Device implements DeviceApi {
     const out: DeviceInfo = { host: this.host, port: this.port, family: s.family, protocol: this.transport.kind };
     if (s.alias !== undefined) out.alias = s.alias;
     if (s.model !== undefined) out.model = s.model;
+    if (s.defaultCredentials) out.defaultCredentials = true;
     return out;
   }
 

@@ -10,10 +10,11 @@
  */
 import { EventEmitter } from 'node:events';
 import { connect as connectDevice, keyStore } from '../connect';
+import { discover as discoverDevices, type DiscoverOptions } from '../discovery';
 import type { RsaKeyPair } from '../crypto/rsa';
 import { POOL_DEFAULTS } from '../defaults';
 import { KasaTapoError } from '../errors';
-import type { DeviceApi } from '../types';
+import type { DeviceApi, DiscoveryResult, Logger } from '../types';
 import { Entry, type Job } from './entry';
 import { Health } from './health';
 import { PooledDevice } from './pooled-device';
@@ -43,6 +44,7 @@ export class Pool extends EventEmitter<PoolEvents> {
   private readonly poller: Poller;
   private closed = false;
   private sweepTimer?: NodeJS.Timeout;
+  private readonly logger?: Logger;
 
   constructor(options: PoolOptions = {}) {
     super();
@@ -53,6 +55,7 @@ export class Pool extends EventEmitter<PoolEvents> {
     }
     o.connectConcurrency = Math.max(1, o.connectConcurrency);
     this.opts = o;
+    if (options.logger) this.logger = options.logger;
     const isClosed = (): boolean => this.closed;
     this.health = new Health(o, {
       emit: (event, ...args) => (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args),
@@ -67,6 +70,7 @@ export class Pool extends EventEmitter<PoolEvents> {
         retries: o.retries,
         backoffMs: o.backoffMs,
         connect: options.connect ?? connectDevice,
+        trusted: (host, port) => this.refs.trust.lookup(host, port),
         isClosed,
         ...(options.credentials ? { credentials: options.credentials } : {}),
         ...(options.logger ? { logger: options.logger } : {}),
@@ -80,9 +84,22 @@ export class Pool extends EventEmitter<PoolEvents> {
     this.on('error', () => undefined);
   }
 
-  /** Add or replace a known device (by alias). Throws EBADINPUT without a host. */
+  /**
+   * Add or replace a known device (by alias); a listed device may receive an AES login
+   * (src/trust.ts). Throws EBADINPUT without a valid host (an IP address or a host name).
+   */
   addDevice(d: PoolDeviceConfig): void {
     this.refs.add(d);
+  }
+
+  /**
+   * Discover devices (src/discovery.ts) and trust those announcing AES for an AES login, with the
+   * login version and port they announce. Throws EBADINPUT for a malformed broadcast address.
+   */
+  async discover(opts: DiscoverOptions = {}): Promise<DiscoveryResult[]> {
+    const found = await discoverDevices({ keyPair: () => this.keyPair(), ...(this.logger ? { logger: this.logger } : {}), ...opts });
+    for (const r of found) this.refs.trust.addDiscovered(r);
+    return found;
   }
 
   /** The configured devices (alias list). */

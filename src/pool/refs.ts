@@ -1,5 +1,6 @@
 /** Addressing: what a caller names (an alias, a host, host:port, an object) → a device config and its key. */
-import { KasaTapoError } from '../errors';
+import { KasaTapoError, clip } from '../errors';
+import { AesTrust, checkHost, isValidHost } from '../trust';
 import type { DeviceRef, PoolDeviceConfig } from './types';
 
 /** Parse `host:port`, `[v6]:port` or a bare host. Never throws. */
@@ -19,10 +20,17 @@ export function keyOf(cfg: PoolDeviceConfig): string {
 /** The configured devices, by alias (case-insensitive). */
 export class Refs {
   private readonly aliases = new Map<string, PoolDeviceConfig>();
+  /** Where an AES login may go: the device list and the pool's own discovery (src/trust.ts). */
+  readonly trust = new AesTrust();
 
-  /** Add or replace a known device (by alias). Throws EBADINPUT without a host. */
+  /**
+   * Add or replace a known device (by alias). A listed device may receive an AES login
+   * (src/trust.ts). Throws EBADINPUT without a valid host (an IP address or a host name).
+   */
   add(d: PoolDeviceConfig): void {
     if (!d || typeof d.host !== 'string' || !d.host) throw new KasaTapoError('EBADINPUT', 'A device needs a host');
+    checkHost(d.host);
+    this.trust.addListed(d);
     if (d.alias) this.aliases.set(d.alias.toLowerCase(), d);
   }
 
@@ -38,12 +46,19 @@ export class Refs {
       const known = this.aliases.get(s.toLowerCase());
       if (known) return known;
       const hp = parseHostPort(s);
-      if (!/^[A-Za-z0-9.\-:]+$/.test(hp.host) || (hp.port !== undefined && (hp.port < 1 || hp.port > 65535))) {
-        throw new KasaTapoError('ENOTFOUND', `Unknown device "${s}": not an alias of this pool, nor a host or host:port`);
+      if (!isValidHost(hp.host) || (hp.port !== undefined && (hp.port < 1 || hp.port > 65535))) {
+        throw new KasaTapoError('ENOTFOUND', `Unknown device "${clip(s)}": not an alias of this pool, nor a host or host:port`);
       }
       return hp;
     }
-    if (ref && typeof ref === 'object' && typeof ref.host === 'string' && ref.host) return ref;
+    if (ref && typeof ref === 'object' && typeof ref.host === 'string' && ref.host) {
+      // Objects are checked like strings: nothing but an address or a host name is ever looked up.
+      checkHost(ref.host, 'device host');
+      if (ref.port !== undefined && !(Number.isInteger(ref.port) && ref.port >= 1 && ref.port <= 65535)) {
+        throw new KasaTapoError('EBADINPUT', `The device port must be an integer 1-65535, not ${clip(ref.port, 40)}`);
+      }
+      return ref;
+    }
     throw new KasaTapoError('EBADINPUT', 'Device reference must be an alias, a host, host:port or {host, port}');
   }
 }

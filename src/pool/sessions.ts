@@ -5,6 +5,7 @@
  */
 import type { ConnectOptions } from '../connect';
 import { KasaTapoError, toKasaTapoError } from '../errors';
+import type { AesTrustEntry } from '../trust';
 import type { Credentials, DeviceApi, Logger } from '../types';
 import type { Entry, Job } from './entry';
 import type { Health } from './health';
@@ -17,6 +18,8 @@ export interface SessionOptions {
   credentials?: Credentials;
   logger?: Logger;
   connect: (opts: ConnectOptions) => Promise<DeviceApi>;
+  /** Where an AES login may go (the pool's list and discovery): the entry for host[:port], if any. */
+  trusted: (host: string, port?: number) => AesTrustEntry | undefined;
   isClosed(): boolean;
 }
 
@@ -58,9 +61,16 @@ export class Sessions {
       this.health.setStatus(e, 'connecting');
       const abort = (e.connectAbort = new AbortController());
       const port = e.port();
+      // AES only to a listed or discovered device, or an object ref that named 'aes' itself (a
+      // library caller's explicit choice; the nodes never pass msg.device's transport).
+      const trusted = this.opts.trusted(e.config.host, port);
+      const lv = e.config.loginVersion ?? trusted?.loginVersion;
       const opts: ConnectOptions = {
         host: e.config.host,
         transport: e.transport ?? 'auto',
+        allowAesLogin: e.config.transport === 'aes' || trusted !== undefined,
+        ...(lv !== undefined ? { loginVersion: lv } : {}),
+        ...(trusted?.discovery && !e.transport && port === undefined ? { discovery: trusted.discovery } : {}),
         timeoutMs: this.opts.timeoutMs,
         retries: this.opts.retries,
         backoffMs: this.opts.backoffMs,

@@ -9,6 +9,8 @@ export interface PoolDeviceConfig {
   host: string;
   port?: number;
   transport?: TransportKind | 'auto';
+  /** AES login version for this device: 1 only for old firmware that needs it. Default: discovery's, else 2. */
+  loginVersion?: 1 | 2;
 }
 
 /** What a caller names: an alias, a host, `host:port`, or an object. */

@@ -4,7 +4,7 @@
  * checked at module and at method level (protocol.md §2.4–2.6). Bulbs get one module per exchange
  * because some crash on requests above ~768 bytes or answers above ~4 KiB.
  */
-import { KasaTapoError } from '../errors';
+import { KasaTapoError, clip } from '../errors';
 import { isObject } from '../json';
 import type { Transport } from '../types';
 import { withRetry, type RetryOptions, type RetryStats } from './retry';
@@ -57,8 +57,9 @@ export function buildIotRequest(request: IotRequest, childIds?: readonly string[
 }
 
 /** The typed error for a non-zero IOT err_code. Never throws. */
-export function iotError(code: number, msg: unknown, method: string, host?: string): KasaTapoError {
-  const text = typeof msg === 'string' ? msg.slice(0, 120) : 'error';
+export function iotError(code: number, msg: unknown, rawMethod: string, host?: string): KasaTapoError {
+  const text = typeof msg === 'string' ? clip(msg, 120) : 'error';
+  const method = clip(rawMethod); // a raw request's module/method names come from the caller
   const details = { deviceCode: code, method, ...(host !== undefined ? { host } : {}) };
   return IOT_UNSUPPORTED.has(code)
     ? new KasaTapoError('EUNSUPPORTED', `${method} is not supported by this device (err_code ${code}: ${text})`, details)

@@ -6,7 +6,7 @@
  * `error_code` mapped to typed errors (protocol.md §4.8, §5).
  */
 import { randomBytes } from 'node:crypto';
-import { HINTS, KasaTapoError, type ErrorDetails } from '../errors';
+import { HINTS, KasaTapoError, clip, type ErrorDetails } from '../errors';
 import { LIMITS } from '../defaults';
 import { isObject } from '../json';
 import type { Transport } from '../types';
@@ -31,7 +31,8 @@ const SESSION_CODES = new Set([9999, -40401]);
 const UNSUPPORTED_CODES = new Set([-1002, -40106]);
 
 /** The typed error for a non-zero SMART error_code (protocol.md §4.8). Never throws. */
-export function smartError(code: number, method: string, host?: string): KasaTapoError {
+export function smartError(code: number, rawMethod: string, host?: string): KasaTapoError {
+  const method = clip(rawMethod); // a raw request's method name comes from the caller
   const d: ErrorDetails = { deviceCode: code, method, ...(host !== undefined ? { host } : {}) };
   if (AUTH_CODES.has(code)) return new KasaTapoError('EAUTH', `${method}: the device rejected the credentials (error_code ${code})`, { ...d, hint: HINTS.auth });
   if (code === 1003) {
@@ -168,7 +169,7 @@ export class SmartProtocol {
     if (params && Object.keys(params).length > 0) requestData['params'] = params;
     const outer = await this.query('control_child', { device_id: deviceId, requestData });
     const inner = outer['responseData'];
-    if (!isObject(inner)) throw new KasaTapoError('EPROTOCOL', `control_child ${method}: the answer lacks responseData`, { method, host: this.transport.host });
+    if (!isObject(inner)) throw new KasaTapoError('EPROTOCOL', `control_child ${clip(method)}: the answer lacks responseData`, { method, host: this.transport.host });
     const code = codeOf(inner);
     if (code !== 0) throw smartError(code, method, this.transport.host);
     return resultOf(inner);
@@ -227,7 +228,7 @@ export class SmartProtocol {
       this.transport,
       async () => {
         const answer = await this.transport.send(JSON.stringify(this.envelope(method, params)));
-        if (!isObject(answer)) throw new KasaTapoError('EPROTOCOL', `${method}: the answer is not a JSON object`, { method, host: this.transport.host });
+        if (!isObject(answer)) throw new KasaTapoError('EPROTOCOL', `${clip(method)}: the answer is not a JSON object`, { method, host: this.transport.host });
         const code = codeOf(answer);
         if (code !== 0) throw smartError(code, method, this.transport.host);
         return answer;

@@ -5,7 +5,10 @@
  * answers a 16-byte AES key and 16-byte IV encrypted to our public key with RSA PKCS#1 v1.5, and a
  * `TP_SESSIONID`/`SESSIONID` cookie with TIMEOUT. Then `login_device` (v2: SHA-1-hex password2, or
  * v1: base64 password) inside the envelope returns a token; every later request goes to
- * /app?token=…. Encryption: AES-128-CBC, PKCS#7, base64, with the same key and IV for every message
+ * /app?token=…. The login shows the device the password (v1) or a hash as good as it (v2), so it is
+ * sent only where src/trust.ts allows, in the one version chosen (default 2): a -1501 answer is
+ * EAUTH, never a retry with the other version. `probe()` does the RSA handshake alone (no login,
+ * no secret) to tell whether a host speaks AES at all. Encryption: AES-128-CBC, PKCS#7, base64, with the same key and IV for every message
  * in both directions, wrapped as `{"method":"securePassthrough","params":{"request":…}}`; the
  * answer's outer error_code is checked before the inner one. The math lives in crypto/aes.ts and
  * crypto/rsa.ts.
@@ -15,6 +18,7 @@ import { HINTS, KasaTapoError } from '../errors';
 import { AesCipher, aesLoginParams } from '../crypto/aes';
 import { generateRsaKeyPair, rsaPkcs1Decrypt, type RsaKeyPair } from '../crypto/rsa';
 import { isObject, parseJsonObject } from '../json';
+import { warnDefaultCredentials } from '../trust';
 import type { Credentials, TransportOptions } from '../types';
 import { DEFAULT_CREDENTIALS, HttpSessionTransport, parseSessionCookie, renewalDeadline, type HttpSession } from './http';
 
@@ -94,6 +98,12 @@ export function openAesEnvelope(cipher: AesCipher, body: Buffer, host: string, h
 export class AesTransport extends HttpSessionTransport<AesSession> {
   readonly kind = 'aes' as const;
   private keyPairPromise?: Promise<RsaKeyPair>;
+  private usedDefault = false;
+
+  /** True when the last login used TP-Link's default account (only tried without user credentials). */
+  get defaultCredentials(): boolean {
+    return this.usedDefault;
+  }
 
   /** Never throws. */
   constructor(opts: TransportOptions) {
@@ -110,26 +120,39 @@ export class AesTransport extends HttpSessionTransport<AesSession> {
   }
 
   /**
-   * Handshake and log in: user credentials with the configured login version, then the other
-   * version, then the TAPO default account — each on a new handshake, and only after -1501.
-   * Throws KasaTapoError: EAUTH (every login refused, or 403 on the handshake), EUNSUPPORTED
-   * (1003: the device wants KLAP; 404), EDEVICE (other device codes), EPROTOCOL, network errors.
+   * Handshake and log in, once: the user's credentials in the configured login version (default 2),
+   * or TP-Link's default account when there are none. No second login after a -1501: that is
+   * EAUTH (no downgrade to login v1, no other account after the user's).
+   * Throws KasaTapoError: EAUTH (login refused, or 403 on the handshake), EUNSUPPORTED (1003: the
+   * device wants KLAP; 404), EDEVICE (other device codes), EPROTOCOL, network errors.
    */
   protected async handshake(): Promise<AesSession> {
-    const primary = this.opts.loginVersion ?? 2;
-    const attempts: [Credentials, 1 | 2][] = [];
+    const version = this.opts.loginVersion ?? 2;
     const user = this.opts.credentials;
-    if (user) attempts.push([user, primary], [user, primary === 2 ? 1 : 2]);
-    const tapo = DEFAULT_CREDENTIALS.TAPO;
-    if (!user || user.username !== tapo.username || user.password !== tapo.password) attempts.push([tapo, primary]);
-    for (const [creds, version] of attempts) {
-      const s = await this.rsaHandshake();
-      const code = await this.login(s, creds, version);
-      if (code === 0) return s;
-      if (code !== LOGIN_ERROR) throw this.loginError(code);
-      this.debug(`login v${version} refused (${LOGIN_ERROR})`);
+    const creds: Credentials = user ?? DEFAULT_CREDENTIALS.TAPO;
+    const s = await this.rsaHandshake();
+    const code = await this.login(s, creds, version);
+    if (code === 0) {
+      const tapo = DEFAULT_CREDENTIALS.TAPO;
+      this.usedDefault = creds.username === tapo.username && creds.password === tapo.password;
+      if (this.usedDefault) warnDefaultCredentials(this.opts.logger, this.host, this.port);
+      return s;
     }
-    throw new KasaTapoError('EAUTH', `${this.host} rejected the credentials (AES login)`, { host: this.host, hint: HINTS.auth, deviceCode: LOGIN_ERROR });
+    if (code !== LOGIN_ERROR) throw this.loginError(code);
+    this.debug(`login v${version} refused (${LOGIN_ERROR})`);
+    const v1 =
+      version === 2
+        ? '. Old firmware that needs login v1 says so in its discovery answer (Scan shows it); to use v1 anyway, choose transport "aes-v1" for this device in the pool\'s list (login v1 sends the password itself)'
+        : '';
+    throw new KasaTapoError('EAUTH', `${this.host} rejected the credentials (AES login v${version})${v1}`, { host: this.host, hint: HINTS.auth, deviceCode: LOGIN_ERROR });
+  }
+
+  /**
+   * The RSA handshake alone, no login: resolves when the host answers it like an AES device (then
+   * forgets the session). Sends no credentials. Throws like handshake() minus EAUTH's login case.
+   */
+  async probe(): Promise<void> {
+    await this.rsaHandshake();
   }
 
   private loginError(code: number): KasaTapoError {

@@ -3,7 +3,8 @@
  * file: xor.ts (autokey XOR, TCP/UDP 9999, no handshake), klap.ts (seed/hash handshake, AES-128-CBC
  * per sequence number), aes.ts (RSA-wrapped AES key, login token, securePassthrough envelope).
  */
-import { KasaTapoError } from '../errors';
+import { KasaTapoError, clip } from '../errors';
+import { checkHost } from '../trust';
 import type { Transport, TransportKind, TransportOptions } from '../types';
 import { AesTransport } from './aes';
 import { KlapTransport } from './klap';
@@ -18,9 +19,12 @@ import { DEFAULT_PORTS } from '../defaults';
 
 export { DEFAULT_PORTS };
 
-/** Make a transport of the given kind (port defaults to DEFAULT_PORTS). Throws KasaTapoError('EBADINPUT') for an unknown kind. */
+/**
+ * Make a transport of the given kind (port defaults to DEFAULT_PORTS). Throws KasaTapoError
+ * EBADINPUT for an unknown kind or a host that is neither an IP address nor a valid host name.
+ */
 export function createTransport(kind: TransportKind, opts: TransportOptions): Transport {
-  const o: TransportOptions = { ...opts, port: opts.port ?? DEFAULT_PORTS[kind] };
+  const o: TransportOptions = { ...opts, host: checkHost(opts?.host), port: opts.port ?? DEFAULT_PORTS[kind] };
   switch (kind) {
     case 'xor':
       return new XorTransport(o);
@@ -31,6 +35,6 @@ export function createTransport(kind: TransportKind, opts: TransportOptions): Tr
     case 'aes':
       return new AesTransport(o);
     default:
-      throw new KasaTapoError('EBADINPUT', `Unknown transport "${String(kind)}"`);
+      throw new KasaTapoError('EBADINPUT', `Unknown transport "${clip(kind)}"`);
   }
 }

@@ -5,7 +5,9 @@
  * seed (16 B) and a 32-byte SHA-256 server hash over the seeds and its auth hash (MD5- or SHA-based
  * hash of the account), plus `Set-Cookie: TP_SESSIONID=…;TIMEOUT=…`. We check that hash locally
  * against the user's credentials, then the built-in defaults, then blank ones (no extra round
- * trips), and prove ours with POST /app/handshake2. Encryption: AES-128-CBC with a key, IV prefix
+ * trips), and prove ours with POST /app/handshake2. Neither message shows the device the password
+ * or the auth hash, so KLAP may go to any host (src/trust.ts); a device that matched a default or
+ * blank account is flagged (`defaultCredentials`) and logged once. Encryption: AES-128-CBC with a key, IV prefix
  * and signature key derived from both seeds and the auth hash; every request uses the next signed
  * 32-bit sequence number (in the IV and in `/app/request?seq=`), body = SHA-256 signature ‖
  * ciphertext; the answer is decrypted with the same key and IV. The math lives in crypto/klap.ts.
@@ -13,6 +15,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { HINTS, KasaTapoError } from '../errors';
 import { KlapCipher, klapAuthHash, klapClientHash, klapServerHash, type KlapVersion } from '../crypto/klap';
+import { warnDefaultCredentials } from '../trust';
 import type { TransportOptions } from '../types';
 import { DEFAULT_CREDENTIALS, HttpSessionTransport, parseSessionCookie, renewalDeadline, type HttpSession } from './http';
 
@@ -42,6 +45,12 @@ export function checkKlapHandshake1(version: KlapVersion, local: Buffer, body: B
 export class KlapTransport extends HttpSessionTransport<KlapSession> {
   readonly kind: 'klap' | 'klap-v1';
   private authHashes?: Buffer[];
+  private usedDefault = false;
+
+  /** True when the last handshake matched a default or blank account, not the user's credentials. */
+  get defaultCredentials(): boolean {
+    return this.usedDefault;
+  }
 
   /** Never throws. */
   constructor(
@@ -81,7 +90,12 @@ export class KlapTransport extends HttpSessionTransport<KlapSession> {
     const r1 = await this.http.post('/app/handshake1', local, OCTET);
     if (r1.status !== 200) throw this.statusError(r1.status, 'KLAP handshake');
     const { remote, auth } = checkKlapHandshake1(this.version, local, r1.body, this.candidates(), this.host);
-    if (auth !== this.candidates()[0]) this.debug('device accepted a default/blank account');
+    // Without user credentials the first candidate is the blank account: any match is a default one.
+    this.usedDefault = !this.opts.credentials || auth !== this.candidates()[0];
+    if (this.usedDefault) {
+      this.debug('device accepted a default/blank account');
+      warnDefaultCredentials(this.opts.logger, this.host, this.port);
+    }
     const cookie = parseSessionCookie(r1.headers['set-cookie']);
     const headers: Record<string, string> = cookie.id ? { Cookie: `TP_SESSIONID=${cookie.id}` } : {};
     const renewAt = renewalDeadline(cookie.timeoutS);

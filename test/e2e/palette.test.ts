@@ -123,7 +123,7 @@ describe('end to end: the packed package in a real Node-RED', function () {
     const [fridge, dish, coffee] = devices as [SimulatedDevice, SimulatedDevice, SimulatedDevice];
     const z = 'e2e-tab';
     const url = collector.url;
-    const entry = (alias: string, d: SimulatedDevice) => ({ alias, host: d.host, port: String(d.port), transport: d.transport });
+    const entry = (alias: string, d: SimulatedDevice) => ({ alias, host: d.host, port: String(d.port), transport: d.transport === 'aes' && d.profile.loginVersion === 1 ? 'aes-v1' : d.transport });
     const inject = (id: string, wire: string, payload: string, payloadType: string, y: number) => ({
       id, type: 'inject', z, name: id, props: [{ p: 'payload' }], repeat: '', crontab: '', once: false, onceDelay: 0.1, topic: '', payload, payloadType, x: 100, y, wires: [[wire]],
     });

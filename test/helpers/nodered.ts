@@ -53,7 +53,7 @@ export async function startDeviceSpecs(specs: DeviceSpec[], creds: Credentials, 
   const entries: Record<string, string>[] = [];
   for (const [i, [alias, profile, how]] of specs.entries()) {
     const d = await startSimulatedDevice(profile, { host: `${base}.${i + 1}`, credentials: how.wrong ? wrongCreds : creds, ...(how.faults ? { faults: how.faults } : {}) });
-    entries.push({ alias, host: d.host, port: String(d.port), transport: d.transport });
+    entries.push({ alias, host: d.host, port: String(d.port), transport: d.transport === 'aes' && d.profile.loginVersion === 1 ? 'aes-v1' : d.transport });
     if (how.closed) await d.close();
     else devices.push(d);
   }

@@ -14,6 +14,8 @@ export const helper = require('node-red-node-test-helper') as {
   unload(): Promise<void>;
   getNode(id: string): TestNode | null;
   request(): any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  /** A sinon spy on RED.log.log: args[i][0] is the log event {level, msg, …}. */
+  log(): { args: unknown[][] };
 };
 helper.init(require.resolve('node-red'));
 
@@ -40,7 +42,8 @@ export async function startDevices(ids: string[]): Promise<SimulatedDevice[]> {
   return out;
 }
 
-export const deviceEntry = (d: SimulatedDevice, alias: string) => ({ alias, host: d.host, port: String(d.port), transport: d.transport });
+/** A pool list row for a simulated device; AES devices older than login v2 need the user's 'aes-v1' choice (issue 14). */
+export const deviceEntry = (d: SimulatedDevice, alias: string) => ({ alias, host: d.host, port: String(d.port), transport: d.transport === 'aes' && d.profile.loginVersion === 1 ? 'aes-v1' : d.transport });
 
 /** A pool config node (id "pool") with these devices; short timeouts so failures come fast. */
 export function poolNode(devices: unknown[], extra: Record<string, unknown> = {}): Msg {

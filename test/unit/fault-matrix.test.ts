@@ -140,13 +140,15 @@ interface Kind {
   name: string;
   transport: TransportKind;
   profile: string;
+  /** AES login v1 (p100): the user's choice for that device (issue 14: no fallback from v2). */
+  loginVersion?: 1;
 }
 
 const KINDS: Kind[] = [
   { name: 'XOR', transport: 'xor', profile: 'hs110v1' },
   { name: 'KLAP v1', transport: 'klap-v1', profile: 'hs100uk' },
   { name: 'KLAP v2', transport: 'klap', profile: 'p110' },
-  { name: 'AES', transport: 'aes', profile: 'p100' },
+  { name: 'AES', transport: 'aes', profile: 'p100', loginVersion: 1 },
 ];
 
 /** What a case has to work with. */
@@ -244,7 +246,7 @@ const FAULTS: FaultRow[] = [
     act: async (c) => {
       const other = new Pool(POOL);
       c.closers.push(() => other.close());
-      const second = other.device({ host: c.sim.host, port: c.sim.port, transport: c.kind.transport });
+      const second = other.device({ host: c.sim.host, port: c.sim.port, transport: c.kind.transport, ...(c.kind.loginVersion ? { loginVersion: c.kind.loginVersion } : {}) });
       (c as Ctx & { second?: PooledDevice }).second = second;
       return [...(await sequence(1, () => second.getState())), ...(await sequence(1, () => c.dev.getState()))];
     },
@@ -363,7 +365,7 @@ async function runCase(kind: Kind, row: CaseSpec, poolOpts: PoolOptions = POOL):
       events.push('offline');
     });
     pool.on('online', () => events.push(wentOffline ? 'online:again' : 'online'));
-    const dev = pool.device({ host: sim.host, port: sim.port, transport: kind.transport });
+    const dev = pool.device({ host: sim.host, port: sim.port, transport: kind.transport, ...(kind.loginVersion ? { loginVersion: kind.loginVersion } : {}) });
     const c: Ctx = { kind, sim, pool, dev, closers, events, tracker };
     assert.equal((await dev.getState()).protocol, kind.transport, 'first read');
 
@@ -451,7 +453,7 @@ describe('fault matrix: every simulator fault × every transport (through the po
                   // A second pool whose first connect (and its read) waits on the silent device.
                   const other = new Pool(LONG);
                   c.closers.push(() => other.close());
-                  const p = outcome(other.device({ host: c.sim.host, port: c.sim.port, transport: c.kind.transport }).getState());
+                  const p = outcome(other.device({ host: c.sim.host, port: c.sim.port, transport: c.kind.transport, ...(c.kind.loginVersion ? { loginVersion: c.kind.loginVersion } : {}) }).getState());
                   await sleep(200);
                   const t0 = Date.now();
                   await other.close();

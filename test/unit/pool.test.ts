@@ -80,7 +80,8 @@ async function withRig(kind: Kind, poolOpts: PoolOptions, body: (r: Rig) => Prom
   const sim = await startSimulatedDevice(kind.profile, { host: '127.0.0.1', port: 0, credentials, faults: {}, ...simOpts });
   try {
     const baseline = openHandles();
-    const pool = new Pool({ credentials, timeoutMs: 2000, backoffMs: 50, probeMinMs: 100, probeMaxMs: 400, ...poolOpts });
+    // Listed, as a user's device is: 'auto' may then try AES there (issue 14).
+    const pool = new Pool({ credentials, timeoutMs: 2000, backoffMs: 50, probeMinMs: 100, probeMaxMs: 400, devices: [{ host: sim.host, port: sim.port }], ...poolOpts });
     const events: string[] = [];
     pool.on('status', (_k: string, s: string) => events.push(`status:${s}`));
     for (const ev of ['online', 'offline', 'connecting', 'auth-error'] as const) pool.on(ev, () => events.push(ev));

@@ -233,7 +233,8 @@ describe('transports against the wire servers', function () {
           const r = await rig(kind, { ...base, client: { username: USER.username, password: 'wrong' } });
           const e = await expectCode(r.transport.send(reqFor(kind)), 'EAUTH');
           assert.equal(e.hint, HINTS.auth);
-          if (kind === 'aes') assert.equal(r.server.stats.authFailures, 3); // v-primary, v-other, TAPO default
+          // One login and no other after the -1501: no downgrade to the other version, no default account (issue 14).
+          if (kind === 'aes') assert.equal(r.server.stats.authFailures, 1);
         });
 
         it('forbidHandshake → EAUTH mentioning Third-Party Compatibility', async () => {
@@ -254,12 +255,22 @@ describe('transports against the wire servers', function () {
       ['klap', 'the Tapo default', TAPO_DEFAULT],
     ];
     for (const [kind, what, device] of fallbacks) {
-      it(`${kind}: device bound to ${what} credentials, client with user credentials → works`, async () => {
-        const r = await rig(kind, { device });
+      it(`${kind}: device bound to ${what} credentials, client with user credentials → works, flagged as default`, async () => {
+        const warnings: string[] = [];
+        const r = await rig(kind, { device, topts: { logger: { warn: (m) => warnings.push(m) } } });
         await roundTrip(r, kind);
         assert.equal(r.server.stats.authFailures, 0);
+        assert.equal(r.transport.defaultCredentials, true);
+        assert.equal(warnings.length, 1);
+        assert.match(warnings[0]!, /answers with TP-Link's default credentials — not bound to your account/);
       });
     }
+
+    it('klap: device bound to the user → not flagged', async () => {
+      const r = await rig('klap');
+      await roundTrip(r, 'klap');
+      assert.equal(r.transport.defaultCredentials, false);
+    });
 
     it('klap: no client credentials → blank ones', async () => {
       const r = await rig('klap', { device: BLANK, client: null });
@@ -286,17 +297,40 @@ describe('transports against the wire servers', function () {
   });
 
   describe('AES specifics', () => {
-    it('login v2 refused with -1501 → v1 on a new handshake works', async () => {
+    it('login v2 refused with -1501 → EAUTH, never a retry with login v1 (issue 14)', async () => {
       const r = await rig('aes', { deviceLv: 1 });
-      await roundTrip(r, 'aes');
+      const e = await expectCode(r.transport.send(smartReq(0)), 'EAUTH');
+      assert.match(e.message, /aes-v1/);
       assert.equal(r.server.stats.authFailures, 1);
-      assert.equal(r.transport.stats.handshakes, 1);
+      assert.equal(r.server.stats.handshakes, 0);
     });
 
-    it('device bound to the TAPO default account: user credentials fail, the default works', async () => {
-      const r = await rig('aes', { device: TAPO_DEFAULT });
+    it('login v1 only when chosen (loginVersion: 1) → works', async () => {
+      const r = await rig('aes', { deviceLv: 1, clientLv: 1 });
       await roundTrip(r, 'aes');
-      assert.equal(r.server.stats.authFailures, 2);
+      assert.equal(r.server.stats.authFailures, 0);
+      assert.equal(r.transport.defaultCredentials, false);
+    });
+
+    it('device bound to the TAPO default account: user credentials → EAUTH, nothing more sent', async () => {
+      const r = await rig('aes', { device: TAPO_DEFAULT });
+      await expectCode(r.transport.send(smartReq(0)), 'EAUTH');
+      assert.equal(r.server.stats.authFailures, 1);
+    });
+
+    it('device bound to the TAPO default account, no user credentials → works, flagged as default', async () => {
+      const r = await rig('aes', { device: TAPO_DEFAULT, client: null });
+      await roundTrip(r, 'aes');
+      assert.equal(r.transport.defaultCredentials, true);
+    });
+
+    it('probe(): the RSA handshake alone, no login', async () => {
+      const r = await rig('aes');
+      await (r.transport as unknown as { probe(): Promise<void> }).probe();
+      assert.equal(r.server.stats.authFailures + r.server.stats.handshakes, 0);
+      const k = await rig('klap');
+      const a = client('aes', k.server) as unknown as { probe(): Promise<void> };
+      await expectCode(a.probe(), 'EUNSUPPORTED');
     });
 
     it('against a KLAP device → EUNSUPPORTED (error 1003, wants KLAP)', async () => {
