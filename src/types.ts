@@ -3,8 +3,8 @@
  * of design.md §1 (camelCase, units in names, absent fields left out — never null or 0).
  */
 
-/** Wire transports. `klap` is KLAP v2 (Tapo/SMART); `klap-v1` is Kasa IOT over KLAP. */
-export type TransportKind = 'xor' | 'klap-v1' | 'klap' | 'aes';
+/** Wire transports. `klap` is KLAP v2 (Tapo/SMART); `klap-v1` is Kasa IOT over KLAP; `tpap` is the SPAKE2+ login of 2025+ firmware. */
+export type TransportKind = 'xor' | 'klap-v1' | 'klap' | 'aes' | 'tpap';
 export type TransportChoice = TransportKind | 'auto';
 
 /** Application protocols. */
@@ -71,6 +71,10 @@ export interface TransportOptions {
   /** AES only: supplies the RSA key pair (a pool shares one). Default: one generated per transport. */
   keyPair?: () => Promise<import('./crypto/rsa').RsaKeyPair>;
   trace?: TraceFn;
+  /** TPAP only: AEAD ciphers to offer, the device picks one. Default ['aes_128_ccm']. */
+  tpapCiphers?: ('aes_128_ccm' | 'aes_256_ccm' | 'chacha20_poly1305')[];
+  /** TPAP only: log in again after this many ms even if the device has not ended the session. Default 3,600,000. */
+  tpapRenewAfterMs?: number;
 }
 
 // ---------------------------------------------------------------------------------------------

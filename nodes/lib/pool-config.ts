@@ -3,7 +3,7 @@ import type { Credentials, TransportChoice } from '../../src/index';
 import type { PoolDeviceConfig } from '../../src/pool';
 import { text } from './device';
 
-const TRANSPORTS: readonly string[] = ['auto', 'xor', 'klap', 'klap-v1', 'aes'];
+const TRANSPORTS: readonly string[] = ['auto', 'xor', 'klap', 'klap-v1', 'aes', 'tpap'];
 
 /** The editor's device list, cleaned: entries without a host are skipped. */
 export function parseDeviceList(v: unknown): PoolDeviceConfig[] {

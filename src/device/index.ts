@@ -68,7 +68,7 @@ export interface ConnectOptions {
 }
 
 /** The order 'auto' probes in when discovery gives nothing. */
-export const PROBE_ORDER: readonly TransportKind[] = ['xor', 'klap', 'aes', 'klap-v1'];
+export const PROBE_ORDER: readonly TransportKind[] = ['xor', 'klap', 'aes', 'klap-v1', 'tpap'];
 
 /** Transports found by 'auto', remembered per host:port (bounded). */
 const routeCache = new Map<string, { kind: TransportKind; port: number; loginVersion?: 1 | 2 }>();
@@ -284,14 +284,14 @@ const PROBE_RANK: Partial<Record<string, number>> = { EAUTH: 5, EUNSUPPORTED: 1,
 /**
  * Connect to a device and read its state once (so `info()` is known).
  * Throws KasaTapoError: EBADINPUT (no host / bad transport), EUNSUPPORTED (discovery says the
- * device speaks TPAP or HTTPS only), EAUTH, ECONNREFUSED, ETIMEDOUT, EPROTOCOL and the other
+ * device speaks HTTPS only or TPAP over TLS), EAUTH, ECONNREFUSED, ETIMEDOUT, EPROTOCOL and the other
  * transport errors; with 'auto', the most telling error of all the probes.
  */
 export async function connect(opts: ConnectOptions): Promise<Device> {
   if (!opts || typeof opts.host !== 'string' || opts.host.trim() === '') throw new KasaTapoError('EBADINPUT', 'connect() needs a host');
   const choice = opts.transport ?? 'auto';
   if (choice !== 'auto') {
-    if (!(choice in PROTOCOL_OF)) throw new KasaTapoError('EBADINPUT', `Unknown transport "${String(choice)}"; expected auto, xor, klap, klap-v1 or aes`);
+    if (!(choice in PROTOCOL_OF)) throw new KasaTapoError('EBADINPUT', `Unknown transport "${String(choice)}"; expected auto, xor, klap, klap-v1, aes or tpap`);
     return open(choice, opts.port ?? PORT_OF[choice], opts);
   }
 

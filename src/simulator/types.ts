@@ -83,6 +83,8 @@ export interface WireServerOptions {
   sessionTtlS?: number;
   /** AES: login version the device expects (1 or 2). Default 2. */
   loginVersion?: 1 | 2;
+  /** TPAP: how the device logs in (credential transform, iterations, ciphers, codes). */
+  tpap?: import('./wire/tpap').TpapSimOptions;
 }
 
 export interface WireServer {
