@@ -31,13 +31,18 @@ function credentialsFor(RED: RED, body: Body): Credentials | undefined {
 
 const secretsOf = (c: Credentials | undefined): string[] => (c ? [c.password, c.username] : []);
 
-/** Can we log in? 'ok', 'failed' (EAUTH), 'not needed' (XOR), 'no credentials', or 'error CODE'. */
-async function authCheck(r: DiscoveryResult, creds: Credentials | undefined, timeoutMs: number): Promise<string> {
+/**
+ * Can we log in? 'ok', 'failed' (EAUTH), 'not needed' (XOR), 'no credentials', or 'error CODE'.
+ * A successful login also fills in the alias when discovery had none (KLAP/AES/TPAP answers carry no name).
+ */
+async function authCheck(r: DiscoveryResult, creds: Credentials | undefined, timeoutMs: number, out: Record<string, unknown> = {}): Promise<string> {
   if (!r.supported || !r.transport) return 'unsupported';
   if (r.transport === 'xor') return 'not needed';
   if (!creds) return 'no credentials';
   try {
     const dev = await connect({ host: r.host, port: r.port, transport: r.transport, credentials: creds, discovery: r, timeoutMs, retries: 0 });
+    const alias = dev.info()?.alias;
+    if (alias !== undefined && out.alias === undefined) out.alias = alias;
     await dev.close();
     return 'ok';
   } catch (e) {
@@ -66,7 +71,7 @@ async function scan(RED: RED, body: Body): Promise<unknown> {
   // Bounded auth checks, a few at a time.
   const todo = found.slice(0, MAX_AUTH_CHECKS).map((r, i) => ({ r, i }));
   const worker = async (): Promise<void> => {
-    for (let job = todo.shift(); job; job = todo.shift()) devices[job.i]!.auth = await authCheck(job.r, creds, Math.min(timeoutMs * 2, 5000));
+    for (let job = todo.shift(); job; job = todo.shift()) devices[job.i]!.auth = await authCheck(job.r, creds, Math.min(timeoutMs * 2, 5000), devices[job.i]);
   };
   await Promise.all(Array.from({ length: AUTH_PARALLEL }, worker));
   return { devices };
