@@ -66,7 +66,7 @@ interface Answer {
 }
 
 /** A bare keep-alive POST client on one socket. */
-function poster(host: string, port: number): { post(path: string, body: Buffer, headers: Record<string, string>): Promise<Answer>; close(): void } {
+export function poster(host: string, port: number): { post(path: string, body: Buffer, headers: Record<string, string>): Promise<Answer>; close(): void } {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   return {
     post: (path, body, headers) =>

@@ -21,7 +21,6 @@
  */
 import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, pbkdf2, randomBytes, timingSafeEqual } from 'node:crypto';
 import { p256 } from '@noble/curves/nist';
-import { setImmediate as nextTurn } from 'node:timers/promises';
 import { KasaTapoError } from '../errors';
 
 type Point = InstanceType<typeof p256.Point>;
@@ -240,6 +239,7 @@ function* clientSteps(a: ClientArgs): Generator<void, Finish, void> {
   const R = decodeTpapPoint(a.R, 'device share');
   const r = R.subtract(mul(POINT_N, a.w));
   if (r.is0()) throw new KasaTapoError('EPROTOCOL', 'The TPAP device share is degenerate');
+  yield;
   const Z = enc(mul(r, a.x));
   yield;
   const V = enc(mul(r, a.h));
@@ -253,6 +253,7 @@ function* deviceSteps(a: DeviceArgs): Generator<void, Finish, void> {
   const L = decodeTpapPoint(a.L, 'user share');
   const l = L.subtract(mul(POINT_M, a.w));
   if (l.is0()) throw new KasaTapoError('EPROTOCOL', 'The TPAP user share is degenerate');
+  yield;
   const Z = enc(mul(l, a.y));
   yield;
   const V = enc(mul(mul(P.BASE, a.h), a.y));
@@ -268,11 +269,43 @@ function runSync<T>(g: Generator<void, T, void>): T {
   }
 }
 
+/**
+ * The expensive TPAP steps (a multiplication by an arbitrary point costs a few ms) of every login
+ * in this process take turns: at most one runs per turn of the event loop, and timers and I/O get
+ * theirs in between. Without this, fifty logins whose answers arrive together would run their
+ * steps back to back in one loop phase (setImmediate callbacks queued together all run in the same
+ * check phase), stalling the loop for hundreds of ms.
+ */
+const turns: Array<() => void> = [];
+let pumping = false;
+
+function pump(): void {
+  const next = turns.shift();
+  if (!next) {
+    pumping = false;
+    return;
+  }
+  // The waiter's step runs in this callback's microtasks; the next one waits for the next turn.
+  setImmediate(pump);
+  next();
+}
+
+/** Resolves on a turn of the event loop of its own (FIFO across all TPAP logins). Never rejects. */
+export function tpapTurn(): Promise<void> {
+  return new Promise((resolve) => {
+    turns.push(resolve);
+    if (!pumping) {
+      pumping = true;
+      setImmediate(pump);
+    }
+  });
+}
+
 async function runAsync<T>(g: Generator<void, T, void>): Promise<T> {
   for (;;) {
+    await tpapTurn();
     const r = g.next();
     if (r.done) return r.value;
-    await nextTurn();
   }
 }
 
@@ -285,8 +318,8 @@ export function tpapClientFinish(a: ClientArgs): Finish {
 }
 
 /**
- * As tpapClientFinish, but gives the event loop a turn between the two multiplications by the
- * device's share (each a few ms), so many logins at once never block it for long.
+ * As tpapClientFinish, but each of its two expensive steps waits for a turn of the event loop of
+ * its own (tpapTurn), so many logins at once never block the loop for long.
  * Rejects with KasaTapoError EPROTOCOL like tpapClientFinish.
  */
 export function tpapClientFinishAsync(a: ClientArgs): Promise<Finish> {

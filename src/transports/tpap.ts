@@ -35,6 +35,7 @@ import {
   tpapEqual,
   tpapRegisterUsername,
   tpapTransformName,
+  tpapTurn,
   type TpapCipherName,
   type TpapExtraCrypt,
 } from '../crypto/tpap';
@@ -199,6 +200,7 @@ export class TpapTransport extends HttpSessionTransport<TpapSession> {
 
     const { w, h } = await tpapDeriveSecrets(cred, salt, iterations);
     if (this.closed) throw new KasaTapoError('ECLOSED', `The transport to ${this.host} is closed`, { host: this.host });
+    await tpapTurn();
     const { x, L } = tpapClientShare(w);
     const keys = await tpapClientFinishAsync({ x, w, h, L, R: devShare, userRandom, devRandom });
     const authError = (why: string, code?: number): KasaTapoError =>
