@@ -20,7 +20,8 @@
  * expired), told apart by its content type before any decryption. An expired token, HTTP 401/403 or
  * an answer that fails authentication drops the session and throws ESESSION; the protocol layer
  * (protocols/retry.ts) then logs in again once and replays the request. Sessions are renewed
- * proactively after `tpapRenewAfterMs` (default 1 h). The maths lives in crypto/tpap.ts.
+ * proactively after `tpapRenewAfterMs` (default 1 h). The maths lives in crypto/tpap.ts; the
+ * client's elliptic-curve work runs on a worker thread (crypto/tpap-worker.ts), off the event loop.
  */
 import { randomBytes } from 'node:crypto';
 import { HINTS, KasaTapoError } from '../errors';
@@ -28,17 +29,15 @@ import { isObject, parseJsonObject } from '../json';
 import {
   TpapCipher,
   isTpapCipher,
-  tpapClientFinishAsync,
-  tpapClientShare,
   tpapCredential,
   tpapDeriveSecrets,
   tpapEqual,
   tpapRegisterUsername,
   tpapTransformName,
-  tpapTurn,
   type TpapCipherName,
   type TpapExtraCrypt,
 } from '../crypto/tpap';
+import { tpapClientKeys } from '../crypto/tpap-worker';
 import type { TransportOptions } from '../types';
 import { HttpSessionTransport, monotonicMs, type HttpResponse, type HttpSession } from './http';
 
@@ -200,9 +199,9 @@ export class TpapTransport extends HttpSessionTransport<TpapSession> {
 
     const { w, h } = await tpapDeriveSecrets(cred, salt, iterations);
     if (this.closed) throw new KasaTapoError('ECLOSED', `The transport to ${this.host} is closed`, { host: this.host });
-    await tpapTurn();
-    const { x, L } = tpapClientShare(w);
-    const keys = await tpapClientFinishAsync({ x, w, h, L, R: devShare, userRandom, devRandom });
+    // The four scalar multiplications run on a worker thread (crypto/tpap-worker.ts).
+    const keys = await tpapClientKeys({ w, h, R: devShare, userRandom, devRandom });
+    const L = keys.L;
     const authError = (why: string, code?: number): KasaTapoError =>
       new KasaTapoError('EAUTH', `${this.host} rejected the TPAP login (${why}; credential transform tried: ${transform})`, {
         host: this.host,

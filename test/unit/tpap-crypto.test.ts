@@ -24,6 +24,7 @@ import {
   tpapTranscript,
   tpapTransformName,
 } from '../../src/crypto/tpap';
+import { tpapClientKeys } from '../../src/crypto/tpap-worker';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const H = (s: string): Buffer => Buffer.from(s, 'hex');
@@ -190,6 +191,22 @@ describe('TPAP crypto (protocol.md §7.5)', () => {
     await assert.rejects(tpapDeriveSecrets('x', V.salt, 0), (e: unknown) => e instanceof KasaTapoError && e.code === 'EPROTOCOL');
     await assert.rejects(tpapDeriveSecrets('x', V.salt, 2.5), (e: unknown) => e instanceof KasaTapoError && e.code === 'EPROTOCOL');
   });
+
+  for (const worker of [true, false]) {
+    it(`client keys ${worker ? 'on the worker thread' : 'on the main thread in turns'} agree with the device side`, async () => {
+      const s = await tpapDeriveSecrets('pw', V.salt, 10);
+      const dev = tpapDeviceShare(s.w);
+      const k = await tpapClientKeys({ w: s.w, h: s.h, R: dev.R, userRandom: V.userRandom, devRandom: V.devRandom }, { worker });
+      const d = tpapDeviceFinish({ y: dev.y, w: s.w, h: s.h, R: dev.R, L: k.L, userRandom: V.userRandom, devRandom: V.devRandom });
+      assert.ok(tpapEqual(k.userConfirm, d.userConfirm));
+      assert.ok(tpapEqual(k.devConfirm, d.devConfirm));
+      assert.ok(tpapEqual(k.sharedKey, d.sharedKey));
+      await assert.rejects(
+        tpapClientKeys({ w: s.w, h: s.h, R: Buffer.alloc(65, 4), userRandom: V.userRandom, devRandom: V.devRandom }, { worker }),
+        (e: unknown) => e instanceof KasaTapoError && e.code === 'EPROTOCOL',
+      );
+    });
+  }
 
   for (const cipher of TPAP_CIPHERS) {
     it(`${cipher}: a full exchange and a frame round trip; tampering and wrong seq are EPROTOCOL`, async () => {
