@@ -2,7 +2,9 @@
 // discovery routing, the device API on a plug, a light strip and a Kasa plug with a credential
 // transform, each cipher, session expiry, the pool's single handshake, and wrong passwords.
 import { strict as assert } from 'node:assert';
+import { execFile } from 'node:child_process';
 import * as http from 'node:http';
+import * as path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { connect, clearRouteCache } from '../../src/device';
 import { KasaTapoError } from '../../src/errors';
@@ -224,6 +226,23 @@ describe('TPAP against the simulator', function () {
       } finally {
         await pool.close();
       }
+    }));
+
+  it('CLI: --transport tpap switches the device; --verbose shows the decrypted request and answer', () =>
+    withSim('kp125mtpap', async (sim) => {
+      const cli = path.join(__dirname, '../../src/cli.js');
+      const env = { ...process.env, KASA_TAPO_USERNAME: credentials.username, KASA_TAPO_PASSWORD: credentials.password, HOME: path.join(__dirname, 'no-such-home') };
+      const r = await new Promise<{ code: unknown; stdout: string; stderr: string }>((resolve) =>
+        execFile(process.execPath, [cli, '--host', sim.host, '--port', String(sim.port), '--transport', 'tpap', '--verbose', 'on'], { env, timeout: 20000 }, (e, stdout, stderr) =>
+          resolve({ code: e ? e.code : 0, stdout, stderr }),
+        ),
+      );
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /Space Heater switched on/);
+      assert.match(r.stderr, />> \{"method":"multipleRequest"/);
+      assert.match(r.stderr, /<< \{"error_code":0/);
+      assert.ok(!r.stderr.includes(credentials.password));
+      assert.equal(sim.stats.handshakes, 1);
     }));
 
   it('proactive renewal after tpapRenewAfterMs', () =>
