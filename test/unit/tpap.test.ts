@@ -245,6 +245,21 @@ describe('TPAP against the simulator', function () {
       assert.equal(sim.stats.handshakes, 1);
     }));
 
+  it('garbage on the data channel: one re-login and replay, then a typed error (no loop)', () =>
+    withSim('p110tpap', async (sim) => {
+      const t = new TpapTransport({ host: sim.host, port: sim.port, credentials });
+      const d = await connect({ host: sim.host, port: sim.port, transport: 'tpap', credentials, createTransport: () => t });
+      try {
+        sim.faults.garbage = true;
+        await assert.rejects(d.getState(), (e: unknown) => e instanceof KasaTapoError && ['ESESSION', 'EPROTOCOL'].includes(e.code));
+        assert.ok(t.logins <= 2, `logins ${t.logins}`);
+        sim.faults.garbage = false;
+        assert.equal((await d.getState()).alias, 'Heater');
+      } finally {
+        await d.close();
+      }
+    }));
+
   it('proactive renewal after tpapRenewAfterMs', () =>
     withSim('p110tpap', async (sim) => {
       const t = new TpapTransport({ host: sim.host, port: sim.port, credentials, tpapRenewAfterMs: 0 });
@@ -361,6 +376,24 @@ describe('TPAP against misbehaving devices', () => {
     assert.ok(isCode('EPROTOCOL')(a.error));
     const b = await login({ discover: discoverOk, pake_register: register({ dev_share: Buffer.alloc(65, 4).toString('base64') }) });
     assert.ok(isCode('EPROTOCOL')(b.error));
+  });
+
+  it('hostile login answers (random values in every field) always end in a typed error', async () => {
+    const junk = [null, true, 0, -1, 1e308, 2 ** 53, '', 'x', '====', 'AAAA', [], [1], {}, { a: 1 }, 'a'.repeat(5000)];
+    const pick = (i: number) => junk[(i * 7919) % junk.length];
+    const keys = ['dev_random', 'dev_salt', 'dev_share', 'cipher_suites', 'iterations', 'encryption', 'extra_crypt'];
+    const codes = new Set<string>();
+    for (let i = 0; i < 40; i++) {
+      const over = { [keys[i % keys.length]!]: pick(i) };
+      const { error } = await login({
+        discover: i % 5 === 0 ? () => ({ error_code: 0, result: { mac: pick(i), tpap: pick(i + 1) } }) : discoverOk,
+        pake_register: register(over),
+        pake_share: () => ({ error_code: 0, result: { dev_confirm: pick(i), sessionId: pick(i + 2), start_seq: pick(i + 3) } }),
+      });
+      assert.ok(error instanceof KasaTapoError, `case ${i}: ${String(error)}`);
+      codes.add(error.code);
+    }
+    for (const c of codes) assert.ok(['EAUTH', 'EPROTOCOL', 'EUNSUPPORTED', 'EDEVICE'].includes(c), c);
   });
 
   it('-40404 at pake_share: locked, with the seconds left', async () => {
