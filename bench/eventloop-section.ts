@@ -25,7 +25,7 @@ const TARGET_MS = 10;
 const SMART_REQ = { method: 'get_device_info' };
 const IOT_REQ = { system: { get_sysinfo: {} } };
 
-type Kind = Exclude<TransportKind, 'klap-v1'>;
+type Kind = Exclude<TransportKind, 'klap-v1' | 'tpap'>;
 interface Dev {
   port: number;
   kind: Kind;

@@ -66,7 +66,7 @@ interface Answer {
 }
 
 /** A bare keep-alive POST client on one socket. */
-function poster(host: string, port: number): { post(path: string, body: Buffer, headers: Record<string, string>): Promise<Answer>; close(): void } {
+export function poster(host: string, port: number): { post(path: string, body: Buffer, headers: Record<string, string>): Promise<Answer>; close(): void } {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   return {
     post: (path, body, headers) =>
@@ -161,7 +161,7 @@ async function openAes(host: string, port: number, creds: Credentials, keyPair?:
  * Open a floor client of `kind` (klap-v1 is not part of the floor). AES makes its own RSA key pair
  * unless one is given. Rejects when the handshake fails.
  */
-export function openFloor(kind: Exclude<TransportKind, 'klap-v1'>, host: string, port: number, creds: Credentials, keyPair?: RsaKeyPair): Promise<FloorClient> {
+export function openFloor(kind: Exclude<TransportKind, 'klap-v1' | 'tpap'>, host: string, port: number, creds: Credentials, keyPair?: RsaKeyPair): Promise<FloorClient> {
   switch (kind) {
     case 'xor':
       return openXor(host, port);

@@ -16,7 +16,7 @@ import type { TransportKind } from '../src/types';
 import { openFloor, type FloorClient } from './floor';
 import { measure, sleep, type BenchContext, type BenchRow, type BenchSection } from './lib';
 
-type Kind = Exclude<TransportKind, 'klap-v1'>;
+type Kind = Exclude<TransportKind, 'klap-v1' | 'tpap'>;
 interface T {
   kind: Kind;
   label: string;

@@ -18,7 +18,7 @@ import type { TransportKind } from '../src/types';
 import { openFloor, type FloorClient } from './floor';
 import { alternate, combine, measure, pairedRatio, type BenchContext, type BenchRow, type BenchSection, type Measured, type SimGroup } from './lib';
 
-type Kind = Exclude<TransportKind, 'klap-v1'>;
+type Kind = Exclude<TransportKind, 'klap-v1' | 'tpap'>;
 
 interface Target {
   kind: Kind;

@@ -7,7 +7,7 @@
  *   node dist/bench/run.js [--quick] [section ...]
  *
  * Sections: pool (floors and pooled throughput, issue items 1-2), handshakes (3), eventloop (4),
- * scale (5), nodered (6), discovery (7).
+ * scale (5), nodered (6), discovery (7), tpap (issue 12: TPAP login CPU, stall, throughput).
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -19,9 +19,10 @@ import { SimHost, repoRoot, summaryMarkdown, table, type BenchContext, type Benc
 import { noderedSection } from './nodered-section';
 import { poolSection } from './pool-section';
 import { scaleSection } from './scale-section';
+import { tpapSection } from './tpap-section';
 
 /** The bench, in order. */
-export const SECTIONS: BenchSection[] = [poolSection, handshakeSection, eventLoopSection, scaleSection, noderedSection, discoverySection];
+export const SECTIONS: BenchSection[] = [poolSection, handshakeSection, eventLoopSection, scaleSection, noderedSection, discoverySection, tpapSection];
 
 /** No row starts after this much time (the scale section's fixed runs are sized to fit). */
 const TOTAL_MS = { full: 480_000, quick: 150_000 };

@@ -28,7 +28,7 @@ const MAX_DEVICES = 1000;
 const FIRST_OCTET = 231;
 const TARGET = { cpuShare: 0.05, xorKB: 10, sessionKB: 25 };
 
-type Kind = Exclude<TransportKind, 'klap-v1'>;
+type Kind = Exclude<TransportKind, 'klap-v1' | 'tpap'>;
 const KINDS: { kind: Kind; profile: string; label: string }[] = [
   { kind: 'xor', profile: 'hs100', label: 'XOR' },
   { kind: 'klap', profile: 'p110', label: 'KLAP' },

@@ -18,7 +18,7 @@ function loadExamples(dir = EXAMPLES_DIR) {
     .map((f) => ({ title: f.slice(0, -5), nodes: JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) }));
 }
 
-const TRANSPORTS = new Set(['xor', 'klap', 'klap-v1', 'aes']);
+const TRANSPORTS = new Set(['xor', 'klap', 'klap-v1', 'aes', 'tpap']);
 
 /** The pool config node for a running simulated home (the credentials go to Node-RED's store). */
 function poolNode(home) {

@@ -52,7 +52,7 @@ interface Args {
 
 const USAGE = `Usage:
   kasa-tapo discover [--broadcast ADDR] [--timeout MS] [--json]
-  kasa-tapo --host HOST [--port P] [--transport auto|xor|klap|klap-v1|aes|aes-v1] [--child N] COMMAND
+  kasa-tapo --host HOST [--port P] [--transport auto|xor|klap|klap-v1|aes|aes-v1|tpap] [--child N] COMMAND
   kasa-tapo simulate [--base 127.0.X] [--ephemeral]
 
 Commands: info, state, on, off, toggle, energy, raw JSON, and the presets
@@ -88,8 +88,8 @@ function parseArgs(argv: string[]): Args {
       case '--transport':
         a.transport = need(++i, t) as TransportChoice;
         if ((a.transport as string) === 'aes-v1') [a.transport, a.loginVersion] = ['aes', 1];
-        if (!['auto', 'xor', 'klap', 'klap-v1', 'aes'].includes(a.transport)) {
-          throw new KasaTapoError('EBADINPUT', '--transport must be auto, xor, klap, klap-v1, aes or aes-v1');
+        if (!['auto', 'xor', 'klap', 'klap-v1', 'aes', 'tpap'].includes(a.transport)) {
+          throw new KasaTapoError('EBADINPUT', '--transport must be auto, xor, klap, klap-v1, aes, aes-v1 or tpap');
         }
         break;
       case '--timeout':
@@ -194,7 +194,7 @@ async function runDevice(a: Args, cfg: ConfigFile): Promise<void> {
   try {
     const cmd = a.command!;
     const child = a.child === undefined ? undefined : /^\d+$/.test(a.child) ? Number(a.child) : a.child;
-    const smart = ['klap', 'aes'].includes(dev.info()?.protocol ?? '');
+    const smart = ['klap', 'aes', 'tpap'].includes(dev.info()?.protocol ?? '');
     switch (cmd) {
       case 'info':
       case 'state': {

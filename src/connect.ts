@@ -56,7 +56,7 @@ export interface ConnectOptions {
 }
 
 /** The order 'auto' probes in when discovery gives nothing. */
-export const PROBE_ORDER: readonly TransportKind[] = ['xor', 'klap', 'aes', 'klap-v1'];
+export const PROBE_ORDER: readonly TransportKind[] = ['xor', 'klap', 'aes', 'klap-v1', 'tpap'];
 
 /** Transports found by 'auto', remembered per host:port (bounded). */
 const routeCache = new Map<string, { kind: TransportKind; port: number; loginVersion?: 1 | 2 }>();
@@ -118,7 +118,7 @@ const PROBE_RANK: Partial<Record<string, number>> = { EAUTH: 5, EUNSUPPORTED: 1,
  * Connect to a device and read its state once (so `info()` is known).
  * Throws KasaTapoError: EBADINPUT (no host, a host that is neither an IP address nor a host name,
  * bad transport), ENOTTRUSTED (the device needs an AES login and allowAesLogin is false),
- * EUNSUPPORTED (discovery says the device speaks TPAP or HTTPS only), EAUTH, ECONNREFUSED,
+ * EUNSUPPORTED (discovery says the device speaks HTTPS only or TPAP over TLS), EAUTH, ECONNREFUSED,
  * ETIMEDOUT, EPROTOCOL and the other transport errors; with 'auto', the most telling error of all
  * the probes.
  */
@@ -130,7 +130,7 @@ export async function connect(opts: ConnectOptions): Promise<Device> {
   const choice = opts.transport ?? 'auto';
   const aesOk = opts.allowAesLogin ?? (choice === 'aes' || opts.discovery !== undefined);
   if (choice !== 'auto') {
-    if (!(choice in PROTOCOL_OF)) throw new KasaTapoError('EBADINPUT', `Unknown transport "${clip(choice)}"; expected auto, xor, klap, klap-v1 or aes`);
+    if (!(choice in PROTOCOL_OF)) throw new KasaTapoError('EBADINPUT', `Unknown transport "${clip(choice)}"; expected auto, xor, klap, klap-v1, aes or tpap`);
     if (choice === 'aes' && !aesOk) throw aesNotTrusted(host, opts.port, 'is not a device you listed');
     const given = opts.discovery?.transport === choice ? discoveredLoginVersion(opts.discovery) : undefined;
     return open(choice, opts.port ?? PORT_OF[choice], opts, given);

@@ -23,7 +23,7 @@ export const RSA_KEY_BITS = 1024;
 // ---- Ports and addresses ----
 
 /** Default TCP port per transport. */
-export const DEFAULT_PORTS: Readonly<Record<TransportKind, number>> = { xor: 9999, klap: 80, 'klap-v1': 80, aes: 80 };
+export const DEFAULT_PORTS: Readonly<Record<TransportKind, number>> = { xor: 9999, klap: 80, 'klap-v1': 80, aes: 80, tpap: 80 };
 /** UDP discovery ports: the legacy XOR probe and the TDP probe. */
 export const DISCOVERY_PORTS = { legacy: 9999, tdp: 20002 } as const;
 /** Where discover() sends its probes unless told otherwise (tests use 127.255.255.255). */

@@ -126,7 +126,7 @@ export function parseTdpAnswer(buf: Buffer, host: string): DiscoveryResult | und
   const encrypt = s(mgt?.['encrypt_type'], 16) ?? s(encInfo['sym_schm'], 16);
   const https = mgt?.['is_support_https'] === true;
   const httpPort = mgt?.['http_port'];
-  const route = mgt ? routeFor(type, encrypt, https) : { supported: false as const, protocol: type.toUpperCase().startsWith('IOT.') ? ('iot' as const) : ('smart' as const), reason: 'The discovery answer has no encryption scheme' };
+  const route = mgt ? routeFor(type, encrypt, https, { profile: res['tpap'], preferred: res['tpap_preferred'] }) : { supported: false as const, protocol: type.toUpperCase().startsWith('IOT.') ? ('iot' as const) : ('smart' as const), reason: 'The discovery answer has no encryption scheme' };
   const family = type.toUpperCase().startsWith('IOT.') ? classifyIot({ mic_type: type }) : classifySmart(type, new Set());
   const r: DiscoveryResult = {
     host,
@@ -139,6 +139,9 @@ export function parseTdpAnswer(buf: Buffer, host: string): DiscoveryResult | und
   };
   if (route.supported) r.transport = route.transport;
   else r.reason = route.reason;
+  // TPAP logs in on its own port (tpap.port), usually the same 80.
+  const tpapPort = isObject(res['tpap']) ? res['tpap']['port'] : undefined;
+  if (r.transport === 'tpap' && typeof tpapPort === 'number' && Number.isInteger(tpapPort) && tpapPort > 0 && tpapPort < 65536) r.port = tpapPort;
   const lv = mgt?.['lv'];
   if (lv === 1 || lv === 2) r.loginVersion = lv;
   const alias = s(res['device_name']);

@@ -113,8 +113,8 @@ export const HINTS = {
     'The device refused the login handshake (HTTP 403). Enable "Third-Party Compatibility" in the Tapo app ' +
     '(Me > Third-Party Services), or switch it off and on again, then retry',
   tpap:
-    'This firmware only offers the new TPAP login, which is not supported yet. Enabling "Third-Party ' +
-    'Compatibility" in the Tapo app usually makes the device offer KLAP again',
+    'This device offers TPAP in a form that is not supported (only the SMART protocol over plain-HTTP ' +
+    'TPAP is). Enabling "Third-Party Compatibility" in the Tapo app may make the device offer KLAP again',
   https: 'This device only speaks HTTPS (cameras, doorbells, robot vacuums, H200 hub), which is not supported yet',
   timeout: 'Check that the device is powered, on the same network, and that its address has not changed',
   refused: 'Check the address and port; the device may use another protocol (try transport "auto")',

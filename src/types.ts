@@ -4,8 +4,8 @@
  */
 import type { KeyObject } from 'node:crypto';
 
-/** Wire transports. `klap` is KLAP v2 (Tapo/SMART); `klap-v1` is Kasa IOT over KLAP. */
-export type TransportKind = 'xor' | 'klap-v1' | 'klap' | 'aes';
+/** Wire transports. `klap` is KLAP v2 (Tapo/SMART); `klap-v1` is Kasa IOT over KLAP; `tpap` is the SPAKE2+ login of 2025+ firmware. */
+export type TransportKind = 'xor' | 'klap-v1' | 'klap' | 'aes' | 'tpap';
 export type TransportChoice = TransportKind | 'auto';
 
 /** Application protocols. */
@@ -87,6 +87,10 @@ export interface TransportOptions {
   /** AES only: supplies the RSA key pair (a pool shares one). Default: one generated per transport. */
   keyPair?: () => Promise<RsaKeyPair>;
   trace?: TraceFn;
+  /** TPAP only: AEAD ciphers to offer, the device picks one. Default ['aes_128_ccm']. */
+  tpapCiphers?: ('aes_128_ccm' | 'aes_256_ccm' | 'chacha20_poly1305')[];
+  /** TPAP only: log in again after this many ms even if the device has not ended the session. Default 3,600,000. */
+  tpapRenewAfterMs?: number;
 }
 
 // ---------------------------------------------------------------------------------------------

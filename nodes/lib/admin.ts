@@ -80,9 +80,10 @@ const secretsOf = (c: Credentials | undefined): string[] => (c ? [c.password, c.
 /**
  * Can we log in? 'ok', 'default credentials' (the device accepted TP-Link's default account),
  * 'failed' (EAUTH), 'not needed' (XOR), 'no credentials', 'not tried' (AES to a host the saved
- * password may not go to) or 'error CODE'.
+ * password may not go to) or 'error CODE'. A successful login also fills in `out.alias` when
+ * discovery had none (KLAP/AES/TPAP answers carry no name).
  */
-async function authCheck(r: DiscoveryResult, c: CredsChoice, aesAllowed: boolean, timeoutMs: number): Promise<string> {
+async function authCheck(r: DiscoveryResult, c: CredsChoice, aesAllowed: boolean, timeoutMs: number, out: Record<string, unknown> = {}): Promise<string> {
   if (!r.supported || !r.transport) return 'unsupported';
   if (r.transport === 'xor') return 'not needed';
   if (!c.creds) return 'no credentials';
@@ -90,6 +91,8 @@ async function authCheck(r: DiscoveryResult, c: CredsChoice, aesAllowed: boolean
   try {
     const dev = await connect({ host: r.host, port: r.port, transport: r.transport, credentials: c.creds, discovery: r, allowAesLogin: aesAllowed, timeoutMs, retries: 0 });
     const dflt = dev.info()?.defaultCredentials === true;
+    const alias = dev.info()?.alias;
+    if (alias !== undefined && out.alias === undefined) out.alias = alias;
     await dev.close();
     return dflt ? 'default credentials' : 'ok';
   } catch (e) {
@@ -126,8 +129,8 @@ async function scan(RED: RED, body: Body): Promise<unknown> {
     const worker = async (): Promise<void> => {
       for (let job = todo.shift(); job; job = todo.shift()) {
         const aesAllowed = c.typed || ownDiscovery || saved.trust.lookup(job.r.host, job.r.port) !== undefined;
-        const auth = await authCheck(job.r, c, aesAllowed, Math.min(timeoutMs * 2, 5000));
         const row = devices[job.i]!;
+        const auth = await authCheck(job.r, c, aesAllowed, Math.min(timeoutMs * 2, 5000), row);
         row.auth = auth;
         if (auth === 'default credentials') row.warning = DEFAULT_CREDENTIALS_NOTICE;
         if (auth === 'not tried') row.warning = 'AES login: the saved password goes only to devices in the deployed list; add it, deploy, then Test it';

@@ -4,7 +4,7 @@ import type { PoolDeviceConfig } from '../../src/pool';
 import { text } from './device';
 
 /** The editor's transport choices; 'aes-v1' is AES with the old login v1 (the user's choice for that device). */
-const TRANSPORTS: readonly string[] = ['auto', 'xor', 'klap', 'klap-v1', 'aes', 'aes-v1'];
+const TRANSPORTS: readonly string[] = ['auto', 'xor', 'klap', 'klap-v1', 'aes', 'aes-v1', 'tpap'];
 
 /** The editor's device list, cleaned: entries without a valid host (an IP address or a host name) are skipped. */
 export function parseDeviceList(v: unknown): PoolDeviceConfig[] {

@@ -5,6 +5,7 @@
  */
 import { DEFAULT_PORTS } from '../defaults';
 import { HINTS } from '../errors';
+import { tpapProfileIssue, type TpapProfile } from '../transports/tpap';
 import type { Family, ProtocolKind, TransportKind } from '../types';
 
 /** Which application protocol each transport carries. */
@@ -13,6 +14,7 @@ export const PROTOCOL_OF: Readonly<Record<TransportKind, ProtocolKind>> = {
   'klap-v1': 'iot',
   klap: 'smart',
   aes: 'smart',
+  tpap: 'smart',
 };
 
 /** Default port per transport. */
@@ -24,6 +26,7 @@ const ROUTES: Readonly<Record<string, TransportKind>> = {
   'IOT.KLAP': 'klap-v1',
   'SMART.KLAP': 'klap',
   'SMART.AES': 'aes',
+  'SMART.TPAP': 'tpap',
 };
 
 /** Families that only speak HTTPS protocols (SSL-AES, Linkie, SSL). */
@@ -33,13 +36,20 @@ export type Route = { supported: true; transport: TransportKind; protocol: Proto
 
 /**
  * Route a device from its type (`IOT.SMARTPLUGSWITCH`, `SMART.TAPOPLUG`, ...), its encryption
- * (`XOR`, `KLAP`, `AES`, `TPAP`, ...) and its HTTPS flag. Never throws.
+ * (`XOR`, `KLAP`, `AES`, `TPAP`, ...), its HTTPS flag and, for TPAP, the discovery's `tpap` object
+ * and `tpap_preferred` flag: `TPAP` (or `KLAP` with `tpap_preferred: true` and a usable profile)
+ * routes to the tpap transport unless the profile needs TLS or a cloud certificate. Never throws.
  */
-export function routeFor(deviceType: string, encrypt: string | undefined, https: boolean): Route {
+export function routeFor(deviceType: string, encrypt: string | undefined, https: boolean, tpap?: { profile?: unknown; preferred?: unknown }): Route {
   const prefix = deviceType.toUpperCase().startsWith('IOT.') ? 'IOT' : 'SMART';
   const protocol: ProtocolKind = prefix === 'IOT' ? 'iot' : 'smart';
   const enc = (encrypt ?? '').toUpperCase();
-  if (enc === 'TPAP') return { supported: false, protocol, reason: HINTS.tpap };
+  const profile = tpap?.profile && typeof tpap.profile === 'object' ? (tpap.profile as TpapProfile) : undefined;
+  const issue = tpapProfileIssue(profile);
+  if (enc === 'TPAP' || (enc === 'KLAP' && prefix === 'SMART' && profile && tpap?.preferred === true && !issue)) {
+    if (prefix === 'IOT') return { supported: false, protocol, reason: HINTS.tpap };
+    return issue ? { supported: false, protocol, reason: issue } : { supported: true, transport: 'tpap', protocol };
+  }
   if (https || HTTPS_ONLY_TYPES.has(deviceType.toUpperCase())) return { supported: false, protocol, reason: HINTS.https };
   const transport = ROUTES[`${prefix}.${enc}`];
   if (!transport) return { supported: false, protocol, reason: `Unknown encryption "${enc.slice(0, 20) || 'none'}" for ${deviceType.slice(0, 40)}` };

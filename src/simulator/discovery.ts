@@ -107,6 +107,7 @@ export function discoveryResult(p: DeviceProfile, host: string, httpPort: number
     mgt_encrypt_schm: schm,
     ...d.extra,
   };
+  if (isObject(result['tpap']) && p.transport === 'tpap') result['tpap'] = { ...result['tpap'], port: httpPort };
   if (p.protocol === 'iot') result['hw_ver'] = p.hwVer;
   if (d.https && !d.encryptType) {
     Object.assign(result, { device_name: p.alias, firmware_version: p.fwVer, hardware_version: p.hwVer, isResetWiFi: false });

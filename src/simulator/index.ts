@@ -193,6 +193,7 @@ export async function startSimulatedDevice(profileOrId: DeviceProfile | string, 
           faults,
           ...(opts.sessionTtlS !== undefined ? { sessionTtlS: opts.sessionTtlS } : {}),
           ...(profile.loginVersion ? { loginVersion: profile.loginVersion } : {}),
+          ...(profile.transport === 'tpap' ? { tpap: { ...profile.tpap, mac: profile.mac.replace(/:/g, '-') } } : {}),
         });
   let discovery: DiscoveryResponder | undefined;
   let closed: Promise<void> | undefined;

@@ -10,6 +10,7 @@
 import { createHash } from 'node:crypto';
 import type { Family, TransportKind } from '../types';
 import type { Faults } from './types';
+import type { TpapSimOptions } from './wire/tpap';
 
 /** `https`: a device that only speaks HTTPS (camera-like): discoverable, never connectable. */
 export type SimTransport = TransportKind | 'https';
@@ -124,6 +125,8 @@ export interface DeviceProfile {
   discovery?: DiscoverySpec;
   /** Faults the device starts with (e.g. a TPAP device refuses the KLAP handshake). */
   defaultFaults?: Faults;
+  /** TPAP devices: how they log in (wire/tpap.ts). */
+  tpap?: TpapSimOptions;
   /** Why a client cannot control it, for the "found but unsupported" discovery cases. */
   unsupported?: string;
   iot?: IotSpec;
@@ -328,17 +331,57 @@ const PROFILE_LIST: DeviceProfile[] = [
     },
   },
   {
-    id: 'p110tpap', alias: 'Heater', model: 'P110(UK)', family: 'plug', protocol: 'smart', transport: 'klap', loginVersion: 2,
+    // TPAP firmware (1.4.x): the plain-HTTP SPAKE2+ login, no credential transform (e-mail/password).
+    id: 'p110tpap', alias: 'Heater', model: 'P110(UK)', family: 'plug', protocol: 'smart', transport: 'tpap', loginVersion: 2,
     mac: '48:22:54:3A:10:16', deviceId: simHex('p110tpap', 40), hwVer: '1.0', fwVer: '1.4.0 Build 251020 Rel.120314',
     on: false, baseW: 1500, voltageV: 240,
     discovery: {
       deviceType: 'SMART.TAPOPLUG', encryptType: 'TPAP', lv: 2,
-      extra: { tpap: { tls: 0, dac: 1, noc: 1, pake: [2], port: 80 } },
+      extra: { tpap_preferred: true, tpap: { tls: 0, dac: 0, noc: 0, pake: [2], port: 80 } },
     },
-    // Field behaviour: without Third-Party Compatibility the KLAP handshake is refused with HTTP 403.
+    // Field behaviour: this firmware refuses the KLAP handshake with HTTP 403.
     defaultFaults: { forbidHandshake: true },
-    unsupported: 'TPAP login',
+    tpap: { iterations: 3000 },
     smart: { components: `${C.smartBase} ${C.energy}`, energy: 'usage', avatar: 'plug', region: 'Europe/London', timeDiff: 0, ssid: 'SimHome' },
+  },
+  {
+    // TPAP light strip (L900-5 1.4.3): 10,000 iterations, ChaCha20-Poly1305 preferred, -1501 for a wrong password.
+    id: 'l900tpap', alias: 'Bookshelf Strip', model: 'L900-5(EU)', family: 'lightstrip', protocol: 'smart', transport: 'tpap', loginVersion: 2,
+    mac: '1C:61:B4:3A:10:18', deviceId: simHex('l900tpap', 40), hwVer: '1.0', fwVer: '1.4.3 Build 251105 Rel.093012',
+    on: true, baseW: 10, voltageV: 230,
+    discovery: {
+      deviceType: 'SMART.TAPOBULB', encryptType: 'TPAP', lv: 2,
+      extra: { tpap_preferred: true, tpap: { tls: 0, dac: 0, noc: 0, pake: [2], port: 80 } },
+    },
+    tpap: { iterations: 10000, ciphers: ['chacha20_poly1305', 'aes_256_ccm', 'aes_128_ccm'], authErrorCode: -1501, tokenField: 'stok' },
+    smart: {
+      components: `${C.smartBase} ${C.light} color:1 color_temperature:1 light_strip:1 light_strip_lighting_effect:2`,
+      light: { brightness: 60, hue: 30, saturation: 90, colorTemp: 0, range: [9000, 9000] },
+      lightingEffect: true, avatar: '', region: 'Europe/Amsterdam', timeDiff: 60, ssid: 'SimHome',
+    },
+  },
+  {
+    // Kasa-branded TPAP plug (KP125M 1.4.1): password_shadow 2 (SHA-1 of the password), dac 1.
+    id: 'kp125mtpap', alias: 'Space Heater', model: 'KP125M(US)', family: 'plug', protocol: 'smart', transport: 'tpap', loginVersion: 2,
+    mac: '78:8C:B5:3A:10:19', deviceId: simHex('kp125mtpap', 40), hwVer: '1.0', fwVer: '1.4.1 Build 251112 Rel.181036',
+    on: false, baseW: 1200, voltageV: 121,
+    discovery: {
+      deviceType: 'SMART.KASAPLUG', encryptType: 'TPAP', lv: 2,
+      extra: { tpap_preferred: true, tpap: { tls: 0, dac: 1, noc: 0, pake: [2], port: 80 } },
+    },
+    tpap: { iterations: 3000, dac: 1, extraCrypt: { type: 'password_shadow', params: { passwd_id: 2 } } },
+    smart: { components: `${C.smartBase} ${C.energy} matter:2`, energy: 'emeter', avatar: 'fan', region: 'America/Denver', timeDiff: -420, ssid: 'SimHome' },
+  },
+  {
+    // TPAP over TLS with a cloud certificate (robot vacuum): found, but not supported.
+    id: 'rv30', alias: 'Robot Vacuum', model: 'RV30 Max(EU)', family: 'unknown', protocol: 'smart', transport: 'https',
+    mac: '3C:52:A1:3A:10:1A', deviceId: simHex('rv30', 40), hwVer: '1.0', fwVer: '1.3.0 Build 240415 Rel.57862',
+    on: false, baseW: 0, voltageV: 230,
+    discovery: {
+      deviceType: 'SMART.TAPOROBOVAC', encryptType: 'TPAP', https: true, httpPort: 4433,
+      extra: { tpap_preferred: true, tpap: { tls: 1, dac: 0, noc: 1, pake: [2], port: 4433 } },
+    },
+    unsupported: 'TPAP over TLS with a cloud certificate',
   },
   {
     id: 'c210', alias: 'Porch Camera', model: 'C210(EU)', family: 'unknown', protocol: 'smart', transport: 'https',

@@ -3,6 +3,7 @@
  * text to a device model (`SimHandler`); faults are injected at the wire, where real devices fail.
  */
 import type { Credentials } from '../types';
+import type { TpapSimOptions } from './wire/tpap';
 
 /** A simulated device's application logic (IOT or SMART JSON in, JSON out). */
 export interface SimHandler {
@@ -83,6 +84,8 @@ export interface WireServerOptions {
   sessionTtlS?: number;
   /** AES: login version the device expects (1 or 2). Default 2. */
   loginVersion?: 1 | 2;
+  /** TPAP: how the device logs in (credential transform, iterations, ciphers, codes). */
+  tpap?: TpapSimOptions;
 }
 
 export interface WireServer {

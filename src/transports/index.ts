@@ -1,17 +1,20 @@
 /**
  * Transport factory. Each transport's handshake and encryption are described at the top of its own
  * file: xor.ts (autokey XOR, TCP/UDP 9999, no handshake), klap.ts (seed/hash handshake, AES-128-CBC
- * per sequence number), aes.ts (RSA-wrapped AES key, login token, securePassthrough envelope).
+ * per sequence number), aes.ts (RSA-wrapped AES key, login token, securePassthrough envelope),
+ * tpap.ts (SPAKE2+ login, AEAD frames per sequence number).
  */
 import { KasaTapoError, clip } from '../errors';
 import { checkHost } from '../trust';
 import type { Transport, TransportKind, TransportOptions } from '../types';
 import { AesTransport } from './aes';
 import { KlapTransport } from './klap';
+import { TpapTransport } from './tpap';
 import { XorTransport } from './xor';
 
 export { AesTransport } from './aes';
 export { KlapTransport } from './klap';
+export { TpapTransport, tpapProfileIssue } from './tpap';
 export { XorTransport, xorUdpRequest } from './xor';
 export { DEFAULT_CREDENTIALS, HttpClient, parseSessionCookie, renewalDeadline, type HttpResponse } from './http';
 
@@ -34,6 +37,8 @@ export function createTransport(kind: TransportKind, opts: TransportOptions): Tr
       return new KlapTransport(o, 1);
     case 'aes':
       return new AesTransport(o);
+    case 'tpap':
+      return new TpapTransport(o);
     default:
       throw new KasaTapoError('EBADINPUT', `Unknown transport "${clip(kind)}"`);
   }

@@ -31,7 +31,7 @@ describe('end to end: the packed package in a real Node-RED', function () {
 
   before(async function () {
     const base = randomBase();
-    const ids = ['hs110v1', 'p110', 'p100'];
+    const ids = ['hs110v1', 'p110', 'p100', 'p110tpap'];
     for (const [i, id] of ids.entries()) devices.push(await startSimulatedDevice(id, { host: `${base}.${i + 1}`, credentials: CREDS, discovery: true }));
     await collector.start();
     userDir = tempDir('e2e');
@@ -60,6 +60,7 @@ describe('end to end: the packed package in a real Node-RED', function () {
     assert.ok(!packedFiles.some((f) => f.startsWith('dist/test/') || f.startsWith('dist/bench/') || f.startsWith('src/')), 'tarball carries tests, bench or TypeScript sources');
     assert.ok(fs.existsSync(path.join(userDir, 'node_modules', 'node-red-contrib-kasa-tapo', 'dist', 'nodes', 'tplink-pool.js')));
     assert.ok(fs.existsSync(path.join(userDir, 'node_modules', 'node-forge', 'package.json')), 'runtime dependency node-forge installed');
+    assert.ok(fs.existsSync(path.join(userDir, 'node_modules', '@noble', 'curves', 'package.json')), 'runtime dependency @noble/curves installed');
     assert.ok(!fs.existsSync(path.join(userDir, 'node_modules', 'mocha')), 'a dev dependency was installed');
   });
 
@@ -111,6 +112,16 @@ describe('end to end: the packed package in a real Node-RED', function () {
     assert.equal(byHost.get(devices[1]!.host)?.auth, 'ok');
     assert.equal(byHost.get(devices[2]!.host)?.protocol, 'aes');
     assert.equal(byHost.get(devices[2]!.host)?.auth, 'ok');
+    // A TPAP device (2025+ firmware): supported, the login works, and the alias comes from that login.
+    const tpap = byHost.get(devices[3]!.host) as { protocol: string; supported: boolean; auth: string; alias?: string } | undefined;
+    assert.equal(tpap?.protocol, 'tpap');
+    assert.equal(tpap?.supported, true);
+    assert.equal(tpap?.auth, 'ok');
+    assert.equal(tpap?.alias, 'Heater');
+    const tested = await r.request('POST', '/tplink-pool/test', { host: devices[3]!.host, port: devices[3]!.port, transport: 'tpap', username: CREDS.username, password: CREDS.password });
+    assert.equal(tested.json.ok, true, tested.text);
+    assert.equal(tested.json.device.alias, 'Heater');
+    assert.equal(tested.json.device.protocol, 'tpap');
     assert.ok(!scan.text.includes(CREDS.password));
     const bad = await r.request('POST', '/tplink-pool/test', { host: devices[1]!.host, port: devices[1]!.port, transport: 'klap', username: CREDS.username, password: 'wrong-password' });
     assert.equal(bad.json.ok, false);

@@ -64,10 +64,22 @@ describe('discovery', () => {
     const iot = parseTdpAnswer(tdp({ error_code: 0, result: { device_type: 'IOT.SMARTPLUGSWITCH', device_model: 'HS100(UK)', mgt_encrypt_schm: { encrypt_type: 'KLAP', http_port: 80, is_support_https: false } } }), 'h')!;
     assert.equal(iot.transport, 'klap-v1');
     assert.equal(iot.protocol, 'iot');
-    const tpap = parseTdpAnswer(res({ encrypt_type: 'TPAP', http_port: 80, is_support_https: false, lv: 2 }), 'h')!;
-    assert.equal(tpap.supported, false);
-    assert.equal(tpap.reason, HINTS.tpap);
-    assert.equal(tpap.transport, undefined);
+    // Since issue 12 a plain-HTTP TPAP device is supported (it was "unsupported: TPAP" before);
+    // a TLS / cloud-certificate profile stays unsupported with the exact reason.
+    const tpap = parseTdpAnswer(res({ encrypt_type: 'TPAP', http_port: 80, is_support_https: false, lv: 2 }, { tpap_preferred: true, tpap: { tls: 0, dac: 0, noc: 0, pake: [2], port: 8081 } }), 'h')!;
+    assert.equal(tpap.supported, true);
+    assert.equal(tpap.transport, 'tpap');
+    assert.equal(tpap.port, 8081);
+    const bare = parseTdpAnswer(res({ encrypt_type: 'TPAP', http_port: 80, is_support_https: false, lv: 2 }), 'h')!;
+    assert.equal(bare.transport, 'tpap');
+    assert.equal(bare.port, 80);
+    const tls = parseTdpAnswer(res({ encrypt_type: 'TPAP', http_port: 4433, is_support_https: true }, { tpap: { tls: 1, dac: 0, noc: 1, pake: [2], port: 4433 } }), 'h')!;
+    assert.equal(tls.supported, false);
+    assert.equal(tls.transport, undefined);
+    assert.match(tls.reason!, /tpap\.tls 1/);
+    assert.notEqual(tls.reason, HINTS.tpap);
+    const klapNotPreferred = parseTdpAnswer(res({ encrypt_type: 'KLAP', http_port: 80, is_support_https: false, lv: 2 }, { tpap_preferred: false, tpap: { tls: 0, pake: [2], port: 80 } }), 'h')!;
+    assert.equal(klapNotPreferred.transport, 'klap');
     const cam = parseTdpAnswer(
       tdp({ error_code: 0, result: { device_type: 'SMART.IPCAMERA', device_model: 'C210', device_name: 'Door', mgt_encrypt_schm: { is_support_https: true }, encrypt_type: ['3'], encrypt_info: { sym_schm: 'AES' } } }),
       'h',

@@ -139,7 +139,20 @@ describe('normalisation', () => {
     assert.equal(classifySmart('SMART.TAPOHUB', new Set()), 'hub');
     assert.deepEqual(routeFor('SMART.TAPOPLUG', 'KLAP', false), { supported: true, transport: 'klap', protocol: 'smart' });
     assert.deepEqual(routeFor('IOT.SMARTPLUGSWITCH', 'KLAP', false), { supported: true, transport: 'klap-v1', protocol: 'iot' });
-    assert.deepEqual(routeFor('SMART.TAPOPLUG', 'TPAP', false), { supported: false, protocol: 'smart', reason: HINTS.tpap });
+    // TPAP is supported since issue 12 (plain-HTTP tls:0 profile); TLS / cloud-certificate profiles are not.
+    assert.deepEqual(routeFor('SMART.TAPOPLUG', 'TPAP', false), { supported: true, transport: 'tpap', protocol: 'smart' });
+    assert.deepEqual(routeFor('SMART.TAPOPLUG', 'TPAP', false, { profile: { tls: 0, dac: 1, noc: 0, pake: [2], port: 80 } }), { supported: true, transport: 'tpap', protocol: 'smart' });
+    const tls = routeFor('SMART.TAPOROBOVAC', 'TPAP', true, { profile: { tls: 1, noc: 1, pake: [2] } });
+    assert.equal(tls.supported, false);
+    assert.match((tls as { reason: string }).reason, /HTTPS \(tpap\.tls 1/);
+    assert.match((routeFor('SMART.TAPOPLUG', 'TPAP', false, { profile: { tls: 2 } }) as { reason: string }).reason, /mutual TLS/);
+    assert.match((routeFor('SMART.TAPOPLUG', 'TPAP', false, { profile: { tls: 0, noc: 1 } }) as { reason: string }).reason, /noc 1/);
+    assert.match((routeFor('SMART.TAPOPLUG', 'TPAP', false, { profile: { tls: 0, pake: [0] } }) as { reason: string }).reason, /user-password/);
+    assert.deepEqual(routeFor('IOT.SMARTPLUGSWITCH', 'TPAP', false), { supported: false, protocol: 'iot', reason: HINTS.tpap });
+    // KLAP with tpap_preferred:false stays KLAP; tpap_preferred:true with a usable profile goes TPAP.
+    assert.deepEqual(routeFor('SMART.TAPOPLUG', 'KLAP', false, { profile: { tls: 0, pake: [2] }, preferred: false }), { supported: true, transport: 'klap', protocol: 'smart' });
+    assert.deepEqual(routeFor('SMART.TAPOPLUG', 'KLAP', false, { profile: { tls: 0, pake: [2] }, preferred: true }), { supported: true, transport: 'tpap', protocol: 'smart' });
+    assert.deepEqual(routeFor('SMART.TAPOPLUG', 'KLAP', false, { profile: { tls: 1, pake: [2] }, preferred: true }), { supported: true, transport: 'klap', protocol: 'smart' });
     assert.equal(routeFor('SMART.TAPOROBOVAC', 'KLAP', true).supported, false);
   });
 });

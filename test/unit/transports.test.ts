@@ -135,7 +135,7 @@ describe('transports against the wire servers', function () {
   });
 
   it('DEFAULT_PORTS', () => {
-    assert.deepEqual({ ...DEFAULT_PORTS }, { xor: 9999, klap: 80, 'klap-v1': 80, aes: 80 });
+    assert.deepEqual({ ...DEFAULT_PORTS }, { xor: 9999, klap: 80, 'klap-v1': 80, aes: 80, tpap: 80 });
   });
 
   for (const { name, kind, lv } of KINDS) {

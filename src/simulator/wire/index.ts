@@ -1,7 +1,7 @@
 /**
  * The simulator's wire servers, one per transport kind: XOR (TCP, autokey XOR, no handshake),
  * KLAP v1/v2 (HTTP, seed/hash handshake, AES-128-CBC per sequence number) and AES (HTTP, RSA-wrapped
- * session key, login token, securePassthrough). Each decrypts a request, hands its text to
+ * session key, login token, securePassthrough) and TPAP (HTTP, SPAKE2+ login, AEAD frames). Each decrypts a request, hands its text to
  * `opts.handler`, and encrypts the answer; faults (src/simulator/types.ts) are injected here.
  */
 import { KasaTapoError } from '../../errors';
@@ -9,10 +9,12 @@ import type { TransportKind } from '../../types';
 import type { WireServer, WireServerOptions } from '../types';
 import { startAesServer } from './aes';
 import { startKlapServer } from './klap';
+import { startTpapServer } from './tpap';
 import { startXorServer } from './xor';
 
 export { startAesServer } from './aes';
 export { startKlapServer } from './klap';
+export { startTpapServer, type TpapSimOptions } from './tpap';
 export { startXorServer } from './xor';
 export { assertLoopback } from './common';
 
@@ -27,6 +29,8 @@ export function startWireServer(kind: TransportKind, opts: WireServerOptions): P
       return startKlapServer(1, opts);
     case 'aes':
       return startAesServer(opts);
+    case 'tpap':
+      return startTpapServer(opts);
     default:
       return Promise.reject(new KasaTapoError('EBADINPUT', `Unknown transport "${String(kind)}"`));
   }

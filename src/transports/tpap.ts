@@ -1,0 +1,276 @@
+/**
+ * TPAP transport (Tapo and Kasa firmware since late 2025, e.g. P110 1.4.x, L900 1.4.x, KP125M 1.4.1),
+ * over plain HTTP (the `tls:0` profile of protocol.md §7.5).
+ *
+ * Login: three JSON calls `POST /` `{"method":"login","params":{"sub_method":…}}`. `discover` answers
+ * the device's TPAP profile (tls, dac, noc, pake) and MAC; we refuse profiles we cannot speak (TLS,
+ * cloud certificates, no user-password passcode) with a reason. `pake_register` sends 32 random
+ * bytes and the suites/ciphers we offer; the device answers its random, salt, PBKDF2 iteration count,
+ * SPAKE2+ share R, the chosen cipher and an optional credential transform (`extra_crypt`).
+ * `pake_share` sends our share L and our confirmation HMAC(KcA, R); the device answers its own
+ * confirmation HMAC(KcB, L), a session token (`sessionId` or `stok`) and `start_seq`. We check the
+ * device's confirmation (constant time) before sending anything on the session: a device that does
+ * not know the password cannot produce it. A -2203/-1501 at pake_share (or a wrong confirmation) is
+ * EAUTH after that one login — never retried, since devices lock out after repeated failures.
+ *
+ * Data: `POST /stok=<token>/ds`, body `uint32_BE(seq) ‖ AEAD(SMART JSON) ‖ tag` with AES-128-CCM (or
+ * AES-256-CCM / ChaCha20-Poly1305, whichever the device chose), nonce = base_nonce[0:8] ‖ seq. `seq`
+ * starts at start_seq and advances on every request, failed ones included (a nonce is never reused).
+ * The device answers a frame with the same seq, or an unencrypted JSON error (`-2203`: the token
+ * expired), told apart by its content type before any decryption. An expired token, HTTP 401/403 or
+ * an answer that fails authentication drops the session and throws ESESSION; the protocol layer
+ * (protocols/retry.ts) then logs in again once and replays the request. Sessions are renewed
+ * proactively after `tpapRenewAfterMs` (default 1 h). The maths lives in crypto/tpap.ts; the
+ * client's elliptic-curve work runs on a worker thread (crypto/tpap-worker.ts), off the event loop.
+ */
+import { randomBytes } from 'node:crypto';
+import { HINTS, KasaTapoError } from '../errors';
+import { isObject, parseJsonObject } from '../json';
+import {
+  TpapCipher,
+  isTpapCipher,
+  tpapCredential,
+  tpapDeriveSecrets,
+  tpapEqual,
+  tpapRegisterUsername,
+  tpapTransformName,
+  type TpapCipherName,
+  type TpapExtraCrypt,
+} from '../crypto/tpap';
+import { tpapClientKeys } from '../crypto/tpap-worker';
+import type { TransportOptions } from '../types';
+import { HttpSessionTransport, monotonicMs, type HttpResponse, type HttpSession } from './http';
+
+/** Proactive renewal of a TPAP session (protocol.md §7.5.5 recommends about an hour). */
+export const TPAP_DEFAULT_RENEW_MS = 3_600_000;
+/** Highest PBKDF2 iteration count we accept from a device (cost bound). */
+export const TPAP_MAX_ITERATIONS = 100_000;
+/** Device codes meaning "wrong credentials" at pake_share. */
+export const TPAP_AUTH_CODES: ReadonlySet<number> = new Set([-2203, -1501, -2101]);
+/** Device code for an expired or unknown session token on the data channel. */
+export const TPAP_SESSION_EXPIRED = -2203;
+/** Device code for "locked after repeated failures" (with `sec_left`). */
+export const TPAP_LOCKED = -40404;
+
+const JSON_HEADERS = { 'Content-Type': 'application/json', Accept: 'application/json' };
+const OCTET = { 'Content-Type': 'application/octet-stream' };
+
+/** The `tpap` object of discovery and of the login `discover` call. */
+export interface TpapProfile {
+  tls?: unknown;
+  dac?: unknown;
+  noc?: unknown;
+  pake?: unknown;
+  port?: unknown;
+  user_hash_type?: unknown;
+}
+
+/**
+ * Why we cannot log in to a device with this TPAP profile, or undefined when we can (tls 0, noc not
+ * required, pake offering the user password 2 or 5). Pure; never throws.
+ */
+export function tpapProfileIssue(p: TpapProfile | undefined): string | undefined {
+  if (!p || typeof p !== 'object') return undefined;
+  const tls = typeof p.tls === 'number' ? p.tls : 0;
+  if (tls >= 1) {
+    return tls >= 2
+      ? `This device offers TPAP only over mutual TLS (tpap.tls ${tls}) with a certificate issued by the TP-Link cloud, which is not supported`
+      : `This device offers TPAP only over HTTPS (tpap.tls ${tls}: cameras, robot vacuums), which is not supported`;
+  }
+  if (p.noc === 1 || p.noc === true) {
+    return 'This device asks for a TPAP login with a TP-Link cloud certificate (tpap.noc 1), which is not supported';
+  }
+  const pake = Array.isArray(p.pake) ? p.pake : undefined;
+  if (pake && !pake.includes(2) && !pake.includes(5)) {
+    return `This device offers no TPAP user-password login (tpap.pake ${JSON.stringify(pake).slice(0, 40)}; only 2 and 5 are supported)`;
+  }
+  return undefined;
+}
+
+interface TpapSession extends HttpSession {
+  cipher: TpapCipher;
+  stok: string;
+  /** The sequence number of the next request. */
+  seq: number;
+}
+
+const b64 = (v: unknown): Buffer | undefined => (typeof v === 'string' && /^[A-Za-z0-9+/=\s]*$/.test(v) ? Buffer.from(v, 'base64') : undefined);
+
+/** Content type says JSON, or (no content type) the body is a JSON object. Never throws. */
+function isJsonAnswer(r: HttpResponse): boolean {
+  const ct = String(r.headers['content-type'] ?? '').toLowerCase();
+  if (ct.includes('json')) return true;
+  if (ct) return false;
+  if (r.body[0] !== 0x7b) return false;
+  try {
+    parseJsonObject(r.body);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export class TpapTransport extends HttpSessionTransport<TpapSession> {
+  readonly kind = 'tpap' as const;
+  /** Logins attempted (each is discover + pake_register + pake_share); for tests and stats. */
+  logins = 0;
+
+  /** Never throws. */
+  constructor(opts: TransportOptions) {
+    super(opts);
+  }
+
+  protected override due(s: TpapSession): boolean {
+    return s.seq >= 0xffffffff || super.due(s);
+  }
+
+  private codeError(code: unknown, step: string): KasaTapoError {
+    const d = { host: this.host, method: `login ${step}`, ...(typeof code === 'number' ? { deviceCode: code } : {}) };
+    return new KasaTapoError('EDEVICE', `${this.host} refused the TPAP ${step} (error ${String(code).slice(0, 20)})`, d);
+  }
+
+  /** One login call; resolves with `result`. Throws KasaTapoError (status, JSON, error_code ≠ 0 as EDEVICE unless `onCode` maps it). */
+  private async call(step: string, params: Record<string, unknown>, onCode?: (code: unknown, answer: Record<string, unknown>) => KasaTapoError | undefined): Promise<Record<string, unknown>> {
+    const r = await this.http.post('/', Buffer.from(JSON.stringify({ method: 'login', params: { sub_method: step, ...params } })), JSON_HEADERS);
+    if (r.status !== 200) throw this.statusError(r.status, `TPAP ${step}`);
+    const answer = parseJsonObject(r.body, `TPAP ${step} answer`);
+    if (answer.error_code !== 0) throw onCode?.(answer.error_code, answer) ?? this.codeError(answer.error_code, step);
+    if (!isObject(answer.result)) throw new KasaTapoError('EPROTOCOL', `${this.host}: the TPAP ${step} answer has no result`, { host: this.host });
+    return answer.result;
+  }
+
+  private unsupported(reason: string): KasaTapoError {
+    return new KasaTapoError('EUNSUPPORTED', `${this.host}: ${reason}`, { host: this.host });
+  }
+
+  private bad(what: string): KasaTapoError {
+    return new KasaTapoError('EPROTOCOL', `${this.host}: the TPAP ${what}`, { host: this.host });
+  }
+
+  /**
+   * discover → pake_register → pake_share, and the check of the device's confirmation.
+   * Throws KasaTapoError: EAUTH (-2203/-1501/-2101 at pake_share, a wrong device confirmation,
+   * -40404 locked; 403), EUNSUPPORTED (TLS/NOC profile, no user-password passcode, an unknown
+   * credential transform, a suite or cipher we did not offer; 404), EDEVICE (other device codes),
+   * EPROTOCOL (malformed answers), network errors.
+   */
+  protected async handshake(): Promise<TpapSession> {
+    this.logins++;
+    const disc = await this.call('discover', {});
+    const profile = isObject(disc.tpap) ? (disc.tpap as TpapProfile) : undefined;
+    const issue = tpapProfileIssue(profile);
+    if (issue) throw this.unsupported(issue);
+    const mac = typeof disc.mac === 'string' ? disc.mac : '';
+
+    const offered: TpapCipherName[] = (this.opts.tpapCiphers?.length ? this.opts.tpapCiphers : ['aes_128_ccm']).filter(isTpapCipher);
+    const userRandom = randomBytes(32);
+    const reg = await this.call('pake_register', {
+      username: tpapRegisterUsername(profile?.user_hash_type),
+      user_random: userRandom.toString('base64'),
+      cipher_suites: [1],
+      encryption: offered,
+      passcode_type: 'userpw',
+      stok: null,
+    });
+    if (reg.cipher_suites !== 1 && !(Array.isArray(reg.cipher_suites) && reg.cipher_suites.length === 1 && reg.cipher_suites[0] === 1)) {
+      throw this.unsupported(`the device chose TPAP cipher suite ${JSON.stringify(reg.cipher_suites ?? null).slice(0, 20)}, but only suite 1 was offered`);
+    }
+    const cipher: unknown = Array.isArray(reg.encryption) ? reg.encryption[0] : reg.encryption;
+    if (!isTpapCipher(cipher) || !offered.includes(cipher)) {
+      throw this.unsupported(`the device chose the TPAP cipher "${String(cipher).slice(0, 30)}", which was not offered (${offered.join(', ')})`);
+    }
+    const iterations = reg.iterations;
+    if (typeof iterations !== 'number' || !Number.isInteger(iterations) || iterations < 1 || iterations > TPAP_MAX_ITERATIONS) {
+      throw this.bad(`register answer has an invalid iteration count (${String(iterations).slice(0, 20)})`);
+    }
+    const devRandom = b64(reg.dev_random);
+    const salt = b64(reg.dev_salt);
+    const devShare = b64(reg.dev_share);
+    if (!devRandom?.length || !salt?.length || devShare?.length !== 65) throw this.bad('register answer lacks dev_random, dev_salt or a 65-byte dev_share');
+    const extra = isObject(reg.extra_crypt) && Object.keys(reg.extra_crypt).length ? (reg.extra_crypt as TpapExtraCrypt) : undefined;
+    const transform = tpapTransformName(extra);
+    const creds = this.opts.credentials ?? { username: '', password: '' };
+    let cred: string;
+    try {
+      cred = tpapCredential(extra, creds.username, creds.password, mac);
+    } catch (e) {
+      throw this.unsupported(e instanceof Error ? e.message : String(e));
+    }
+
+    const { w, h } = await tpapDeriveSecrets(cred, salt, iterations);
+    if (this.closed) throw new KasaTapoError('ECLOSED', `The transport to ${this.host} is closed`, { host: this.host });
+    // The four scalar multiplications run on a worker thread (crypto/tpap-worker.ts).
+    const keys = await tpapClientKeys({ w, h, R: devShare, userRandom, devRandom });
+    const L = keys.L;
+    const authError = (why: string, code?: number): KasaTapoError =>
+      new KasaTapoError('EAUTH', `${this.host} rejected the TPAP login (${why}; credential transform tried: ${transform})`, {
+        host: this.host,
+        hint: HINTS.auth,
+        method: 'login pake_share',
+        ...(code !== undefined ? { deviceCode: code } : {}),
+      });
+    const share = await this.call(
+      'pake_share',
+      {
+        user_share: L.toString('base64'),
+        user_confirm: keys.userConfirm.toString('base64'),
+        ...(profile?.dac === 1 ? { dac_nonce: randomBytes(16).toString('base64') } : {}),
+      },
+      (code, answer) => {
+        if (typeof code === 'number' && TPAP_AUTH_CODES.has(code)) return authError(`error ${code}`, code);
+        if (code === TPAP_LOCKED) {
+          const res = isObject(answer.result) ? answer.result : answer;
+          const left = typeof res.sec_left === 'number' ? Math.max(0, Math.round(res.sec_left)) : undefined;
+          return new KasaTapoError('EAUTH', `${this.host} is locked after repeated failed logins${left !== undefined ? `; retry in ${left} s` : ''}`, {
+            host: this.host,
+            deviceCode: code,
+            hint: 'Wait until the lock ends, then check the credentials before trying again',
+          });
+        }
+        return undefined;
+      },
+    );
+    const devConfirm = b64(share.dev_confirm);
+    if (!devConfirm || !tpapEqual(devConfirm, keys.devConfirm)) throw authError('the device could not prove it knows the password');
+    const stok = typeof share.sessionId === 'string' && share.sessionId ? share.sessionId : typeof share.stok === 'string' ? share.stok : '';
+    if (!stok || !/^[\w.~-]{1,256}$/.test(stok)) throw this.bad('share answer has no usable session token');
+    const startSeq = share.start_seq;
+    if (typeof startSeq !== 'number' || !Number.isInteger(startSeq) || startSeq < 0 || startSeq > 0xffffffff) throw this.bad('share answer has no valid start_seq');
+    this.debug(`login done (${cipher}, ${iterations} iterations, transform ${transform})`);
+    return { cipher: new TpapCipher(cipher, keys.sharedKey), stok, seq: startSeq, renewAt: monotonicMs() + (this.opts.tpapRenewAfterMs ?? TPAP_DEFAULT_RENEW_MS) };
+  }
+
+  private sessionGone(why: string, d: { httpStatus?: number; deviceCode?: number } = {}): KasaTapoError {
+    this.session = undefined;
+    return new KasaTapoError('ESESSION', `${this.host} ended the TPAP session (${why})`, { host: this.host, ...d });
+  }
+
+  /**
+   * One request on the data channel. Throws KasaTapoError: ESESSION (token expired -2203, HTTP
+   * 401/403, an answer that fails authentication or carries another seq — the session is dropped),
+   * EDEVICE (another unencrypted error code), EPROTOCOL (other HTTP status), network errors.
+   */
+  protected async exchange(s: TpapSession, request: string): Promise<string> {
+    const seq = s.seq;
+    s.seq++; // before sending: a failed request still used this nonce
+    const r = await this.http.post(`/stok=${s.stok}/ds`, s.cipher.seal(seq, request), OCTET);
+    if (r.status === 401 || r.status === 403) throw this.sessionGone(`HTTP ${r.status}`, { httpStatus: r.status });
+    if (r.status !== 200) {
+      throw new KasaTapoError('EPROTOCOL', `${this.host} answered a TPAP request with HTTP ${r.status}`, { host: this.host, httpStatus: r.status });
+    }
+    if (isJsonAnswer(r)) {
+      const answer = parseJsonObject(r.body, 'TPAP error answer');
+      const code = answer.error_code;
+      if (code === TPAP_SESSION_EXPIRED || code === 9999) throw this.sessionGone(`token expired, error ${code}`, { deviceCode: code });
+      throw new KasaTapoError('EDEVICE', `${this.host} refused a TPAP request (error ${String(code).slice(0, 20)})`, {
+        host: this.host,
+        ...(typeof code === 'number' ? { deviceCode: code } : {}),
+      });
+    }
+    try {
+      return s.cipher.open(r.body, seq).plain.toString('utf8');
+    } catch (e) {
+      throw this.sessionGone(e instanceof Error ? e.message : 'undecryptable answer');
+    }
+  }
+}
