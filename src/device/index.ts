@@ -37,6 +37,7 @@ import { OUTLET_CAPS, NO_CAPS, type Caps, type Normalised } from './normalise';
 import { checkCaps, validatePatch } from './patch';
 import { SmartAdapter } from './smart-adapter';
 import { PORT_OF, PROTOCOL_OF } from './table';
+import { redactingTrace, wifiJoin, wifiScan, type WifiJoinResult, type WifiNetwork } from '../wifi';
 
 export interface ConnectOptions {
   host: string;
@@ -219,6 +220,16 @@ export class Device implements DeviceApi {
     });
   }
 
+  /** Wi-Fi onboarding (src/wifi.ts): the networks the device sees. Throws what `wifiScan` throws. */
+  wifiScan(): Promise<WifiNetwork[]> {
+    return wifiScan(this);
+  }
+
+  /** Wi-Fi onboarding (src/wifi.ts): move the device to another network. Throws what `wifiJoin` throws. */
+  wifiJoin(ssid: string, password: string, keyType?: number | string): Promise<WifiJoinResult> {
+    return wifiJoin(this, ssid, password, keyType);
+  }
+
   /** What the last read learned; undefined before the first read. Never throws. */
   info(): DeviceInfo | undefined {
     if (!this.n) return undefined;
@@ -245,7 +256,7 @@ function build(kind: TransportKind, port: number, opts: ConnectOptions, loginVer
   if (opts.timeoutMs !== undefined) topts.timeoutMs = opts.timeoutMs;
   if (opts.credentials) topts.credentials = opts.credentials;
   if (opts.logger) topts.logger = opts.logger;
-  if (opts.trace) topts.trace = opts.trace;
+  if (opts.trace) topts.trace = redactingTrace(opts.trace);
   if (opts.keyPair) topts.keyPair = opts.keyPair;
   const lv = opts.loginVersion ?? loginVersion;
   if (lv !== undefined) topts.loginVersion = lv;

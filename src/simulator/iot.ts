@@ -9,6 +9,7 @@ import { isObject, parseJson } from '../json';
 import { Meter, unitHash } from './meter';
 import type { DeviceProfile, LightSpec } from './profiles';
 import type { SimHandler } from './types';
+import { SimWifi } from './wifi';
 
 type Params = Record<string, unknown>;
 type Result = Record<string, unknown>;
@@ -77,6 +78,8 @@ export class IotDeviceModel implements SimHandler {
   private readonly modules: Record<string, Record<string, Method>>;
   private readonly now: () => number;
   private readonly isBulb: boolean;
+  /** Wi-Fi onboarding state (wifi.ts). */
+  readonly wifi = new SimWifi();
 
   constructor(profile: DeviceProfile, opts: { now?: () => number } = {}) {
     const spec = profile.iot;
@@ -429,17 +432,15 @@ export class IotDeviceModel implements SimHandler {
         get_intl_fw_list: { fn: () => ({ fw_list: [] }) },
       },
       netif: {
-        get_scaninfo: {
-          fn: () => ({
-            ap_list: [
-              { ssid: 'SimHome', key_type: 3 },
-              { ssid: 'SimHome-Guest', key_type: 3 },
-              { ssid: 'Neighbour', key_type: 2 },
-            ],
-            wpa3_support: 0,
-          }),
+        get_scaninfo: { fn: () => ({ ap_list: this.wifi.networks.map((n) => ({ ssid: n.ssid, key_type: n.keyType })), wpa3_support: 0 }) },
+        get_stainfo: { fn: () => ({ ssid: this.wifi.ssid, key_type: this.wifi.keyType, rssi: this.wifi.rssi() }) },
+        set_stainfo: {
+          fn: (p) => {
+            const keyType = requireInt(p, 'key_type', 0, 3);
+            if (typeof p['ssid'] !== 'string' || typeof p['password'] !== 'string' || !this.wifi.join(p['ssid'], keyType)) throw invalid();
+            return {};
+          },
         },
-        get_stainfo: { fn: () => ({ ssid: 'SimHome', key_type: 3, rssi: -50 }) },
       },
     };
     if (spec.emeter || this.isBulb) {
