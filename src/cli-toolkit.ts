@@ -96,7 +96,7 @@ async function runTddp(a: ToolkitArgs): Promise<void> {
 async function runCloud(a: ToolkitArgs, ctx: ToolkitContext): Promise<void> {
   const creds = account(a, ctx);
   if (!creds || !creds.username || !creds.password) throw new KasaTapoError('EBADINPUT', 'The cloud needs the TP-Link account: KASA_TAPO_USERNAME / KASA_TAPO_PASSWORD or the config file');
-  const baseUrl = a.extra['--cloud-url'] ?? process.env['KASA_TAPO_CLOUD_URL'] ?? DEFAULT_CLOUD_URL;
+  const baseUrl = a.extra['--cloud-url'] ?? (process.env['KASA_TAPO_CLOUD_URL'] || DEFAULT_CLOUD_URL);
   const session = await cloudLogin({ username: creds.username, password: creds.password, baseUrl, timeoutMs: a.timeoutMs });
   const deviceId = a.extra['--device'];
   if (deviceId === undefined) {
