@@ -40,9 +40,11 @@ const KEY_NAMES: Record<number, string> = { 0: 'none', 1: 'wep', 2: 'wpa_psk', 3
 const KEY_NUMBERS: Record<string, number> = { none: 0, wep: 1, wpa_psk: 2, wpa2_psk: 3, wpa3_sae: 4, wpa2_wpa3: 4 };
 const MAX_PAGES = 10;
 
-function isSmart(dev: DeviceApi): boolean {
+/** SMART or IOT, from what the device object learned (a pooled device not read yet is read once). */
+async function isSmart(dev: DeviceApi): Promise<boolean> {
+  if (dev.info() === undefined) await dev.getState();
   const p = dev.info()?.protocol;
-  if (p === undefined) throw new KasaTapoError('EBADINPUT', 'Read the device once (connect() does) before Wi-Fi onboarding');
+  if (p === undefined) throw new KasaTapoError('EPROTOCOL', 'Could not tell whether the device speaks IOT or SMART');
   return p === 'klap' || p === 'aes' || (p as string) === 'tpap';
 }
 
@@ -75,7 +77,7 @@ function iotResult(answer: unknown, method: string): Record<string, unknown> {
  * device), EDEVICE, EPROTOCOL and the transport errors.
  */
 export async function wifiScan(dev: DeviceApi): Promise<WifiNetwork[]> {
-  if (!isSmart(dev)) {
+  if (!(await isSmart(dev))) {
     const r = iotResult(await dev.raw({ netif: { get_scaninfo: { refresh: 1 } } }), 'get_scaninfo');
     const list = Array.isArray(r['ap_list']) ? r['ap_list'] : [];
     return list.filter(isObject).filter((a) => typeof a['ssid'] === 'string').map((a) => {
@@ -127,7 +129,7 @@ export async function wifiJoin(dev: DeviceApi, ssid: string, password: string, k
   const num = typeof kt === 'number' ? kt : KEY_NUMBERS[kt];
   if (num === undefined || !Number.isInteger(num) || num < 0 || num > 4) throw new KasaTapoError('EBADINPUT', 'The key type must be 0 (none), 1 (WEP), 2 (WPA), 3 (WPA2) or a SMART name like wpa2_psk');
   if (num !== 0 && password === '') throw new KasaTapoError('EBADINPUT', `A password is needed for a protected network`);
-  const smart = isSmart(dev);
+  const smart = await isSmart(dev);
   const request = smart
     ? { method: 'set_qs_info', params: { wireless: { ssid: b64(ssid), password: b64(password), key_type: typeof kt === 'string' ? kt : KEY_NAMES[num] ?? 'wpa2_psk' } } }
     : { netif: { set_stainfo: { ssid, password, key_type: num } } };

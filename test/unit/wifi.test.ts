@@ -6,6 +6,7 @@ import { execFile } from 'node:child_process';
 import * as path from 'node:path';
 import { connect } from '../../src/device';
 import { isKasaTapoError } from '../../src/errors';
+import { Pool } from '../../src/pool';
 import { SIM_NETWORKS, startSimulatedDevice, type IotDeviceModel, type SmartDeviceModel } from '../../src/simulator';
 import { redactSecrets, wifiJoin, wifiScan } from '../../src/wifi';
 
@@ -62,6 +63,20 @@ describe('Wi-Fi onboarding', function () {
       assert.equal((await wifiJoin(dev, 'Cafe Open', '', 0)).confirmed, true);
     } finally {
       await dev.close();
+      await sim.close();
+    }
+  });
+
+  it('works on a pooled device too (read once first if the pool has not yet)', async () => {
+    const sim = await startSimulatedDevice('p110', { credentials: CREDS });
+    const pool = new Pool({ credentials: CREDS });
+    try {
+      const d = pool.device({ host: sim.host, port: sim.port, transport: 'klap' });
+      assert.equal((await wifiScan(d)).length, SIM_NETWORKS.length);
+      assert.equal((await wifiJoin(d, 'SimHome-Guest', WIFI_PW)).confirmed, true);
+      assert.equal((sim.model as SmartDeviceModel).wifi.ssid, 'SimHome-Guest');
+    } finally {
+      await pool.close();
       await sim.close();
     }
   });
