@@ -183,9 +183,14 @@ export function decodeCapture(buf: Buffer, opts: DecodeOptions = {}): DecodeResu
       try {
         const pk = parseTddpPacket(p.payload);
         if (pk.version !== 2) continue;
-        const c = opts.credentials;
-        const key = tddpKey(c?.username || 'admin', c?.password || 'admin');
-        const data = pk.payload.length ? tddpDecrypt(key, pk.payload).toString('utf8') : '';
+        // The device account (admin/admin unless changed) or the one given; keep what reads as text.
+        const accounts = [{ username: 'admin', password: 'admin' }, ...(opts.credentials ? [opts.credentials] : [])];
+        let data = '';
+        if (pk.payload.length) {
+          const tries = accounts.map((c) => tddpDecrypt(tddpKey(c.username, c.password), pk.payload));
+          const text = tries.find((b) => /^[\x20-\x7e\t\r\n]*$/.test(b.toString('latin1')));
+          data = text ? text.toString('utf8') : `<not decrypted: ${pk.payload.toString('hex')}>`;
+        }
         const dir = pk.code === 1 ? 'dst' : 'src';
         push({ ...base(dir), kind: 'tddp', text: `type ${pk.type} subtype 0x${pk.subtype.toString(16).padStart(2, '0')} reply ${pk.replyInfo}${data ? ` data ${JSON.stringify(data)}` : ''}` });
       } catch {

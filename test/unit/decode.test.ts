@@ -12,6 +12,7 @@ import { xorEncrypt } from '../../src/crypto/xor';
 import { isKasaTapoError } from '../../src/errors';
 import { startSimulatedDevice, tdpPacket, type SimulatedDevice } from '../../src/simulator';
 import type { TransportChoice } from '../../src/types';
+import { buildTddpPacket, tddpEncrypt, tddpKey } from '../../src/tddp';
 import { PcapWriter, startPcapRelay } from '../helpers/pcap';
 
 const CREDS = { username: 'decode@example.com', password: 'decode-pw-1' };
@@ -112,6 +113,34 @@ describe('decode: captures made on loopback', function () {
       );
       assert.equal(r.messages[1]!.server, '127.0.0.9:9999');
     }
+  });
+
+  it('TDDP on UDP 1040 / 61000, decrypted with the device account (admin/admin by default)', () => {
+    const w = new PcapWriter();
+    w.udp('127.0.0.1', 61000, '127.0.0.5', 1040, buildTddpPacket({ version: 2, type: 3, code: 1, replyInfo: 0, packetId: 1, subtype: 0x0a, payload: Buffer.alloc(0) }));
+    w.udp('127.0.0.5', 1040, '127.0.0.1', 61000, buildTddpPacket({ version: 2, type: 3, code: 2, replyInfo: 0, packetId: 1, subtype: 0x0a, payload: tddpEncrypt(tddpKey('admin', 'admin'), Buffer.from('ABCD0110')) }));
+    const r = decodeCapture(w.toBuffer(), { credentials: CREDS });
+    assert.deepEqual(r.messages.map((m) => [m.kind, m.direction, m.server]), [['tddp', 'request', '127.0.0.5:1040'], ['tddp', 'response', '127.0.0.5:1040']]);
+    assert.match(r.messages[1]!.text, /subtype 0x0a .*"ABCD0110"/);
+  });
+
+  it('TPAP and TLS sessions are listed as not decryptable, with the reason', () => {
+    const w = new PcapWriter();
+    const c = { src: '127.0.0.1', sport: 5001, dst: '127.0.0.3', dport: 80 };
+    const s = { src: c.dst, sport: c.dport, dst: c.src, dport: c.sport };
+    const body = '{"method":"login","params":{"sub_method":"pake_register","username":"21232f297a57a5a743894a0e4a801fc3"}}';
+    w.tcp({ ...c, seq: 0, flags: { syn: true } });
+    w.tcp({ ...c, seq: 1, payload: Buffer.from(`POST / HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n${body}`) });
+    w.tcp({ ...s, seq: 1000, payload: Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 15\r\n\r\n{"error_code":0') });
+    const t = { src: '127.0.0.1', sport: 5002, dst: '127.0.0.4', dport: 443 };
+    w.tcp({ ...t, seq: 0, flags: { syn: true } });
+    w.tcp({ ...t, seq: 1, payload: Buffer.from('160301002a010000260303' + '00'.repeat(38), 'hex') });
+    const r = decodeCapture(w.toBuffer(), { credentials: CREDS });
+    const tpap = r.sessions.find((x) => x.kind === 'tpap');
+    const tls = r.sessions.find((x) => x.kind === 'tls');
+    assert.ok(tpap && !tpap.decrypted && /SPAKE2\+/.test(tpap.reason ?? '') && tpap.messages === 2, JSON.stringify(r.sessions));
+    assert.ok(tls && !tls.decrypted && /SSLKEYLOGFILE/.test(tls.reason ?? ''));
+    assert.equal(r.messages.length, 0);
   });
 
   it('reassembles out-of-order and retransmitted TCP segments', () => {
