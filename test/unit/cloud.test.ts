@@ -5,6 +5,8 @@
 // interceptor refuses every other non-loopback URL. The loopback guard stays active underneath.
 import { strict as assert } from 'node:assert';
 import { execFile } from 'node:child_process';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { inspect } from 'node:util';
 import { cloudLogin, DEFAULT_CLOUD_URL } from '../../src/cloud';
@@ -89,6 +91,29 @@ describe('cloud client against the simulated cloud', function () {
     assert.equal(DEFAULT_CLOUD_URL, 'https://wap.tplinkcloud.com');
     await assert.rejects(cloudLogin({ ...CREDS, baseUrl: 'http://127.0.0.1:1' }), (e: unknown) => isKasaTapoError(e) && e.code === 'ECONNREFUSED' && !e.message.includes(CREDS.password));
     await assert.rejects(cloudLogin({ ...CREDS, baseUrl: 'ftp://x' }), (e: unknown) => isKasaTapoError(e) && e.code === 'EBADINPUT');
+  });
+
+  it('never sends the token to a regional server over plain HTTP on another host', async () => {
+    let hits = 0;
+    const fake = http.createServer((req, res) => {
+      hits++;
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const m = (JSON.parse(Buffer.concat(chunks).toString()) as { method: string }).method;
+        const result = m === 'login' ? { token: 'tok-123' } : { deviceList: [{ deviceId: 'D1', alias: 'x', appServerUrl: 'http://127.0.0.2:9/' }] };
+        res.end(JSON.stringify({ error_code: 0, result }));
+      });
+    });
+    await new Promise<void>((ok) => fake.listen(0, '127.0.0.1', () => ok()));
+    try {
+      const s = await cloudLogin({ ...CREDS, baseUrl: `http://127.0.0.1:${(fake.address() as AddressInfo).port}` });
+      await assert.rejects(s.passthrough('D1', { system: { get_sysinfo: {} } }), (e: unknown) => isKasaTapoError(e) && e.code === 'EBADINPUT' && !e.message.includes('tok-123'));
+      assert.equal(hits, 2); // login and getDeviceList only
+    } finally {
+      fake.closeAllConnections();
+      await new Promise<void>((ok) => fake.close(() => ok()));
+    }
   });
 
   it('tplink-cloud-api (an independent client) lists the same devices and switches one', async () => {
