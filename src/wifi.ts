@@ -36,7 +36,7 @@ export interface WifiJoinResult {
   confirmed: boolean;
 }
 
-const KEY_NAMES: Record<number, string> = { 0: 'none', 1: 'wep', 2: 'wpa_psk', 3: 'wpa2_psk' };
+const KEY_NAMES: Record<number, string> = { 0: 'none', 1: 'wep', 2: 'wpa_psk', 3: 'wpa2_psk', 4: 'wpa3_sae' };
 const KEY_NUMBERS: Record<string, number> = { none: 0, wep: 1, wpa_psk: 2, wpa2_psk: 3, wpa3_sae: 4, wpa2_wpa3: 4 };
 const MAX_PAGES = 10;
 

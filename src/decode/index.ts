@@ -327,7 +327,7 @@ export function formatDecoded(r: DecodeResult, opts: { json?: boolean } = {}): s
   const bad = r.sessions.filter((s) => !s.decrypted || s.reason);
   if (bad.length) {
     lines.push('');
-    for (const s of bad) lines.push(`not decrypted: ${s.kind} ${s.client} -> ${s.server} (${s.messages} messages): ${s.reason ?? 'unknown'}`);
+    for (const s of bad) lines.push(`${s.decrypted ? 'incomplete' : 'not decrypted'}: ${s.kind} ${s.client} -> ${s.server} (${s.messages} messages): ${s.reason ?? 'unknown'}`);
   }
   const skipped = Object.entries(r.skipped);
   if (skipped.length) lines.push(`skipped records: ${skipped.map(([k, v]) => `${v} ${k}`).join(', ')}`);

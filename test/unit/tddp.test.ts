@@ -6,7 +6,8 @@ import * as dgram from 'node:dgram';
 import * as path from 'node:path';
 import { desEcbDecrypt, desEcbEncrypt } from '../../src/crypto/des';
 import { isKasaTapoError } from '../../src/errors';
-import { startSimulatedDevice, startTddpResponder, type SimulatedDevice, type TddpResponder } from '../../src/simulator';
+import { startSimulatedDevice, startSimulatedHome, startTddpResponder, type SimulatedDevice, type TddpResponder } from '../../src/simulator';
+import { randomBase } from '../helpers/net';
 import { buildTddpPacket, parseTddpPacket, tddp, tddpDecrypt, tddpEncrypt, tddpKey } from '../../src/tddp';
 
 const hex = (s: string): Buffer => Buffer.from(s, 'hex');
@@ -89,6 +90,18 @@ describe('tddp() against the simulated HS110', function () {
       quiet.close();
     }
     await assert.rejects(tddp({ host: '' }), (e: unknown) => isKasaTapoError(e) && e.code === 'EBADINPUT');
+  });
+
+  it('a simulated home gives its HS110 (only) a TDDP responder', async () => {
+    const home = await startSimulatedHome({ baseAddress: randomBase(), profiles: ['hs100', 'hs110v1', 'p110'], standardPorts: false, discovery: false });
+    try {
+      assert.deepEqual(home.devices.map((d) => d.tddp !== undefined), [false, true, false]);
+      const t = home.device('hs110v1')!.tddp!;
+      assert.equal(t.host, home.device('hs110v1')!.host);
+      assert.equal((await tddp({ host: t.host, port: t.port, replyPort: 0, subtype: 0x14, timeoutMs: 3000 })).text, home.device('hs110v1')!.profile.deviceId.slice(0, 32));
+    } finally {
+      await home.close();
+    }
   });
 
   it('a responder with replyPort set answers to that port (the real protocol)', async () => {
