@@ -135,10 +135,15 @@ function postJson(url: URL, body: unknown, timeoutMs: number): Promise<Record<st
   });
 }
 
-function checkAnswer(ans: Record<string, unknown>, method: string): Record<string, unknown> {
+/** Check an answer; `secrets` (the password, the token) are cut out of any text the cloud sent back. */
+function checkAnswer(ans: Record<string, unknown>, method: string, secrets: string[]): Record<string, unknown> {
   const code = ans['error_code'];
   if (typeof code !== 'number') throw new KasaTapoError('EPROTOCOL', `The cloud's answer to ${method} has no error_code`, { method });
-  if (code !== 0) throw cloudError(code, method, typeof ans['msg'] === 'string' ? ans['msg'] : undefined);
+  if (code !== 0) {
+    let msg = typeof ans['msg'] === 'string' ? ans['msg'] : undefined;
+    for (const x of secrets) if (msg !== undefined && x.length >= 3) msg = msg.split(x).join('***');
+    throw cloudError(code, method, msg);
+  }
   return isObject(ans['result']) ? ans['result'] : {};
 }
 
@@ -184,7 +189,7 @@ export class CloudSession {
    * EPROTOCOL, ETIMEDOUT, ECONNREFUSED, EDEVICE (other cloud errors).
    */
   async devices(): Promise<CloudDevice[]> {
-    const result = checkAnswer(await postJson(this.url(this.baseUrl), { method: 'getDeviceList' }, this.timeoutMs), 'getDeviceList');
+    const result = checkAnswer(await postJson(this.url(this.baseUrl), { method: 'getDeviceList' }, this.timeoutMs), 'getDeviceList', [this.token]);
     const list = Array.isArray(result['deviceList']) ? result['deviceList'] : [];
     const out: CloudDevice[] = [];
     for (const d of list) {
@@ -224,7 +229,7 @@ export class CloudSession {
     if (app.protocol !== 'https:' && app.hostname !== base.hostname) {
       throw new KasaTapoError('EBADINPUT', `Refusing to send the cloud token to ${where(app)} over plain HTTP`);
     }
-    const result = checkAnswer(await postJson(this.url(dev.appServerUrl), { method: 'passthrough', params: { deviceId, requestData: JSON.stringify(request) } }, this.timeoutMs), 'passthrough');
+    const result = checkAnswer(await postJson(this.url(dev.appServerUrl), { method: 'passthrough', params: { deviceId, requestData: JSON.stringify(request) } }, this.timeoutMs), 'passthrough', [this.token]);
     const data = result['responseData'];
     if (typeof data !== 'string') throw new KasaTapoError('EPROTOCOL', 'The cloud\'s passthrough answer has no responseData', { method: 'passthrough' });
     try {
@@ -252,7 +257,7 @@ export async function cloudLogin(opts: CloudLoginOptions): Promise<CloudSession>
   u.searchParams.set('appName', 'Kasa_Android');
   u.searchParams.set('termID', terminalUUID);
   const body = { method: 'login', params: { appType: opts.appType ?? 'Kasa_Android', cloudUserName: opts.username, cloudPassword: opts.password, terminalUUID } };
-  const result = checkAnswer(await postJson(u, body, timeoutMs), 'login');
+  const result = checkAnswer(await postJson(u, body, timeoutMs), 'login', [opts.password, opts.username]);
   const token = result['token'];
   if (typeof token !== 'string' || token === '') throw new KasaTapoError('EPROTOCOL', 'The cloud\'s login answer has no token', { method: 'login' });
   return new CloudSession(base.href, token, terminalUUID, timeoutMs);

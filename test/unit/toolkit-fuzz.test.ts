@@ -101,6 +101,7 @@ describe(`toolkit fuzz (seed ${SEED}, ${N} inputs)`, function () {
       () => [200, '{"error_code":0,"result":{"__proto__":{"token":"x"}}}'],
       () => [500, '{}'],
       () => [200, '{"error_code":-99999,"msg":"\\u0000weird"}'],
+      () => [200, '{"error_code":-99998,"msg":"your password secret-zz is wrong"}'],
       () => [200, '{"error_code":0,"result":' + '['.repeat(200) + ']'.repeat(200) + '}'],
       () => [200, Buffer.from(Array.from({ length: 64 }, () => Math.floor(r() * 256))).toString('latin1')],
     ];
