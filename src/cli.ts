@@ -284,6 +284,8 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(USAGE + '\n');
       return a.command === 'help' ? 0 : 2;
     }
+    const stray = TOOLKIT_COMMANDS.has(a.command) ? undefined : Object.keys(a.extra)[0];
+    if (stray) throw new KasaTapoError('EBADINPUT', `${stray} is an option of tddp, cloud, wifi and decode only`);
     if (a.command === 'discover') await runDiscover(a);
     else if (a.command === 'simulate') await runSimulate(a);
     else if (TOOLKIT_COMMANDS.has(a.command)) {

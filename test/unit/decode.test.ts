@@ -189,6 +189,9 @@ describe('decode: captures made on loopback', function () {
       const plain = await run(['decode', file]);
       assert.equal(plain.code, 0, plain.stderr);
       assert.match(plain.stdout, /not decrypted: klap/);
+      const stray = await run(['--host', '127.0.0.1', '--port', '1', 'info', '--wifi-password', 'x']);
+      assert.equal(stray.code, 1);
+      assert.match(stray.stderr, /EBADINPUT: --wifi-password is an option of tddp, cloud, wifi and decode only/);
       const missing = await run(['decode', file + '.nope']);
       assert.equal(missing.code, 1);
       assert.match(missing.stderr, /EBADINPUT/);
