@@ -5,9 +5,9 @@
  * `netif.set_stainfo {ssid, password, key_type}` joins (key_type 0 none, 1 WEP, 2 WPA, 3 WPA2).
  * SMART (Tapo, Kasa SMART): `get_wireless_scan_info {start_index}` pages through `ap_list` (ssid
  * base64, key_type by name); `set_qs_info {wireless: {ssid, password, key_type}}` (ssid and
- * password base64) joins, as the apps do while onboarding. Unlike python-kasa we do not put the
- * account's e-mail and password into `set_qs_info`: a device we can talk to is already bound, and
- * KLAP never reveals the password to the device.
+ * password base64, with the device's own clock from `get_device_time`) joins, as the apps do while
+ * onboarding. Unlike python-kasa we do not put the account's e-mail and password into
+ * `set_qs_info`: a device we can talk to is already bound, and KLAP never reveals the password.
  *
  * A device that joins drops off the current network, so the join's answer may never come: a
  * timeout or dropped connection after sending counts as "sent, not confirmed". The Wi-Fi password
@@ -130,9 +130,13 @@ export async function wifiJoin(dev: DeviceApi, ssid: string, password: string, k
   if (num === undefined || !Number.isInteger(num) || num < 0 || num > 4) throw new KasaTapoError('EBADINPUT', 'The key type must be 0 (none), 1 (WEP), 2 (WPA), 3 (WPA2) or a SMART name like wpa2_psk');
   if (num !== 0 && password === '') throw new KasaTapoError('EBADINPUT', `A password is needed for a protected network`);
   const smart = await isSmart(dev);
-  const request = smart
-    ? { method: 'set_qs_info', params: { wireless: { ssid: b64(ssid), password: b64(password), key_type: typeof kt === 'string' ? kt : KEY_NAMES[num] ?? 'wpa2_psk' } } }
-    : { netif: { set_stainfo: { ssid, password, key_type: num } } };
+  let time: Record<string, unknown> | undefined;
+  if (smart) {
+    // The apps send the device's clock along (as python-kasa does); leave it out if it cannot be read.
+    time = await dev.raw({ method: 'get_device_time' }).then((a) => smartResult(a, 'get_device_time'), () => undefined);
+  }
+  const wireless = { ssid: b64(ssid), password: b64(password), key_type: typeof kt === 'string' ? kt : KEY_NAMES[num] ?? 'wpa2_psk' };
+  const request = smart ? { method: 'set_qs_info', params: { wireless, ...(time ? { time } : {}) } } : { netif: { set_stainfo: { ssid, password, key_type: num } } };
   let answer: unknown;
   try {
     answer = await dev.raw(request);
