@@ -21,9 +21,9 @@ function layerOf(abs) {
     discovery: 5,
     connect: 6,
     pool: 7,
-    tddp: 7, cloud: 7,
+    tddp: 7, cloud: 7, decode: 7,
     simulator: 8,
-    cli: 9, index: 9,
+    cli: 9, 'cli-toolkit': 9, index: 9,
   };
   return top in RANKS ? [RANKS[top], top] : [99, top];
 }

@@ -10,6 +10,7 @@ import { discover } from './discovery';
 import { connect } from './connect';
 import { findChild } from './device/children';
 import { KasaTapoError, isKasaTapoError } from './errors';
+import { TOOLKIT_COMMANDS, TOOLKIT_OPTIONS, TOOLKIT_USAGE, runToolkit } from './cli-toolkit';
 import type { Credentials, DeviceApi, TransportChoice } from './types';
 
 /** softScheck's preset names: IOT commands, and the SMART method that does the same where one exists. */
@@ -48,12 +49,15 @@ interface Args {
   child?: string;
   base?: string;
   ephemeral: boolean;
+  /** Options of the toolkit commands (cli-toolkit.ts). */
+  extra: Record<string, string>;
 }
 
 const USAGE = `Usage:
   kasa-tapo discover [--broadcast ADDR] [--timeout MS] [--json]
   kasa-tapo --host HOST [--port P] [--transport auto|xor|klap|klap-v1|aes|aes-v1|tpap] [--child N] COMMAND
   kasa-tapo simulate [--base 127.0.X] [--ephemeral]
+${TOOLKIT_USAGE}
 
 Commands: info, state, on, off, toggle, energy, raw JSON, and the presets
   ${Object.keys(PRESETS).join(', ')}
@@ -67,7 +71,7 @@ AES: the host you name may get an AES login (it shows the device the password's 
   old login v1 (the password itself), only for old firmware that needs it.`;
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { rest: [], transport: 'auto', timeoutMs: 5000, json: false, verbose: false, ephemeral: false };
+  const a: Args = { rest: [], transport: 'auto', timeoutMs: 5000, json: false, verbose: false, ephemeral: false, extra: {} };
   const need = (i: number, name: string): string => {
     const v = argv[i];
     if (v === undefined) throw new KasaTapoError('EBADINPUT', `${name} needs a value`);
@@ -122,6 +126,10 @@ function parseArgs(argv: string[]): Args {
         a.command = 'help';
         break;
       default:
+        if (Object.prototype.hasOwnProperty.call(TOOLKIT_OPTIONS, t)) {
+          a.extra[t] = TOOLKIT_OPTIONS[t] ? need(++i, t) : '';
+          break;
+        }
         if (t.startsWith('--')) throw new KasaTapoError('EBADINPUT', `Unknown option ${t}`);
         if (a.command === undefined) a.command = t;
         else a.rest.push(t);
@@ -171,7 +179,8 @@ function parseRaw(text: string | undefined): unknown {
   }
 }
 
-async function runDevice(a: Args, cfg: ConfigFile): Promise<void> {
+/** Connect to --host (an alias from the config file, or an address) as every device command does. */
+async function openDevice(a: Args, cfg: ConfigFile): Promise<DeviceApi> {
   const alias = a.host && cfg.devices?.[a.host];
   const host = alias ? alias.host : a.host!;
   const port = a.port ?? (alias ? alias.port : undefined);
@@ -180,7 +189,7 @@ async function runDevice(a: Args, cfg: ConfigFile): Promise<void> {
   const trace = a.verbose
     ? (dir: 'request' | 'response', text: string) => process.stderr.write(`${dir === 'request' ? '>>' : '<<'} ${text}\n`)
     : undefined;
-  const dev: DeviceApi = await connect({
+  return connect({
     host,
     transport,
     // The host was named on the command line (or in the user's own config file): the user's choice.
@@ -191,6 +200,11 @@ async function runDevice(a: Args, cfg: ConfigFile): Promise<void> {
     ...(creds ? { credentials: creds } : {}),
     ...(trace ? { trace } : {}),
   });
+}
+
+async function runDevice(a: Args, cfg: ConfigFile): Promise<void> {
+  const host = a.host!;
+  const dev = await openDevice(a, cfg);
   try {
     const cmd = a.command!;
     const child = a.child === undefined ? undefined : /^\d+$/.test(a.child) ? Number(a.child) : a.child;
@@ -253,10 +267,13 @@ async function runSimulate(a: Args): Promise<void> {
     credentials: creds,
     ...(a.base ? { baseAddress: a.base } : {}),
     standardPorts: !a.ephemeral,
+    cloud: true,
   });
   for (const d of home.devices) {
     process.stdout.write(`${`${d.host}:${d.port}`.padEnd(22)} ${d.profile.model.padEnd(10)} ${d.transport.padEnd(8)} ${d.profile.alias ?? d.profile.id}\n`);
   }
+  for (const d of home.devices) if (d.tddp) process.stdout.write(`${`${d.tddp.host}:${d.tddp.port}`.padEnd(22)} TDDP (${d.profile.model}, UDP, account admin/admin)\n`);
+  if (home.cloud) process.stdout.write(`Simulated TP-Link cloud: ${home.cloud.url} (use --cloud-url or KASA_TAPO_CLOUD_URL)\n`);
   process.stdout.write(`Simulated home running (credentials ${creds.username} / the password you set). Ctrl-C to stop.\n`);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
@@ -274,9 +291,15 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(USAGE + '\n');
       return a.command === 'help' ? 0 : 2;
     }
+    const stray = TOOLKIT_COMMANDS.has(a.command) ? undefined : Object.keys(a.extra)[0];
+    if (stray) throw new KasaTapoError('EBADINPUT', `${stray} is an option of tddp, cloud, wifi and decode only`);
     if (a.command === 'discover') await runDiscover(a);
     else if (a.command === 'simulate') await runSimulate(a);
-    else {
+    else if (TOOLKIT_COMMANDS.has(a.command)) {
+      const cfg = loadConfig(a.config);
+      const creds = credentialsFrom(cfg);
+      await runToolkit(a, { ...(creds ? { credentials: creds } : {}), open: () => openDevice(a, cfg), presets: PRESETS });
+    } else {
       if (!a.host) throw new KasaTapoError('EBADINPUT', `"${a.command}" needs --host`);
       await runDevice(a, loadConfig(a.config));
     }

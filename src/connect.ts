@@ -9,6 +9,7 @@
 import { RsaKeyStore } from './crypto/rsa';
 import { SINGLE_DISCOVERY_TIMEOUT_MS } from './defaults';
 import { createDevice, type Device, type DeviceOptions } from './device';
+import { redactingTrace } from './device/wifi';
 import { PORT_OF, PROTOCOL_OF } from './device/table';
 import { discoverSingle } from './discovery';
 import { KasaTapoError, clip, isKasaTapoError } from './errors';
@@ -80,7 +81,7 @@ function build(kind: TransportKind, port: number, opts: ConnectOptions, loginVer
   if (opts.timeoutMs !== undefined) topts.timeoutMs = opts.timeoutMs;
   if (opts.credentials) topts.credentials = opts.credentials;
   if (opts.logger) topts.logger = opts.logger;
-  if (opts.trace) topts.trace = opts.trace;
+  if (opts.trace) topts.trace = redactingTrace(opts.trace);
   const lv = opts.loginVersion ?? loginVersion;
   if (lv !== undefined) topts.loginVersion = lv;
   const retry: DeviceOptions = {};

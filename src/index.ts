@@ -13,3 +13,7 @@ export { Pool, PooledDevice } from './pool';
 export { createTransport, DEFAULT_PORTS } from './transports';
 export { b64Decode, b64Encode } from './protocols/smart';
 export type * from './types';
+export { tddp, tddpKey, TDDP_PORT, TDDP_REPLY_PORT, type TddpOptions, type TddpReply } from './tddp';
+export { cloud, cloudLogin, CloudSession, DEFAULT_CLOUD_URL, type CloudDevice, type CloudLoginOptions } from './cloud';
+export { wifiScan, wifiJoin, redactSecrets, type WifiNetwork, type WifiJoinResult } from './device/wifi';
+export { decodeCapture, formatDecoded, type DecodeResult, type DecodedMessage, type SessionReport } from './decode';

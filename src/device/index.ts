@@ -30,6 +30,7 @@ import { IotAdapter } from './iot/adapter';
 import { checkCaps, validatePatch } from './patch';
 import { SmartAdapter } from './smart/adapter';
 import { PROTOCOL_OF } from './table';
+import { wifiJoin, wifiScan, type WifiJoinResult, type WifiNetwork } from './wifi';
 
 type HistoryOpts = { year?: number; month?: number; child?: ChildRef };
 /** Receives the device's own answer(s) behind a value (withRaw), when set. */
@@ -246,6 +247,16 @@ export class Device implements DeviceApi {
     Object.defineProperty(view, 'stats', { get: () => this.stats, enumerable: true });
     const value = await fn(view);
     return { value, raw };
+  }
+
+  /** Wi-Fi onboarding (device/wifi.ts): the networks the device sees. Throws what `wifiScan` throws. */
+  wifiScan(): Promise<WifiNetwork[]> {
+    return wifiScan(this);
+  }
+
+  /** Wi-Fi onboarding (device/wifi.ts): move the device to another network. Throws what `wifiJoin` throws. */
+  wifiJoin(ssid: string, password: string, keyType?: number | string): Promise<WifiJoinResult> {
+    return wifiJoin(this, ssid, password, keyType);
   }
 
   /** What the last read learned; undefined before the first read. Never throws. */

@@ -25,12 +25,17 @@ import { getProfile, listProfiles, type DeviceProfile, type SimTransport } from 
 import { SmartDeviceModel } from './smart';
 import type { Faults, SimHandler, WireServer, WireStats } from './types';
 import { startWireServer } from './wire';
+import { startSimulatedCloud, type SimulatedCloud } from './cloud';
+import { hs110TddpAnswers, startTddpResponder, type TddpResponder } from './tddp';
 
 export { getProfile, listProfiles, PROFILES, type DeviceProfile, type SimTransport } from './profiles';
 export { IotDeviceModel } from './iot';
 export { SmartDeviceModel, SmartNode } from './smart';
 export { startDiscoveryResponder, parseTdpPacket, tdpPacket, discoveryResult, type DiscoveryResponder, type DiscoveryTarget } from './discovery';
 export type { Faults, WireStats } from './types';
+export { startSimulatedCloud, type SimulatedCloud, type SimulatedCloudOptions, type CloudTarget } from './cloud';
+export { startTddpResponder, hs110TddpAnswers, type TddpResponder, type TddpResponderOptions } from './tddp';
+export { SimWifi, SIM_NETWORKS, type SimNetwork, type SimJoin } from './wifi';
 
 /** The account a simulated home is bound to unless a test passes its own. */
 export const DEMO_CREDENTIALS: Readonly<Credentials> = Object.freeze({ username: 'demo@example.com', password: 'demo-password' });
@@ -102,6 +107,8 @@ export interface SimulatedDeviceOptions {
   maxBatch?: number;
   /** Request log ring size. Default 1000. */
   logSize?: number;
+  /** Answer TDDP as an HS110 does (src/simulator/tddp.ts). Default off; a home turns it on for HS110s. */
+  tddp?: boolean | { port?: number; replyPort?: number | 'source'; username?: string; password?: string };
 }
 
 export interface SimulatedDevice {
@@ -117,6 +124,8 @@ export interface SimulatedDevice {
   readonly log: RequestLog;
   /** Present when started with `discovery: true`. */
   readonly discovery?: DiscoveryResponder;
+  /** Present when started with `tddp`. */
+  readonly tddp?: TddpResponder;
   /** End every open session now (KLAP/AES: the next request gets 403 / 9999; XOR: connections close). */
   expireSessions(): void;
   /** Stop the device (wire server and its discovery responder). Idempotent. */
@@ -196,6 +205,7 @@ export async function startSimulatedDevice(profileOrId: DeviceProfile | string, 
           ...(profile.transport === 'tpap' ? { tpap: { ...profile.tpap, mac: profile.mac.replace(/:/g, '-') } } : {}),
         });
   let discovery: DiscoveryResponder | undefined;
+  let tddp: TddpResponder | undefined;
   let closed: Promise<void> | undefined;
   const dev: SimulatedDevice = {
     profile,
@@ -209,9 +219,21 @@ export async function startSimulatedDevice(profileOrId: DeviceProfile | string, 
     get discovery() {
       return discovery;
     },
+    get tddp() {
+      return tddp;
+    },
     expireSessions: () => wire.expireSessions(),
-    close: () => (closed ??= Promise.all([wire.close(), discovery?.close()]).then(() => undefined)),
+    close: () => (closed ??= Promise.all([wire.close(), discovery?.close(), tddp?.close()]).then(() => undefined)),
   };
+  if (opts.tddp) {
+    const t = opts.tddp === true ? {} : opts.tddp;
+    try {
+      tddp = await startTddpResponder({ host, port: t.port ?? 0, answers: hs110TddpAnswers(profile), ...(t.replyPort !== undefined ? { replyPort: t.replyPort } : {}), ...(t.username !== undefined ? { username: t.username } : {}), ...(t.password !== undefined ? { password: t.password } : {}) });
+    } catch (e) {
+      await wire.close();
+      throw e;
+    }
+  }
   if (opts.discovery) {
     try {
       discovery = await startDiscoveryResponder({ targets: [discoveryTarget(dev)] });
@@ -242,6 +264,8 @@ export interface SimulatedHomeOptions {
   faults?: Faults;
   sessionTtlS?: number;
   pageSize?: number;
+  /** Also serve a simulated TP-Link cloud (src/simulator/cloud.ts) for every device. Default false. */
+  cloud?: boolean | { host?: string; port?: number };
 }
 
 export interface SimulatedHome {
@@ -250,6 +274,8 @@ export interface SimulatedHome {
   device(id: string): SimulatedDevice | undefined;
   readonly credentials: Credentials;
   readonly discovery: DiscoveryResponder | undefined;
+  /** The simulated cloud, when started with `cloud`. */
+  readonly cloud: SimulatedCloud | undefined;
   /** Stop every device and responder. Idempotent. */
   close(): Promise<void>;
 }
@@ -277,7 +303,8 @@ export async function startSimulatedHome(opts: SimulatedHomeOptions = {}): Promi
   const credentials = opts.credentials ?? DEMO_CREDENTIALS;
   const devices: SimulatedDevice[] = [];
   let responder: DiscoveryResponder | undefined;
-  const closeAll = () => Promise.all([...devices.map((d) => d.close()), responder?.close()]).then(() => undefined);
+  let cloud: SimulatedCloud | undefined;
+  const closeAll = () => Promise.all([...devices.map((d) => d.close()), responder?.close(), cloud?.close()]).then(() => undefined);
   try {
     for (const [i, profile] of profiles.entries()) {
       const host = opts.host ?? `${base}.${i + 1}`;
@@ -289,6 +316,7 @@ export async function startSimulatedHome(opts: SimulatedHomeOptions = {}): Promi
         faults: { ...opts.faults },
         ...(opts.sessionTtlS !== undefined ? { sessionTtlS: opts.sessionTtlS } : {}),
         ...(opts.pageSize ? { pageSize: opts.pageSize } : {}),
+        ...(profile.iot && profile.model.startsWith('HS110') ? { tddp: { port: standard ? 1040 : 0 } } : {}),
       };
       try {
         devices.push(await startSimulatedDevice(profile, devOpts));
@@ -300,6 +328,10 @@ export async function startSimulatedHome(opts: SimulatedHomeOptions = {}): Promi
     if (opts.discovery ?? !opts.host) {
       responder = await startDiscoveryResponder({ targets: devices.map(discoveryTarget), broadcastAddress: opts.broadcastAddress ?? '127.255.255.255' });
     }
+    if (opts.cloud) {
+      const c = opts.cloud === true ? {} : opts.cloud;
+      cloud = await startSimulatedCloud({ host: c.host ?? opts.host ?? `${base}.254`, port: c.port ?? 0, credentials, devices });
+    }
   } catch (e) {
     await closeAll();
     throw e;
@@ -310,6 +342,7 @@ export async function startSimulatedHome(opts: SimulatedHomeOptions = {}): Promi
     device: (id) => devices.find((d) => d.profile.id === id),
     credentials,
     discovery: responder,
+    cloud,
     close: () => (closed ??= closeAll()),
   };
 }

@@ -4,6 +4,8 @@
  */
 import type { Meter } from './meter';
 import type { DeviceProfile } from './profiles';
+import type { SimWifi } from './wifi';
+
 
 export type Params = Record<string, unknown>;
 export type Result = Record<string, unknown>;
@@ -60,6 +62,8 @@ export interface IotModel {
   readonly meter: Meter;
   readonly now: () => number;
   readonly isBulb: boolean;
+  /** Wi-Fi onboarding state (wifi.ts). */
+  readonly wifi: SimWifi;
   setOn(on: boolean, outlets?: IotOutlet[]): void;
   sysinfo(): Result;
   lightState(): Result;
@@ -177,17 +181,15 @@ export function buildIotModules(m: IotModel): Record<string, Record<string, Meth
       get_intl_fw_list: { fn: () => ({ fw_list: [] }) },
     },
     netif: {
-      get_scaninfo: {
-        fn: () => ({
-          ap_list: [
-            { ssid: 'SimHome', key_type: 3 },
-            { ssid: 'SimHome-Guest', key_type: 3 },
-            { ssid: 'Neighbour', key_type: 2 },
-          ],
-          wpa3_support: 0,
-        }),
+      get_scaninfo: { fn: () => ({ ap_list: m.wifi.networks.map((n) => ({ ssid: n.ssid, key_type: n.keyType })), wpa3_support: 0 }) },
+      get_stainfo: { fn: () => ({ ssid: m.wifi.ssid, key_type: m.wifi.keyType, rssi: m.wifi.rssi() }) },
+      set_stainfo: {
+        fn: (p) => {
+          const keyType = requireInt(p, 'key_type', 0, 3);
+          if (typeof p['ssid'] !== 'string' || typeof p['password'] !== 'string' || !m.wifi.join(p['ssid'], keyType)) throw invalid();
+          return {};
+        },
       },
-      get_stainfo: { fn: () => ({ ssid: 'SimHome', key_type: 3, rssi: -50 }) },
     },
   };
   if (spec.emeter || m.isBulb) {

@@ -10,6 +10,7 @@ import { Meter, unitHash } from './meter';
 import type { DeviceProfile, LightSpec } from './profiles';
 import type { SimHandler } from './types';
 import { buildIotModules, IotError, invalid, lightInvalid, round, type IotModel, type IotOutlet, type IotState, type Method, type Params, type Result } from './iot-modules';
+import { SimWifi } from './wifi';
 
 export type { IotLight, IotOutlet, IotState } from './iot-modules';
 
@@ -24,6 +25,8 @@ export class IotDeviceModel implements SimHandler, IotModel {
   readonly now: () => number;
   /** @internal */
   readonly isBulb: boolean;
+  /** Wi-Fi onboarding state (wifi.ts). */
+  readonly wifi = new SimWifi();
 
   constructor(profile: DeviceProfile, opts: { now?: () => number } = {}) {
     const spec = profile.iot;

@@ -46,6 +46,8 @@ export interface SmartNodeOwner {
   readonly children: readonly SmartNode[];
   readonly componentIds: Set<string>;
   ip: string;
+  /** Wi-Fi onboarding state (wifi.ts). */
+  readonly wifi: { readonly ssid: string };
   childComponentIds(kind: SmartChildSpec['kind']): Set<string>;
 }
 
@@ -155,7 +157,7 @@ export class SmartNode {
         mac: dashMac(p.mac),
         fw_id: p.deviceId.slice(4, 36),
         ip: this.owner.ip,
-        ssid: b64(s.ssid),
+        ssid: b64(this.owner.wifi.ssid),
         lang: 'en_US',
         time_diff: s.timeDiff,
         latitude: 0,

@@ -14,9 +14,10 @@ import { isObject, parseJson } from '../json';
 import { Meter, localTimeText, unitHash, ymd } from './meter';
 import { componentList, type DeviceProfile, type SmartChildSpec } from './profiles';
 import type { SimHandler } from './types';
-import { badParams, b64, optInt, page, SmartError, SmartNode, type Params, type Result, type SmartNodeOwner } from './smart-node';
+import { badParams, optInt, page, SmartError, SmartNode, type Params, type Result, type SmartNodeOwner } from './smart-node';
 
 export { SmartError, SmartNode, type SmartNodeState } from './smart-node';
+import { SimWifi, smartJoin, smartScanList } from './wifi';
 
 export interface SmartModelOptions {
   /** The address get_device_info reports as `ip`. */
@@ -37,6 +38,8 @@ export class SmartDeviceModel implements SimHandler, SmartNodeOwner {
   pageSize: number;
   maxBatch: number;
   readonly now: () => number;
+  /** Wi-Fi onboarding state (wifi.ts). */
+  readonly wifi: SimWifi;
 
   constructor(profile: DeviceProfile, opts: SmartModelOptions = {}) {
     if (!profile.smart) throw new Error(`Profile ${profile.id} is not a SMART device`);
@@ -45,6 +48,7 @@ export class SmartDeviceModel implements SimHandler, SmartNodeOwner {
     this.ip = opts.ip ?? '127.0.0.1';
     this.pageSize = opts.pageSize ?? 10;
     this.maxBatch = opts.maxBatch ?? 5;
+    this.wifi = new SimWifi(profile.smart.ssid);
     this.componentIds = new Set(componentList(profile.smart.components).map((c) => c.id));
     this.root = new SmartNode(this, profile.deviceId, 'device', undefined, 0);
     this.children = (profile.smart.children ?? []).map(
@@ -126,10 +130,12 @@ export class SmartDeviceModel implements SimHandler, SmartNodeOwner {
       m['device_reboot'] = (q) => (optInt(q, 'delay', 0, 3600), undefined);
       m['device_reset'] = () => undefined;
       m['get_auto_update_info'] = () => ({ enable: true, time: 180, random_range: 120 });
-      m['get_wireless_scan_info'] = (q) => ({
-        ...page(['SimHome', 'SimHome-Guest', 'Neighbour'].map((ssid, i) => ({ ssid: b64(ssid), bssid: `00:5F:67:00:00:0${i}`, channel: 6, key_type: 'wpa2_psk', signal_level: 3 - i, cipher_type: 2 })), q, 'ap_list', this.pageSize),
-        wep_supported: false,
-      });
+      m['get_wireless_scan_info'] = (q) => ({ ...page(smartScanList(this.wifi), q, 'ap_list', this.pageSize), wep_supported: false });
+      m['set_qs_info'] = (q) => {
+        const code = smartJoin(this.wifi, q);
+        if (code !== 0) throw new SmartError(code);
+        return undefined;
+      };
     }
     if (comps.has('led')) {
       const led = () => ({ led_rule: n.state.ledRule, led_status: n.state.ledRule !== 'never', night_mode: { night_mode_type: 'sunrise_sunset', start_time: 1200, end_time: 420, sunrise_offset: 0, sunset_offset: 0 } });
