@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { discover } from './discovery';
 import { connect } from './device';
 import { KasaTapoError, isKasaTapoError } from './errors';
-import type { Credentials, DeviceApi, TransportChoice } from './types';
+import type { ChildState, Credentials, DeviceApi, DeviceState, TransportChoice } from './types';
 
 /** softScheck's preset names: IOT commands, and the SMART method that does the same where one exists. */
 export const PRESETS: Record<string, { iot: unknown; smart?: { method: string; params?: unknown } }> = {
@@ -156,6 +156,19 @@ function out(a: Args, value: unknown, text?: string): void {
   process.stdout.write((a.json || text === undefined ? JSON.stringify(value, null, a.json ? 2 : 0) : text) + '\n');
 }
 
+const onText = (on: boolean | undefined): string => (on === undefined ? '-' : on ? 'on' : 'off');
+
+/** The child --child names (index, id or alias, as the library resolves it). Throws KasaTapoError ENOTFOUND. */
+function pickChild(s: DeviceState, ref: string | number): ChildState {
+  const kids = s.children ?? [];
+  const c =
+    typeof ref === 'number'
+      ? kids.find((k) => k.index === ref) ?? kids[ref]
+      : kids.find((k) => k.id === ref) ?? kids.find((k) => k.alias === ref) ?? kids.find((k) => k.alias?.toLowerCase() === ref.toLowerCase());
+  if (!c) throw new KasaTapoError('ENOTFOUND', `${s.alias ?? s.host} has no child ${JSON.stringify(ref)}`);
+  return c;
+}
+
 function parseRaw(text: string | undefined): unknown {
   if (!text) throw new KasaTapoError('EBADINPUT', 'raw needs a JSON argument, e.g. raw \'{"system":{"get_sysinfo":{}}}\'');
   try {
@@ -190,7 +203,11 @@ async function runDevice(a: Args, cfg: ConfigFile): Promise<void> {
       case 'info':
       case 'state': {
         const s = await dev.getState();
-        return out(a, s, `${s.alias ?? host} (${s.model ?? '?'}, ${s.family}, ${s.protocol}) is ${s.on === undefined ? '-' : s.on ? 'on' : 'off'}`);
+        if (child !== undefined) {
+          const c = pickChild(s, child);
+          return out(a, c, `${c.alias ?? c.id} (${c.model ?? s.model ?? '?'} ${c.kind ?? c.family ?? 'child'} of ${s.alias ?? host}) is ${onText(c.on)}`);
+        }
+        return out(a, s, `${s.alias ?? host} (${s.model ?? '?'}, ${s.family}, ${s.protocol}) is ${onText(s.on)}`);
       }
       case 'on':
       case 'off':
@@ -198,16 +215,24 @@ async function runDevice(a: Args, cfg: ConfigFile): Promise<void> {
         let on = cmd === 'on';
         if (cmd === 'toggle') {
           const s = await dev.getState();
-          const c = child === undefined ? s : s.children?.find((x, i) => x.id === child || x.alias === child || i === child);
+          const c = child === undefined ? s : pickChild(s, child);
           on = !(c?.on ?? false);
         }
         const s = await dev.setState({ on }, child);
-        return out(a, s, `${s.alias ?? host} switched ${on ? 'on' : 'off'}`);
+        const name = child === undefined ? s.alias ?? host : `${pickChild(s, child).alias ?? String(child)} (${s.alias ?? host})`;
+        return out(a, s, `${name} switched ${on ? 'on' : 'off'}`);
       }
       case 'energy': {
         const e = await dev.getEnergy(child);
         const f = (v: number | undefined, u: string) => (v === undefined ? '' : ` ${v}${u}`);
-        return out(a, e, `power${f(e.powerW, ' W')}${f(e.voltageV, ' V')}${f(e.currentA, ' A')} today${f(e.todayKWh, ' kWh')} total${f(e.totalKWh, ' kWh')}`);
+        const parts = [
+          e.powerW !== undefined ? `power${f(e.powerW, ' W')}${f(e.voltageV, ' V')}${f(e.currentA, ' A')}` : '',
+          e.todayKWh !== undefined ? `today${f(e.todayKWh, ' kWh')}` : '',
+          e.monthKWh !== undefined ? `month${f(e.monthKWh, ' kWh')}` : '',
+          e.totalKWh !== undefined ? `total${f(e.totalKWh, ' kWh')}` : '',
+        ].filter(Boolean);
+        const totals = e.todayKWh !== undefined || e.monthKWh !== undefined || e.totalKWh !== undefined;
+        return out(a, e, `${parts.join(', ') || 'no energy readings'}${totals ? '' : ' (this device reports no energy totals)'}`);
       }
       case 'raw':
         return out(a, await dev.raw(parseRaw(a.rest[0]), child));

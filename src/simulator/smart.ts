@@ -13,6 +13,9 @@
 import { isObject, parseJson } from '../json';
 import { Meter, localTimeText, unitHash, ymd } from './meter';
 import { componentList, dashMac, type DeviceProfile, type SmartChildSpec } from './profiles';
+import { addComponentMethods } from './components';
+import { powerData } from './history';
+import { triggerLogOf } from './hub-events';
 import type { SimHandler } from './types';
 
 type Params = Record<string, unknown>;
@@ -119,7 +122,7 @@ export class SmartNode {
     return this.kind === 'device' && this.owner.profile.smart!.brightness !== undefined;
   }
   get isSensor(): boolean {
-    return this.kind === 'temp-humidity' || this.kind === 'contact' || this.kind === 'motion';
+    return this.kind === 'temp-humidity' || this.kind === 'contact' || this.kind === 'motion' || this.kind === 'button' || this.kind === 'water-leak';
   }
 
   setOn(on: boolean): void {
@@ -181,7 +184,7 @@ export class SmartNode {
         default_states: { type: 'last_states' },
       });
     } else {
-      const category = { 'temp-humidity': 'subg.trigger.temp-hmdt-sensor', contact: 'subg.trigger.contact-sensor', motion: 'subg.trigger.motion-sensor' }[this.kind];
+      const category = { 'temp-humidity': 'subg.trigger.temp-hmdt-sensor', contact: 'subg.trigger.contact-sensor', motion: 'subg.trigger.motion-sensor', button: 'subg.trigger.button', 'water-leak': 'subg.trigger.water-leak-sensor' }[this.kind];
       Object.assign(base, {
         type: 'SMART.TAPOSENSOR',
         category,
@@ -202,6 +205,7 @@ export class SmartNode {
       }
       if (this.kind === 'contact') base['open'] = st.open;
       if (this.kind === 'motion') base['detected'] = st.detected;
+      if (this.kind === 'water-leak') Object.assign(base, { in_alarm: st.detected, water_leak_status: st.detected ? 'water_leak' : 'normal' });
     }
     if (this.switchable) {
       base['device_on'] = st.on;
@@ -291,7 +295,10 @@ export class SmartDeviceModel implements SimHandler {
     this.children = (profile.smart.children ?? []).map(
       (c, i) => new SmartNode(this, c.deviceId ?? profile.deviceId + String(i).padStart(2, '0'), c.kind, c, i + 1),
     );
-    for (const n of [this.root, ...this.children]) this.buildMethods(n);
+    for (const n of [this.root, ...this.children]) {
+      this.buildMethods(n);
+      addComponentMethods(this, n, badParams);
+    }
   }
 
   childComponentIds(kind: SmartChildSpec['kind']): Set<string> {
@@ -318,7 +325,8 @@ export class SmartDeviceModel implements SimHandler {
     if (!isObject(req) || typeof req['method'] !== 'string') return { error_code: -1003 };
     const method = req['method'];
     const raw = req['params'];
-    if ('params' in req && !isObject(raw)) return { error_code: -1008 };
+    // `"params": null` is what some clients (plugp100) send for getters; real devices accept it.
+    if ('params' in req && raw !== null && !isObject(raw)) return { error_code: -1008 };
     const params = (raw ?? {}) as Params;
     if (method === 'multipleRequest') {
       if (!allowBatch) return { error_code: -1002 };
@@ -359,7 +367,13 @@ export class SmartDeviceModel implements SimHandler {
     m['get_latest_fw'] = () => ({ fw_ver: n.child?.fwVer ?? p.fwVer, hw_id: p.deviceId.slice(0, 32), need_to_upgrade: false, oem_id: p.deviceId.slice(8, 40), release_date: '', release_note: '', type: 0 });
     m['get_fw_download_state'] = () => ({ status: 0, download_progress: 0, reboot_time: 5, upgrade_time: 5, auto_upgrade: false });
     if (n.isSensor) {
-      m['get_trigger_logs'] = (q) => ({ ...page([], q, 'logs', this.pageSize), start_id: 0 });
+      m['get_trigger_logs'] = (q) => {
+        try {
+          return triggerLogOf(n).page(q);
+        } catch {
+          throw badParams();
+        }
+      };
       if (n.kind === 'temp-humidity') m['get_temp_humidity_records'] = () => this.tempRecords(n);
       return;
     }
@@ -457,6 +471,7 @@ export class SmartDeviceModel implements SimHandler {
     }
     m['get_electricity_price_config'] = () => ({ type: 'constant', constant_price: 0 });
     m['get_energy_data'] = (q) => this.energyData(meter, q);
+    m['get_power_data'] = (q) => powerData(meter, q, this.now(), badParams);
   }
 
   private monthRuntime(meter: Meter): number {

@@ -36,7 +36,7 @@ const EXPECT: Record<string, (msgs: Node[]) => void> = {
   '05/every outlet': (m) => assert.equal(m[0].payload.length, 6),
   '05/TV outlet energy': (m) => assert.equal(typeof m[0].payload.powerW, 'number'),
   '06/bulb state': (m) => assert.ok(m.length >= 4 && m.some((x) => x.payload.colorTemp === 2700 || x.payload.colorTemp === 4000), JSON.stringify(m.map((x) => x.payload))),
-  '07/sensor': (m) => assert.deepEqual([...new Set(m.map((x) => x.payload.model))].sort(), ['T100', 'T110', 'T315']),
+  '07/sensor': (m) => assert.deepEqual([...new Set(m.map((x) => x.payload.model))].sort(), ['S200B', 'T100', 'T110', 'T300', 'T315']),
   '08/Kasa answer': (m) => assert.ok(m[0].payload.system.get_sysinfo.model),
   '08/Tapo answer': (m) => assert.ok(JSON.stringify(m[0].payload).includes('device_id')),
   '09/error': (m) => assert.deepEqual([...new Set(m.map((x) => x.payload.code))].sort(), ['EBADINPUT', 'ENOTFOUND', 'EUNSUPPORTED']),
