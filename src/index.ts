@@ -10,3 +10,5 @@ export { Pool } from './pool';
 export { createTransport, DEFAULT_PORTS } from './transports';
 export { b64Decode, b64Encode } from './protocols/smart';
 export type * from './types';
+export { eventName, type HubEvent, type HubEvents, type EventsOptions } from './device/events';
+export type { PowerHistory, PowerHistoryOptions, HourlyEnergyHistory, HourlyEnergyOptions } from './device/history';

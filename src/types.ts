@@ -173,6 +173,10 @@ export interface DeviceApi {
   setState(patch: StatePatch, child?: ChildRef): Promise<DeviceState>;
   getEnergy(child?: ChildRef): Promise<EnergyReading>;
   getEnergyHistory(period: 'day' | 'month', opts?: { year?: number; month?: number; child?: ChildRef }): Promise<EnergyHistory>;
+  /** SMART meters (src/device/history.ts); absent on pooled handles until the pool forwards it (use withRaw). */
+  getPowerHistory?(opts?: import('./device/history').PowerHistoryOptions & { child?: ChildRef }): Promise<import('./device/history').PowerHistory>;
+  /** Hub children's trigger-log events (src/device/events.ts); as getPowerHistory. */
+  getEvents?(child: ChildRef, opts?: import('./device/events').EventsOptions): Promise<import('./device/events').HubEvents>;
   /** IOT: a `{module:{method:params}}` object; SMART: `{method, params}`. Answers the device's own JSON. */
   raw(request: unknown, child?: ChildRef): Promise<unknown>;
   info(): DeviceInfo | undefined;

@@ -32,6 +32,8 @@ import type {
   TransportOptions,
 } from '../types';
 import { describe, type Adapter } from './adapter';
+import { readHubEvents, triggerLogQuery, type EventsOptions, type HubEvents } from './events';
+import { readHourlyEnergy, readPowerHistory, type HourlyEnergyHistory, type HourlyEnergyOptions, type PowerHistory, type PowerHistoryOptions } from './history';
 import { IotAdapter } from './iot-adapter';
 import { OUTLET_CAPS, NO_CAPS, type Caps, type Normalised } from './normalise';
 import { checkCaps, validatePatch } from './patch';
@@ -188,7 +190,10 @@ export class Device implements DeviceApi {
    * Throws KasaTapoError: EBADINPUT (period/year/month), EUNSUPPORTED, ENOTFOUND, ECLOSED, and
    * protocol/transport errors.
    */
-  getEnergyHistory(period: 'day' | 'month', opts: { year?: number; month?: number; child?: ChildRef } = {}): Promise<EnergyHistory> {
+  getEnergyHistory(period: 'hour', opts?: HourlyEnergyOptions & { child?: ChildRef }): Promise<HourlyEnergyHistory>;
+  getEnergyHistory(period: 'day' | 'month', opts?: { year?: number; month?: number; child?: ChildRef }): Promise<EnergyHistory>;
+  getEnergyHistory(period: 'hour' | 'day' | 'month', opts: { year?: number; month?: number; child?: ChildRef } & HourlyEnergyOptions = {}): Promise<EnergyHistory | HourlyEnergyHistory> {
+    if (period === 'hour') return this.smartCall('hourly energy history', opts.child, (q) => readHourlyEnergy(q, opts));
     return this.run(async () => {
       if (period !== 'day' && period !== 'month') throw new KasaTapoError('EBADINPUT', `period must be "day" or "month", got ${JSON.stringify(period)}`);
       const now = new Date();
@@ -199,6 +204,45 @@ export class Device implements DeviceApi {
       const n = this.n ?? (await this.read());
       const c = opts.child !== undefined && opts.child !== null ? this.resolveChild(n, opts.child) : undefined;
       const r = await this.adapter.history(period, year, month, n, c);
+      this.lastRaw = r.raw;
+      return r.value;
+    });
+  }
+
+  /**
+   * Power by 5 minutes or by hour (SMART meters: `get_power_data`), `{intervalMin, entries:[{at, powerW}]}`.
+   * Throws KasaTapoError: EBADINPUT (options), EUNSUPPORTED (not a SMART meter), ENOTFOUND, ECLOSED,
+   * protocol/transport errors.
+   */
+  getPowerHistory(opts: PowerHistoryOptions & { child?: ChildRef } = {}): Promise<PowerHistory> {
+    return this.smartCall('power history', opts.child, (q) => readPowerHistory(q, opts));
+  }
+
+  /**
+   * New events of a hub child from its trigger log (src/device/events.ts): `{events, lastId}`, the
+   * events with an id above `sinceId`, oldest first; without `sinceId` only `lastId` (a baseline).
+   * Throws KasaTapoError: EBADINPUT, EUNSUPPORTED (not a SMART hub child, no trigger log),
+   * ENOTFOUND (unknown child), ECLOSED, protocol/transport errors.
+   */
+  getEvents(child: ChildRef, opts: EventsOptions = {}): Promise<HubEvents> {
+    return this.run(async () => {
+      const n = this.n ?? (await this.read());
+      const c = this.resolveChild(n, child);
+      if (!(this.adapter instanceof SmartAdapter)) throw new KasaTapoError('EUNSUPPORTED', `${describe(n, c)} reports no events`);
+      const r = await readHubEvents(triggerLogQuery(this.adapter.proto, c), c, opts);
+      this.lastRaw = r.raw;
+      return r.value;
+    });
+  }
+
+  /** A SMART-only read on the device or a child (history, events). Throws as getPowerHistory. */
+  private smartCall<T>(what: string, child: ChildRef | undefined, fn: (q: (method: string, params: Record<string, unknown>) => Promise<Record<string, unknown>>) => Promise<{ value: T; raw: unknown }>): Promise<T> {
+    return this.run(async () => {
+      const n = this.n ?? (await this.read());
+      const c = child !== undefined && child !== null ? this.resolveChild(n, child) : undefined;
+      const adapter = this.adapter;
+      if (!(adapter instanceof SmartAdapter) || (!c && !n.caps.energy)) throw new KasaTapoError('EUNSUPPORTED', `${describe(n, c)} has no ${what}`);
+      const r = await fn((method, params) => (c ? adapter.proto.controlChild(c.id, method, params) : adapter.proto.query(method, params)));
       this.lastRaw = r.raw;
       return r.value;
     });

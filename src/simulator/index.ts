@@ -31,6 +31,8 @@ export { IotDeviceModel } from './iot';
 export { SmartDeviceModel, SmartNode } from './smart';
 export { startDiscoveryResponder, parseTdpPacket, tdpPacket, discoveryResult, type DiscoveryResponder, type DiscoveryTarget } from './discovery';
 export type { Faults, WireStats } from './types';
+export { simulateHubEvent, EVENTS_OF_KIND, type SimHubEvent, type TriggerLogEntry } from './hub-events';
+export { COMPONENT_GETTERS } from './components';
 
 /** The account a simulated home is bound to unless a test passes its own. */
 export const DEMO_CREDENTIALS: Readonly<Credentials> = Object.freeze({ username: 'demo@example.com', password: 'demo-password' });
