@@ -7,7 +7,7 @@
  *   10 s) otherwise. One poll at a time; a poll that fails is reported once per error streak.
  * - Deduplication by log id across redeploys and restarts of the poll: the last id per
  *   pool/device/child is kept in this module (it outlives a node instance) and in the node's
- *   context; a first poll without either takes a baseline and sends nothing old.
+ *   context; a first poll without either sends only events from the node's start on.
  * - Children: the configured child (index, id or alias), or else every sensor-like child of the hub.
  */
 import type { ChildRef, DeviceApi, DeviceState, HubEvent, HubEvents } from '../../src/index';
@@ -26,6 +26,8 @@ export interface EventsDef {
 
 export const FAST_WINDOW_MS = 30_000;
 const DEFAULT_IDLE_S = 10;
+/** Device timestamps are whole seconds: events this close before the node started count as new. */
+const START_SLACK_MS = 2000;
 
 /** pool|device|childId → last log id delivered (survives redeploys of the node). */
 const lastIds = new Map<string, number>();
@@ -57,6 +59,7 @@ export function eventsBehaviour(ctx: DeviceNodeContext, def: EventsDef): DeviceN
     return typeof c === 'function' ? c.call(node) : undefined;
   };
   let lastActivity = 0;
+  const startedAt = Date.now();
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
   let failing = false;
@@ -97,11 +100,13 @@ export function eventsBehaviour(ctx: DeviceNodeContext, def: EventsDef): DeviceN
       }
       for (const id of ids) {
         const since = readLast(keyOf(ref, id));
-        const r = await d.withRaw((dev) => capable(dev).getEvents(id, since === undefined ? {} : { sinceId: since }));
+        // First time for this child: read the newest page and keep only what happened since the
+        // node started (nothing old is replayed; a press right after a deploy is not lost).
+        const r = await d.withRaw((dev) => capable(dev).getEvents(id, since === undefined ? { sinceId: 0, maxPages: 1 } : { sinceId: since }));
         const got: HubEvents = r.value;
         writeLast(keyOf(ref, id), got.lastId);
-        if (since === undefined) continue; // baseline: nothing old is sent
-        for (const e of got.events) {
+        const fresh = since === undefined ? got.events.filter((e) => Date.parse(e.at) >= startedAt - START_SLACK_MS) : got.events;
+        for (const e of fresh) {
           send(eventMessage(e, describeDevice(d)));
           sent++;
         }

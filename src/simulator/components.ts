@@ -11,6 +11,7 @@
  *
  * `addComponentMethods()` installs the getters `smart.ts` does not already implement.
  */
+import { EVENTS_OF_KIND, simulateHubEvent, type SimHubEvent } from './hub-events';
 import { unitHash } from './meter';
 import type { SmartDeviceModel, SmartNode } from './smart';
 
@@ -127,6 +128,18 @@ export function addComponentMethods(model: SmartDeviceModel, n: SmartNode, badPa
   if (comps.has('child_quick_setup')) {
     add('get_support_child_device_category', () => ({ device_category_list: [{ category: 'subg.trv' }, { category: 'subg.trigger' }, { category: 'subg.plugswitch' }] }));
     add('get_scan_child_device_list', () => ({ child_device_list: [], scan_status: 'idle', scan_wait_time: 0 }));
+  }
+  if (comps.has('trigger_log') && (EVENTS_OF_KIND[n.kind] ?? []).length) {
+    // Simulator-only control over the wire (not a device method): make the child report an event,
+    // so a flow (tplink-action raw, with the child) can press a simulated button.
+    add('sim_trigger_event', (q) => {
+      const event = q['event'];
+      const deg = q['degrees'];
+      if (typeof event !== 'string' || !(EVENTS_OF_KIND[n.kind] ?? []).includes(event as SimHubEvent)) throw badParams();
+      if (deg !== undefined && (typeof deg !== 'number' || !Number.isFinite(deg) || Math.abs(deg) > 3600)) throw badParams();
+      const e = simulateHubEvent(model, n.deviceId, event as SimHubEvent, typeof deg === 'number' ? { degrees: deg } : {});
+      return { id: e.id };
+    });
   }
   if (comps.has('device_load')) add('get_device_load_info', () => ({ cur_load_num: model.children.length, load_level: 'light', max_load_num: 64, total_memory: 4352, used_memory: 1200 + 40 * model.children.length }));
   if (comps.has('energy_monitoring') && n.meter) {
