@@ -12,3 +12,4 @@ export { b64Decode, b64Encode } from './protocols/smart';
 export type * from './types';
 export { eventName, type HubEvent, type HubEvents, type EventsOptions } from './device/events';
 export type { PowerHistory, PowerHistoryOptions, HourlyEnergyHistory, HourlyEnergyOptions } from './device/history';
+export type { Countdown, CountdownSpec } from './device/countdown';

@@ -175,6 +175,10 @@ export interface DeviceApi {
   getEnergyHistory(period: 'day' | 'month', opts?: { year?: number; month?: number; child?: ChildRef }): Promise<EnergyHistory>;
   /** SMART meters (src/device/history.ts); absent on pooled handles until the pool forwards it (use withRaw). */
   getPowerHistory?(opts?: import('./device/history').PowerHistoryOptions & { child?: ChildRef }): Promise<import('./device/history').PowerHistory>;
+  /** Countdown timers (src/device/countdown.ts); as getPowerHistory. */
+  setCountdown?(spec: import('./device/countdown').CountdownSpec, child?: ChildRef): Promise<import('./device/countdown').Countdown>;
+  getCountdown?(child?: ChildRef): Promise<import('./device/countdown').Countdown>;
+  clearCountdown?(child?: ChildRef): Promise<import('./device/countdown').Countdown>;
   /** Hub children's trigger-log events (src/device/events.ts); as getPowerHistory. */
   getEvents?(child: ChildRef, opts?: import('./device/events').EventsOptions): Promise<import('./device/events').HubEvents>;
   /** IOT: a `{module:{method:params}}` object; SMART: `{method, params}`. Answers the device's own JSON. */

@@ -32,6 +32,7 @@ import type {
   TransportOptions,
 } from '../types';
 import { describe, type Adapter } from './adapter';
+import { iotCountdown, smartCountdown, type Countdown, type CountdownOp, type CountdownSpec } from './countdown';
 import { readHubEvents, triggerLogQuery, type EventsOptions, type HubEvents } from './events';
 import { readHourlyEnergy, readPowerHistory, type HourlyEnergyHistory, type HourlyEnergyOptions, type PowerHistory, type PowerHistoryOptions } from './history';
 import { IotAdapter } from './iot-adapter';
@@ -232,6 +233,38 @@ export class Device implements DeviceApi {
       const r = await readHubEvents(triggerLogQuery(this.adapter.proto, c), c, opts);
       this.lastRaw = r.raw;
       return r.value;
+    });
+  }
+
+  /**
+   * Countdown timer ("off in 10 minutes") on the device or an outlet (src/device/countdown.ts):
+   * set replaces any running countdown; all three answer the countdown now `{active, on, delayS, remainS}`.
+   * Throws KasaTapoError: EBADINPUT (spec), EUNSUPPORTED (no countdown), ENOTFOUND, ECLOSED,
+   * protocol/transport errors.
+   */
+  setCountdown(spec: CountdownSpec, child?: ChildRef): Promise<Countdown> {
+    return this.countdown({ op: 'set', spec }, child);
+  }
+  getCountdown(child?: ChildRef): Promise<Countdown> {
+    return this.countdown({ op: 'get' }, child);
+  }
+  clearCountdown(child?: ChildRef): Promise<Countdown> {
+    return this.countdown({ op: 'clear' }, child);
+  }
+
+  private countdown(what: CountdownOp, child?: ChildRef): Promise<Countdown> {
+    return this.run(async () => {
+      const n = this.n ?? (await this.read());
+      const c = child !== undefined && child !== null ? this.resolveChild(n, child) : undefined;
+      const a = this.adapter;
+      try {
+        if (a instanceof SmartAdapter) return await smartCountdown(a.proto, c?.id, what);
+        if (a instanceof IotAdapter) return await iotCountdown(a.proto, c ? [c.id] : undefined, what);
+      } catch (e) {
+        if (e instanceof KasaTapoError && e.code === 'EUNSUPPORTED') throw new KasaTapoError('EUNSUPPORTED', `${describe(n, c)} has no countdown timer`, { cause: e });
+        throw e;
+      }
+      throw new KasaTapoError('EUNSUPPORTED', `${describe(n, c)} has no countdown timer`);
     });
   }
 

@@ -141,6 +141,7 @@ export function addComponentMethods(model: SmartDeviceModel, n: SmartNode, badPa
       return { id: e.id };
     });
   }
+  if (comps.has('countdown') && n.switchable) installCountdown(model, n, badParams);
   if (comps.has('device_load')) add('get_device_load_info', () => ({ cur_load_num: model.children.length, load_level: 'light', max_load_num: 64, total_memory: 4352, used_memory: 1200 + 40 * model.children.length }));
   if (comps.has('energy_monitoring') && n.meter) {
     const meter = n.meter;
@@ -152,4 +153,55 @@ export function addComponentMethods(model: SmartDeviceModel, n: SmartNode, badPa
     }));
     add('get_emeter_vgain_igain', () => ({ vgain: 118_000 + Math.floor(unitHash(id) * 2000), igain: 10_800 }));
   }
+}
+
+/**
+ * SMART countdown rules, stateful: add_countdown_rule {delay, desired_states:{on}, enable, remain}
+ * (one rule: a new one replaces it), get_countdown_rules with the live
+ * `remain`, edit_countdown_rule {id, enable}, remove_countdown_rules {remove_all | id}. When the
+ * delay ends the node switches (an unref'd timer: it never keeps a process alive).
+ */
+function installCountdown(model: SmartDeviceModel, n: SmartNode, badParams: () => Error): void {
+  let rule: { id: string; delay: number; on: boolean; at: number; enable: boolean } | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const stop = () => {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+  };
+  const remain = () => (rule ? Math.max(0, rule.delay - Math.floor((model.now() - rule.at) / 1000)) : 0);
+  const m = n.methods;
+  m['get_countdown_rules'] = () => ({
+    enable: !!rule?.enable,
+    countdown_rule_max_count: 1,
+    rule_list: rule ? [{ id: rule.id, enable: rule.enable, delay: rule.delay, remain: rule.enable ? remain() : 0, desired_states: { on: rule.on } }] : [],
+  });
+  m['add_countdown_rule'] = (q) => {
+    const delay = q['delay'];
+    const ds = q['desired_states'];
+    const on = ds && typeof ds === 'object' ? (ds as Record<string, unknown>)['on'] : undefined;
+    if (typeof delay !== 'number' || !Number.isInteger(delay) || delay < 1 || delay > 86400 || typeof on !== 'boolean') throw badParams();
+    stop();
+    rule = { id: `C${hex(`${n.deviceId}:${model.now()}`, 7).toUpperCase()}`, delay, on, at: model.now(), enable: q['enable'] !== false };
+    const r = rule;
+    timer = setTimeout(() => {
+      if (rule === r && r.enable) {
+        n.setOn(r.on);
+        rule = undefined;
+      }
+    }, delay * 1000);
+    timer.unref();
+    return { id: r.id };
+  };
+  m['edit_countdown_rule'] = (q) => {
+    if (!rule || q['id'] !== rule.id || typeof q['enable'] !== 'boolean') throw badParams();
+    rule.enable = q['enable'];
+    if (!rule.enable) stop();
+    return undefined;
+  };
+  m['remove_countdown_rules'] = (q) => {
+    if (q['remove_all'] !== true && (typeof q['id'] !== 'string' || q['id'] !== rule?.id)) throw badParams();
+    stop();
+    rule = undefined;
+    return undefined;
+  };
 }

@@ -93,6 +93,17 @@ describe('tplink-state events and tplink-energy power history', function () {
     assert.equal(caught[0]!.error.code, 'ENOTFOUND');
   });
 
+  it('tplink-action {"countdown": {on: false, minutes: 10}} sets "off in 10 minutes"', async () => {
+    await helper.unload();
+    await helper.load(NODES, flowOf({ type: 'tplink-action', device: 'dishwasher', action: 'payload' }), poolCreds);
+    const n = helper.getNode('n')!;
+    const out: Msg[] = collect(helper.getNode('out')!);
+    const m = await roundTrip(n, out, { payload: { countdown: { on: false, minutes: 10 } } });
+    assert.deepEqual([m.payload.active, m.payload.on, m.payload.delayS], [true, false, 600]);
+    const cleared = await roundTrip(n, out, { payload: { countdown: 'clear' } });
+    assert.deepEqual(cleared.payload, { active: false });
+  });
+
   it('tplink-energy "power": 5-minute power history of a P110 with ISO timestamps and powerW', async () => {
     await helper.unload();
     await helper.load(NODES, flowOf({ type: 'tplink-energy', device: 'dishwasher', mode: 'power', rangeHours: '1', step: '5' }), poolCreds);
