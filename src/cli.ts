@@ -52,7 +52,7 @@ const USAGE = `Usage:
   kasa-tapo --host HOST [--port P] [--transport auto|xor|klap|klap-v1|aes] [--child N] COMMAND
   kasa-tapo simulate [--base 127.0.X] [--ephemeral]
 
-Commands: info, state, on, off, toggle, energy, off-in MIN, on-in MIN, countdown-clear, raw JSON, and the presets
+Commands: info, state, on, off, toggle, energy, off-in MIN, on-in MIN, countdown-clear, lock, unlock, raw JSON, and the presets
   ${Object.keys(PRESETS).join(', ')}
   (info/on/off/energy/state/toggle print the normalised form; use --json for JSON; presets other
   than those send the device's own command and print its answer)
@@ -244,6 +244,13 @@ async function runDevice(a: Args, cfg: ConfigFile): Promise<void> {
         const c = cmd === 'countdown-clear' ? await d.clearCountdown(child) : await d.setCountdown({ on: cmd === 'on-in', minutes }, child);
         const who = child === undefined ? dev.info()?.alias ?? host : `${String(child)} (${dev.info()?.alias ?? host})`;
         return out(a, c, c.active ? `${who} switches ${c.on ? 'on' : 'off'} in ${Math.ceil((c.remainS ?? c.delayS ?? 0) / 60)} min` : `${who}: no countdown`);
+      }
+      case 'lock':
+      case 'unlock': {
+        // child lock (src/device/childlock.ts)
+        const d = dev as DeviceApi & Required<Pick<DeviceApi, 'setChildLock'>>;
+        const r = await d.setChildLock(cmd === 'lock', child);
+        return out(a, r, `${child === undefined ? dev.info()?.alias ?? host : String(child)}: child lock ${r.childLock ? 'on' : 'off'}`);
       }
       case 'raw':
         return out(a, await dev.raw(parseRaw(a.rest[0]), child));

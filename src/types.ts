@@ -179,6 +179,9 @@ export interface DeviceApi {
   setCountdown?(spec: import('./device/countdown').CountdownSpec, child?: ChildRef): Promise<import('./device/countdown').Countdown>;
   getCountdown?(child?: ChildRef): Promise<import('./device/countdown').Countdown>;
   clearCountdown?(child?: ChildRef): Promise<import('./device/countdown').Countdown>;
+  /** Child lock (src/device/childlock.ts); as getPowerHistory. */
+  setChildLock?(on: boolean, child?: ChildRef): Promise<{ childLock: boolean }>;
+  getChildLock?(child?: ChildRef): Promise<{ childLock: boolean }>;
   /** Hub children's trigger-log events (src/device/events.ts); as getPowerHistory. */
   getEvents?(child: ChildRef, opts?: import('./device/events').EventsOptions): Promise<import('./device/events').HubEvents>;
   /** IOT: a `{module:{method:params}}` object; SMART: `{method, params}`. Answers the device's own JSON. */

@@ -32,6 +32,7 @@ import type {
   TransportOptions,
 } from '../types';
 import { describe, type Adapter } from './adapter';
+import { smartChildLock } from './childlock';
 import { iotCountdown, smartCountdown, type Countdown, type CountdownOp, type CountdownSpec } from './countdown';
 import { readHubEvents, triggerLogQuery, type EventsOptions, type HubEvents } from './events';
 import { readHourlyEnergy, readPowerHistory, type HourlyEnergyHistory, type HourlyEnergyOptions, type PowerHistory, type PowerHistoryOptions } from './history';
@@ -250,6 +251,32 @@ export class Device implements DeviceApi {
   }
   clearCountdown(child?: ChildRef): Promise<Countdown> {
     return this.countdown({ op: 'clear' }, child);
+  }
+
+  /**
+   * Child lock (src/device/childlock.ts): `setChildLock(true)` locks the device's button; both answer
+   * `{childLock}`. Throws KasaTapoError: EBADINPUT, EUNSUPPORTED (no child lock: every Kasa device
+   * and most Tapo ones), ENOTFOUND, ECLOSED, protocol/transport errors.
+   */
+  setChildLock(on: boolean, child?: ChildRef): Promise<{ childLock: boolean }> {
+    return this.childLock(child, on);
+  }
+  getChildLock(child?: ChildRef): Promise<{ childLock: boolean }> {
+    return this.childLock(child);
+  }
+
+  private childLock(child: ChildRef | undefined, on?: boolean): Promise<{ childLock: boolean }> {
+    return this.run(async () => {
+      const n = this.n ?? (await this.read());
+      const c = child !== undefined && child !== null ? this.resolveChild(n, child) : undefined;
+      if (!(this.adapter instanceof SmartAdapter)) throw new KasaTapoError('EUNSUPPORTED', `${describe(n, c)} has no child lock`);
+      try {
+        return await smartChildLock(this.adapter.proto, c?.id, on);
+      } catch (e) {
+        if (e instanceof KasaTapoError && e.code === 'EUNSUPPORTED') throw new KasaTapoError('EUNSUPPORTED', `${describe(n, c)} has no child lock`, { cause: e });
+        throw e;
+      }
+    });
   }
 
   private countdown(what: CountdownOp, child?: ChildRef): Promise<Countdown> {

@@ -70,6 +70,7 @@ export const COMPONENT_GETTERS: Readonly<Record<string, readonly string[]>> = Ob
   button: [],
   rotation: [],
   water_leak: [],
+  child_protection: ['get_device_info'],
 });
 
 const hex = (seed: string, n: number) => {
@@ -139,6 +140,17 @@ export function addComponentMethods(model: SmartDeviceModel, n: SmartNode, badPa
       if (deg !== undefined && (typeof deg !== 'number' || !Number.isFinite(deg) || Math.abs(deg) > 3600)) throw badParams();
       const e = simulateHubEvent(model, n.deviceId, event as SimHubEvent, typeof deg === 'number' ? { degrees: deg } : {});
       return { id: e.id };
+    });
+  }
+  if (comps.has('child_protection')) {
+    // The lock is reported in get_device_info and set with set_child_protection {enable}.
+    let locked = false;
+    const info = m['get_device_info']!;
+    m['get_device_info'] = (q) => ({ ...info(q), child_protection: locked });
+    add('set_child_protection', (q) => {
+      if (typeof q['enable'] !== 'boolean') throw badParams();
+      locked = q['enable'];
+      return undefined;
     });
   }
   if (comps.has('countdown') && n.switchable) installCountdown(model, n, badParams);
