@@ -161,3 +161,25 @@ describe('energy history: 5-minute power and hourly energy', function () {
     }
   });
 });
+
+describe('energy history: Kasa day and month statistics (emeter v1 and v2) and Tapo months', function () {
+  this.timeout(20000);
+  for (const id of ['hs110v1', 'kp115', 'kp125m']) {
+    it(`${id}: days of this month and months of this year, dates and kWh`, async () => {
+      const sim = await startSimulatedDevice(id, { host: `${randomBase()}.5`, credentials });
+      const dev = await connect({ host: sim.host, port: sim.port, transport: sim.transport as 'xor', credentials });
+      try {
+        const now = new Date();
+        const days = await dev.getEnergyHistory('day');
+        assert.equal(days.period, 'day');
+        assert.ok(days.entries.length >= 1 && days.entries.every((e) => /^\d{4}-\d\d-\d\d$/.test(e.date) && e.kWh >= 0));
+        const months = await dev.getEnergyHistory('month', { year: now.getFullYear() });
+        assert.ok(months.entries.some((e) => e.date === `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, '0')}`), JSON.stringify(months));
+        if (id !== 'kp125m') await assert.rejects(dev.getEnergyHistory('hour'), isCode('EUNSUPPORTED'));
+      } finally {
+        await dev.close();
+        await sim.close();
+      }
+    });
+  }
+});
