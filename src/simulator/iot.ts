@@ -407,15 +407,23 @@ export class IotDeviceModel implements SimHandler {
       [names.schedule]: { get_rules: rules(), get_next_action: { child: 'all', fn: () => ({ type: -1 }) }, ...this.stats(false) },
       [names.anti]: { get_rules: rules() },
       [names.countdown]: {
-        get_rules: { child: 'all', fn: () => ({ rule_list: this.state.countdown }) },
+        // The rule runs: `remain` counts down and the relay switches when it reaches 0 (an unref'd
+        // timer, so it never keeps a process alive).
+        get_rules: { child: 'all', fn: () => ({ rule_list: this.state.countdown.map((r) => ({ ...r, remain: Math.max(0, Number(r['delay']) - Math.floor((this.now() - Number(r['at'] ?? this.now())) / 1000)), at: undefined })) }) },
         add_rule: {
           child: 'all',
-          fn: (p) => {
+          fn: (p, o) => {
             const delay = requireInt(p, 'delay', 1, 86400);
             const act = requireInt(p, 'act', 0, 1);
             if (this.state.countdown.length) throw new IotError(-10, 'table is full');
             const id = `SIMCD${this.now().toString(16).toUpperCase()}`;
-            this.state.countdown.push({ id, name: typeof p['name'] === 'string' ? p['name'] : 'countdown', enable: 1, delay, act, remain: delay });
+            const rule: Result = { id, name: typeof p['name'] === 'string' ? p['name'] : 'countdown', enable: 1, delay, act, remain: delay, at: this.now() };
+            this.state.countdown.push(rule);
+            setTimeout(() => {
+              if (!this.state.countdown.includes(rule)) return;
+              this.setOn(act === 1, o);
+              this.state.countdown = this.state.countdown.filter((r) => r !== rule);
+            }, delay * 1000).unref();
             return { id };
           },
         },

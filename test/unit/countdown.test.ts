@@ -58,6 +58,21 @@ describe('countdown timers', function () {
     }
   });
 
+  it('Kasa: the simulated plug switches when the countdown ends', async () => {
+    const dev = await open('hs100');
+    try {
+      await dev.setState({ on: false });
+      const c = await dev.setCountdown({ on: true, delayS: 1 });
+      assert.ok(c.remainS! <= 1);
+      const t0 = Date.now();
+      while (!(await dev.getState()).on && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 100));
+      assert.equal((await dev.getState()).on, true);
+      assert.deepEqual(await dev.getCountdown(), { active: false });
+    } finally {
+      await dev.close();
+    }
+  });
+
   it('Tapo strip outlet and Kasa plug', async () => {
     const strip = await open('p304m');
     try {
