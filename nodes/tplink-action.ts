@@ -4,6 +4,7 @@
  * after the change (raw: the device's answer), msg.raw = the device's own answer, msg.device.
  */
 import { findChild, type ChildRef, type DeviceApi, type DeviceState } from '../src/index';
+import { countdownCommand, countdownStatus, runCountdown } from './lib/countdown';
 import { childRef, describeDevice, deviceRef, evalProperty, num, setupDeviceNode, text, type DeviceNodeDef } from './lib/device';
 import { actionCommand, type Command } from './lib/payload';
 import type { Node, NodeStatus, RED } from './lib/red';
@@ -46,6 +47,17 @@ export = function register(RED: RED): void {
     setupDeviceNode(RED, node, def, (ctx) => ({
       async input(msg, send) {
         const action = text(def.action) ?? 'payload';
+        const cd = action === 'payload' ? countdownCommand(msg.payload) : undefined;
+        if (cd) {
+          // {"countdown": …}: "off in 10 minutes" (nodes/lib/countdown.ts)
+          const ref = deviceRef(msg, def.device);
+          const child = childRef(msg, def.child);
+          const r = await ctx.useDevice(ref, async (d) => ({ ...(await d.withRaw((dev) => runCountdown(dev, cd, child))), device: describeDevice(d) }));
+          Object.assign(msg, { payload: r.value, raw: r.raw, device: r.device });
+          node.status(countdownStatus(r.value));
+          send(msg);
+          return;
+        }
         const value = NEEDS_VALUE.has(action) ? await evalProperty(RED, node, def.value, def.valueType, msg) : undefined;
         const cmd = actionCommand(action, value, msg.payload);
         const transition = num(def.transition, 0, 0, 3600000);

@@ -7,8 +7,9 @@ import { childRef, describeDevice, deviceRef, num, setupDeviceNode, text, type D
 import { badInput } from './lib/errors';
 import { pollTargets, targetsOf } from './lib/poll';
 import type { Node, NodeMessage, NodeStatus, RED } from './lib/red';
+import { historyRead, historyStatus, isHistoryPeriod, type HistoryDef } from './lib/history';
 
-interface EnergyDef extends DeviceNodeDef {
+interface EnergyDef extends DeviceNodeDef, HistoryDef {
   mode?: string;
   poll?: boolean;
   interval?: string | number;
@@ -33,7 +34,7 @@ function energyStatus(v: EnergyReading | EnergyHistory): NodeStatus {
 function request(def: EnergyDef, msg: NodeMessage): { period: Period; year?: number; month?: number } {
   const p = msg.payload && typeof msg.payload === 'object' && !Array.isArray(msg.payload) ? (msg.payload as Record<string, unknown>) : {};
   const period = (text(p.period) ?? text(def.mode) ?? 'realtime') as Period;
-  if (!['realtime', 'day', 'month'].includes(period)) throw badInput(`msg.payload.period must be "realtime", "day" or "month"; got ${JSON.stringify(p.period).slice(0, 30)}`);
+  if (!['realtime', 'day', 'month'].includes(period)) throw badInput(`msg.payload.period must be "realtime", "day", "month", "hour" or "power"; got ${JSON.stringify(p.period).slice(0, 30)}`);
   const pick = (v: unknown, c: unknown, what: string): number | undefined => {
     const x = v ?? (c === '' ? undefined : c);
     if (x === undefined || x === null) return undefined;
@@ -69,6 +70,17 @@ export = function register(RED: RED): void {
         async input(msg, send) {
           const ref = deviceRef(msg, def.device);
           const child = childRef(msg, def.child);
+          const asked = msg.payload && typeof msg.payload === 'object' ? (msg.payload as { period?: unknown }).period : undefined;
+          const hp = asked ?? text(def.mode);
+          if (isHistoryPeriod(hp)) {
+            // Power by 5 min / hour, energy by hour (nodes/lib/history.ts).
+            const read = historyRead(hp, def, msg, child);
+            const h = await ctx.useDevice(ref, async (d) => ({ ...(await d.withRaw(read)), device: describeDevice(d) }));
+            Object.assign(msg, { payload: h.value, raw: h.raw, device: h.device });
+            node.status(historyStatus(h.value));
+            send(msg);
+            return;
+          }
           const q = request(def, msg);
           const out = await ctx.useDevice(ref, async (d) => {
             const r = await d.withRaw((dev): Promise<EnergyReading | EnergyHistory> =>

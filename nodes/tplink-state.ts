@@ -10,6 +10,7 @@ import { toNodeError } from './lib/errors';
 import { deviceOfState, pollTargets, targetsOf, type Target, type TargetDef } from './lib/poll';
 import type { Node, NodeMessage, NodeStatus, RED, SendFn } from './lib/red';
 import { poolStatusView, stateStatus } from './lib/status';
+import { eventsBehaviour } from './lib/events';
 
 interface StateDef extends DeviceNodeDef, TargetDef {
   mode?: string;
@@ -55,6 +56,7 @@ export = function register(RED: RED): void {
     RED.nodes.createNode(this, def);
     const node = this;
     setupDeviceNode(RED, node, def, (ctx) => {
+      if (def.mode === 'events') return eventsBehaviour(ctx, def); // hub children's events (nodes/lib/events.ts)
       const multi = def.target === 'all' || def.target === 'list';
       const seen = new Map<string, Seen>();
       let configured: Target[] = [];

@@ -154,7 +154,7 @@ const EXAMPLES = {
     [debug('bulb state'), 2, 2],
   ],
   "07 - Read a hub's sensors": [
-    [comment("Read the sensors of a Tapo hub", `The hub's children are its sensors: temperature and humidity (T315), a door contact (T110), motion (T100). The state node reads the hub every 30 seconds; the split sends one message per sensor. Read one sensor with msg.child set to its alias.\n\n${USE_POOL}`), 0, 0],
+    [comment("Read the sensors of a Tapo hub", `The hub's children are its sensors: temperature and humidity (T315), a door contact (T110), motion (T100), a button (S200B) and a water leak sensor (T300). The state node reads the hub every 30 seconds; the split sends one message per sensor. Read one sensor with msg.child set to its alias.\n\n${USE_POOL}`), 0, 0],
     [inject('every 30 s', '', 'date', { repeat: '30', once: true, onceDelay: 2 }), 0, 1, ['Hub']],
     [state('Hub', { device: 'Hub' }), 1, 1, ['sensors']],
     [change('sensors', [set('payload', 'payload.children', 'msg')]), 2, 1, ['one per sensor']],
@@ -184,6 +184,24 @@ const EXAMPLES = {
     [debug('error'), 2, 5],
     [statusOf('status', ['Desk Lamp colour', 'Sofa Bulb', 'Attic Fan']), 0, 6, ['status text']],
     [debug('status text', 'status'), 1, 6],
+  ],
+  '10 - Hub button and sensor events': [
+    [comment('React to hub events: button clicks, dial rotation, motion, door, water leak', `A state node in mode "hub child events" watches the trigger logs of a Tapo hub's children and sends one message per event, each once (also after a redeploy): msg.payload = {event, degrees, child, at}, with event "single_click", "double_click", "rotation" (degrees: negative = anticlockwise), "motion", "open", "close", "water_leak", ... It polls every second just after an event and every "Every" seconds while idle. The switch sends clicks and rotations its own way.\n\nIn the simulated home, the two buttons press the simulated S200B through the simulator's own control method sim_trigger_event (a real hub has no such method: press the real button instead).\n\n${USE_POOL}`), 0, 0],
+    [{ ...state('Hub events', { device: 'Hub', mode: 'events', interval: '5' }), child: '' }, 0, 1, ['by event']],
+    [sw('by event', 'payload.event', [{ t: 'eq', v: 'single_click', vt: 'str' }, { t: 'eq', v: 'rotation', vt: 'str' }, { t: 'else' }]), 1, 1, [['button event'], ['button event'], ['other event']]],
+    [debug('button event'), 2, 1],
+    [debug('other event'), 2, 2],
+    [inject('press the sofa button', '{"raw":{"method":"sim_trigger_event","params":{"event":"singleClick"}}}', 'json', { once: true, onceDelay: 4 }), 0, 3, ['Sofa Button (simulated)']],
+    [inject('turn the dial 30°', '{"raw":{"method":"sim_trigger_event","params":{"event":"rotation","degrees":30}}}', 'json', { once: true, onceDelay: 5 }), 0, 4, ['Sofa Button (simulated)']],
+    [action('Sofa Button (simulated)', 'Hub', 'payload', { child: 'Sofa Button' }), 1, 3],
+  ],
+  '11 - Power history as CSV': [
+    [comment('Power every 5 minutes and energy by hour, as CSV', `An energy node in mode "power history" reads the Dishwasher's (Tapo P110) mean power of each 5-minute step over the last 2 hours: {intervalMin: 5, entries: [{at, powerW}]}, "at" an ISO time. The function turns it into CSV text (header, then one line per step); wire it to a file node to keep it, or to a chart. The second button reads energy by hour ({period: "hour", entries: [{at, kWh}]}) for the last 24 hours. Send {"start": "2026-05-01T00:00:00Z", "end": ...} to choose the range.\n\n${USE_POOL}`), 0, 0],
+    [inject('last 2 hours', '', 'date', { once: true, onceDelay: 2 }), 0, 1, ['Dishwasher power']],
+    [{ ...energy('Dishwasher power', 'Dishwasher', { mode: 'power' }), rangeHours: '2', step: '5' }, 1, 1, ['CSV']],
+    [inject('energy by hour', '{"period":"hour"}', 'json', { once: true, onceDelay: 2 }), 0, 2, ['Dishwasher power']],
+    [func('CSV', "const h = msg.payload;\nconst unit = h.intervalMin ? 'powerW' : 'kWh';\nmsg.payload = ['at,' + unit, ...h.entries.map((e) => e.at + ',' + e[unit])].join('\\n');\nreturn msg;"), 2, 1, ['power CSV']],
+    [debug('power CSV'), 3, 1],
   ],
 };
 

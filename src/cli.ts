@@ -11,7 +11,7 @@ import { connect } from './connect';
 import { findChild } from './device/children';
 import { KasaTapoError, isKasaTapoError } from './errors';
 import { TOOLKIT_COMMANDS, TOOLKIT_OPTIONS, TOOLKIT_USAGE, runToolkit } from './cli-toolkit';
-import type { Credentials, DeviceApi, TransportChoice } from './types';
+import type { ChildState, Credentials, DeviceApi, DeviceState, TransportChoice } from './types';
 
 /** softScheck's preset names: IOT commands, and the SMART method that does the same where one exists. */
 export const PRESETS: Record<string, { iot: unknown; smart?: { method: string; params?: unknown } }> = {
@@ -59,7 +59,7 @@ const USAGE = `Usage:
   kasa-tapo simulate [--base 127.0.X] [--ephemeral]
 ${TOOLKIT_USAGE}
 
-Commands: info, state, on, off, toggle, energy, raw JSON, and the presets
+Commands: info, state, on, off, toggle, energy, off-in MIN, on-in MIN, countdown-clear, lock, unlock, raw JSON, and the presets
   ${Object.keys(PRESETS).join(', ')}
   (info/on/off/energy/state/toggle print the normalised form; use --json for JSON; presets other
   than those send the device's own command and print its answer)
@@ -170,6 +170,15 @@ function out(a: Args, value: unknown, text?: string): void {
   process.stdout.write((a.json || text === undefined ? JSON.stringify(value, null, a.json ? 2 : 0) : text) + '\n');
 }
 
+const onText = (on: boolean | undefined): string => (on === undefined ? '-' : on ? 'on' : 'off');
+
+/** The child --child names (index, id or alias, as the library resolves it). Throws KasaTapoError ENOTFOUND. */
+function pickChild(s: DeviceState, ref: string | number): ChildState {
+  const c = findChild(s, ref);
+  if (!c) throw new KasaTapoError('ENOTFOUND', `${s.alias ?? s.host} has no child ${JSON.stringify(ref)}`);
+  return c;
+}
+
 function parseRaw(text: string | undefined): unknown {
   if (!text) throw new KasaTapoError('EBADINPUT', 'raw needs a JSON argument, e.g. raw \'{"system":{"get_sysinfo":{}}}\'');
   try {
@@ -213,14 +222,20 @@ async function runDevice(a: Args, cfg: ConfigFile): Promise<void> {
       case 'info':
       case 'state': {
         const s = await dev.getState();
-        return out(a, s, `${s.alias ?? host} (${s.model ?? '?'}, ${s.family}, ${s.protocol}) is ${s.on === undefined ? '-' : s.on ? 'on' : 'off'}`);
+        if (child !== undefined) {
+          const c = pickChild(s, child);
+          return out(a, c, `${c.alias ?? c.id} (${c.model ?? s.model ?? '?'} ${c.kind ?? c.family ?? 'child'} of ${s.alias ?? host}) is ${onText(c.on)}`);
+        }
+        return out(a, s, `${s.alias ?? host} (${s.model ?? '?'}, ${s.family}, ${s.protocol}) is ${onText(s.on)}`);
       }
       case 'on':
       case 'off':
       case 'toggle': {
         const s = cmd === 'toggle' ? await dev.toggle(child) : await dev.setState({ on: cmd === 'on' }, child);
-        const on = (child === undefined ? s : findChild(s, child))?.on;
-        return out(a, s, `${s.alias ?? host} switched ${on ? 'on' : 'off'}`);
+        const c = child === undefined ? undefined : pickChild(s, child);
+        const on = (c ?? s).on;
+        const name = c ? `${c.alias ?? String(child)} (${s.alias ?? host})` : s.alias ?? host;
+        return out(a, s, `${name} switched ${on ? 'on' : 'off'}`);
       }
       case 'reboot':
         await dev.reboot();
@@ -228,7 +243,32 @@ async function runDevice(a: Args, cfg: ConfigFile): Promise<void> {
       case 'energy': {
         const e = await dev.getEnergy(child);
         const f = (v: number | undefined, u: string) => (v === undefined ? '' : ` ${v}${u}`);
-        return out(a, e, `power${f(e.powerW, ' W')}${f(e.voltageV, ' V')}${f(e.currentA, ' A')} today${f(e.todayKWh, ' kWh')} total${f(e.totalKWh, ' kWh')}`);
+        const parts = [
+          e.powerW !== undefined ? `power${f(e.powerW, ' W')}${f(e.voltageV, ' V')}${f(e.currentA, ' A')}` : '',
+          e.todayKWh !== undefined ? `today${f(e.todayKWh, ' kWh')}` : '',
+          e.monthKWh !== undefined ? `month${f(e.monthKWh, ' kWh')}` : '',
+          e.totalKWh !== undefined ? `total${f(e.totalKWh, ' kWh')}` : '',
+        ].filter(Boolean);
+        const totals = e.todayKWh !== undefined || e.monthKWh !== undefined || e.totalKWh !== undefined;
+        return out(a, e, `${parts.join(', ') || 'no energy readings'}${totals ? '' : ' (this device reports no energy totals)'}`);
+      }
+      case 'off-in':
+      case 'on-in':
+      case 'countdown-clear': {
+        // "off in 10 minutes" (src/device/countdown.ts)
+        const d = dev as DeviceApi & Required<Pick<DeviceApi, 'setCountdown' | 'clearCountdown'>>;
+        const minutes = Number(a.rest[0]);
+        if (cmd !== 'countdown-clear' && !(minutes > 0)) throw new KasaTapoError('EBADINPUT', `${cmd} needs minutes, e.g. kasa-tapo --host HOST ${cmd} 10`);
+        const c = cmd === 'countdown-clear' ? await d.clearCountdown(child) : await d.setCountdown({ on: cmd === 'on-in', minutes }, child);
+        const who = child === undefined ? dev.info()?.alias ?? host : `${String(child)} (${dev.info()?.alias ?? host})`;
+        return out(a, c, c.active ? `${who} switches ${c.on ? 'on' : 'off'} in ${Math.ceil((c.remainS ?? c.delayS ?? 0) / 60)} min` : `${who}: no countdown`);
+      }
+      case 'lock':
+      case 'unlock': {
+        // child lock (src/device/childlock.ts)
+        const d = dev as DeviceApi & Required<Pick<DeviceApi, 'setChildLock'>>;
+        const r = await d.setChildLock(cmd === 'lock', child);
+        return out(a, r, `${child === undefined ? dev.info()?.alias ?? host : String(child)}: child lock ${r.childLock ? 'on' : 'off'}`);
       }
       case 'raw':
         return out(a, await dev.raw(parseRaw(a.rest[0]), child));

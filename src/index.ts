@@ -17,3 +17,6 @@ export { tddp, tddpKey, TDDP_PORT, TDDP_REPLY_PORT, type TddpOptions, type TddpR
 export { cloud, cloudLogin, CloudSession, DEFAULT_CLOUD_URL, type CloudDevice, type CloudLoginOptions } from './cloud';
 export { wifiScan, wifiJoin, redactSecrets, type WifiNetwork, type WifiJoinResult } from './device/wifi';
 export { decodeCapture, formatDecoded, type DecodeResult, type DecodedMessage, type SessionReport } from './decode';
+export { eventName, type HubEvent, type HubEvents, type EventsOptions } from './device/events';
+export type { PowerHistory, PowerHistoryOptions, HourlyEnergyHistory, HourlyEnergyOptions } from './device/history';
+export type { Countdown, CountdownSpec } from './device/countdown';

@@ -218,6 +218,17 @@ export interface DeviceApi {
   reboot(): Promise<void>;
   getEnergy(child?: ChildRef): Promise<EnergyReading>;
   getEnergyHistory(period: 'day' | 'month', opts?: { year?: number; month?: number; child?: ChildRef }): Promise<EnergyHistory>;
+  /** SMART meters (src/device/history.ts); absent on pooled handles until the pool forwards it (use withRaw). */
+  getPowerHistory?(opts?: PowerHistoryOptions & { child?: ChildRef }): Promise<PowerHistory>;
+  /** Countdown timers (src/device/countdown.ts); as getPower */
+  setCountdown?(spec: CountdownSpec, child?: ChildRef): Promise<Countdown>;
+  getCountdown?(child?: ChildRef): Promise<Countdown>;
+  clearCountdown?(child?: ChildRef): Promise<Countdown>;
+  /** Child lock (src/device/childlock.ts); as getPower */
+  setChildLock?(on: boolean, child?: ChildRef): Promise<{ childLock: boolean }>;
+  getChildLock?(child?: ChildRef): Promise<{ childLock: boolean }>;
+  /** Hub children's trigger-log events (src/device/events.ts); as getPower */
+  getEvents?(child: ChildRef, opts?: EventsOptions): Promise<HubEvents>;
   /** IOT: a `{module:{method:params}}` object; SMART: `{method, params}`. Answers the device's own JSON. */
   raw(request: unknown, child?: ChildRef): Promise<unknown>;
   /**
@@ -257,4 +268,77 @@ export interface DiscoveryResult {
   deviceId?: string;
   /** The device's answer (parsed JSON). */
   raw: unknown;
+}
+
+// Power history, hourly energy, hub events and countdowns (implemented in src/device/).
+
+export interface Countdown {
+  /** A countdown is running. */
+  active: boolean;
+  /** What the device will do when it ends: switch on (true) or off (false). */
+  on?: boolean;
+  delayS?: number;
+  remainS?: number;
+}
+
+export interface CountdownSpec {
+  on: boolean;
+  /** Seconds from now, 1-86400 (give this or `minutes`). */
+  delayS?: number;
+  minutes?: number;
+}
+
+export interface HubEvent {
+  /** The child's log id (grows by one per event). */
+  id: number;
+  /** `single_click`, `double_click`, `rotation`, `motion`, `open`, `close`, `water_leak`, `water_dry`, … */
+  event: string;
+  /** Rotation only: degrees turned (negative = anticlockwise). */
+  degrees?: number;
+  /** The child's alias (or its id when it has none). */
+  child: string;
+  childId: string;
+  model?: string;
+  /** When it happened, ISO 8601 (UTC). */
+  at: string;
+}
+
+export interface HubEvents {
+  events: HubEvent[];
+  /** The newest log id seen: pass it as `sinceId` next time (0 when the log is empty). */
+  lastId: number;
+}
+
+export interface EventsOptions {
+  /** Only events with a larger id. Omitted: nothing is returned, only `lastId` (a baseline). */
+  sinceId?: number;
+  /** Logs per request, 1-50. Default 10. */
+  pageSize?: number;
+  /** Requests per call, 1-20. Default 5. */
+  maxPages?: number;
+}
+
+export interface PowerHistoryOptions {
+  /** Minutes per entry: 5 or 60. Default 5. */
+  intervalMin?: 5 | 60;
+  /** Range start and end: a Date, epoch ms or an ISO text. Defaults: see the module comment. */
+  start?: Date | number | string;
+  end?: Date | number | string;
+}
+
+export interface PowerHistory {
+  intervalMin: 5 | 60;
+  /** `at`: start of the interval (ISO, UTC); `powerW`: mean power over it. */
+  entries: { at: string; powerW: number }[];
+}
+
+export interface HourlyEnergyOptions {
+  start?: Date | number | string;
+  end?: Date | number | string;
+}
+
+export interface HourlyEnergyHistory {
+  period: 'hour';
+  /** `at`: start of the hour (ISO, UTC). */
+  entries: { at: string; kWh: number }[];
 }

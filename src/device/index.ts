@@ -26,6 +26,10 @@ import type {
 import { describe, type Adapter } from './adapter';
 import { childCaps, type Normalised } from './caps';
 import { resolveChild } from './children';
+import { smartChildLock } from './childlock';
+import { iotCountdown, smartCountdown, type Countdown, type CountdownOp, type CountdownSpec } from './countdown';
+import { readHubEvents, triggerLogQuery, type EventsOptions, type HubEvents } from './events';
+import { readHourlyEnergy, readPowerHistory, type HourlyEnergyHistory, type HourlyEnergyOptions, type PowerHistory, type PowerHistoryOptions } from './history';
 import { IotAdapter } from './iot/adapter';
 import { checkCaps, validatePatch } from './patch';
 import { SmartAdapter } from './smart/adapter';
@@ -138,6 +142,7 @@ export class Device implements DeviceApi {
   }
 
   private opHistory(note: Note, period: 'day' | 'month', opts: HistoryOpts = {}): Promise<EnergyHistory> {
+    if ((period as string) === 'hour') return this.opSmart(note, 'hourly energy history', opts.child, (q) => readHourlyEnergy(q, opts as HourlyEnergyOptions)) as unknown as Promise<EnergyHistory>;
     return this.run(async () => {
       if (period !== 'day' && period !== 'month') throw new KasaTapoError('EBADINPUT', `period must be "day" or "month", got ${JSON.stringify(period)}`);
       const now = new Date();
@@ -147,6 +152,53 @@ export class Device implements DeviceApi {
       if (!Number.isInteger(month) || month < 1 || month > 12) throw new KasaTapoError('EBADINPUT', `month must be an integer 1-12, got ${JSON.stringify(month)}`);
       const { n, c } = await this.child(opts.child);
       return noted(note, await this.adapter.history(period, year, month, n, c));
+    });
+  }
+
+  /** A SMART-only read on the device or a child (power history, hourly energy). */
+  private opSmart<T>(note: Note, what: string, child: ChildRef | undefined, fn: (q: (method: string, params: Record<string, unknown>) => Promise<Record<string, unknown>>) => Promise<WithRaw<T>>): Promise<T> {
+    return this.run(async () => {
+      const { n, c } = await this.child(child);
+      const adapter = this.adapter;
+      if (!(adapter instanceof SmartAdapter) || (!c && !n.caps.energy)) throw new KasaTapoError('EUNSUPPORTED', `${describe(n, c)} has no ${what}`);
+      return noted(note, await fn((method, params) => (c ? adapter.proto.controlChild(c.id, method, params) : adapter.proto.query(method, params))));
+    });
+  }
+
+  private opEvents(note: Note, child: ChildRef, opts: EventsOptions = {}): Promise<HubEvents> {
+    return this.run(async () => {
+      const n = await this.last();
+      const c = resolveChild(n, child);
+      if (!(this.adapter instanceof SmartAdapter)) throw new KasaTapoError('EUNSUPPORTED', `${describe(n, c)} reports no events`);
+      return noted(note, await readHubEvents(triggerLogQuery(this.adapter.proto, c), c, opts));
+    });
+  }
+
+  private opCountdown(what: CountdownOp, child?: ChildRef): Promise<Countdown> {
+    return this.run(async () => {
+      const { n, c } = await this.child(child);
+      const a = this.adapter;
+      const none = (cause?: unknown): KasaTapoError => new KasaTapoError('EUNSUPPORTED', `${describe(n, c)} has no countdown timer`, cause ? { cause } : {});
+      try {
+        if (a instanceof SmartAdapter) return await smartCountdown(a.proto, c?.id, what);
+        if (a instanceof IotAdapter) return await iotCountdown(a.proto, c ? [c.id] : undefined, what);
+      } catch (e) {
+        throw e instanceof KasaTapoError && e.code === 'EUNSUPPORTED' ? none(e) : e;
+      }
+      throw none();
+    });
+  }
+
+  private opChildLock(child: ChildRef | undefined, on?: boolean): Promise<{ childLock: boolean }> {
+    return this.run(async () => {
+      const { n, c } = await this.child(child);
+      if (!(this.adapter instanceof SmartAdapter)) throw new KasaTapoError('EUNSUPPORTED', `${describe(n, c)} has no child lock`);
+      try {
+        return await smartChildLock(this.adapter.proto, c?.id, on);
+      } catch (e) {
+        if (e instanceof KasaTapoError && e.code === 'EUNSUPPORTED') throw new KasaTapoError('EUNSUPPORTED', `${describe(n, c)} has no child lock`, { cause: e });
+        throw e;
+      }
     });
   }
 
@@ -208,8 +260,52 @@ export class Device implements DeviceApi {
    * Throws KasaTapoError: EBADINPUT (period/year/month), EUNSUPPORTED, ENOTFOUND, ECLOSED, and
    * protocol/transport errors.
    */
-  getEnergyHistory(period: 'day' | 'month', opts: HistoryOpts = {}): Promise<EnergyHistory> {
-    return this.opHistory(undefined, period, opts);
+  getEnergyHistory(period: 'hour', opts?: HourlyEnergyOptions & { child?: ChildRef }): Promise<HourlyEnergyHistory>;
+  getEnergyHistory(period: 'day' | 'month', opts?: HistoryOpts): Promise<EnergyHistory>;
+  getEnergyHistory(period: 'hour' | 'day' | 'month', opts: HistoryOpts & HourlyEnergyOptions = {}): Promise<EnergyHistory | HourlyEnergyHistory> {
+    return this.opHistory(undefined, period as 'day', opts);
+  }
+
+  /**
+   * Power by 5 minutes or by hour (SMART meters: `get_power_data`), `{intervalMin, entries:[{at, powerW}]}`.
+   * Throws KasaTapoError: EBADINPUT (options), EUNSUPPORTED (not a SMART meter), ENOTFOUND, ECLOSED,
+   * protocol/transport errors.
+   */
+  getPowerHistory(opts: PowerHistoryOptions & { child?: ChildRef } = {}): Promise<PowerHistory> {
+    return this.opSmart(undefined, 'power history', opts.child, (q) => readPowerHistory(q, opts));
+  }
+
+  /**
+   * New events of a hub child from its trigger log (events.ts): `{events, lastId}`, the events with
+   * an id above `sinceId`, oldest first; without `sinceId` only `lastId` (a baseline).
+   * Throws KasaTapoError: EBADINPUT, EUNSUPPORTED (not a SMART hub child), ENOTFOUND, ECLOSED,
+   * protocol/transport errors.
+   */
+  getEvents(child: ChildRef, opts: EventsOptions = {}): Promise<HubEvents> {
+    return this.opEvents(undefined, child, opts);
+  }
+
+  /**
+   * Countdown timer ("off in 10 minutes", countdown.ts) on the device or an outlet: set replaces any
+   * running countdown; all three answer `{active, on, delayS, remainS}`. Throws KasaTapoError:
+   * EBADINPUT, EUNSUPPORTED (no countdown), ENOTFOUND, ECLOSED, protocol/transport errors.
+   */
+  setCountdown(spec: CountdownSpec, child?: ChildRef): Promise<Countdown> {
+    return this.opCountdown({ op: 'set', spec }, child);
+  }
+  getCountdown(child?: ChildRef): Promise<Countdown> {
+    return this.opCountdown({ op: 'get' }, child);
+  }
+  clearCountdown(child?: ChildRef): Promise<Countdown> {
+    return this.opCountdown({ op: 'clear' }, child);
+  }
+
+  /** Child lock (childlock.ts): answers `{childLock}`. Throws as setCountdown (EUNSUPPORTED: no child lock). */
+  setChildLock(on: boolean, child?: ChildRef): Promise<{ childLock: boolean }> {
+    return this.opChildLock(child, on);
+  }
+  getChildLock(child?: ChildRef): Promise<{ childLock: boolean }> {
+    return this.opChildLock(child);
   }
 
   /**
@@ -240,6 +336,13 @@ export class Device implements DeviceApi {
       getEnergy: (child) => this.opEnergy(note, child),
       getEnergyHistory: (period, opts) => this.opHistory(note, period, opts),
       raw: (request, child) => this.opRaw(note, request, child),
+      getPowerHistory: (opts) => this.opSmart(note, 'power history', opts?.child, (q) => readPowerHistory(q, opts)),
+      getEvents: (child, opts) => this.opEvents(note, child, opts),
+      setCountdown: (spec, child) => this.setCountdown(spec, child),
+      getCountdown: (child) => this.getCountdown(child),
+      clearCountdown: (child) => this.clearCountdown(child),
+      setChildLock: (on, child) => this.setChildLock(on, child),
+      getChildLock: (child) => this.getChildLock(child),
       withRaw: (f) => this.withRaw(f),
       info: () => this.info(),
       close: () => this.close(),

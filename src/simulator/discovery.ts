@@ -14,8 +14,9 @@
  *
  * Linux loopback: a datagram sent to 127.255.255.255 reaches only sockets bound to 0.0.0.0 or to
  * 127.255.255.255, not those bound to a unicast 127.x address (verified on the build machine). So
- * the responder listens on 127.255.255.255 (SO_REUSEADDR: several homes and tests share it) and on
- * each device's own address (unicast probes), and answers every probe from a socket bound to the
+ * the responder listens on 127.255.255.255 (SO_REUSEADDR: several homes and tests share it), on
+ * each device's /24 subnet broadcast (127.x.y.255, for clients that broadcast to their subnet) and
+ * on each device's own address (unicast probes), and answers every probe from a socket bound to the
  * answering device's own address, so the client sees one source IP per device. Offline devices
  * (faults.offlineUntil in the future) do not answer.
  */
@@ -49,6 +50,12 @@ export interface DiscoveryResponderOptions {
   targets: DiscoveryTarget[];
   /** Broadcast address to listen on; `null` for unicast only. Default 127.255.255.255. */
   broadcastAddress?: string | null;
+  /**
+   * Also listen on each device's /24 broadcast address (127.x.y.255), answering for the devices of
+   * that subnet, as a real device answers a broadcast to its own subnet. Default true; ignored
+   * when `broadcastAddress` is null.
+   */
+  subnetBroadcasts?: boolean;
   /** Default 9999. */
   xorPort?: number;
   /** Default 20002. */
@@ -162,6 +169,19 @@ function bindUdp(address: string, port: number, onMessage: (msg: Buffer, rinfo: 
   });
 }
 
+/** The /24 broadcast address of each IPv4 target, with the targets in that subnet. Never throws. */
+export function subnetBroadcasts(targets: readonly DiscoveryTarget[]): Map<string, DiscoveryTarget[]> {
+  const out = new Map<string, DiscoveryTarget[]>();
+  for (const t of targets) {
+    const m = /^(\d{1,3}\.\d{1,3}\.\d{1,3})\.\d{1,3}$/.exec(t.host);
+    if (!m) continue;
+    const b = `${m[1]}.255`;
+    if (b === t.host) continue;
+    out.set(b, [...(out.get(b) ?? []), t]);
+  }
+  return out;
+}
+
 /**
  * Start the responders for a set of devices. Throws (rejects) the bind error if an address/port
  * cannot be bound (e.g. EADDRINUSE when another responder owns the same device address).
@@ -237,6 +257,10 @@ export async function startDiscoveryResponder(opts: DiscoveryResponderOptions): 
         own.set(`${h}:${port}`, s);
       }
       if (bcast && targets.length) sockets.push(await bindUdp(bcast, port, handler(targets)));
+      // Subnet broadcasts (127.x.y.255): Linux hands them only to sockets bound to that address.
+      if (bcast && opts.subnetBroadcasts !== false) {
+        for (const [b, members] of subnetBroadcasts(targets)) if (b !== bcast) sockets.push(await bindUdp(b, port, handler(members)));
+      }
     }
   } catch (e) {
     for (const s of sockets) s.close();

@@ -36,6 +36,8 @@ export type { Faults, WireStats } from './types';
 export { startSimulatedCloud, type SimulatedCloud, type SimulatedCloudOptions, type CloudTarget } from './cloud';
 export { startTddpResponder, hs110TddpAnswers, type TddpResponder, type TddpResponderOptions } from './tddp';
 export { SimWifi, SIM_NETWORKS, type SimNetwork, type SimJoin } from './wifi';
+export { simulateHubEvent, EVENTS_OF_KIND, type SimHubEvent, type TriggerLogEntry } from './hub-events';
+export { COMPONENT_GETTERS } from './components';
 
 /** The account a simulated home is bound to unless a test passes its own. */
 export const DEMO_CREDENTIALS: Readonly<Credentials> = Object.freeze({ username: 'demo@example.com', password: 'demo-password' });

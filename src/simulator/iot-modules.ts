@@ -159,15 +159,23 @@ export function buildIotModules(m: IotModel): Record<string, Record<string, Meth
     [names.schedule]: { get_rules: rules(), get_next_action: { child: 'all', fn: () => ({ type: -1 }) }, ...stats(m, false) },
     [names.anti]: { get_rules: rules() },
     [names.countdown]: {
-      get_rules: { child: 'all', fn: () => ({ rule_list: m.state.countdown }) },
+      // The rule runs: `remain` counts down and the relay switches when it reaches 0 (an unref'd
+      // timer, so it never keeps a process alive).
+      get_rules: { child: 'all', fn: () => ({ rule_list: m.state.countdown.map((r) => ({ ...r, remain: Math.max(0, Number(r['delay']) - Math.floor((m.now() - Number(r['at'] ?? m.now())) / 1000)), at: undefined })) }) },
       add_rule: {
         child: 'all',
-        fn: (p) => {
+        fn: (p, o) => {
           const delay = requireInt(p, 'delay', 1, 86400);
           const act = requireInt(p, 'act', 0, 1);
           if (m.state.countdown.length) throw new IotError(-10, 'table is full');
           const id = `SIMCD${m.now().toString(16).toUpperCase()}`;
-          m.state.countdown.push({ id, name: typeof p['name'] === 'string' ? p['name'] : 'countdown', enable: 1, delay, act, remain: delay });
+          const rule: Result = { id, name: typeof p['name'] === 'string' ? p['name'] : 'countdown', enable: 1, delay, act, remain: delay, at: m.now() };
+          m.state.countdown.push(rule);
+          setTimeout(() => {
+            if (!m.state.countdown.includes(rule)) return;
+            m.setOn(act === 1, o);
+            m.state.countdown = m.state.countdown.filter((r) => r !== rule);
+          }, delay * 1000).unref();
           return { id };
         },
       },

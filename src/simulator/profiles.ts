@@ -62,7 +62,7 @@ export interface IotSpec {
 }
 
 export interface SmartChildSpec {
-  kind: 'outlet' | 'temp-humidity' | 'contact' | 'motion';
+  kind: 'outlet' | 'temp-humidity' | 'contact' | 'motion' | 'button' | 'water-leak';
   model: string;
   alias: string;
   /** 40 hex chars for hub children; strip outlets use the parent id + 2-digit position. */
@@ -322,11 +322,17 @@ const PROFILE_LIST: DeviceProfile[] = [
           fwVer: '1.9.0 Build 230704 Rel.154531', open: false, batteryPercent: 80 },
         { kind: 'motion', model: 'T100', alias: 'Hallway Motion', deviceId: simHex('h100-t100', 40), mac: 'F0A7313A1015',
           fwVer: '1.12.0 Build 230512 Rel.103011', detected: false, batteryLow: true, batteryPercent: 8 },
+        { kind: 'button', model: 'S200B', alias: 'Sofa Button', deviceId: simHex('h100-s200b', 40), mac: 'F0A7313A1018',
+          fwVer: '1.11.0 Build 230821 Rel.113553', batteryPercent: 100 },
+        { kind: 'water-leak', model: 'T300', alias: 'Under Sink', deviceId: simHex('h100-t300', 40), mac: 'F0A7313A1019',
+          fwVer: '1.7.0 Build 230320 Rel.100814', detected: false, batteryPercent: 95 },
       ],
       childComponents: {
         'temp-humidity': sensorComponents('temperature:1 humidity:1 temp_humidity_record:1 comfort_temperature:1 comfort_humidity:1 report_mode:1'),
         contact: sensorComponents('contact:1'),
         motion: sensorComponents('sensitivity:1'),
+        button: sensorComponents('double_click:1 button:1 rotation:1'),
+        'water-leak': sensorComponents('water_leak:1'),
       },
     },
   },

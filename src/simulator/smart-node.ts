@@ -122,7 +122,7 @@ export class SmartNode {
     return this.kind === 'device' && this.owner.profile.smart!.brightness !== undefined;
   }
   get isSensor(): boolean {
-    return this.kind === 'temp-humidity' || this.kind === 'contact' || this.kind === 'motion';
+    return this.kind === 'temp-humidity' || this.kind === 'contact' || this.kind === 'motion' || this.kind === 'button' || this.kind === 'water-leak';
   }
 
   setOn(on: boolean): void {
@@ -184,7 +184,7 @@ export class SmartNode {
         default_states: { type: 'last_states' },
       });
     } else {
-      const category = { 'temp-humidity': 'subg.trigger.temp-hmdt-sensor', contact: 'subg.trigger.contact-sensor', motion: 'subg.trigger.motion-sensor' }[this.kind];
+      const category = { 'temp-humidity': 'subg.trigger.temp-hmdt-sensor', contact: 'subg.trigger.contact-sensor', motion: 'subg.trigger.motion-sensor', button: 'subg.trigger.button', 'water-leak': 'subg.trigger.water-leak-sensor' }[this.kind];
       Object.assign(base, {
         type: 'SMART.TAPOSENSOR',
         category,
@@ -205,6 +205,7 @@ export class SmartNode {
       }
       if (this.kind === 'contact') base['open'] = st.open;
       if (this.kind === 'motion') base['detected'] = st.detected;
+      if (this.kind === 'water-leak') Object.assign(base, { in_alarm: st.detected, water_leak_status: st.detected ? 'water_leak' : 'normal' });
     }
     if (this.switchable) {
       base['device_on'] = st.on;

@@ -13,6 +13,9 @@
 import { isObject, parseJson } from '../json';
 import { Meter, localTimeText, unitHash, ymd } from './meter';
 import { componentList, type DeviceProfile, type SmartChildSpec } from './profiles';
+import { addComponentMethods } from './components';
+import { powerData } from './history';
+import { triggerLogOf } from './hub-events';
 import type { SimHandler } from './types';
 import { badParams, optInt, page, SmartError, SmartNode, type Params, type Result, type SmartNodeOwner } from './smart-node';
 
@@ -54,7 +57,10 @@ export class SmartDeviceModel implements SimHandler, SmartNodeOwner {
     this.children = (profile.smart.children ?? []).map(
       (c, i) => new SmartNode(this, c.deviceId ?? profile.deviceId + String(i).padStart(2, '0'), c.kind, c, i + 1),
     );
-    for (const n of [this.root, ...this.children]) this.buildMethods(n);
+    for (const n of [this.root, ...this.children]) {
+      this.buildMethods(n);
+      addComponentMethods(this, n, badParams);
+    }
   }
 
   childComponentIds(kind: SmartChildSpec['kind']): Set<string> {
@@ -81,7 +87,8 @@ export class SmartDeviceModel implements SimHandler, SmartNodeOwner {
     if (!isObject(req) || typeof req['method'] !== 'string') return { error_code: -1003 };
     const method = req['method'];
     const raw = req['params'];
-    if ('params' in req && !isObject(raw)) return { error_code: -1008 };
+    // `"params": null` is what some clients (plugp100) send for getters; real devices accept it.
+    if ('params' in req && raw !== null && !isObject(raw)) return { error_code: -1008 };
     const params = (raw ?? {}) as Params;
     if (method === 'multipleRequest') {
       if (!allowBatch) return { error_code: -1002 };
@@ -122,7 +129,13 @@ export class SmartDeviceModel implements SimHandler, SmartNodeOwner {
     m['get_latest_fw'] = () => ({ fw_ver: n.child?.fwVer ?? p.fwVer, hw_id: p.deviceId.slice(0, 32), need_to_upgrade: false, oem_id: p.deviceId.slice(8, 40), release_date: '', release_note: '', type: 0 });
     m['get_fw_download_state'] = () => ({ status: 0, download_progress: 0, reboot_time: 5, upgrade_time: 5, auto_upgrade: false });
     if (n.isSensor) {
-      m['get_trigger_logs'] = (q) => ({ ...page([], q, 'logs', this.pageSize), start_id: 0 });
+      m['get_trigger_logs'] = (q) => {
+        try {
+          return triggerLogOf(n).page(q);
+        } catch {
+          throw badParams();
+        }
+      };
       if (n.kind === 'temp-humidity') m['get_temp_humidity_records'] = () => this.tempRecords(n);
       return;
     }
@@ -222,6 +235,7 @@ export class SmartDeviceModel implements SimHandler, SmartNodeOwner {
     }
     m['get_electricity_price_config'] = () => ({ type: 'constant', constant_price: 0 });
     m['get_energy_data'] = (q) => this.energyData(meter, q);
+    m['get_power_data'] = (q) => powerData(meter, q, this.now(), badParams);
   }
 
   private monthRuntime(meter: Meter): number {

@@ -36,11 +36,19 @@ const EXPECT: Record<string, (msgs: Node[]) => void> = {
   '05/every outlet': (m) => assert.equal(m[0]!.payload.length, 6),
   '05/TV outlet energy': (m) => assert.equal(typeof m[0]!.payload.powerW, 'number'),
   '06/bulb state': (m) => assert.ok(m.length >= 4 && m.some((x) => x.payload.colorTemp === 2700 || x.payload.colorTemp === 4000), JSON.stringify(m.map((x) => x.payload))),
-  '07/sensor': (m) => assert.deepEqual([...new Set(m.map((x) => x.payload.model))].sort(), ['T100', 'T110', 'T315']),
+  '07/sensor': (m) => assert.deepEqual([...new Set(m.map((x) => x.payload.model))].sort(), ['S200B', 'T100', 'T110', 'T300', 'T315']),
   '08/Kasa answer': (m) => assert.ok(m[0]!.payload.system.get_sysinfo.model),
   '08/Tapo answer': (m) => assert.ok(JSON.stringify(m[0]!.payload).includes('device_id')),
   '09/error': (m) => assert.deepEqual([...new Set(m.map((x) => x.payload.code))].sort(), ['EBADINPUT', 'ENOTFOUND', 'EUNSUPPORTED']),
   '09/status text': (m) => assert.ok(m.some((x) => x.status.fill === 'red')),
+  '10/button event': (m) => {
+    // The buttons fire once on deploy and once more when the test injects them: each press once.
+    const ids = m.map((x) => x.payload.id);
+    assert.equal(new Set(ids).size, ids.length, `an event came twice: ${ids.join()}`);
+    const seen = new Set(m.map((x) => `${x.payload.event}${x.payload.degrees ?? ''}`));
+    assert.deepEqual([...seen].sort(), ['rotation30', 'single_click'], JSON.stringify(m.map((x) => x.payload)));
+  },
+  '11/power CSV': (m) => assert.ok(m.some((x) => /^at,powerW\n\d{4}-\d\d-\d\dT[\d:.]+Z,\d+/.test(x.payload)) && m.some((x) => /^at,kWh\n/.test(x.payload)), JSON.stringify(m).slice(0, 300)),
 };
 const SILENT = ['02/not answering', '09/done'];
 

@@ -238,11 +238,11 @@ describe('SMART device model', () => {
     assert.equal(ask(m, { method: 'set_device_info', params: { device_on: 'yes' } }).error_code, -1008);
     assert.equal(ask(m, { method: 'set_device_info', params: { brightness: 50 } }).error_code, -1008);
     assert.equal(ask(m, { method: 'set_device_info', params: { nickname: 'not base64!' } }).error_code, -1008);
-    assert.equal(ask(m, { method: 'get_countdown_rules', params: null }).error_code, -1008);
+    assert.equal(ask(m, { method: 'get_countdown_rules', params: 'all' }).error_code, -1008); // null is accepted (issue 16)
     assert.equal(ask(m, { method: 'get_nothing' }).error_code, -1002);
     assert.equal(ask(m, { params: {} }).error_code, -1003);
     assert.equal(JSON.parse(m.handle('{{')).error_code, -1003);
-    assert.equal(ask(m, { method: 'get_emeter_data' }).error_code, -1002); // P110 has no get_emeter_data
+    assert.equal(ask(m, { method: 'get_lighting_effect' }).error_code, -1002); // a plug has no light effects (energy_monitoring:2 answers get_emeter_data since issue 16)
     assert.equal(ask(smart('p100'), { method: 'get_energy_usage' }).error_code, -1002);
   });
 
@@ -327,15 +327,15 @@ describe('SMART device model', () => {
   it('pages hub children with start_index/sum and exposes sensor state', () => {
     const m = smart('h100', { pageSize: 2 });
     const p1 = ask(m, { method: 'get_child_device_list', params: { start_index: 0 } }).result;
-    assert.equal(p1.sum, 3);
+    assert.equal(p1.sum, 5); // T315, T110, T100, S200B, T300 (S200B and T300 added by issue 16)
     assert.equal(p1.child_device_list.length, 2);
     const p2 = ask(m, { method: 'get_child_device_list', params: { start_index: 2 } }).result;
-    assert.equal(p2.child_device_list.length, 1);
+    assert.equal(p2.child_device_list.length, 2);
     assert.equal(p2.start_index, 2);
-    assert.equal(ask(m, { method: 'get_child_device_list', params: { start_index: 3 } }).result.child_device_list.length, 0);
+    assert.equal(ask(m, { method: 'get_child_device_list', params: { start_index: 5 } }).result.child_device_list.length, 0);
     assert.equal(ask(m, { method: 'get_child_device_list', params: { start_index: -1 } }).error_code, -1008);
     const comps = ask(m, { method: 'get_child_device_component_list' }).result;
-    assert.equal(comps.sum, 3);
+    assert.equal(comps.sum, 5);
     assert.equal(comps.child_component_list.length, 2);
     const [t315, t110] = p1.child_device_list as J[];
     assert.equal(t315!.category, 'subg.trigger.temp-hmdt-sensor');
