@@ -35,7 +35,7 @@ describe('end to end: the packed package in a real Node-RED', function () {
     for (const [i, id] of ids.entries()) devices.push(await startSimulatedDevice(id, { host: `${base}.${i + 1}`, credentials: CREDS, discovery: true }));
     await collector.start();
     userDir = tempDir('e2e');
-    packedFiles = installPackedPackage(userDir).files;
+    packedFiles = (await installPackedPackage(userDir)).files;
     red = await startNodeRed({
       userDir,
       settings: `adminAuth: { type: 'credentials', users: [
@@ -60,6 +60,8 @@ describe('end to end: the packed package in a real Node-RED', function () {
     assert.ok(!packedFiles.some((f) => f.startsWith('dist/test/') || f.startsWith('dist/bench/') || f.startsWith('src/')), 'tarball carries tests, bench or TypeScript sources');
     assert.ok(fs.existsSync(path.join(userDir, 'node_modules', 'node-red-contrib-kasa-tapo', 'dist', 'nodes', 'tplink-pool.js')));
     assert.ok(fs.existsSync(path.join(userDir, 'node_modules', 'node-forge', 'package.json')), 'runtime dependency node-forge installed');
+    const deps = Object.keys((JSON.parse(fs.readFileSync(path.join(repoRoot(), 'package.json'), 'utf8')) as { dependencies?: Record<string, string> }).dependencies ?? {});
+    for (const dep of deps) assert.ok(fs.existsSync(path.join(userDir, 'node_modules', dep, 'package.json')), `runtime dependency ${dep} installed`);
     assert.ok(!fs.existsSync(path.join(userDir, 'node_modules', 'mocha')), 'a dev dependency was installed');
   });
 
