@@ -209,4 +209,33 @@ describe('end to end: the packed package in a real Node-RED', function () {
     assert.ok(!everything.includes(CREDS.password), 'the password appeared in a message or the log');
     assert.ok(r.running());
   });
+
+  it('deploys every shipped example as imported (its own pool, no credentials): no ENOPOOL', async () => {
+    const r = red!;
+    const dir = path.join(userDir, 'node_modules', 'node-red-contrib-kasa-tapo', 'examples');
+    const files = fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+    assert.ok(files.length >= 9, `${files.length} examples shipped`);
+    const flows: Record<string, unknown>[] = [];
+    const ids = new Set<string>();
+    for (const [i, f] of files.entries()) {
+      const z = `ex-tab-${i}`;
+      flows.push({ id: z, type: 'tab', label: f, disabled: false, info: '' });
+      for (const n of JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as Record<string, unknown>[]) {
+        // The pool has the same id in every example: imported once, shared (what "Import copy" does).
+        if (ids.has(n.id as string)) continue;
+        ids.add(n.id as string);
+        assert.equal(n.credentials, undefined, `${f} carries credentials`);
+        flows.push(n.type === 'tplink-pool' ? n : { ...n, z });
+      }
+    }
+    await r.deploy(flows);
+    const pools = flows.filter((n) => n.type === 'tplink-pool');
+    assert.equal(pools.length, 1);
+    // The examples' start-up injects fire within 3 s. Wherever their devices are (npm start's home,
+    // or nowhere: then connection errors), the nodes have their pool: no ENOPOOL, no "no pool".
+    const t0 = Date.now();
+    const worked = () => (r.log().match(/\[error\] \[tplink-|\[(info|warn)\].*tplink/g) ?? []).length;
+    while (worked() < 3 && Date.now() - t0 < 30_000) await new Promise((res) => setTimeout(res, 200));
+    assert.ok(!/no pool|ENOPOOL/.test(r.log()), r.log().slice(-2000));
+  });
 });
