@@ -3,8 +3,8 @@
  * reboot, raw command, or whatever msg.payload says). Output: msg.payload = the normalised state
  * after the change (raw: the device's answer), msg.raw = the device's own answer, msg.device.
  */
-import { KasaTapoError, type ChildRef, type ChildState, type DeviceApi, type DeviceState } from '../src/index';
-import { childRef, describeDevice, deviceRef, evalProperty, num, setupDeviceNode, text, type DeviceNodeDef } from './lib/device';
+import { KasaTapoError, type ChildRef, type DeviceApi, type DeviceState } from '../src/index';
+import { childRef, describeDevice, deviceRef, evalProperty, findChild, num, setupDeviceNode, text, type DeviceNodeDef } from './lib/device';
 import { actionCommand, rebootRequest, type Command } from './lib/payload';
 import type { Node, NodeStatus, RED } from './lib/red';
 import { STATUS, stateStatus } from './lib/status';
@@ -17,14 +17,6 @@ interface ActionDef extends DeviceNodeDef {
 }
 
 const NEEDS_VALUE = new Set(['brightness', 'color', 'colorTemp', 'led', 'raw']);
-
-/** A child in a state, by index, id or alias (as the library resolves it). */
-function findChild(s: DeviceState, ref: ChildRef): ChildState | undefined {
-  const kids = s.children ?? [];
-  if (typeof ref === 'number') return kids.find((k) => k.index === ref) ?? kids[ref];
-  const low = ref.toLowerCase();
-  return kids.find((k) => k.id === ref) ?? kids.find((k) => k.alias?.toLowerCase() === low) ?? (/^\d{1,3}$/.test(ref) ? kids.find((k) => k.index === Number(ref)) : undefined);
-}
 
 async function run(dev: DeviceApi, cmd: Command, child: ChildRef | undefined): Promise<unknown> {
   switch (cmd.kind) {

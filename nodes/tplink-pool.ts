@@ -23,6 +23,13 @@ interface PoolDef {
   broadcast?: string;
 }
 
+/**
+ * Requests waiting per device before EQUEUEFULL, unless the pool says otherwise. Higher than the
+ * library's 100: a flow that splits a list into one message per item for one device (a burst of a
+ * few hundred) must queue, not fail. The queue is bounded in memory all the same.
+ */
+const QUEUE_LIMIT = 1000;
+
 export = function register(RED: RED): void {
   function TplinkPoolNode(this: Node & { [k: string]: unknown }, def: PoolDef): void {
     RED.nodes.createNode(this, def);
@@ -37,7 +44,7 @@ export = function register(RED: RED): void {
       devices: deviceList,
       timeoutMs: num(def.timeout, 5000, 100, 60000),
       retries: num(def.retries, 2, 0, 5),
-      queueLimit: num(def.queueLimit, 100, 1, 10000),
+      queueLimit: num(def.queueLimit, QUEUE_LIMIT, 1, 10000),
       logger: { debug: say((t) => node.debug(t)), info: say((t) => node.debug(t)), warn: say((t) => node.warn(t)), error: say((t) => node.warn(t)) },
     });
     pool.on('status', (key: string, status, err?: { code?: string }) => {

@@ -5,7 +5,8 @@
  */
 import type { DeviceState } from '../src/index';
 import type { DeviceStatus } from '../src/pool';
-import { describeDevice, num, setupDeviceNode, type DeviceNodeDef } from './lib/device';
+import { childRef, describeDevice, findChild, num, setupDeviceNode, type DeviceNodeDef } from './lib/device';
+import { NodeError } from './lib/errors';
 import { toNodeError } from './lib/errors';
 import { deviceOfState, pollTargets, targetsOf, type Target, type TargetDef } from './lib/poll';
 import type { Node, NodeMessage, NodeStatus, RED, SendFn } from './lib/red';
@@ -121,6 +122,15 @@ export = function register(RED: RED): void {
           if (single) {
             const r = results[0]!;
             if (r.status === 'rejected') throw r.reason;
+            const child = childRef(msg, undefined);
+            if (child !== undefined) {
+              // msg.child: the payload is that child's state (an outlet, a hub's sensor).
+              const kid = findChild(r.value.r.value, child);
+              if (!kid) throw new NodeError('ENOTFOUND', `${r.value.r.value.model ?? r.value.t.label} has no child ${JSON.stringify(child)}`);
+              node.status(stateStatus(kid));
+              send({ ...msg, ...stateMsg(r.value.t, r.value.r.value, r.value.device, r.value.r.raw), payload: kid, child });
+              return;
+            }
             onState(r.value.t, r.value.r.value, send, { ...msg, ...stateMsg(r.value.t, r.value.r.value, r.value.device, r.value.r.raw) });
             return;
           }

@@ -2,12 +2,16 @@
  * The tplink-pool editor's admin endpoints, protected by `tplink-pool.write`:
  *   POST /tplink-pool/scan  {id?, broadcast?, timeout?, username?, password?}
  *     → {devices:[{host, port, model, alias, family, protocol, supported, reason?, auth}]}
+ *     The alias of a KLAP/AES device is not in its discovery answer: it is read during the login
+ *     check (one getState), so every supported device the account opens comes back named.
  *   POST /tplink-pool/test  {id?, host, port?, transport?, username?, password?}
- *     → {ok:true, device:{…}, on?} | {ok:false, code, error}
+ *     → {ok:true, device:{…}, on?} | {ok:false, code, error, reason?}
+ *     When the device refuses us for another reason than the login, its discovery answer is asked
+ *     for: a device it says we cannot control comes back as EUNSUPPORTED with Scan's `reason`.
  * Unsaved credentials may come in the body (the editor sends them only when changed); they are
  * used for the check and never echoed back. Saved ones are read from the config node.
  */
-import { connect, discover, type Credentials, type DiscoveryResult, type TransportChoice } from '../../src/index';
+import { connect, discover, discoverSingle, type Credentials, type DiscoveryResult, type TransportChoice } from '../../src/index';
 import { toNodeError } from './errors';
 import { num, text } from './device';
 import { credentialsOf } from './pool-config';
@@ -31,18 +35,22 @@ function credentialsFor(RED: RED, body: Body): Credentials | undefined {
 
 const secretsOf = (c: Credentials | undefined): string[] => (c ? [c.password, c.username] : []);
 
-/** Can we log in? 'ok', 'failed' (EAUTH), 'not needed' (XOR), 'no credentials', or 'error CODE'. */
-async function authCheck(r: DiscoveryResult, creds: Credentials | undefined, timeoutMs: number): Promise<string> {
-  if (!r.supported || !r.transport) return 'unsupported';
-  if (r.transport === 'xor') return 'not needed';
-  if (!creds) return 'no credentials';
+/**
+ * Can we log in? auth 'ok', 'failed' (EAUTH), 'not needed' (XOR), 'no credentials', or 'error
+ * CODE'; with the alias the device gave when the login worked (connect() reads its state once).
+ */
+async function authCheck(r: DiscoveryResult, creds: Credentials | undefined, timeoutMs: number): Promise<{ auth: string; alias?: string }> {
+  if (!r.supported || !r.transport) return { auth: 'unsupported' };
+  if (r.transport === 'xor') return { auth: 'not needed' };
+  if (!creds) return { auth: 'no credentials' };
   try {
     const dev = await connect({ host: r.host, port: r.port, transport: r.transport, credentials: creds, discovery: r, timeoutMs, retries: 0 });
+    const alias = dev.info()?.alias;
     await dev.close();
-    return 'ok';
+    return { auth: 'ok', ...(alias !== undefined ? { alias } : {}) };
   } catch (e) {
     const code = toNodeError(e).code;
-    return code === 'EAUTH' ? 'failed' : `error ${code}`;
+    return { auth: code === 'EAUTH' ? 'failed' : `error ${code}` };
   }
 }
 
@@ -66,7 +74,11 @@ async function scan(RED: RED, body: Body): Promise<unknown> {
   // Bounded auth checks, a few at a time.
   const todo = found.slice(0, MAX_AUTH_CHECKS).map((r, i) => ({ r, i }));
   const worker = async (): Promise<void> => {
-    for (let job = todo.shift(); job; job = todo.shift()) devices[job.i]!.auth = await authCheck(job.r, creds, Math.min(timeoutMs * 2, 5000));
+    for (let job = todo.shift(); job; job = todo.shift()) {
+      const { auth, alias } = await authCheck(job.r, creds, Math.min(timeoutMs * 2, 5000));
+      devices[job.i]!.auth = auth;
+      if (alias !== undefined && devices[job.i]!.alias === undefined) devices[job.i]!.alias = alias;
+    }
   };
   await Promise.all(Array.from({ length: AUTH_PARALLEL }, worker));
   return { devices };
@@ -95,7 +107,19 @@ async function test(RED: RED, body: Body): Promise<unknown> {
     }
   } catch (e) {
     const err = toNodeError(e, secretsOf(creds));
+    const why = err.code === 'EAUTH' || err.code === 'EBADINPUT' ? undefined : await unsupportedReason(host);
+    if (why !== undefined) return { ok: false, code: 'EUNSUPPORTED', reason: why, error: `${host} answers discovery but cannot be controlled: ${why}` };
     return { ok: false, code: err.code, error: err.message };
+  }
+}
+
+/** Scan's reason when the host's discovery answer says we cannot control it; undefined otherwise (never throws). */
+async function unsupportedReason(host: string): Promise<string | undefined> {
+  try {
+    const r = await discoverSingle(host, { timeoutMs: 1500 });
+    return r.supported ? undefined : (r.reason ?? 'unknown protocol');
+  } catch {
+    return undefined;
   }
 }
 

@@ -4,7 +4,7 @@
  * bounded close, device and child resolution (msg overrides config), typed-input evaluation and the
  * `msg.device` description.
  */
-import type { ChildRef, Pool } from '../../src/index';
+import type { ChildRef, ChildState, DeviceState, Pool } from '../../src/index';
 import type { DeviceRef, DeviceStatus, PoolDeviceConfig, PooledDevice } from '../../src/pool';
 import { NodeError, badInput, fail, toNodeError } from './errors';
 import type { DoneFn, Node, NodeMessage, RED, SendFn } from './red';
@@ -172,6 +172,14 @@ export function childRef(msg: NodeMessage, configured: string | undefined): Chil
   if (typeof m === 'string' && m.trim()) return m.trim();
   if (m !== undefined && m !== null && m !== '') throw badInput('msg.child must be an outlet index (0, 1, …), a child id or an alias');
   return text(configured);
+}
+
+/** A child in a state, by index, id or alias (as the library resolves it). */
+export function findChild(s: DeviceState, ref: ChildRef): ChildState | undefined {
+  const kids = s.children ?? [];
+  if (typeof ref === 'number') return kids.find((k) => k.index === ref) ?? kids[ref];
+  const low = ref.toLowerCase();
+  return kids.find((k) => k.id === ref) ?? kids.find((k) => k.alias?.toLowerCase() === low) ?? (/^\d{1,3}$/.test(ref) ? kids.find((k) => k.index === Number(ref)) : undefined);
 }
 
 /** The pool's key for a reference (host or host:port), as used in its status events. */

@@ -31,7 +31,7 @@ describe('end to end: the packed package in a real Node-RED', function () {
 
   before(async function () {
     const base = randomBase();
-    const ids = ['hs110v1', 'p110', 'p100'];
+    const ids = ['hs110v1', 'p110', 'p100', 'c210'];
     for (const [i, id] of ids.entries()) devices.push(await startSimulatedDevice(id, { host: `${base}.${i + 1}`, credentials: CREDS, discovery: true }));
     await collector.start();
     userDir = tempDir('e2e');
@@ -114,10 +114,19 @@ describe('end to end: the packed package in a real Node-RED', function () {
     assert.equal(byHost.get(devices[2]!.host)?.protocol, 'aes');
     assert.equal(byHost.get(devices[2]!.host)?.auth, 'ok');
     assert.ok(!scan.text.includes(CREDS.password));
+    // Every supported device comes back named: KLAP/AES aliases are read during the login check.
+    for (const d of devices.slice(0, 3)) assert.equal((byHost.get(d.host) as { alias?: string } | undefined)?.alias, d.profile.alias, `no alias for ${d.profile.model} (${d.transport})`);
     const bad = await r.request('POST', '/tplink-pool/test', { host: devices[1]!.host, port: devices[1]!.port, transport: 'klap', username: CREDS.username, password: 'wrong-password' });
     assert.equal(bad.json.ok, false);
     assert.equal(bad.json.code, 'EAUTH');
     assert.ok(!bad.text.includes('wrong-password'));
+    // Test on a device we cannot control says why, as Scan does (not ECONNRESET).
+    const camera = devices[3]!;
+    assert.equal(byHost.get(camera.host)?.supported, false);
+    const cam = await r.request('POST', '/tplink-pool/test', { host: camera.host, port: camera.port, transport: 'auto' });
+    assert.equal(cam.json.ok, false);
+    assert.equal(cam.json.code, 'EUNSUPPORTED', cam.text);
+    assert.equal(cam.json.reason, (byHost.get(camera.host) as { reason?: string }).reason);
   });
 
   it('runs a flow with all four nodes: outputs for Kasa and Tapo, polling, Catch, status', async () => {
