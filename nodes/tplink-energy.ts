@@ -3,10 +3,11 @@
  * by day of a month / by month of a year; for a strip that meters its outlets, per outlet (child).
  */
 import type { EnergyHistory, EnergyReading } from '../src/index';
-import { childRef, describeDevice, deviceRef, num, setupDeviceNode, text, type DeviceNodeDef } from './lib/device';
+import { childRef, deviceOf, deviceOfRef, deviceRef, num, setupDeviceNode, text, type DeviceNodeDef } from './lib/device';
 import { badInput } from './lib/errors';
 import { pollTargets, targetsOf } from './lib/poll';
 import type { Node, NodeMessage, NodeStatus, RED } from './lib/red';
+import { statusOf, useTranslator } from './lib/status';
 
 interface EnergyDef extends DeviceNodeDef {
   mode?: string;
@@ -17,16 +18,11 @@ interface EnergyDef extends DeviceNodeDef {
   month?: string | number;
 }
 
-/** msg.device for a polled reading: what the pool knows of the device. */
-function deviceOfRef(cfg: { host: string; port?: number; alias?: string }): Record<string, unknown> {
-  return { host: cfg.host, ...(cfg.port !== undefined ? { port: cfg.port } : {}), ...(cfg.alias !== undefined ? { alias: cfg.alias } : {}) };
-}
-
 type Period = 'realtime' | 'day' | 'month';
 
 function energyStatus(v: EnergyReading | EnergyHistory): NodeStatus {
-  if ('entries' in v) return { fill: 'green', shape: 'dot', text: `${v.entries.length} ${v.period === 'day' ? 'days' : 'months'}` };
-  return { fill: 'green', shape: 'dot', text: v.powerW !== undefined ? `${Math.round(v.powerW * 10) / 10} W` : 'online' };
+  if ('entries' in v) return statusOf.entries(v.entries.length, v.period === 'day' ? 'day' : 'month');
+  return v.powerW !== undefined ? statusOf.power(Math.round(v.powerW * 10) / 10) : statusOf.online();
 }
 
 /** What to read: msg.payload {period, year, month} over the configuration. Throws EBADINPUT. */
@@ -47,6 +43,7 @@ function request(def: EnergyDef, msg: NodeMessage): { period: Period; year?: num
 }
 
 export = function register(RED: RED): void {
+  useTranslator(RED._);
   function TplinkEnergyNode(this: Node, def: EnergyDef): void {
     RED.nodes.createNode(this, def);
     const node = this;
@@ -59,7 +56,7 @@ export = function register(RED: RED): void {
           const intervalMs = num(def.interval, ctx.config.pollIntervalMs / 1000, 0.05, 86400) * 1000;
           cancel = pollTargets(ctx, targets, { kind: 'energy', intervalMs, onlyChanges: def.onlyChanges === true, ...(child !== undefined ? { child } : {}) }, (t, value) => {
             node.status(energyStatus(value as EnergyReading));
-            node.send({ topic: t.label, payload: value, device: deviceOfRef(ctx.config.pool.resolve(t.ref)), ...(child !== undefined ? { child } : {}) });
+            node.send({ topic: t.label, payload: value, device: deviceOfRef(ctx.config.pool, t.ref), ...(child !== undefined ? { child } : {}) });
           }).cancel;
         } catch (e) {
           ctx.report(e, {});
@@ -76,7 +73,7 @@ export = function register(RED: RED): void {
                 ? dev.getEnergy(child)
                 : dev.getEnergyHistory(q.period, { ...(q.year !== undefined ? { year: q.year } : {}), ...(q.month !== undefined ? { month: q.month } : {}), ...(child !== undefined ? { child } : {}) }),
             );
-            return { ...r, device: describeDevice(d) };
+            return { ...r, device: deviceOf(d) };
           });
           msg.payload = out.value;
           msg.raw = out.raw;

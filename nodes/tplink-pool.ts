@@ -5,6 +5,8 @@
  */
 import { Pool } from '../src/index';
 import { registerAdminEndpoints } from './lib/admin';
+import { CLOSE_BUDGET_MS, closeWithin } from './lib/close';
+import { useTranslator } from './lib/status';
 import type { PoolConfigNode, PoolUser } from './lib/device';
 import { num, text } from './lib/device';
 import { credentialsOf, parseDeviceList } from './lib/pool-config';
@@ -31,6 +33,7 @@ interface PoolDef {
 const QUEUE_LIMIT = 1000;
 
 export = function register(RED: RED): void {
+  useTranslator(RED._);
   function TplinkPoolNode(this: Node & { [k: string]: unknown }, def: PoolDef): void {
     RED.nodes.createNode(this, def);
     const node = this;
@@ -67,15 +70,9 @@ export = function register(RED: RED): void {
       secrets,
     });
 
-    let closing: Promise<void> | undefined;
-    this.on('close', (_removed, done) => {
+    closeWithin(node, CLOSE_BUDGET_MS.POOL, () => {
       users.clear();
-      closing ??= pool.close();
-      let timer: NodeJS.Timeout | undefined;
-      void Promise.race([closing, new Promise<void>((r) => (timer = setTimeout(r, 8000)))]).then(() => {
-        clearTimeout(timer);
-        done();
-      });
+      return pool.close();
     });
   }
 

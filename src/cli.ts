@@ -241,7 +241,8 @@ async function runDiscover(a: Args): Promise<void> {
 
 async function runSimulate(a: Args): Promise<void> {
   const { startSimulatedHome } = await import('./simulator');
-  const creds = credentialsFrom({}) ?? { username: 'demo@example.com', password: 'demo-password' };
+  const own = credentialsFrom({});
+  const creds = own ?? { username: 'demo@example.com', password: 'demo-password' };
   const home = await startSimulatedHome({
     credentials: creds,
     ...(a.base ? { baseAddress: a.base } : {}),
@@ -250,7 +251,9 @@ async function runSimulate(a: Args): Promise<void> {
   for (const d of home.devices) {
     process.stdout.write(`${`${d.host}:${d.port}`.padEnd(22)} ${d.profile.model.padEnd(10)} ${d.transport.padEnd(8)} ${d.profile.alias ?? d.profile.id}\n`);
   }
-  process.stdout.write(`Simulated home running (credentials ${creds.username} / the password you set). Ctrl-C to stop.\n`);
+  // The public demo account is printed; a password the user set (KASA_TAPO_PASSWORD) never is.
+  const pw = own ? (process.env.KASA_TAPO_PASSWORD !== undefined ? 'the password in KASA_TAPO_PASSWORD' : 'no password') : creds.password;
+  process.stdout.write(`Simulated home running (credentials ${creds.username || '(no e-mail)'} / ${pw}). Ctrl-C to stop.\n`);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);

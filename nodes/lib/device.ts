@@ -4,11 +4,12 @@
  * bounded close, device and child resolution (msg overrides config), typed-input evaluation and the
  * `msg.device` description.
  */
-import type { ChildRef, ChildState, DeviceState, Pool } from '../../src/index';
+import type { ChildRef, ChildState, DeviceInfo, DeviceState, Pool } from '../../src/index';
 import type { DeviceRef, DeviceStatus, PoolDeviceConfig, PooledDevice } from '../../src/pool';
+import { CLOSE_BUDGET_MS, closeWithin } from './close';
 import { NodeError, badInput, fail, toNodeError } from './errors';
 import type { DoneFn, Node, NodeMessage, RED, SendFn } from './red';
-import { poolStatusView } from './status';
+import { poolStatusView, statusOf } from './status';
 
 /** A node that wants the pool's status events. */
 export interface PoolUser {
@@ -57,8 +58,6 @@ export interface DeviceNodeBehaviour {
   close?(): void | Promise<void>;
 }
 
-const CLOSE_LIMIT_MS = 5000;
-
 /**
  * Wire a device node: pool lookup, registration, input and close handlers.
  * `make` builds the node's behaviour once the pool is known.
@@ -66,7 +65,7 @@ const CLOSE_LIMIT_MS = 5000;
 export function setupDeviceNode(RED: RED, node: Node, def: DeviceNodeDef, make: (ctx: DeviceNodeContext) => DeviceNodeBehaviour): void {
   const config = def.pool ? (RED.nodes.getNode(def.pool) as PoolConfigNode | null) : null;
   if (!config || !config.pool) {
-    node.status({ fill: 'red', shape: 'ring', text: 'no pool' });
+    node.status(statusOf.noPool());
     node.on('input', (_msg, _send, done) => {
       done(new NodeError('ENOPOOL', 'No tplink-pool configuration: open the node and choose or add a TP-Link pool'));
     });
@@ -100,7 +99,7 @@ export function setupDeviceNode(RED: RED, node: Node, def: DeviceNodeDef, make: 
     },
     report(e, msg) {
       const err = toNodeError(e, secrets());
-      node.status({ fill: 'red', shape: 'ring', text: err.code === 'EOFFLINE' ? 'offline' : `error ${err.code}` });
+      node.status(statusOf.error(err.code));
       node.error(err, msg);
     },
     get closed() {
@@ -121,22 +120,10 @@ export function setupDeviceNode(RED: RED, node: Node, def: DeviceNodeDef, make: 
     })();
   });
 
-  let closing: Promise<void> | undefined;
-  node.on('close', (_removed, done) => {
-    closing ??= (async () => {
-      closed = true;
-      config.deregister(user);
-      try {
-        await behaviour!.close?.();
-      } catch {
-        /* closing must not fail */
-      }
-    })();
-    let timer: NodeJS.Timeout | undefined;
-    void Promise.race([closing, new Promise<void>((r) => (timer = setTimeout(r, CLOSE_LIMIT_MS)))]).then(() => {
-      clearTimeout(timer);
-      done();
-    });
+  closeWithin(node, CLOSE_BUDGET_MS.DEVICE_NODE, async () => {
+    closed = true;
+    config.deregister(user);
+    await behaviour!.close?.();
   });
 }
 
@@ -188,16 +175,44 @@ export function keyOf(pool: Pool, ref: DeviceRef): string {
   return cfg.port !== undefined ? `${cfg.host}:${cfg.port}` : cfg.host;
 }
 
-/** The output `msg.device`: {host, port, alias, model, family, protocol}, absent fields left out. */
-export function describeDevice(d: PooledDevice, fallbackAlias?: string): Record<string, unknown> {
-  const i = d.info();
-  const out: Record<string, unknown> = { host: i?.host ?? d.host, port: i?.port ?? d.port };
-  const alias = i?.alias ?? fallbackAlias;
-  if (alias !== undefined) out.alias = alias;
-  if (i?.model !== undefined) out.model = i.model;
-  if (i?.family !== undefined) out.family = i.family;
-  if (i?.protocol !== undefined) out.protocol = i.protocol;
+/** What is known of a device: its session's info, else a state it answered, else the pool's list entry. */
+export interface DeviceFacts {
+  info?: DeviceInfo | undefined;
+  state?: DeviceState | undefined;
+  config?: { host: string; port?: number | undefined; alias?: string | undefined } | undefined;
+}
+
+const DEVICE_FIELDS = ['host', 'port', 'alias', 'model', 'family', 'protocol'] as const;
+
+/**
+ * The one `msg.device` of every output: {host, port, alias, model, family, protocol}, each field
+ * from the first source that has it (info, state, config); absent fields left out.
+ */
+export function describeDevice(f: DeviceFacts): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const sources = [f.info, f.state, f.config] as (Record<string, unknown> | undefined)[];
+  for (const k of DEVICE_FIELDS) {
+    for (const s of sources) {
+      if (s?.[k] !== undefined) {
+        out[k] = s[k];
+        break;
+      }
+    }
+  }
   return out;
+}
+
+/** msg.device for a pooled device handle. */
+export const deviceOf = (d: PooledDevice): Record<string, unknown> => describeDevice({ info: d.info(), config: { host: d.host, port: d.port } });
+
+/** msg.device for a device the pool polls: what its session knows, else the pool's list entry. Throws like pool.device(). */
+export function deviceOfRef(pool: Pool, ref: DeviceRef): Record<string, unknown> {
+  const d = pool.device(ref);
+  try {
+    return describeDevice({ info: d.info(), config: pool.resolve(ref) });
+  } finally {
+    d.release();
+  }
 }
 
 /** Evaluate a typed-input property (str, num, bool, json, msg, flow, global, env). */

@@ -1,10 +1,11 @@
 /**
  * The one error mapper of the nodes: any failure becomes a `NodeError` (message + stable `code`,
  * nothing else attached, so Catch nodes get `msg.error.code` and never a socket, a cause chain or a
- * secret) plus a short red status text.
+ * secret) plus a short red status text (lib/status.ts).
  */
 import { isKasaTapoError } from '../../src/index';
 import type { DoneFn, Node } from './red';
+import { statusOf } from './status';
 
 export class NodeError extends Error {
   readonly code: string;
@@ -14,26 +15,6 @@ export class NodeError extends Error {
     this.code = code;
   }
 }
-
-/** Short status texts per code (the full message goes to done(err)). */
-const SHORT: Record<string, string> = {
-  ETIMEDOUT: 'timeout',
-  ECONNREFUSED: 'unreachable',
-  ECONNRESET: 'connection dropped',
-  EAUTH: 'auth failed',
-  ESESSION: 'session expired',
-  EPROTOCOL: 'bad answer',
-  ETOOBIG: 'answer too big',
-  EDEVICE: 'device error',
-  EBUSY: 'device busy',
-  EUNSUPPORTED: 'unsupported',
-  EBADINPUT: 'bad input',
-  EOFFLINE: 'offline',
-  EQUEUEFULL: 'queue full',
-  ECLOSED: 'closed',
-  ENOTFOUND: 'not found',
-  ENOPOOL: 'no pool',
-};
 
 /** Remove any of the given secrets from a text (belt and braces: the library never puts them in). */
 export function redact(text: string, secrets: readonly (string | undefined)[] = []): string {
@@ -50,14 +31,10 @@ export function toNodeError(e: unknown, secrets?: readonly (string | undefined)[
   return new NodeError('EINTERNAL', redact(`Unexpected failure: ${msg}`, secrets));
 }
 
-export function shortText(err: NodeError): string {
-  return SHORT[err.code] ?? err.code;
-}
-
 /** Show the error on the node (red ring, short text) and hand it to done so Catch nodes see it. */
 export function fail(node: Node, done: DoneFn, e: unknown, secrets?: readonly (string | undefined)[]): NodeError {
   const err = toNodeError(e, secrets);
-  node.status({ fill: 'red', shape: 'ring', text: shortText(err) });
+  node.status(statusOf.failed(err.code));
   done(err);
   return err;
 }

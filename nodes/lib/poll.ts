@@ -44,13 +44,6 @@ export function targetsOf(ctx: DeviceNodeContext, def: TargetDef, msg?: NodeMess
   return [{ ref, label: typeof ref === 'string' ? ref : (ref.alias ?? ref.host) }];
 }
 
-/** The output msg.device from a state: {host, port, alias, model, family, protocol}. */
-export function deviceOfState(s: DeviceState): Record<string, unknown> {
-  const out: Record<string, unknown> = { host: s.host };
-  for (const k of ['port', 'alias', 'model', 'family', 'protocol'] as const) if (s[k] !== undefined) out[k] = s[k];
-  return out;
-}
-
 export interface PollOptions {
   kind: PollKind;
   intervalMs: number;

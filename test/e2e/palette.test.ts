@@ -58,6 +58,10 @@ describe('end to end: the packed package in a real Node-RED', function () {
       assert.ok(packedFiles.includes(f), `tarball lacks ${f}`);
     }
     assert.ok(!packedFiles.some((f) => f.startsWith('dist/test/') || f.startsWith('dist/bench/') || f.startsWith('src/')), 'tarball carries tests, bench or TypeScript sources');
+    assert.ok(!packedFiles.some((f) => f.startsWith('dist/nodes/') && f.endsWith('.d.ts')), 'tarball carries the nodes\' .d.ts files');
+    // The README's pictures travel with it (the npm page and the flows library show the README).
+    const readme = fs.readFileSync(path.join(repoRoot(), 'README.md'), 'utf8');
+    for (const m of readme.matchAll(/!\[[^\]]*\]\(([^)\s]+)\)/g)) if (!/^https?:/.test(m[1]!)) assert.ok(packedFiles.includes(m[1]!), `README picture ${m[1]} is not in the tarball`);
     assert.ok(fs.existsSync(path.join(userDir, 'node_modules', 'node-red-contrib-kasa-tapo', 'dist', 'nodes', 'tplink-pool.js')));
     assert.ok(fs.existsSync(path.join(userDir, 'node_modules', 'node-forge', 'package.json')), 'runtime dependency node-forge installed');
     const deps = Object.keys((JSON.parse(fs.readFileSync(path.join(repoRoot(), 'package.json'), 'utf8')) as { dependencies?: Record<string, string> }).dependencies ?? {});
