@@ -6,6 +6,7 @@
 import { Pool } from '../src/index';
 import { registerAdminEndpoints } from './lib/admin';
 import { CLOSE_BUDGET_MS, closeWithin } from './lib/close';
+import { Board, addBoard, registerSidebarEndpoints, removeBoard } from './lib/sidebar';
 import { useTranslator } from './lib/status';
 import type { PoolConfigNode, PoolUser } from './lib/device';
 import { num, text } from './lib/device';
@@ -50,7 +51,11 @@ export = function register(RED: RED): void {
       queueLimit: num(def.queueLimit, QUEUE_LIMIT, 1, 10000),
       logger: { debug: say((t) => node.debug(t)), info: say((t) => node.debug(t)), warn: say((t) => node.warn(t)), error: say((t) => node.warn(t)) },
     });
+    // The editor's sidebar view of this pool (lib/sidebar.ts): fed by status events and readings.
+    const board = new Board(def.id, text(def.name) ?? '', pool, deviceList, secrets);
+    addBoard(board);
     pool.on('status', (key: string, status, err?: { code?: string }) => {
+      board.status(key, status, err);
       for (const u of [...users]) {
         try {
           u.poolStatus(key, status, err);
@@ -68,10 +73,12 @@ export = function register(RED: RED): void {
       register: (u: PoolUser) => void users.add(u),
       deregister: (u: PoolUser) => void users.delete(u),
       secrets,
+      board,
     });
 
     closeWithin(node, CLOSE_BUDGET_MS.POOL, () => {
       users.clear();
+      removeBoard(board);
       return pool.close();
     });
   }
@@ -80,4 +87,5 @@ export = function register(RED: RED): void {
     credentials: { username: { type: 'text' }, password: { type: 'password' } },
   });
   registerAdminEndpoints(RED);
+  registerSidebarEndpoints(RED);
 };

@@ -4,7 +4,7 @@
  * bounded close, device and child resolution (msg overrides config), typed-input evaluation and the
  * `msg.device` description.
  */
-import type { ChildRef, ChildState, DeviceInfo, DeviceState, Pool } from '../../src/index';
+import type { ChildRef, ChildState, DeviceInfo, DeviceState, EnergyReading, Pool } from '../../src/index';
 import type { DeviceRef, DeviceStatus, PoolDeviceConfig, PooledDevice } from '../../src/pool';
 import { CLOSE_BUDGET_MS, closeWithin } from './close';
 import { NodeError, badInput, fail, toNodeError } from './errors';
@@ -26,6 +26,8 @@ export interface PoolConfigNode extends Node {
   deregister(user: PoolUser): void;
   /** Texts that must never leave the node (the password, the e-mail). */
   secrets(): string[];
+  /** The sidebar's view of the pool: readings the nodes get are recorded there. */
+  readonly board?: { record(key: string, value: DeviceState | EnergyReading): void };
 }
 
 export interface DeviceNodeDef {

@@ -80,7 +80,9 @@ export function pollTargets(
             return;
           }
           lastCode.v = '';
-          if (value) onValue(t, value);
+          if (!value) return;
+          if (opts.child === undefined) ctx.config.board?.record(key, value);
+          onValue(t, value);
         }),
       );
     } catch (e) {

@@ -223,6 +223,33 @@ describe('end to end: the packed package in a real Node-RED', function () {
     assert.ok(r.running());
   });
 
+  it('serves the TP-Link sidebar from the pool\'s own sessions: read for readers, toggle for writers', async () => {
+    const r = red!;
+    const get = async () => (await r.request('GET', '/tplink-pool/sidebar?refresh=1')).json as { pools: { id: string; devices: { key: string; alias: string; on?: boolean; model?: string; protocol?: string; status: string }[] }[] };
+    let board = (await get()).pools.find((p) => p.id === 'e2e-pool');
+    assert.ok(board, 'the deployed pool is on the sidebar');
+    assert.deepEqual(board.devices.map((d) => d.alias), ['Fridge', 'Dishwasher', 'Coffee Maker']);
+    for (const d of board.devices) assert.ok(d.model && d.protocol && typeof d.on === 'boolean', JSON.stringify(d));
+    // A second look within 10 s reads no device again (one refresh for every editor).
+    const before = devices.slice(0, 3).map((d) => d.log.count());
+    board = (await get()).pools.find((p) => p.id === 'e2e-pool')!;
+    assert.deepEqual(devices.slice(0, 3).map((d) => d.log.count()), before);
+    const dish = board.devices.find((d) => d.alias === 'Dishwasher')!;
+    const toggled = await r.request('POST', '/tplink-pool/sidebar/toggle', { pool: 'e2e-pool', key: dish.key });
+    assert.equal(toggled.json.ok, true, toggled.text);
+    assert.equal(toggled.json.device.on, !dish.on);
+    const tested = await r.request('POST', '/tplink-pool/sidebar/test', { pool: 'e2e-pool', key: dish.key });
+    assert.equal(tested.json.ok, true, tested.text);
+    assert.ok(!JSON.stringify(board).includes(CREDS.password) && !toggled.text.includes(CREDS.password));
+    await r.login(READER.username, READER.password, 'read');
+    try {
+      assert.equal((await r.request('GET', '/tplink-pool/sidebar')).status, 200, 'a reader sees the sidebar');
+      assert.equal((await r.request('POST', '/tplink-pool/sidebar/toggle', { pool: 'e2e-pool', key: dish.key })).status, 401, 'a reader may not switch');
+    } finally {
+      await r.login(ADMIN.username, ADMIN.password);
+    }
+  });
+
   it('deploys every shipped example as imported (its own pool, no credentials): no ENOPOOL', async () => {
     const r = red!;
     const dir = path.join(userDir, 'node_modules', 'node-red-contrib-kasa-tapo', 'examples');
