@@ -4,7 +4,7 @@
  */
 import type { EnergyHistory, EnergyReading } from '../src/index';
 import { childRef, deviceOf, deviceOfRef, deviceRef, num, setupDeviceNode, text, type DeviceNodeDef } from './lib/device';
-import { badInput } from './lib/errors';
+import { nodeError } from './lib/errors';
 import { pollTargets, targetsOf } from './lib/poll';
 import type { Node, NodeMessage, NodeStatus, RED } from './lib/red';
 import { statusOf, useTranslator } from './lib/status';
@@ -29,12 +29,12 @@ function energyStatus(v: EnergyReading | EnergyHistory): NodeStatus {
 function request(def: EnergyDef, msg: NodeMessage): { period: Period; year?: number; month?: number } {
   const p = msg.payload && typeof msg.payload === 'object' && !Array.isArray(msg.payload) ? (msg.payload as Record<string, unknown>) : {};
   const period = (text(p.period) ?? text(def.mode) ?? 'realtime') as Period;
-  if (!['realtime', 'day', 'month'].includes(period)) throw badInput(`msg.payload.period must be "realtime", "day" or "month"; got ${JSON.stringify(p.period).slice(0, 30)}`);
+  if (!['realtime', 'day', 'month'].includes(period)) throw nodeError('EBADINPUT', 'badPeriod', { got: String(JSON.stringify(p.period)).slice(0, 30) });
   const pick = (v: unknown, c: unknown, what: string): number | undefined => {
     const x = v ?? (c === '' ? undefined : c);
     if (x === undefined || x === null) return undefined;
     const n = Number(x);
-    if (!Number.isInteger(n)) throw badInput(`${what} must be an integer; got ${JSON.stringify(x).slice(0, 30)}`);
+    if (!Number.isInteger(n)) throw nodeError('EBADINPUT', 'notInteger', { what, got: String(JSON.stringify(x)).slice(0, 30) });
     return n;
   };
   const year = pick(p.year, def.year, 'year');

@@ -6,7 +6,7 @@
 import type { DeviceState } from '../src/index';
 import type { DeviceStatus } from '../src/pool';
 import { childRef, describeDevice, deviceOf, findChild, num, setupDeviceNode, type DeviceNodeDef } from './lib/device';
-import { NodeError } from './lib/errors';
+import { nodeError } from './lib/errors';
 import { toNodeError } from './lib/errors';
 import { pollTargets, targetsOf, type Target, type TargetDef } from './lib/poll';
 import type { Node, NodeMessage, NodeStatus, RED, SendFn } from './lib/red';
@@ -125,7 +125,7 @@ export = function register(RED: RED): void {
             if (child !== undefined) {
               // msg.child: the payload is that child's state (an outlet, a hub's sensor).
               const kid = findChild(r.value.r.value, child);
-              if (!kid) throw new NodeError('ENOTFOUND', `${r.value.r.value.model ?? r.value.t.label} has no child ${JSON.stringify(child)}`);
+              if (!kid) throw nodeError('ENOTFOUND', 'noChild', { device: r.value.r.value.model ?? r.value.t.label, child: JSON.stringify(child) });
               node.status(stateStatus(kid));
               send({ ...msg, ...stateMsg(r.value.t, r.value.r.value, r.value.device, r.value.r.raw), payload: kid, child });
               return;

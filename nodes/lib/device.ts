@@ -7,7 +7,7 @@
 import type { ChildRef, ChildState, DeviceInfo, DeviceState, EnergyReading, Pool } from '../../src/index';
 import type { DeviceRef, DeviceStatus, PoolDeviceConfig, PooledDevice } from '../../src/pool';
 import { CLOSE_BUDGET_MS, closeWithin } from './close';
-import { NodeError, badInput, fail, toNodeError } from './errors';
+import { fail, nodeError, toNodeError } from './errors';
 import type { DoneFn, Node, NodeMessage, RED, SendFn } from './red';
 import { poolStatusView, statusOf } from './status';
 
@@ -69,7 +69,7 @@ export function setupDeviceNode(RED: RED, node: Node, def: DeviceNodeDef, make: 
   if (!config || !config.pool) {
     node.status(statusOf.noPool());
     node.on('input', (_msg, _send, done) => {
-      done(new NodeError('ENOPOOL', 'No tplink-pool configuration: open the node and choose or add a TP-Link pool'));
+      done(nodeError('ENOPOOL', 'noPool'));
     });
     return;
   }
@@ -144,10 +144,10 @@ export function deviceRef(msg: NodeMessage, configured: string | undefined): Dev
       const port = Number(o.port);
       return { host: o.host, ...(Number.isInteger(port) && port > 0 && port < 65536 ? { port } : {}) };
     }
-    throw badInput('msg.device must be an alias, a host, host:port or {host, port}');
+    throw nodeError('EBADINPUT', 'badDevice');
   }
   const c = text(configured);
-  if (!c) throw badInput('No device: set one in the node or send msg.device (an alias, a host or host:port)');
+  if (!c) throw nodeError('EBADINPUT', 'noDevice');
   return c;
 }
 
@@ -155,11 +155,11 @@ export function deviceRef(msg: NodeMessage, configured: string | undefined): Dev
 export function childRef(msg: NodeMessage, configured: string | undefined): ChildRef | undefined {
   const m = msg.child;
   if (typeof m === 'number') {
-    if (!Number.isInteger(m) || m < 0) throw badInput('msg.child must be an outlet index (0, 1, …), a child id or an alias');
+    if (!Number.isInteger(m) || m < 0) throw nodeError('EBADINPUT', 'badChild');
     return m;
   }
   if (typeof m === 'string' && m.trim()) return m.trim();
-  if (m !== undefined && m !== null && m !== '') throw badInput('msg.child must be an outlet index (0, 1, …), a child id or an alias');
+  if (m !== undefined && m !== null && m !== '') throw nodeError('EBADINPUT', 'badChild');
   return text(configured);
 }
 
@@ -221,9 +221,9 @@ export function deviceOfRef(pool: Pool, ref: DeviceRef): Record<string, unknown>
 export function evalProperty(RED: RED, node: Node, value: unknown, type: string | undefined, msg: NodeMessage): Promise<unknown> {
   return new Promise((resolve, reject) => {
     try {
-      RED.util.evaluateNodeProperty(value, type || 'str', node, msg, (err, v) => (err ? reject(badInput(`Could not read the value: ${err.message}`)) : resolve(v)));
+      RED.util.evaluateNodeProperty(value, type || 'str', node, msg, (err, v) => (err ? reject(nodeError('EBADINPUT', 'badValue', { reason: err.message })) : resolve(v)));
     } catch (e) {
-      reject(badInput(`Could not read the value: ${e instanceof Error ? e.message : String(e)}`));
+      reject(nodeError('EBADINPUT', 'badValue', { reason: e instanceof Error ? e.message : String(e) }));
     }
   });
 }

@@ -5,7 +5,7 @@
  */
 import { isKasaTapoError } from '../../src/index';
 import type { DoneFn, Node } from './red';
-import { statusOf } from './status';
+import { catalogueText, statusOf } from './status';
 
 export class NodeError extends Error {
   readonly code: string;
@@ -13,6 +13,9 @@ export class NodeError extends Error {
     super(message);
     this.name = 'KasaTapoError';
     this.code = code;
+    // No call stack: it says nothing to a flow author, and the Debug sidebar and msg.error.stack
+    // would show it under every device error. The code and the message are the whole story.
+    Object.defineProperty(this, 'stack', { value: `${this.name} ${code}: ${message}`, writable: true, configurable: true, enumerable: false });
   }
 }
 
@@ -40,3 +43,6 @@ export function fail(node: Node, done: DoneFn, e: unknown, secrets?: readonly (s
 }
 
 export const badInput = (message: string): NodeError => new NodeError('EBADINPUT', message);
+
+/** An error whose message is the catalogue text tplink-pool.errors.<key> (in the runtime's language). */
+export const nodeError = (code: string, key: string, vars?: Record<string, string | number>): NodeError => new NodeError(code, catalogueText(`errors.${key}`, vars));

@@ -6,7 +6,7 @@
  */
 import type { ChildRef, DeviceState, EnergyReading } from '../../src/index';
 import type { DeviceRef, PollKind, Subscription } from '../../src/pool';
-import { badInput, toNodeError } from './errors';
+import { nodeError, toNodeError } from './errors';
 import { deviceRef, keyOf, text, type DeviceNodeContext } from './device';
 import type { NodeMessage } from './red';
 
@@ -32,12 +32,12 @@ export function targetsOf(ctx: DeviceNodeContext, def: TargetDef, msg?: NodeMess
   const mode = fromMsg ? 'one' : (text(def.target) ?? 'one');
   if (mode === 'all') {
     const list = ctx.config.deviceList.slice(0, MAX_TARGETS).map((d) => ({ ref: d, label: d.alias ?? d.host }));
-    if (!list.length) throw badInput('"All devices" needs devices in the pool\'s device list');
+    if (!list.length) throw nodeError('EBADINPUT', 'noDevicesInPool');
     return list;
   }
   if (mode === 'list') {
     const names = (def.devices ?? '').split(',').map((s) => s.trim()).filter(Boolean).slice(0, MAX_TARGETS);
-    if (!names.length) throw badInput('The device list is empty: give aliases or hosts separated by commas');
+    if (!names.length) throw nodeError('EBADINPUT', 'emptyList');
     return names.map((n) => ({ ref: n, label: n }));
   }
   const ref = deviceRef(msg ?? {}, def.device);

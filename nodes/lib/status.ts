@@ -1,6 +1,7 @@
 /**
  * Status texts, one look for every node (green dot on/online, grey off, yellow connecting, red
- * ring errors). Every text is an i18n key under `tplink-pool.status` in the package's message
+ * ring errors), and the nodes' own error messages. Every text is an i18n key under
+ * `tplink-pool.status` / `tplink-pool.errors` in the package's message
  * catalogue (nodes/locales/<lang>/tplink-pool.json), translated in the runtime's language through
  * RED._ (handed in once by `useTranslator`); where RED._ does not know the key (a test harness),
  * the English catalogue shipped beside the nodes is used.
@@ -11,14 +12,14 @@ import type { DeviceState } from '../../src/index';
 import type { DeviceStatus } from '../../src/pool';
 import type { NodeStatus } from './red';
 
-const NS = 'node-red-contrib-kasa-tapo/tplink-pool:tplink-pool.status.';
+const NS = 'node-red-contrib-kasa-tapo/tplink-pool:tplink-pool.';
 type Vars = Record<string, string | number>;
 type Translate = (key: string, vars?: Vars) => string;
 
 let translate: Translate | undefined;
 let english: Record<string, unknown> | undefined;
 
-/** Use the runtime's RED._ for status texts (called by every node type at registration). */
+/** Use the runtime's RED._ for status texts and error messages (called by every node type at registration). */
 export function useTranslator(fn: Translate | undefined): void {
   if (typeof fn === 'function') translate = fn;
 }
@@ -27,7 +28,7 @@ function englishText(key: string): string | undefined {
   if (!english) {
     try {
       const file = path.join(__dirname, '..', 'locales', 'en-US', 'tplink-pool.json');
-      english = ((JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, Record<string, unknown>>)['tplink-pool']?.['status'] as Record<string, unknown>) ?? {};
+      english = (JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, Record<string, unknown>>)['tplink-pool'] ?? {};
     } catch {
       english = {};
     }
@@ -36,13 +37,19 @@ function englishText(key: string): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
-/** The status text for a key under tplink-pool.status, e.g. say('on'), say('summary', {on: 2, off: 1}). */
-export function say(key: string, vars?: Vars): string {
+/** A text of the catalogue under tplink-pool (e.g. 'status.on', 'errors.noPool'), in the runtime's language. */
+export function catalogueText(key: string, vars?: Vars): string {
   const full = NS + key;
   const t = translate?.(full, vars);
   if (typeof t === 'string' && t !== '' && t !== full && !t.startsWith(NS)) return t;
   const en = englishText(key) ?? key;
   return vars ? en.replace(/__(\w+)__/g, (m, k: string) => (k in vars ? String(vars[k]) : m)) : en;
+}
+
+/** The status text for a key under tplink-pool.status, e.g. say('on'), say('summary', {on: 2, off: 1}). */
+export function say(key: string, vars?: Vars): string {
+  const t = catalogueText(`status.${key}`, vars);
+  return t === `status.${key}` ? key : t;
 }
 
 const green = (text: string): NodeStatus => ({ fill: 'green', shape: 'dot', text });

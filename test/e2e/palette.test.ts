@@ -216,6 +216,9 @@ describe('end to end: the packed package in a real Node-RED', function () {
     // Node status reached a status node: green dot with text.
     const sts = await collector.waitFor('status', 1);
     assert.ok(sts.some((s) => s.status?.fill === 'green'), JSON.stringify(sts.map((s) => s.status)));
+    // Status texts are catalogue keys translated by the runtime: never a raw key.
+    assert.ok(sts.every((s) => !String(s.status?.text).includes('tplink-pool.')), JSON.stringify(sts.map((s) => s.status)));
+    assert.ok(sts.some((s) => ['on', 'off', 'online'].includes(String(s.status?.text))), JSON.stringify(sts.map((s) => s.status)));
 
     // Nothing observable holds the password.
     const everything = JSON.stringify(collector.got) + r.log();
