@@ -2,11 +2,14 @@
  * The pool editor as a user first meets it: in headless Chromium at 1600×1000, an action node
  * opened, then "Add new tplink-pool" from its Pool field. Every field must be in the window: the
  * device list's "+ device" button, Timeout and Poll (oneditresize measures the config node's own
- * form, #node-config-dialog-edit-form). Skips, saying why, where no Chromium is installed.
+ * form, #node-config-dialog-edit-form). Then two examples imported as Import › Examples does: the
+ * second reports the shared pool as a conflict, "Import copy" keeps one pool, every node valid.
+ * Skips, saying why, where no Chromium is installed.
  */
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
-import { linkedUserDir, startNodeRed, type NodeRed } from '../helpers/nodered';
+import * as path from 'node:path';
+import { linkedUserDir, repoRoot, startNodeRed, type NodeRed } from '../helpers/nodered';
 import { findChromium, openPage, type Page } from './chromium';
 
 describe('editor in headless Chromium: the pool editor fits the window', function () {
@@ -76,5 +79,29 @@ describe('editor in headless Chromium: the pool editor fits the window', functio
     assert.ok(w >= 110, `host field ${w} px`);
     const poll = await p.evaluate<{ bottom: number }>("document.querySelector('#node-config-input-pollInterval').getBoundingClientRect().toJSON()");
     assert.ok(poll.bottom <= 1000, `Poll moved below the window after adding a row: ${poll.bottom}`);
+  });
+
+  it('imports two examples as Import › Examples does: a conflict on the shared pool, then "Import copy" keeps one pool and every node valid', async () => {
+    const p = page!;
+    await p.evaluate("RED.tray.close(); RED.tray.close(); true");
+    await new Promise((r) => setTimeout(r, 800));
+    const dir = path.join(repoRoot(), 'examples');
+    const [first, second] = fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort().slice(0, 2).map((f) => fs.readFileSync(path.join(dir, f), 'utf8'));
+    // The editor's own import: RED.view.importNodes with generateIds false, as the clipboard's importNodes calls it.
+    const one = await p.evaluate<string>(`(() => { try { RED.view.importNodes(${first}, { generateIds: false }); return 'imported'; } catch (e) { return 'error ' + (e.code || e.message); } })()`);
+    assert.equal(one, 'imported');
+    const two = await p.evaluate<string>(`(() => { try { RED.view.importNodes(${second}, { generateIds: false }); return 'imported'; } catch (e) { return 'error ' + (e.code || e.message); } })()`);
+    assert.equal(two, 'error import_conflict', 'the second import reports the shared pool as existing');
+    // "Import copy": new ids for the example's nodes, the existing pool reused.
+    await p.evaluate(`(() => { RED.view.importNodes(${second}, { generateIds: true }); return true; })()`);
+    const state = await p.evaluate<{ pools: string[]; users: string[]; invalid: string[] }>(`(() => {
+      const pools = RED.nodes.filterNodes({ type: 'tplink-pool' }).map((n) => n.id).concat([]);
+      const all = []; RED.nodes.eachConfig((c) => { if (c.type === 'tplink-pool') all.push(c.id); });
+      const ours = []; RED.nodes.eachNode((n) => { if (/^tplink-/.test(n.type) && n.id !== 'layout-action') ours.push(n); });
+      return { pools: all, users: [...new Set(ours.map((n) => n.pool))], invalid: ours.filter((n) => n.valid === false).map((n) => n.type + ' ' + n.name).concat(all.map((id) => RED.nodes.node(id)).filter((n) => n.valid === false).map((n) => 'pool ' + n.name)) };
+    })()`);
+    assert.deepEqual(state.pools, ['kasa-tapo-home'], 'one pool after two imports');
+    assert.deepEqual(state.users, ['kasa-tapo-home'], 'every TP-Link node uses it');
+    assert.deepEqual(state.invalid, [], 'nodes the editor marks "not properly configured"');
   });
 });
