@@ -41,6 +41,11 @@ describe('editor in headless Chromium: the pool editor fits the window', functio
     if (userDir) fs.rmSync(userDir, { recursive: true, force: true });
   });
 
+  it('labels the palette category "TP-Link" (Node-RED cuts a category name at "-")', async () => {
+    const label = await page!.evaluate<string>("$('#red-ui-palette-header-tplink span').first().text()");
+    assert.equal(label, 'TP-Link');
+  });
+
   it('shows "+ device", Timeout and Poll within the viewport when a new pool is opened from an action node', async () => {
     const p = page!;
     await p.evaluate("RED.editor.edit(RED.nodes.node('layout-action')); true");
