@@ -3,12 +3,12 @@
  * reboot, raw command, or whatever msg.payload says). Output: msg.payload = the normalised state
  * after the change (raw: the device's answer), msg.raw = the device's own answer, msg.device.
  */
-import { findChild, type ChildRef, type DeviceApi, type DeviceState } from '../src/index';
+import { type ChildRef, type DeviceApi, type DeviceState } from '../src/index';
 import { countdownCommand, countdownStatus, runCountdown } from './lib/countdown';
-import { childRef, describeDevice, deviceRef, evalProperty, num, setupDeviceNode, text, type DeviceNodeDef } from './lib/device';
+import { childRef, deviceOf, deviceRef, evalProperty, findChild, num, setupDeviceNode, text, type DeviceNodeDef } from './lib/device';
 import { actionCommand, type Command } from './lib/payload';
 import type { Node, NodeStatus, RED } from './lib/red';
-import { STATUS, stateStatus } from './lib/status';
+import { stateStatus, statusOf, useTranslator } from './lib/status';
 
 interface ActionDef extends DeviceNodeDef {
   action?: string;
@@ -34,13 +34,14 @@ function run(dev: DeviceApi, cmd: Command, child: ChildRef | undefined): Promise
 }
 
 function statusAfter(cmd: Command, value: unknown, child: ChildRef | undefined): NodeStatus {
-  if (cmd.kind === 'reboot') return { fill: 'yellow', shape: 'ring', text: 'rebooting' };
-  if (cmd.kind === 'raw') return { ...STATUS.online, text: 'raw sent' };
+  if (cmd.kind === 'reboot') return statusOf.rebooting();
+  if (cmd.kind === 'raw') return statusOf.rawSent();
   const s = value as DeviceState;
   return stateStatus(child !== undefined ? findChild(s, child) : s);
 }
 
 export = function register(RED: RED): void {
+  useTranslator(RED._);
   function TplinkActionNode(this: Node, def: ActionDef): void {
     RED.nodes.createNode(this, def);
     const node = this;
@@ -52,7 +53,7 @@ export = function register(RED: RED): void {
           // {"countdown": …}: "off in 10 minutes" (nodes/lib/countdown.ts)
           const ref = deviceRef(msg, def.device);
           const child = childRef(msg, def.child);
-          const r = await ctx.useDevice(ref, async (d) => ({ ...(await d.withRaw((dev) => runCountdown(dev, cd, child))), device: describeDevice(d) }));
+          const r = await ctx.useDevice(ref, async (d) => ({ ...(await d.withRaw((dev) => runCountdown(dev, cd, child))), device: deviceOf(d) }));
           Object.assign(msg, { payload: r.value, raw: r.raw, device: r.device });
           node.status(countdownStatus(r.value));
           send(msg);
@@ -64,7 +65,7 @@ export = function register(RED: RED): void {
         if ((cmd.kind === 'set' || cmd.kind === 'toggle') && transition > 0 && cmd.patch.transition === undefined) cmd.patch.transition = transition;
         const ref = deviceRef(msg, def.device);
         const child = childRef(msg, def.child);
-        const out = await ctx.useDevice(ref, async (d) => ({ ...(await d.withRaw((dev) => run(dev, cmd, child))), device: describeDevice(d) }));
+        const out = await ctx.useDevice(ref, async (d) => ({ ...(await d.withRaw((dev) => run(dev, cmd, child))), device: deviceOf(d) }));
         msg.payload = out.value;
         msg.raw = out.raw;
         msg.device = out.device;

@@ -3,11 +3,12 @@
  * by day of a month / by month of a year; for a strip that meters its outlets, per outlet (child).
  */
 import type { EnergyHistory, EnergyReading } from '../src/index';
-import { childRef, describeDevice, deviceRef, num, setupDeviceNode, text, type DeviceNodeDef } from './lib/device';
-import { badInput } from './lib/errors';
+import { childRef, deviceOf, deviceOfRef, deviceRef, num, setupDeviceNode, text, type DeviceNodeDef } from './lib/device';
+import { nodeError } from './lib/errors';
 import { pollTargets, targetsOf } from './lib/poll';
 import type { Node, NodeMessage, NodeStatus, RED } from './lib/red';
 import { historyRead, historyStatus, isHistoryPeriod, type HistoryDef } from './lib/history';
+import { statusOf, useTranslator } from './lib/status';
 
 interface EnergyDef extends DeviceNodeDef, HistoryDef {
   mode?: string;
@@ -18,28 +19,23 @@ interface EnergyDef extends DeviceNodeDef, HistoryDef {
   month?: string | number;
 }
 
-/** msg.device for a polled reading: what the pool knows of the device. */
-function deviceOfRef(cfg: { host: string; port?: number; alias?: string }): Record<string, unknown> {
-  return { host: cfg.host, ...(cfg.port !== undefined ? { port: cfg.port } : {}), ...(cfg.alias !== undefined ? { alias: cfg.alias } : {}) };
-}
-
 type Period = 'realtime' | 'day' | 'month';
 
 function energyStatus(v: EnergyReading | EnergyHistory): NodeStatus {
-  if ('entries' in v) return { fill: 'green', shape: 'dot', text: `${v.entries.length} ${v.period === 'day' ? 'days' : 'months'}` };
-  return { fill: 'green', shape: 'dot', text: v.powerW !== undefined ? `${Math.round(v.powerW * 10) / 10} W` : 'online' };
+  if ('entries' in v) return statusOf.entries(v.entries.length, v.period === 'day' ? 'day' : 'month');
+  return v.powerW !== undefined ? statusOf.power(Math.round(v.powerW * 10) / 10) : statusOf.online();
 }
 
 /** What to read: msg.payload {period, year, month} over the configuration. Throws EBADINPUT. */
 function request(def: EnergyDef, msg: NodeMessage): { period: Period; year?: number; month?: number } {
   const p = msg.payload && typeof msg.payload === 'object' && !Array.isArray(msg.payload) ? (msg.payload as Record<string, unknown>) : {};
   const period = (text(p.period) ?? text(def.mode) ?? 'realtime') as Period;
-  if (!['realtime', 'day', 'month'].includes(period)) throw badInput(`msg.payload.period must be "realtime", "day", "month", "hour" or "power"; got ${JSON.stringify(p.period).slice(0, 30)}`);
+  if (!['realtime', 'day', 'month'].includes(period)) throw nodeError('EBADINPUT', 'badPeriod', { got: String(JSON.stringify(p.period)).slice(0, 30) });
   const pick = (v: unknown, c: unknown, what: string): number | undefined => {
     const x = v ?? (c === '' ? undefined : c);
     if (x === undefined || x === null) return undefined;
     const n = Number(x);
-    if (!Number.isInteger(n)) throw badInput(`${what} must be an integer; got ${JSON.stringify(x).slice(0, 30)}`);
+    if (!Number.isInteger(n)) throw nodeError('EBADINPUT', 'notInteger', { what, got: String(JSON.stringify(x)).slice(0, 30) });
     return n;
   };
   const year = pick(p.year, def.year, 'year');
@@ -48,6 +44,7 @@ function request(def: EnergyDef, msg: NodeMessage): { period: Period; year?: num
 }
 
 export = function register(RED: RED): void {
+  useTranslator(RED._);
   function TplinkEnergyNode(this: Node, def: EnergyDef): void {
     RED.nodes.createNode(this, def);
     const node = this;
@@ -60,7 +57,7 @@ export = function register(RED: RED): void {
           const intervalMs = num(def.interval, ctx.config.pollIntervalMs / 1000, 0.05, 86400) * 1000;
           cancel = pollTargets(ctx, targets, { kind: 'energy', intervalMs, onlyChanges: def.onlyChanges === true, ...(child !== undefined ? { child } : {}) }, (t, value) => {
             node.status(energyStatus(value as EnergyReading));
-            node.send({ topic: t.label, payload: value, device: deviceOfRef(ctx.config.pool.resolve(t.ref)), ...(child !== undefined ? { child } : {}) });
+            node.send({ topic: t.label, payload: value, device: deviceOfRef(ctx.config.pool, t.ref), ...(child !== undefined ? { child } : {}) });
           }).cancel;
         } catch (e) {
           ctx.report(e, {});
@@ -75,7 +72,7 @@ export = function register(RED: RED): void {
           if (isHistoryPeriod(hp)) {
             // Power by 5 min / hour, energy by hour (nodes/lib/history.ts).
             const read = historyRead(hp, def, msg, child);
-            const h = await ctx.useDevice(ref, async (d) => ({ ...(await d.withRaw(read)), device: describeDevice(d) }));
+            const h = await ctx.useDevice(ref, async (d) => ({ ...(await d.withRaw(read)), device: deviceOf(d) }));
             Object.assign(msg, { payload: h.value, raw: h.raw, device: h.device });
             node.status(historyStatus(h.value));
             send(msg);
@@ -88,7 +85,7 @@ export = function register(RED: RED): void {
                 ? dev.getEnergy(child)
                 : dev.getEnergyHistory(q.period, { ...(q.year !== undefined ? { year: q.year } : {}), ...(q.month !== undefined ? { month: q.month } : {}), ...(child !== undefined ? { child } : {}) }),
             );
-            return { ...r, device: describeDevice(d) };
+            return { ...r, device: deviceOf(d) };
           });
           msg.payload = out.value;
           msg.raw = out.raw;

@@ -5,6 +5,9 @@
  */
 import { Pool } from '../src/index';
 import { registerAdminEndpoints } from './lib/admin';
+import { CLOSE_BUDGET_MS, closeWithin } from './lib/close';
+import { Board, addBoard, registerSidebarEndpoints, removeBoard } from './lib/sidebar';
+import { useTranslator } from './lib/status';
 import type { PoolConfigNode, PoolUser } from './lib/device';
 import { num, text } from './lib/device';
 import { credentialsOf, parseDeviceList } from './lib/pool-config';
@@ -23,7 +26,15 @@ interface PoolDef {
   broadcast?: string;
 }
 
+/**
+ * Requests waiting per device before EQUEUEFULL, unless the pool says otherwise. Higher than the
+ * library's 100: a flow that splits a list into one message per item for one device (a burst of a
+ * few hundred) must queue, not fail. The queue is bounded in memory all the same.
+ */
+const QUEUE_LIMIT = 1000;
+
 export = function register(RED: RED): void {
+  useTranslator(RED._);
   function TplinkPoolNode(this: Node & { [k: string]: unknown }, def: PoolDef): void {
     RED.nodes.createNode(this, def);
     const node = this;
@@ -37,10 +48,14 @@ export = function register(RED: RED): void {
       devices: deviceList,
       timeoutMs: num(def.timeout, 5000, 100, 60000),
       retries: num(def.retries, 2, 0, 5),
-      queueLimit: num(def.queueLimit, 100, 1, 10000),
+      queueLimit: num(def.queueLimit, QUEUE_LIMIT, 1, 10000),
       logger: { debug: say((t) => node.debug(t)), info: say((t) => node.debug(t)), warn: say((t) => node.warn(t)), error: say((t) => node.warn(t)) },
     });
+    // The editor's sidebar view of this pool (lib/sidebar.ts): fed by status events and readings.
+    const board = new Board(def.id, text(def.name) ?? '', pool, deviceList, secrets);
+    addBoard(board);
     pool.on('status', (key: string, status, err?: { code?: string }) => {
+      board.status(key, status, err);
       for (const u of [...users]) {
         try {
           u.poolStatus(key, status, err);
@@ -58,17 +73,13 @@ export = function register(RED: RED): void {
       register: (u: PoolUser) => void users.add(u),
       deregister: (u: PoolUser) => void users.delete(u),
       secrets,
+      board,
     });
 
-    let closing: Promise<void> | undefined;
-    this.on('close', (_removed, done) => {
+    closeWithin(node, CLOSE_BUDGET_MS.POOL, () => {
       users.clear();
-      closing ??= pool.close();
-      let timer: NodeJS.Timeout | undefined;
-      void Promise.race([closing, new Promise<void>((r) => (timer = setTimeout(r, 8000)))]).then(() => {
-        clearTimeout(timer);
-        done();
-      });
+      removeBoard(board);
+      return pool.close();
     });
   }
 
@@ -76,4 +87,5 @@ export = function register(RED: RED): void {
     credentials: { username: { type: 'text' }, password: { type: 'password' } },
   });
   registerAdminEndpoints(RED);
+  registerSidebarEndpoints(RED);
 };

@@ -5,11 +5,12 @@
  */
 import type { DeviceState } from '../src/index';
 import type { DeviceStatus } from '../src/pool';
-import { describeDevice, num, setupDeviceNode, type DeviceNodeDef } from './lib/device';
+import { childRef, describeDevice, deviceOf, findChild, num, setupDeviceNode, type DeviceNodeDef } from './lib/device';
+import { nodeError } from './lib/errors';
 import { toNodeError } from './lib/errors';
-import { deviceOfState, pollTargets, targetsOf, type Target, type TargetDef } from './lib/poll';
+import { pollTargets, targetsOf, type Target, type TargetDef } from './lib/poll';
 import type { Node, NodeMessage, NodeStatus, RED, SendFn } from './lib/red';
-import { poolStatusView, stateStatus } from './lib/status';
+import { poolStatusView, stateStatus, statusOf, useTranslator } from './lib/status';
 import { eventsBehaviour } from './lib/events';
 
 interface StateDef extends DeviceNodeDef, TargetDef {
@@ -46,12 +47,11 @@ function summarise(targets: Target[], seen: Map<string, Seen>): Summary {
 }
 
 function summaryStatus(s: Summary): NodeStatus {
-  const text = `${s.on.length} on, ${s.off.length} off${s.offline.length ? `, ${s.offline.length} offline` : ''}`;
-  if (s.offline.length) return { fill: 'red', shape: 'ring', text };
-  return { fill: s.anyOn ? 'green' : 'grey', shape: 'dot', text };
+  return statusOf.summary(s.on.length, s.off.length, s.offline.length, s.anyOn);
 }
 
 export = function register(RED: RED): void {
+  useTranslator(RED._);
   function TplinkStateNode(this: Node, def: StateDef): void {
     RED.nodes.createNode(this, def);
     const node = this;
@@ -91,7 +91,7 @@ export = function register(RED: RED): void {
           const intervalMs = num(def.interval, ctx.config.pollIntervalMs / 1000, 0.05, 86400) * 1000;
           const polled = pollTargets(ctx, configured, { kind: 'state', intervalMs, onlyChanges: def.onlyChanges === true }, (t, value) => {
             const state = value as DeviceState;
-            onState(t, state, (m) => node.send(m as NodeMessage), stateMsg(t, state, deviceOfState(state)));
+            onState(t, state, (m) => node.send(m as NodeMessage), stateMsg(t, state, describeDevice({ state })));
             if (multi) emitSummary((m) => node.send(m as NodeMessage), false);
           });
           keys = polled.keys;
@@ -115,7 +115,7 @@ export = function register(RED: RED): void {
               ctx.useDevice(t.ref, async (d) => {
                 keys.set(d.key, t);
                 const r = await d.withRaw((dev) => dev.getState());
-                return { t, r, device: describeDevice(d) };
+                return { t, r, device: deviceOf(d) };
               }),
             ),
           );
@@ -123,6 +123,15 @@ export = function register(RED: RED): void {
           if (single) {
             const r = results[0]!;
             if (r.status === 'rejected') throw r.reason;
+            const child = childRef(msg, undefined);
+            if (child !== undefined) {
+              // msg.child: the payload is that child's state (an outlet, a hub's sensor).
+              const kid = findChild(r.value.r.value, child);
+              if (!kid) throw nodeError('ENOTFOUND', 'noChild', { device: r.value.r.value.model ?? r.value.t.label, child: JSON.stringify(child) });
+              node.status(stateStatus(kid));
+              send({ ...msg, ...stateMsg(r.value.t, r.value.r.value, r.value.device, r.value.r.raw), payload: kid, child });
+              return;
+            }
             onState(r.value.t, r.value.r.value, send, { ...msg, ...stateMsg(r.value.t, r.value.r.value, r.value.device, r.value.r.raw) });
             return;
           }

@@ -5,7 +5,7 @@
 const fs = require('node:fs');
 const http = require('node:http');
 const path = require('node:path');
-const { POOL_ID } = require('./examples');
+const { POOL_ID, isSupportedProfile } = require('./examples');
 
 const EXAMPLES_DIR = path.join(__dirname, '..', 'examples');
 
@@ -20,17 +20,21 @@ function loadExamples(dir = EXAMPLES_DIR) {
 
 const TRANSPORTS = new Set(['xor', 'klap', 'klap-v1', 'aes', 'tpap']);
 
-/** The pool config node for a running simulated home (the credentials go to Node-RED's store). */
+/**
+ * The pool config node for a running simulated home (the credentials go to Node-RED's store).
+ * Same id as the examples' pool, so an example imported into the demo uses it. Devices the
+ * library cannot control (the HTTPS camera) are left out: Scan shows them, marked unsupported.
+ */
 function poolNode(home) {
   return {
     id: POOL_ID,
     type: 'tplink-pool',
     name: 'Simulated home',
     // AES firmware older than login v2 is listed as 'aes-v1': login v1 is never a fallback (issue 14).
-    devices: home.devices.map((d) => ({ alias: d.profile.alias, host: d.host, port: String(d.port), transport: d.transport === 'aes' && d.profile.loginVersion === 1 ? 'aes-v1' : TRANSPORTS.has(d.transport) ? d.transport : 'auto' })),
+    devices: home.devices.filter((d) => isSupportedProfile(d.profile)).map((d) => ({ alias: d.profile.alias, host: d.host, port: String(d.port), transport: d.transport === 'aes' && d.profile.loginVersion === 1 ? 'aes-v1' : TRANSPORTS.has(d.transport) ? d.transport : 'auto' })),
     timeout: 5000,
     retries: 2,
-    queueLimit: 100,
+    queueLimit: 1000,
     pollInterval: 10,
     broadcast: '127.255.255.255',
     version: 1,
@@ -44,7 +48,8 @@ function demoFlows(home, examples = loadExamples()) {
   examples.forEach((ex, i) => {
     const z = `kasa-tapo-demo-${String(i + 1).padStart(2, '0')}`;
     flows.push({ id: z, type: 'tab', label: ex.title.replace(/^\d+ - /, ''), disabled: false, info: `Example "${ex.title}" (Import › Examples › node-red-contrib-kasa-tapo).` });
-    for (const n of ex.nodes) flows.push({ ...n, z });
+    // The example's own pool node is the demo's pool (same id), which carries the credentials.
+    for (const n of ex.nodes) if (n.type !== 'tplink-pool') flows.push({ ...n, z });
   });
   return flows;
 }

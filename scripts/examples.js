@@ -2,16 +2,49 @@
 // Writes examples/*.json (Node-RED's Import › Examples) from the short descriptions below.
 // Run `node scripts/examples.js` after changing them; the files are committed.
 //
-// Every example uses the pool "Simulated home" (id kasa-tapo-home) that `npm start` deploys with
-// the simulator's demo credentials, and device aliases of that home. No example carries a pool
-// node or credentials: on your own network, open a TP-Link node, pick or add your pool, and pick
-// your device.
+// Every example carries the same pool config node "My TP-Link" (id kasa-tapo-home, no
+// credentials) listing the supported devices of the simulated home that `npm start` runs on
+// 127.0.10.x. Because every example uses the same id, importing a second example finds the pool
+// already there: Node-RED (3.1, 4 and 5 alike) shows "Some of the nodes you are importing already
+// exist"; "Import copy" gives the example's nodes new ids and keeps them on the existing pool (a
+// global config node with the same id is reused, not copied). So there is only ever one pool to
+// edit: the user's own devices and TP-Link account.
 'use strict';
 const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
 
 const POOL_ID = 'kasa-tapo-home';
+const POOL_NAME = 'My TP-Link';
+/** The simulated home's address prefix when `npm start` can bind it (scripts/start.js). */
+const HOME_BASE = '127.0.10';
+
+/**
+ * The device list of the examples' pool: every supported device of the simulated home, by alias
+ * and address, transport "auto" and no port (the pool asks the device, so this also works where
+ * the home could not bind port 80 and moved a device to another port). Needs dist/ (npm run build).
+ */
+function homeDeviceList() {
+  const sim = require(path.join(__dirname, '..', 'dist', 'src', 'simulator'));
+  return sim
+    .listProfiles()
+    .map((id, i) => ({ p: sim.getProfile(id), i }))
+    .filter(({ p }) => isSupportedProfile(p))
+    .map(({ p, i }) => ({ alias: p.alias, host: `${HOME_BASE}.${i + 1}`, port: '', transport: 'auto' }));
+}
+
+/** Devices the library cannot control (an HTTPS-only camera, a login it does not speak) stay out of the pools. */
+function isSupportedProfile(p) {
+  return !p.unsupported && p.transport !== 'https';
+}
+
+/** The pool every example carries: no credentials (house rule), the simulated home's devices. */
+function examplePool(devices) {
+  return {
+    id: POOL_ID, type: 'tplink-pool', name: POOL_NAME, devices, timeout: 5000, retries: 2, queueLimit: 1000, pollInterval: 10,
+    broadcast: '127.255.255.255', version: 1,
+  };
+}
 
 const id = (file, name) => crypto.createHash('sha1').update(`${file}/${name}`).digest('hex').slice(0, 16);
 
@@ -78,7 +111,7 @@ function example(file, rows) {
   return nodes;
 }
 
-const USE_POOL = 'It uses the pool **Simulated home** that `npm start` deploys. On your own network, open each TP-Link node, pick (or add) your pool with your TP-Link account, and pick your device.';
+const USE_POOL = 'The example brings the pool **My TP-Link**: the devices of the simulated home that `npm start` runs. For your own devices, edit that one pool (double-click a TP-Link node, then the pencil beside Pool): your TP-Link account for Tapo and newer Kasa devices, Scan, tick your devices, and use their names in the nodes. Importing a second example: choose "Import copy" when Node-RED says some nodes already exist; the examples then share the pool.';
 
 const EXAMPLES = {
   '01 - Switch a plug': [
@@ -92,7 +125,7 @@ const EXAMPLES = {
     [debug('Tapo plug state'), 2, 3],
   ],
   '02 - Switch every light in a room': [
-    [comment('Switch every light in a room at once, and report which did not answer', `The museum case: at 09:00 (or on the button) every light in the list is switched on, in parallel through the pool. A device that does not answer goes to the Catch node, which names it. A second later the state node reads the whole list and sends a summary: allOn, anyOn, on, off and offline.\n\nEdit the list in the inject node and in the state node to match your room.\n\n${USE_POOL}`), 0, 0],
+    [comment('Switch every light in a room at once, and report which did not answer', `At 09:00 (or on the button) every light in the list is switched on, in parallel through the pool. A device that does not answer goes to the Catch node, which names it. A second later the state node reads the whole list and sends a summary: allOn, anyOn, on, off and offline.\n\nEdit the list in the inject node and in the state node to match your room.\n\n${USE_POOL}`), 0, 0],
     [inject('09:00: lights on', '["Reading Bulb","Shelf Strip","Sofa Bulb","TV Backlight","Hall Dimmer","Dining Dimmer"]', 'json', { crontab: '00 09 * * *', once: true, onceDelay: 3 }), 0, 1, ['one message per light', 'wait 1 s']],
     [{ type: 'split', name: 'one message per light', splt: '\\n', spltType: 'str', arraySplt: 1, arraySpltType: 'len', stream: false, addname: '' }, 1, 1, ['device = name, payload = on']],
     [change('device = name, payload = on', [move('payload', 'device'), set('payload', 'on')]), 2, 1, ['switch on']],
@@ -127,7 +160,7 @@ const EXAMPLES = {
     [debug('daily kWh'), 2, 3],
   ],
   '05 - Control the outlets of a strip': [
-    [comment('Control each outlet of a power strip', `A child is an outlet, by alias, index (0 first) or id: in the node's Outlet field, or in msg.child. The Kasa HS300 (Media Strip) also meters each outlet. The Tapo P304M (Office Strip) works the same way.\n\n${USE_POOL}`), 0, 0],
+    [comment('Control each outlet of a power strip', `A child is an outlet of a strip (or a sensor of a hub), by alias, index (0 first) or id: in the node's Child field, or in msg.child. The Kasa HS300 (Media Strip) also meters each outlet. The Tapo P304M (Office Strip) works the same way.\n\n${USE_POOL}`), 0, 0],
     [inject('TV on', 'on', 'str', { once: true, onceDelay: 2 }), 0, 1, ['Media Strip: TV']],
     [action('Media Strip: TV', 'Media Strip', 'payload', { child: 'TV' }), 1, 1, ['outlet state']],
     [debug('outlet state'), 2, 1],
@@ -205,9 +238,9 @@ const EXAMPLES = {
   ],
 };
 
-function buildAll() {
+function buildAll(devices = homeDeviceList()) {
   const out = {};
-  for (const [file, rows] of Object.entries(EXAMPLES)) out[file] = example(file, rows);
+  for (const [file, rows] of Object.entries(EXAMPLES)) out[file] = [...example(file, rows), examplePool(devices)];
   return out;
 }
 
@@ -219,4 +252,4 @@ if (require.main === module) {
   console.log(`wrote ${Object.keys(EXAMPLES).length} examples to examples/`);
 }
 
-module.exports = { POOL_ID, buildAll };
+module.exports = { POOL_ID, POOL_NAME, HOME_BASE, buildAll, homeDeviceList, isSupportedProfile };

@@ -114,7 +114,7 @@ async function main() {
   await waitFor("!!(window.RED && RED.nodes && RED.nodes.filterNodes({type: 'tplink-action'}).length && document.querySelector('#red-ui-workspace-chart'))", 60000);
   await sleep(1500);
 
-  // 1. The museum example with the debug sidebar: press its buttons so fresh messages show.
+  // 1. The room example with the debug sidebar: press its buttons so fresh messages show.
   const tab = 'kasa-tapo-demo-02';
   await evaluate(`RED.workspaces.show(${JSON.stringify(tab)}); RED.sidebar.show('debug'); true`);
   await sleep(500);
@@ -142,6 +142,21 @@ async function main() {
   await evaluate(`document.querySelectorAll('.red-ui-editableList-container, .red-ui-tray-body').forEach((e) => (e.scrollTop = 0)); true`);
   await sleep(300);
   await shot('pool-editor.png');
+
+  // 4. Scan in the pool editor: the simulated home found on 127.255.255.255, listed devices ticked.
+  await evaluate(`$('#node-config-tplink-scan').trigger('click'); true`);
+  await waitFor("document.querySelectorAll('#node-config-tplink-scan-result tr[data-host]').length > 5", 30000);
+  await sleep(500);
+  await shot('pool-scan.png');
+  await evaluate(`RED.tray.close(); true`);
+  await sleep(800);
+
+  // 5. The TP-Link sidebar: every device of the pool, read through the pool's sessions.
+  await evaluate(`RED.tray.close(); RED.sidebar.show('tplink-devices'); true`);
+  await sleep(12000); // two refreshes, so the sparklines have points
+  await evaluate(`RED.sidebar.show('debug'); RED.sidebar.show('tplink-devices'); true`);
+  await sleep(3000);
+  await shot('sidebar.png');
 
   browser.close();
   fs.rmSync(profile, { recursive: true, force: true });

@@ -47,19 +47,36 @@ async function freePort(from, tries) {
   throw new Error(`no free port in ${from}-${from + tries - 1} on 127.0.0.1`);
 }
 
+/**
+ * The simulated home on 127.0.10.x (the next 127.0.N if taken). Where those addresses cannot be
+ * bound (macOS has only 127.0.0.1 on its loopback interface: EADDRNOTAVAIL), or with
+ * KASA_TAPO_HOME_HOST=127.0.0.1, every device goes on 127.0.0.1 with its own port instead; the demo
+ * pool lists those ports, and Scan finds nothing there (discovery needs one address per device).
+ */
 async function startHome(sim) {
+  if (process.env.KASA_TAPO_HOME_HOST) return { home: await sim.startSimulatedHome({ host: process.env.KASA_TAPO_HOME_HOST }), shared: true };
   let last;
   for (let i = 10; i < 20; i++) {
     try {
-      return await sim.startSimulatedHome({ baseAddress: `127.0.${i}` });
+      return { home: await sim.startSimulatedHome({ baseAddress: `127.0.${i}` }), shared: false };
     } catch (e) {
       last = e;
+      if (e.code === 'EADDRNOTAVAIL') {
+        console.log('127.0.10.x cannot be bound here (macOS has only 127.0.0.1 on loopback): the simulated devices share 127.0.0.1, each on its own port.');
+        return { home: await sim.startSimulatedHome({ host: '127.0.0.1' }), shared: true };
+      }
       if (e.code !== 'EADDRINUSE') break;
     }
   }
   throw last;
 }
 
+/**
+ * The settings of the demo's Node-RED. When a browser loads the editor (its first GET /flows), the
+ * demo's start-up injects are pressed again a few seconds later, so the Debug sidebar shows
+ * messages even when the editor is opened long after npm start (it only shows what arrives while
+ * it is connected). At most once a minute. No online palette catalogue: loopback only.
+ */
 function prepareUserDir(port) {
   fs.mkdirSync(path.join(userDir, 'node_modules'), { recursive: true });
   const link = path.join(userDir, 'node_modules', 'node-red-contrib-kasa-tapo');
@@ -73,8 +90,28 @@ module.exports = {
   flowFile: 'flows.json',
   credentialSecret: 'kasa-tapo-local-demo',
   logging: { console: { level: 'info' } },
-  editorTheme: { tours: false, projects: { enabled: false } },
   telemetry: { enabled: false }, // no update check: loopback only, and no consent prompt
+  editorTheme: { tours: false, projects: { enabled: false }, palette: { catalogues: [] } }, // no online catalogue
+  httpAdminMiddleware: (() => {
+    let last = 0;
+    const replay = () => {
+      let flows = [];
+      try { flows = JSON.parse(require('fs').readFileSync(require('path').join(__dirname, 'flows.json'), 'utf8')); } catch { return; }
+      for (const n of flows) {
+        if (n.type !== 'inject' || !n.once || !String(n.z || '').startsWith('kasa-tapo-demo-')) continue;
+        const req = require('http').request({ host: '127.0.0.1', port: ${port}, path: '/inject/' + n.id, method: 'POST', headers: { 'user-agent': 'kasa-tapo-demo' } });
+        req.on('error', () => undefined);
+        req.end();
+      }
+    };
+    return function (req, res, next) {
+      if (req.method === 'GET' && req.path === '/flows' && /Mozilla/.test(req.headers['user-agent'] || '') && Date.now() - last > 60000) {
+        last = Date.now();
+        setTimeout(replay, 4000).unref();
+      }
+      next();
+    };
+  })(),
 };
 `,
   );
@@ -83,11 +120,12 @@ module.exports = {
 async function main() {
   buildIfNeeded();
   const sim = require(path.join(root, 'dist', 'src', 'simulator'));
-  const home = await startHome(sim);
+  const { home, shared } = await startHome(sim);
   const port = await freePort(Number(process.env.PORT) || 1880, 10);
   prepareUserDir(port);
 
   console.log('Simulated devices (credentials demo@example.com / demo-password):');
+  if (shared) console.log('(all on 127.0.0.1: Scan finds none of them; the demo pool lists each by port)');
   for (const d of home.devices) {
     console.log(`  ${`${d.host}:${d.port}`.padEnd(20)} ${d.profile.model.padEnd(12)} ${d.transport.padEnd(8)} ${d.profile.alias}`);
   }

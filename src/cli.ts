@@ -302,7 +302,8 @@ async function runDiscover(a: Args): Promise<void> {
 
 async function runSimulate(a: Args): Promise<void> {
   const { startSimulatedHome } = await import('./simulator');
-  const creds = credentialsFrom({}) ?? { username: 'demo@example.com', password: 'demo-password' };
+  const own = credentialsFrom({});
+  const creds = own ?? { username: 'demo@example.com', password: 'demo-password' };
   const home = await startSimulatedHome({
     credentials: creds,
     ...(a.base ? { baseAddress: a.base } : {}),
@@ -314,7 +315,9 @@ async function runSimulate(a: Args): Promise<void> {
   }
   for (const d of home.devices) if (d.tddp) process.stdout.write(`${`${d.tddp.host}:${d.tddp.port}`.padEnd(22)} TDDP (${d.profile.model}, UDP, account admin/admin)\n`);
   if (home.cloud) process.stdout.write(`Simulated TP-Link cloud: ${home.cloud.url} (use --cloud-url or KASA_TAPO_CLOUD_URL)\n`);
-  process.stdout.write(`Simulated home running (credentials ${creds.username} / the password you set). Ctrl-C to stop.\n`);
+  // The public demo account is printed; a password the user set (KASA_TAPO_PASSWORD) never is.
+  const pw = own ? (process.env.KASA_TAPO_PASSWORD !== undefined ? 'the password in KASA_TAPO_PASSWORD' : 'no password') : creds.password;
+  process.stdout.write(`Simulated home running (credentials ${creds.username || '(no e-mail)'} / ${pw}). Ctrl-C to stop.\n`);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);

@@ -2,9 +2,13 @@
  * The tplink-pool editor's admin endpoints, protected by `tplink-pool.write`:
  *   POST /tplink-pool/scan  {id?, broadcast?, timeout?, username?, password?}
  *     → {devices:[{host, port, model, alias, family, protocol, loginVersion?, supported, reason?, auth, warning?}]}
+ *     The alias of a KLAP/AES/TPAP device is not in its discovery answer: it is read during the
+ *     login check, so every supported device the account opens comes back named.
  *     One scan at a time per pool (and at most MAX_SCANS in all): another one gets HTTP 429.
  *   POST /tplink-pool/test  {id?, host, port?, transport?, username?, password?}
- *     → {ok:true, device:{…}, on?, warning?} | {ok:false, code, error}
+ *     → {ok:true, device:{…}, on?, warning?} | {ok:false, code, error, reason?}
+ *     When the device refuses us for another reason than the login, its discovery answer is asked
+ *     for: a device it says we cannot control comes back as EUNSUPPORTED with Scan's `reason`.
  * Unsaved credentials may come in the body (the editor sends them only when changed); they are
  * used for the check and never echoed back. Saved ones are read from the config node.
  *
@@ -21,6 +25,7 @@ import {
   clip,
   connect,
   discover,
+  discoverSingle,
   isKasaTapoError,
   type ConnectOptions,
   type Credentials,
@@ -186,7 +191,19 @@ async function test(RED: RED, body: Body): Promise<unknown> {
       };
     }
     const err = toNodeError(e, secretsOf(c.creds));
+    const why = err.code === 'EAUTH' || err.code === 'EBADINPUT' ? undefined : await unsupportedReason(host);
+    if (why !== undefined) return { ok: false, code: 'EUNSUPPORTED', reason: why, error: `${host} answers discovery but cannot be controlled: ${why}` };
     return { ok: false, code: err.code, error: err.message };
+  }
+}
+
+/** Scan's reason when the host's discovery answer says we cannot control it; undefined otherwise (never throws). */
+async function unsupportedReason(host: string): Promise<string | undefined> {
+  try {
+    const r = await discoverSingle(host, { timeoutMs: 1500 });
+    return r.supported ? undefined : (r.reason ?? 'unknown protocol');
+  } catch {
+    return undefined;
   }
 }
 

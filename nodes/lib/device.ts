@@ -4,11 +4,12 @@
  * bounded close, device and child resolution (msg overrides config), typed-input evaluation and the
  * `msg.device` description.
  */
-import { clip, type ChildRef, type Pool } from '../../src/index';
+import { clip, type ChildRef, type ChildState, type DeviceInfo, type DeviceState, type EnergyReading, type Pool } from '../../src/index';
 import type { DeviceRef, DeviceStatus, PoolDeviceConfig, PooledDevice } from '../../src/pool';
-import { NodeError, badInput, fail, toNodeError } from './errors';
+import { CLOSE_BUDGET_MS, closeWithin } from './close';
+import { fail, nodeError, toNodeError } from './errors';
 import type { DoneFn, Node, NodeMessage, RED, SendFn } from './red';
-import { poolStatusView } from './status';
+import { poolStatusView, statusOf } from './status';
 
 /** A node that wants the pool's status events. */
 export interface PoolUser {
@@ -25,6 +26,8 @@ export interface PoolConfigNode extends Node {
   deregister(user: PoolUser): void;
   /** Texts that must never leave the node (the password, the e-mail). */
   secrets(): string[];
+  /** The sidebar's view of the pool: readings the nodes get are recorded there. */
+  readonly board?: { record(key: string, value: DeviceState | EnergyReading): void };
 }
 
 export interface DeviceNodeDef {
@@ -57,8 +60,6 @@ export interface DeviceNodeBehaviour {
   close?(): void | Promise<void>;
 }
 
-const CLOSE_LIMIT_MS = 5000;
-
 /**
  * Wire a device node: pool lookup, registration, input and close handlers.
  * `make` builds the node's behaviour once the pool is known.
@@ -66,9 +67,9 @@ const CLOSE_LIMIT_MS = 5000;
 export function setupDeviceNode(RED: RED, node: Node, def: DeviceNodeDef, make: (ctx: DeviceNodeContext) => DeviceNodeBehaviour): void {
   const config = def.pool ? (RED.nodes.getNode(def.pool) as PoolConfigNode | null) : null;
   if (!config || !config.pool) {
-    node.status({ fill: 'red', shape: 'ring', text: 'no pool' });
+    node.status(statusOf.noPool());
     node.on('input', (_msg, _send, done) => {
-      done(new NodeError('ENOPOOL', 'No tplink-pool configuration: open the node and choose or add a TP-Link pool'));
+      done(nodeError('ENOPOOL', 'noPool'));
     });
     return;
   }
@@ -102,7 +103,7 @@ export function setupDeviceNode(RED: RED, node: Node, def: DeviceNodeDef, make: 
     },
     report(e, msg) {
       const err = toNodeError(e, secrets());
-      node.status({ fill: 'red', shape: 'ring', text: err.code === 'EOFFLINE' ? 'offline' : `error ${err.code}` });
+      node.status(statusOf.error(err.code));
       node.error(err, msg);
     },
     get closed() {
@@ -123,22 +124,10 @@ export function setupDeviceNode(RED: RED, node: Node, def: DeviceNodeDef, make: 
     })();
   });
 
-  let closing: Promise<void> | undefined;
-  node.on('close', (_removed, done) => {
-    closing ??= (async () => {
-      closed = true;
-      config.deregister(user);
-      try {
-        await behaviour.close?.();
-      } catch {
-        /* closing must not fail */
-      }
-    })();
-    let timer: NodeJS.Timeout | undefined;
-    void Promise.race([closing, new Promise<void>((r) => (timer = setTimeout(r, CLOSE_LIMIT_MS)))]).then(() => {
-      clearTimeout(timer);
-      done();
-    });
+  closeWithin(node, CLOSE_BUDGET_MS.DEVICE_NODE, async () => {
+    closed = true;
+    config.deregister(user);
+    await behaviour.close?.();
   });
 }
 
@@ -157,10 +146,10 @@ export function deviceRef(msg: NodeMessage, configured: string | undefined): Dev
       const port = Number(o.port);
       return { host: o.host, ...(Number.isInteger(port) && port > 0 && port < 65536 ? { port } : {}) };
     }
-    throw badInput('msg.device must be an alias, a host, host:port or {host, port}');
+    throw nodeError('EBADINPUT', 'badDevice');
   }
   const c = text(configured);
-  if (!c) throw badInput('No device: set one in the node or send msg.device (an alias, a host or host:port)');
+  if (!c) throw nodeError('EBADINPUT', 'noDevice');
   return c;
 }
 
@@ -168,12 +157,20 @@ export function deviceRef(msg: NodeMessage, configured: string | undefined): Dev
 export function childRef(msg: NodeMessage, configured: string | undefined): ChildRef | undefined {
   const m = msg.child;
   if (typeof m === 'number') {
-    if (!Number.isInteger(m) || m < 0) throw badInput('msg.child must be an outlet index (0, 1, …), a child id or an alias');
+    if (!Number.isInteger(m) || m < 0) throw nodeError('EBADINPUT', 'badChild');
     return m;
   }
   if (typeof m === 'string' && m.trim()) return m.trim();
-  if (m !== undefined && m !== null && m !== '') throw badInput('msg.child must be an outlet index (0, 1, …), a child id or an alias');
+  if (m !== undefined && m !== null && m !== '') throw nodeError('EBADINPUT', 'badChild');
   return text(configured);
+}
+
+/** A child in a state, by index, id or alias (as the library resolves it). */
+export function findChild(s: DeviceState, ref: ChildRef): ChildState | undefined {
+  const kids = s.children ?? [];
+  if (typeof ref === 'number') return kids.find((k) => k.index === ref) ?? kids[ref];
+  const low = ref.toLowerCase();
+  return kids.find((k) => k.id === ref) ?? kids.find((k) => k.alias?.toLowerCase() === low) ?? (/^\d{1,3}$/.test(ref) ? kids.find((k) => k.index === Number(ref)) : undefined);
 }
 
 /** The pool's key for a reference (host or host:port), as used in its status events. */
@@ -182,26 +179,54 @@ export function keyOf(pool: Pool, ref: DeviceRef): string {
   return cfg.port !== undefined ? `${cfg.host}:${cfg.port}` : cfg.host;
 }
 
-/** The output `msg.device`: {host, port, alias, model, family, protocol}, absent fields left out. */
-export function describeDevice(d: PooledDevice, fallbackAlias?: string): Record<string, unknown> {
-  const i = d.info();
-  const out: Record<string, unknown> = { host: i?.host ?? d.host, port: i?.port ?? d.port };
-  const alias = i?.alias ?? fallbackAlias;
-  if (alias !== undefined) out.alias = alias;
-  if (i?.model !== undefined) out.model = i.model;
-  if (i?.family !== undefined) out.family = i.family;
-  if (i?.protocol !== undefined) out.protocol = i.protocol;
-  if (i?.defaultCredentials) out.defaultCredentials = true; // accepts TP-Link's default credentials (src/trust.ts)
+/** What is known of a device: its session's info, else a state it answered, else the pool's list entry. */
+export interface DeviceFacts {
+  info?: DeviceInfo | undefined;
+  state?: DeviceState | undefined;
+  config?: { host: string; port?: number | undefined; alias?: string | undefined } | undefined;
+}
+
+// defaultCredentials: the device accepts TP-Link's default credentials (src/trust.ts).
+const DEVICE_FIELDS = ['host', 'port', 'alias', 'model', 'family', 'protocol', 'defaultCredentials'] as const;
+
+/**
+ * The one `msg.device` of every output: {host, port, alias, model, family, protocol}, each field
+ * from the first source that has it (info, state, config); absent fields left out.
+ */
+export function describeDevice(f: DeviceFacts): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const sources = [f.info, f.state, f.config] as (Record<string, unknown> | undefined)[];
+  for (const k of DEVICE_FIELDS) {
+    for (const s of sources) {
+      if (s?.[k] !== undefined) {
+        out[k] = s[k];
+        break;
+      }
+    }
+  }
   return out;
+}
+
+/** msg.device for a pooled device handle. */
+export const deviceOf = (d: PooledDevice): Record<string, unknown> => describeDevice({ info: d.info(), config: { host: d.host, port: d.port } });
+
+/** msg.device for a device the pool polls: what its session knows, else the pool's list entry. Throws like pool.device(). */
+export function deviceOfRef(pool: Pool, ref: DeviceRef): Record<string, unknown> {
+  const d = pool.device(ref);
+  try {
+    return describeDevice({ info: d.info(), config: pool.resolve(ref) });
+  } finally {
+    d.release();
+  }
 }
 
 /** Evaluate a typed-input property (str, num, bool, json, msg, flow, global, env). */
 export function evalProperty(RED: RED, node: Node, value: unknown, type: string | undefined, msg: NodeMessage): Promise<unknown> {
   return new Promise((resolve, reject) => {
     try {
-      RED.util.evaluateNodeProperty(value, type || 'str', node, msg, (err, v) => (err ? reject(badInput(`Could not read the value: ${clip(err.message)}`)) : resolve(v)));
+      RED.util.evaluateNodeProperty(value, type || 'str', node, msg, (err, v) => (err ? reject(nodeError('EBADINPUT', 'badValue', { reason: clip(err.message) })) : resolve(v)));
     } catch (e) {
-      reject(badInput(`Could not read the value: ${clip(e instanceof Error ? e.message : e)}`));
+      reject(nodeError('EBADINPUT', 'badValue', { reason: clip(e instanceof Error ? e.message : e) }));
     }
   });
 }

@@ -1,10 +1,11 @@
 /**
  * The one error mapper of the nodes: any failure becomes a `NodeError` (message + stable `code`,
  * nothing else attached, so Catch nodes get `msg.error.code` and never a socket, a cause chain or a
- * secret) plus a short red status text.
+ * secret) plus a short red status text (lib/status.ts).
  */
 import { clip, isKasaTapoError } from '../../src/index';
 import type { DoneFn, Node } from './red';
+import { catalogueText, statusOf } from './status';
 
 export class NodeError extends Error {
   readonly code: string;
@@ -13,29 +14,11 @@ export class NodeError extends Error {
     super(clip(message, 1000));
     this.name = 'KasaTapoError';
     this.code = code;
+    // No call stack: it says nothing to a flow author, and the Debug sidebar and msg.error.stack
+    // would show it under every device error. The code and the message are the whole story.
+    Object.defineProperty(this, 'stack', { value: `${this.name} ${code}: ${message}`, writable: true, configurable: true, enumerable: false });
   }
 }
-
-/** Short status texts per code (the full message goes to done(err)). */
-const SHORT: Record<string, string> = {
-  ETIMEDOUT: 'timeout',
-  ECONNREFUSED: 'unreachable',
-  ECONNRESET: 'connection dropped',
-  EAUTH: 'auth failed',
-  ESESSION: 'session expired',
-  EPROTOCOL: 'bad answer',
-  ETOOBIG: 'answer too big',
-  EDEVICE: 'device error',
-  EBUSY: 'device busy',
-  EUNSUPPORTED: 'unsupported',
-  EBADINPUT: 'bad input',
-  EOFFLINE: 'offline',
-  EQUEUEFULL: 'queue full',
-  ECLOSED: 'closed',
-  ENOTFOUND: 'not found',
-  ENOTTRUSTED: 'not in device list',
-  ENOPOOL: 'no pool',
-};
 
 /** Remove any of the given secrets from a text (belt and braces: the library never puts them in). */
 export function redact(text: string, secrets: readonly (string | undefined)[] = []): string {
@@ -52,16 +35,15 @@ export function toNodeError(e: unknown, secrets?: readonly (string | undefined)[
   return new NodeError('EINTERNAL', redact(`Unexpected failure: ${msg}`, secrets));
 }
 
-export function shortText(err: NodeError): string {
-  return SHORT[err.code] ?? err.code;
-}
-
 /** Show the error on the node (red ring, short text) and hand it to done so Catch nodes see it. */
 export function fail(node: Node, done: DoneFn, e: unknown, secrets?: readonly (string | undefined)[]): NodeError {
   const err = toNodeError(e, secrets);
-  node.status({ fill: 'red', shape: 'ring', text: shortText(err) });
+  node.status(statusOf.failed(err.code));
   done(err);
   return err;
 }
 
 export const badInput = (message: string): NodeError => new NodeError('EBADINPUT', message);
+
+/** An error whose message is the catalogue text tplink-pool.errors.<key> (in the runtime's language). */
+export const nodeError = (code: string, key: string, vars?: Record<string, string | number>): NodeError => new NodeError(code, catalogueText(`errors.${key}`, vars));

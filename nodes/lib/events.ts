@@ -12,7 +12,7 @@
  */
 import type { ChildRef, DeviceApi, DeviceState, HubEvent, HubEvents } from '../../src/index';
 import type { DeviceRef, PooledDevice } from '../../src/pool';
-import { childRef, describeDevice, deviceRef, num, type DeviceNodeBehaviour, type DeviceNodeContext } from './device';
+import { childRef, deviceOf, deviceRef, num, type DeviceNodeBehaviour, type DeviceNodeContext } from './device';
 import { NodeError } from './errors';
 import type { NodeMessage, SendFn } from './red';
 
@@ -107,7 +107,7 @@ export function eventsBehaviour(ctx: DeviceNodeContext, def: EventsDef): DeviceN
         writeLast(keyOf(ref, id), got.lastId);
         const fresh = since === undefined ? got.events.filter((e) => Date.parse(e.at) >= startedAt - START_SLACK_MS) : got.events;
         for (const e of fresh) {
-          send(eventMessage(e, describeDevice(d)));
+          send(eventMessage(e, deviceOf(d)));
           sent++;
         }
       }

@@ -6,7 +6,7 @@
  */
 import type { ChildRef, DeviceState, EnergyReading } from '../../src/index';
 import type { DeviceRef, PollKind, Subscription } from '../../src/pool';
-import { badInput, toNodeError } from './errors';
+import { nodeError, toNodeError } from './errors';
 import { deviceRef, keyOf, text, type DeviceNodeContext } from './device';
 import type { NodeMessage } from './red';
 
@@ -32,23 +32,16 @@ export function targetsOf(ctx: DeviceNodeContext, def: TargetDef, msg?: NodeMess
   const mode = fromMsg ? 'one' : (text(def.target) ?? 'one');
   if (mode === 'all') {
     const list = ctx.config.deviceList.slice(0, MAX_TARGETS).map((d) => ({ ref: d, label: d.alias ?? d.host }));
-    if (!list.length) throw badInput('"All devices" needs devices in the pool\'s device list');
+    if (!list.length) throw nodeError('EBADINPUT', 'noDevicesInPool');
     return list;
   }
   if (mode === 'list') {
     const names = (def.devices ?? '').split(',').map((s) => s.trim()).filter(Boolean).slice(0, MAX_TARGETS);
-    if (!names.length) throw badInput('The device list is empty: give aliases or hosts separated by commas');
+    if (!names.length) throw nodeError('EBADINPUT', 'emptyList');
     return names.map((n) => ({ ref: n, label: n }));
   }
   const ref = deviceRef(msg ?? {}, def.device);
   return [{ ref, label: typeof ref === 'string' ? ref : (ref.alias ?? ref.host) }];
-}
-
-/** The output msg.device from a state: {host, port, alias, model, family, protocol}. */
-export function deviceOfState(s: DeviceState): Record<string, unknown> {
-  const out: Record<string, unknown> = { host: s.host };
-  for (const k of ['port', 'alias', 'model', 'family', 'protocol'] as const) if (s[k] !== undefined) out[k] = s[k];
-  return out;
 }
 
 export interface PollOptions {
@@ -87,7 +80,9 @@ export function pollTargets(
             return;
           }
           lastCode.v = '';
-          if (value) onValue(t, value);
+          if (!value) return;
+          if (opts.child === undefined) ctx.config.board?.record(key, value);
+          onValue(t, value);
         }),
       );
     } catch (e) {

@@ -48,6 +48,8 @@ export interface HttpResponse {
 export type HttpHandler = (req: HttpRequest, res: HttpResponse, next?: () => void) => void;
 
 export interface RED {
+  /** The runtime's message catalogue lookup (absent in some test harnesses). */
+  _?: (key: string, vars?: Record<string, string | number>) => string;
   nodes: {
     createNode(node: Node, def: NodeDef): void;
     registerType(type: string, ctor: (this: Node, def: never) => void, opts?: { credentials?: Record<string, { type: 'text' | 'password' }> }): void;
@@ -57,6 +59,6 @@ export interface RED {
   util: {
     evaluateNodeProperty(value: unknown, type: string, node: Node, msg: NodeMessage, cb: (err: Error | null, value: unknown) => void): void;
   };
-  httpAdmin?: { post(path: string, ...handlers: HttpHandler[]): void };
+  httpAdmin?: { get?(path: string, ...handlers: HttpHandler[]): void; post(path: string, ...handlers: HttpHandler[]): void };
   auth?: { needsPermission(permission: string): HttpHandler };
 }

@@ -100,7 +100,8 @@ return null;`;
     await new Promise((r) => setTimeout(r, 1500)); // anything extra would arrive now
 
     const per = new Map<number, string[]>();
-    for (const r of collector.got) if (r.tag === 'out' || r.tag === 'catch') per.set(r.msg.seq, [...(per.get(r.msg.seq) ?? []), r.tag]);
+    // Announcements ({online}, no seq) are nobody's ending: leave them out of the count per message.
+    for (const r of collector.got) if ((r.tag === 'out' || r.tag === 'catch') && !announcement(r)) per.set(r.msg.seq, [...(per.get(r.msg.seq) ?? []), r.tag]);
     const missing = Array.from({ length: N }, (_, i) => i).filter((i) => !per.has(i));
     const doubled = [...per.entries()].filter(([, v]) => v.length !== 1);
     const codes: Record<string, number> = {};

@@ -3,7 +3,8 @@
  * "Simulated home" plus one tab per example) in a real Node-RED against a simulated home, every
  * inject button pressed: each debug node gets what the example promises, and no node fails except
  * where the example is about failures. Also checks the files themselves: a comment first, only
- * core and our nodes, no pool node and no credentials.
+ * core and our nodes, and the one shared pool "My TP-Link" (same id everywhere, no credentials,
+ * the simulated home's supported devices).
  */
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
@@ -15,6 +16,7 @@ import { Collector, linkedUserDir, report, repoRoot, startNodeRed, type NodeRed 
 type Node = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 interface Demo {
   POOL_ID: string;
+  isSupportedProfile(p: unknown): boolean;
   loadExamples(): { title: string; nodes: Node[] }[];
   demoFlows(home: SimulatedHome): Node[];
 }
@@ -68,14 +70,25 @@ describe('examples: every one deployed in a real Node-RED against the simulated 
     if (userDir) fs.rmSync(userDir, { recursive: true, force: true });
   });
 
-  it('are well-formed: comment first, core and our nodes only, no pool node, no credentials', () => {
+  // Changed from "no pool node" (issue 15, point 1): an example without its pool deploys with
+  // "not properly configured" and ENOPOOL in a clean Node-RED. Each now carries the same pool.
+  it('are well-formed: comment first, core and our nodes only, the shared pool without credentials', () => {
+    const gen = require(path.join(repoRoot(), 'scripts', 'examples.js')) as { homeDeviceList(): unknown[]; POOL_NAME: string };
+    const expectedDevices = gen.homeDeviceList();
     assert.ok(examples.length >= 9, `${examples.length} examples`);
     const types = new Set<string>();
     for (const ex of examples) {
       assert.match(ex.title, /^\d\d - \S/, `file name ${ex.title}`);
       assert.equal(ex.nodes[0]!.type, 'comment', `${ex.title} starts with a comment`);
       assert.ok(String(ex.nodes[0]!.info).length > 80, `${ex.title}: the comment explains the example`);
+      const pools = ex.nodes.filter((n) => n.type === 'tplink-pool');
+      assert.equal(pools.length, 1, `${ex.title}: one pool node`);
+      assert.equal(pools[0]!.id, demo.POOL_ID, `${ex.title}: the shared pool id`);
+      assert.equal(pools[0]!.name, gen.POOL_NAME);
+      assert.equal(pools[0]!.z, undefined, `${ex.title}: the pool is global, not on a tab`);
+      assert.deepEqual(pools[0]!.devices, expectedDevices, `${ex.title}: the pool lists the simulated home (run node scripts/examples.js)`);
       for (const n of ex.nodes) {
+        if (n.type === 'tplink-pool') continue;
         types.add(n.type);
         assert.ok(CORE.has(n.type) || OURS.has(n.type), `${ex.title}: ${n.type} is not a core node`);
         assert.equal(n.credentials, undefined, `${ex.title}: credentials in ${n.id}`);

@@ -31,11 +31,11 @@ describe('end to end: the packed package in a real Node-RED', function () {
 
   before(async function () {
     const base = randomBase();
-    const ids = ['hs110v1', 'p110', 'p100', 'p110tpap'];
+    const ids = ['hs110v1', 'p110', 'p100', 'c210', 'p110tpap'];
     for (const [i, id] of ids.entries()) devices.push(await startSimulatedDevice(id, { host: `${base}.${i + 1}`, credentials: CREDS, discovery: true }));
     await collector.start();
     userDir = tempDir('e2e');
-    packedFiles = installPackedPackage(userDir).files;
+    packedFiles = (await installPackedPackage(userDir)).files;
     red = await startNodeRed({
       userDir,
       settings: `adminAuth: { type: 'credentials', users: [
@@ -58,9 +58,14 @@ describe('end to end: the packed package in a real Node-RED', function () {
       assert.ok(packedFiles.includes(f), `tarball lacks ${f}`);
     }
     assert.ok(!packedFiles.some((f) => f.startsWith('dist/test/') || f.startsWith('dist/bench/') || f.startsWith('src/')), 'tarball carries tests, bench or TypeScript sources');
+    assert.ok(!packedFiles.some((f) => f.startsWith('dist/nodes/') && f.endsWith('.d.ts')), 'tarball carries the nodes\' .d.ts files');
+    // The README's pictures travel with it (the npm page and the flows library show the README).
+    const readme = fs.readFileSync(path.join(repoRoot(), 'README.md'), 'utf8');
+    for (const m of readme.matchAll(/!\[[^\]]*\]\(([^)\s]+)\)/g)) if (!/^https?:/.test(m[1]!)) assert.ok(packedFiles.includes(m[1]!), `README picture ${m[1]} is not in the tarball`);
     assert.ok(fs.existsSync(path.join(userDir, 'node_modules', 'node-red-contrib-kasa-tapo', 'dist', 'nodes', 'tplink-pool.js')));
     assert.ok(fs.existsSync(path.join(userDir, 'node_modules', 'node-forge', 'package.json')), 'runtime dependency node-forge installed');
-    assert.ok(fs.existsSync(path.join(userDir, 'node_modules', '@noble', 'curves', 'package.json')), 'runtime dependency @noble/curves installed');
+    const deps = Object.keys((JSON.parse(fs.readFileSync(path.join(repoRoot(), 'package.json'), 'utf8')) as { dependencies?: Record<string, string> }).dependencies ?? {});
+    for (const dep of deps) assert.ok(fs.existsSync(path.join(userDir, 'node_modules', dep, 'package.json')), `runtime dependency ${dep} installed`);
     assert.ok(!fs.existsSync(path.join(userDir, 'node_modules', 'mocha')), 'a dev dependency was installed');
   });
 
@@ -113,20 +118,29 @@ describe('end to end: the packed package in a real Node-RED', function () {
     assert.equal(byHost.get(devices[2]!.host)?.protocol, 'aes');
     assert.equal(byHost.get(devices[2]!.host)?.auth, 'ok');
     // A TPAP device (2025+ firmware): supported, the login works, and the alias comes from that login.
-    const tpap = byHost.get(devices[3]!.host) as { protocol: string; supported: boolean; auth: string; alias?: string } | undefined;
+    const tpap = byHost.get(devices[4]!.host) as { protocol: string; supported: boolean; auth: string; alias?: string } | undefined;
     assert.equal(tpap?.protocol, 'tpap');
     assert.equal(tpap?.supported, true);
     assert.equal(tpap?.auth, 'ok');
     assert.equal(tpap?.alias, 'Heater');
-    const tested = await r.request('POST', '/tplink-pool/test', { host: devices[3]!.host, port: devices[3]!.port, transport: 'tpap', username: CREDS.username, password: CREDS.password });
+    const tested = await r.request('POST', '/tplink-pool/test', { host: devices[4]!.host, port: devices[4]!.port, transport: 'tpap', username: CREDS.username, password: CREDS.password });
     assert.equal(tested.json.ok, true, tested.text);
     assert.equal(tested.json.device.alias, 'Heater');
     assert.equal(tested.json.device.protocol, 'tpap');
     assert.ok(!scan.text.includes(CREDS.password));
+    // Every supported device comes back named: KLAP/AES aliases are read during the login check.
+    for (const d of devices.slice(0, 3)) assert.equal((byHost.get(d.host) as { alias?: string } | undefined)?.alias, d.profile.alias, `no alias for ${d.profile.model} (${d.transport})`);
     const bad = await r.request('POST', '/tplink-pool/test', { host: devices[1]!.host, port: devices[1]!.port, transport: 'klap', username: CREDS.username, password: 'wrong-password' });
     assert.equal(bad.json.ok, false);
     assert.equal(bad.json.code, 'EAUTH');
     assert.ok(!bad.text.includes('wrong-password'));
+    // Test on a device we cannot control says why, as Scan does (not ECONNRESET).
+    const camera = devices[3]!;
+    assert.equal(byHost.get(camera.host)?.supported, false);
+    const cam = await r.request('POST', '/tplink-pool/test', { host: camera.host, port: camera.port, transport: 'auto' });
+    assert.equal(cam.json.ok, false);
+    assert.equal(cam.json.code, 'EUNSUPPORTED', cam.text);
+    assert.equal(cam.json.reason, (byHost.get(camera.host) as { reason?: string }).reason);
   });
 
   it('runs a flow with all four nodes: outputs for Kasa and Tapo, polling, Catch, status', async () => {
@@ -212,10 +226,69 @@ describe('end to end: the packed package in a real Node-RED', function () {
     // Node status reached a status node: green dot with text.
     const sts = await collector.waitFor('status', 1);
     assert.ok(sts.some((s) => s.status?.fill === 'green'), JSON.stringify(sts.map((s) => s.status)));
+    // Status texts are catalogue keys translated by the runtime: never a raw key.
+    assert.ok(sts.every((s) => !String(s.status?.text).includes('tplink-pool.')), JSON.stringify(sts.map((s) => s.status)));
+    assert.ok(sts.some((s) => ['on', 'off', 'online'].includes(String(s.status?.text))), JSON.stringify(sts.map((s) => s.status)));
 
     // Nothing observable holds the password.
     const everything = JSON.stringify(collector.got) + r.log();
     assert.ok(!everything.includes(CREDS.password), 'the password appeared in a message or the log');
     assert.ok(r.running());
+  });
+
+  it('serves the TP-Link sidebar from the pool\'s own sessions: read for readers, toggle for writers', async () => {
+    const r = red!;
+    const get = async () => (await r.request('GET', '/tplink-pool/sidebar?refresh=1')).json as { pools: { id: string; devices: { key: string; alias: string; on?: boolean; model?: string; protocol?: string; status: string }[] }[] };
+    let board = (await get()).pools.find((p) => p.id === 'e2e-pool');
+    assert.ok(board, 'the deployed pool is on the sidebar');
+    assert.deepEqual(board.devices.map((d) => d.alias), ['Fridge', 'Dishwasher', 'Coffee Maker']);
+    for (const d of board.devices) assert.ok(d.model && d.protocol && typeof d.on === 'boolean', JSON.stringify(d));
+    // A second look within 10 s reads no device again (one refresh for every editor).
+    const before = devices.slice(0, 3).map((d) => d.log.count());
+    board = (await get()).pools.find((p) => p.id === 'e2e-pool')!;
+    assert.deepEqual(devices.slice(0, 3).map((d) => d.log.count()), before);
+    const dish = board.devices.find((d) => d.alias === 'Dishwasher')!;
+    const toggled = await r.request('POST', '/tplink-pool/sidebar/toggle', { pool: 'e2e-pool', key: dish.key });
+    assert.equal(toggled.json.ok, true, toggled.text);
+    assert.equal(toggled.json.device.on, !dish.on);
+    const tested = await r.request('POST', '/tplink-pool/sidebar/test', { pool: 'e2e-pool', key: dish.key });
+    assert.equal(tested.json.ok, true, tested.text);
+    assert.ok(!JSON.stringify(board).includes(CREDS.password) && !toggled.text.includes(CREDS.password));
+    await r.login(READER.username, READER.password, 'read');
+    try {
+      assert.equal((await r.request('GET', '/tplink-pool/sidebar')).status, 200, 'a reader sees the sidebar');
+      assert.equal((await r.request('POST', '/tplink-pool/sidebar/toggle', { pool: 'e2e-pool', key: dish.key })).status, 401, 'a reader may not switch');
+    } finally {
+      await r.login(ADMIN.username, ADMIN.password);
+    }
+  });
+
+  it('deploys every shipped example as imported (its own pool, no credentials): no ENOPOOL', async () => {
+    const r = red!;
+    const dir = path.join(userDir, 'node_modules', 'node-red-contrib-kasa-tapo', 'examples');
+    const files = fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+    assert.ok(files.length >= 9, `${files.length} examples shipped`);
+    const flows: Record<string, unknown>[] = [];
+    const ids = new Set<string>();
+    for (const [i, f] of files.entries()) {
+      const z = `ex-tab-${i}`;
+      flows.push({ id: z, type: 'tab', label: f, disabled: false, info: '' });
+      for (const n of JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as Record<string, unknown>[]) {
+        // The pool has the same id in every example: imported once, shared (what "Import copy" does).
+        if (ids.has(n.id as string)) continue;
+        ids.add(n.id as string);
+        assert.equal(n.credentials, undefined, `${f} carries credentials`);
+        flows.push(n.type === 'tplink-pool' ? n : { ...n, z });
+      }
+    }
+    await r.deploy(flows);
+    const pools = flows.filter((n) => n.type === 'tplink-pool');
+    assert.equal(pools.length, 1);
+    // The examples' start-up injects fire within 3 s. Wherever their devices are (npm start's home,
+    // or nowhere: then connection errors), the nodes have their pool: no ENOPOOL, no "no pool".
+    const t0 = Date.now();
+    const worked = () => (r.log().match(/\[error\] \[tplink-|\[(info|warn)\].*tplink/g) ?? []).length;
+    while (worked() < 3 && Date.now() - t0 < 30_000) await new Promise((res) => setTimeout(res, 200));
+    assert.ok(!/no pool|ENOPOOL/.test(r.log()), r.log().slice(-2000));
   });
 });

@@ -69,6 +69,20 @@ describe('npm start: the local demo', function () {
       });
       setTimeout(() => reject(new Error(`only ${[...names].join(', ')} within 45 s`)), 45_000).unref();
     });
+    // An editor opened later: its first GET /flows presses the start-up injects again, so the
+    // Debug sidebar it opens is not empty.
+    const later = new Set<string>();
+    ws.removeAllListeners('message');
+    ws.on('message', (d: Buffer) => {
+      for (const m of JSON.parse(d.toString()) as { topic: string; data: { name?: string } }[]) if (m.topic === 'debug' && m.data.name) later.add(m.data.name);
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    later.clear();
+    const { httpRequest } = await import('../helpers/nodered');
+    await httpRequest(`http://127.0.0.1:${port}/flows`, 'GET', undefined, { 'user-agent': 'Mozilla/5.0 (e2e)' });
+    for (const t = Date.now(); !later.has('Kasa plug state') && Date.now() - t < 20_000; ) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(later.has('Kasa plug state'), `after an editor's GET /flows only ${[...later].join(', ')}`);
+    assert.match(fs.readFileSync(path.join(userDir, 'settings.js'), 'utf8'), /catalogues: \[\]/, 'the demo fetches the online palette catalogue');
     ws.close();
     const seconds = (Date.now() - t0) / 1000;
     assert.ok(names.has('Kasa plug state') && names.has('room summary'), [...names].join(', '));

@@ -72,21 +72,136 @@ export function freePort(): Promise<number> {
   });
 }
 
-function npm(args: string[], cwd: string, timeoutMs: number): { status: number | null; out: string } {
+function npmCommand(): [string, string[]] {
   // Under `npm test`, npm tells us which npm runs; otherwise the one on PATH.
   const cli = process.env.npm_execpath;
-  const [cmd, pre] = cli && cli.endsWith('.js') ? [process.execPath, [cli]] : ['npm', [] as string[]];
-  const r = spawnSync(cmd, [...pre, ...args], { cwd, encoding: 'utf8', timeout: timeoutMs, env: { ...process.env, npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false' } });
+  return cli && cli.endsWith('.js') ? [process.execPath, [cli]] : ['npm', []];
+}
+
+const NPM_ENV = { npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false' };
+
+function npm(args: string[], cwd: string, timeoutMs: number): { status: number | null; out: string } {
+  const [cmd, pre] = npmCommand();
+  const r = spawnSync(cmd, [...pre, ...args], { cwd, encoding: 'utf8', timeout: timeoutMs, env: { ...process.env, ...NPM_ENV } });
   return { status: r.status, out: `${r.stdout ?? ''}${r.stderr ?? ''}${r.error ? String(r.error) : ''}` };
+}
+
+/** npm without blocking this process's event loop (the local registry below answers from it). */
+function npmAsync(args: string[], cwd: string, timeoutMs: number, env: Record<string, string> = {}): Promise<{ status: number | null; out: string }> {
+  const [cmd, pre] = npmCommand();
+  return new Promise((resolve) => {
+    const child = spawn(cmd, [...pre, ...args], { cwd, env: { ...process.env, ...NPM_ENV, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
+    child.stderr.on('data', (c: Buffer) => (out += c.toString('utf8')));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs); // the npm this helper started, by its PID
+    child.once('error', (e) => (out += String(e)));
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ status: code, out });
+    });
+  });
+}
+
+/** Where `name` resolves from `fromDir`, the way Node looks it up: the nearest node_modules/name upwards. */
+function installedPackageDir(name: string, fromDir: string): string {
+  for (let dir = fromDir; ; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, 'node_modules', name);
+    if (fs.existsSync(path.join(candidate, 'package.json'))) return candidate;
+    if (path.dirname(dir) === dir) throw new Error(`runtime dependency ${name} is not installed (run npm ci first)`);
+  }
+}
+
+interface PackageJson {
+  name: string;
+  version: string;
+  dependencies?: Record<string, string>;
+  optionalDependencies?: Record<string, string>;
+  [k: string]: unknown;
+}
+
+/**
+ * A throw-away npm registry on 127.0.0.1 that serves exactly the runtime dependencies of the
+ * package (package.json `dependencies`, followed transitively), each packed from the copy this
+ * repository's `npm ci` installed in node_modules. Installing the packed tarball against it is
+ * the palette manager's `npm install` with no network and no npm cache needed: a dependency that
+ * is not declared, or a range that the installed copy does not satisfy, fails the install (404 /
+ * ETARGET) just as it would for a user.
+ */
+export async function startLocalRegistry(root: string, packDir: string): Promise<{ url: string; packages: string[]; close(): Promise<void> }> {
+  const manifests = new Map<string, PackageJson[]>(); // name -> versions
+  const dirs: string[] = [];
+  const seen = new Set<string>();
+  const queue: [string, string][] = Object.keys((JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as PackageJson).dependencies ?? {}).map((n) => [n, root]);
+  for (let next = queue.shift(); next; next = queue.shift()) {
+    const dir = installedPackageDir(next[0], next[1]);
+    const real = fs.realpathSync(dir);
+    if (seen.has(real)) continue;
+    seen.add(real);
+    const pj = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as PackageJson;
+    dirs.push(dir);
+    for (const n of Object.keys({ ...pj.dependencies, ...pj.optionalDependencies })) queue.push([n, dir]);
+  }
+  const files = new Map<string, string>(); // url path -> tarball
+  const packages: string[] = [];
+  if (dirs.length) {
+    const packed = npm(['pack', '--ignore-scripts', '--json', '--pack-destination', packDir, ...dirs], root, 120_000);
+    if (packed.status !== 0) throw new Error(`npm pack of the runtime dependencies failed:\n${packed.out}`);
+    const json = packed.out.slice(packed.out.indexOf('['));
+    const infos = JSON.parse(json.slice(0, json.lastIndexOf(']') + 1)) as { name: string; version: string; filename: string; integrity: string; shasum: string }[];
+    for (const [i, info] of infos.entries()) {
+      const pj = JSON.parse(fs.readFileSync(path.join(dirs[i]!, 'package.json'), 'utf8')) as PackageJson;
+      const file = `/${info.name}/-/${path.basename(info.filename)}`;
+      files.set(file, path.join(packDir, info.filename));
+      const { name, version, dependencies, optionalDependencies, peerDependencies, peerDependenciesMeta, engines, bin, os: osList, cpu } = pj;
+      const manifest = { name, version, dependencies, optionalDependencies, peerDependencies, peerDependenciesMeta, engines, bin, os: osList, cpu, dist: { tarball: file, integrity: info.integrity, shasum: info.shasum } } as PackageJson;
+      manifests.set(name, [...(manifests.get(name) ?? []), manifest]);
+      packages.push(`${name}@${version}`);
+    }
+  }
+  let base = '';
+  const server = http.createServer((req, res) => {
+    const url = decodeURIComponent((req.url ?? '/').split('?')[0]!);
+    const tarball = files.get(url);
+    if (tarball) {
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      res.end(fs.readFileSync(tarball));
+      return;
+    }
+    const versions = manifests.get(url.slice(1));
+    if (!versions) {
+      res.writeHead(404, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: 'not found' }));
+      return;
+    }
+    const packument = {
+      name: versions[0]!.name,
+      'dist-tags': { latest: versions[versions.length - 1]!.version },
+      versions: Object.fromEntries(versions.map((v) => [v.version, { ...v, dist: { ...(v.dist as object), tarball: base + (v.dist as { tarball: string }).tarball } }])),
+    };
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(packument));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  base = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+  return {
+    url: `${base}/`,
+    packages,
+    close: () => {
+      server.closeAllConnections();
+      return new Promise((r) => server.close(() => r()));
+    },
+  };
 }
 
 /**
  * Pack the package as `npm publish` would (dist/ must be built: `npm test` builds it first) and
  * install the tarball into a fresh user directory the way the palette manager does:
- * `npm install --omit=dev --engine-strict`. Offline, from the npm cache that `npm install` of
- * this repository filled, so the test needs no network.
+ * `npm install --omit=dev --engine-strict`. The runtime dependencies come from a local registry
+ * on 127.0.0.1 built from this repository's node_modules (startLocalRegistry), with an empty
+ * npm cache of its own: no network, and no reliance on what the user's npm cache holds.
  */
-export function installPackedPackage(userDir: string): { tarball: string; files: string[] } {
+export async function installPackedPackage(userDir: string): Promise<{ tarball: string; files: string[]; dependencies: string[] }> {
   const root = repoRoot();
   const packDir = tempDir('pack');
   const packed = npm(['pack', '--ignore-scripts', '--json', '--pack-destination', packDir], root, 120_000);
@@ -96,9 +211,22 @@ export function installPackedPackage(userDir: string): { tarball: string; files:
   const tarball = path.join(packDir, info.filename);
   fs.mkdirSync(userDir, { recursive: true });
   fs.writeFileSync(path.join(userDir, 'package.json'), JSON.stringify({ name: 'node-red-project', description: 'e2e', version: '0.0.1', private: true }));
-  const inst = npm(['install', '--offline', '--no-save', '--omit=dev', '--engine-strict', '--no-package-lock', tarball], userDir, 180_000);
-  if (inst.status !== 0) throw new Error(`npm install of the packed tarball failed (it runs --offline from the npm cache):\n${inst.out}`);
-  return { tarball, files: info.files.map((f) => f.path) };
+  const registry = await startLocalRegistry(root, fs.mkdtempSync(path.join(packDir, 'deps-')));
+  const cache = fs.mkdtempSync(path.join(packDir, 'cache-'));
+  try {
+    const inst = await npmAsync(['install', '--no-save', '--omit=dev', '--engine-strict', '--no-package-lock', tarball], userDir, 180_000, {
+      npm_config_registry: registry.url,
+      npm_config_cache: cache,
+      npm_config_noproxy: '127.0.0.1,localhost',
+      npm_config_prefer_online: 'true',
+      npm_config_fetch_retries: '0',
+    });
+    if (inst.status !== 0) throw new Error(`npm install of the packed tarball failed (against a local registry of ${registry.packages.join(', ') || 'no packages'}):\n${inst.out}`);
+  } finally {
+    await registry.close();
+    fs.rmSync(cache, { recursive: true, force: true });
+  }
+  return { tarball, files: info.files.map((f) => f.path), dependencies: registry.packages };
 }
 
 export interface NodeRedOptions {

@@ -29,12 +29,12 @@ describe('tplink-action', function () {
     deviceEntry(l920, 'aes strip'),
   ];
 
-  async function flow(action: Record<string, unknown> = {}) {
+  async function flow(action: Record<string, unknown> = {}, pool: Record<string, unknown> = {}) {
     await helper.unload();
     await helper.load(
       NODES,
       [
-        poolNode(entries()),
+        poolNode(entries(), pool),
         { id: 'a', type: 'tplink-action', pool: 'pool', device: 'kasa plug', child: '', action: 'payload', value: '', valueType: 'str', version: 1, wires: [['out']], ...action },
         { id: 'out', type: 'helper' },
         { id: 'c', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
@@ -54,6 +54,16 @@ describe('tplink-action', function () {
     assert.equal(m.device.family, family);
     assert.equal(typeof m.device.port, 'number');
   }
+
+  it('takes a burst of 200 messages for one device with the default queue limit (a split list)', async () => {
+    // A pool saved without a queue limit gets the node's default (1000), above the library's 100.
+    const { a, out, caught } = await flow({ device: 'tapo plug' }, { queueLimit: '' });
+    for (let i = 0; i < 200; i++) a.receive({ payload: i % 2 === 0, seq: i });
+    const { until } = await import('./support');
+    await until(() => out.length + caught.length >= 200, 20_000, '200 endings');
+    assert.deepEqual(caught.map((m) => m.error.code), []);
+    assert.equal(out.length, 200);
+  });
 
   it('switches a Kasa XOR plug with true/false and "on"/"off"/"toggle", answering the state after the change', async () => {
     const { a, out } = await flow();

@@ -103,6 +103,17 @@ describe('tplink-state and tplink-energy', function () {
       assert.equal(out.filter((m) => m.online === false).length, 1, 'offline announced once');
     });
 
+    it('reads one child with msg.child: an outlet of a strip', async () => {
+      const { n, out, caught } = await flow({ type: 'tplink-state', device: 'strip', mode: 'input' });
+      let m = await roundTrip(n, out, { child: 1 });
+      assert.equal(m.child, 1);
+      assert.equal(m.payload.index, 1);
+      assert.equal(typeof m.payload.on, 'boolean');
+      assert.equal(m.device.model.startsWith('HS300'), true);
+      m = await roundTrip(n, caught, { child: 'no such outlet' });
+      assert.equal(m.error.code, 'ENOTFOUND');
+    });
+
     it('watches all of the pool\'s devices and emits a summary', async () => {
       for (const d of [hs100, p110, hs110]) setOn(d, true);
       setOn(hs300, true);
@@ -186,6 +197,9 @@ describe('tplink-state and tplink-energy', function () {
       await until(() => out.length >= 2, 3000, 'two readings');
       assert.equal(typeof out[0]!.payload.powerW, 'number');
       assert.equal(out[0]!.device.host, p110.host);
+      // A polled reading's msg.device is the same as on input (describeDevice): model, family, protocol too.
+      assert.deepEqual(Object.keys(out[1]!.device).sort(), ['alias', 'family', 'host', 'model', 'port', 'protocol']);
+      assert.equal(out[1]!.device.protocol, 'klap');
       await until(() => seen.some((s) => / W$/.test(String(s.text))), 2000, 'power status');
     });
 
