@@ -41,7 +41,10 @@ interface Found {
 /** The kernel's count of UDP datagrams dropped for a full receive buffer (Linux, whole machine), NaN elsewhere. */
 function udpDrops(): number {
   try {
-    const lines = fs.readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((l) => l.startsWith('Udp:'));
+    const lines = fs
+      .readFileSync('/proc/net/snmp', 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('Udp:'));
     const head = lines[0]!.trim().split(/\s+/);
     const vals = lines[1]!.trim().split(/\s+/);
     return Number(vals[head.indexOf('RcvbufErrors')]);
@@ -162,7 +165,9 @@ export const discoverySection: BenchSection = {
         const l = await counted(() => library(expected, ports, keyPair, timeoutMs));
         mins.push(m);
         libs.push(l);
-        ctx.progress(`round ${r + 1}: minimal ${m.found}/${expected.size} in ${m.ms.toFixed(1)} ms (${m.drops} UDP drops); discover() ${l.listed}/${expected.size}, all in ${l.ms.toFixed(1)} ms (${l.drops} drops)`);
+        ctx.progress(
+          `round ${r + 1}: minimal ${m.found}/${expected.size} in ${m.ms.toFixed(1)} ms (${m.drops} UDP drops); discover() ${l.listed}/${expected.size}, all in ${l.ms.toFixed(1)} ms (${l.drops} drops)`,
+        );
       }
       const best = (xs: Found[]): Found | undefined => [...xs].sort((a, b) => (Number.isNaN(a.ms) ? 1e9 : a.ms) - (Number.isNaN(b.ms) ? 1e9 : b.ms))[0];
       const bm = best(mins);

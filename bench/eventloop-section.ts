@@ -73,8 +73,18 @@ const BURSTS: Burst[] = [
   { name: `pool: ${N} AES, fresh pool (key generated in the burst)`, role: 'pool', devices: (g) => take(g.aes, 'aes', N), run: poolBurst({ keyReady: false }) },
   { name: `pool: ${N} AES, key pair ready`, role: 'pool', devices: (g) => take(g.aes, 'aes', N), run: poolBurst({ keyReady: true }) },
   { name: `pool: ${N} KLAP v2`, role: 'pool', devices: (g) => take(g.klap, 'klap', N), run: poolBurst({ keyReady: false }) },
-  { name: `pool: ${N} mixed XOR/KLAP/AES, fresh pool`, role: 'pool', devices: (g) => [...take(g.xor, 'xor', 17), ...take(g.klap, 'klap', 17), ...take(g.aes, 'aes', 16)], run: poolBurst({ keyReady: false }) },
-  { name: `pool option concurrency: 4, ${N} AES, key ready`, role: 'option', devices: (g) => take(g.aes, 'aes', N), run: poolBurst({ keyReady: true, concurrency: 4 }) },
+  {
+    name: `pool: ${N} mixed XOR/KLAP/AES, fresh pool`,
+    role: 'pool',
+    devices: (g) => [...take(g.xor, 'xor', 17), ...take(g.klap, 'klap', 17), ...take(g.aes, 'aes', 16)],
+    run: poolBurst({ keyReady: false }),
+  },
+  {
+    name: `pool option concurrency: 4, ${N} AES, key ready`,
+    role: 'option',
+    devices: (g) => take(g.aes, 'aes', N),
+    run: poolBurst({ keyReady: true, concurrency: 4 }),
+  },
 ];
 
 /** Run `fn` under a LoopWatch; the stall and how long fn took. */
@@ -149,7 +159,9 @@ export const eventLoopSection: BenchSection = {
           target: judged ? `<${TARGET_MS} on CPU` : '',
           met: judged ? (ok ? 'yes' : 'no') : '',
         });
-        ctx.progress(`${b.name}: on CPU ${cpu.map((x) => x.toFixed(1)).join(', ')} ms; wall ${wall.map((x) => x.toFixed(1)).join(', ')} ms; idle ${idle.map((x) => x.toFixed(1)).join(', ')} ms`);
+        ctx.progress(
+          `${b.name}: on CPU ${cpu.map((x) => x.toFixed(1)).join(', ')} ms; wall ${wall.map((x) => x.toFixed(1)).join(', ')} ms; idle ${idle.map((x) => x.toFixed(1)).join(', ')} ms`,
+        );
       }
       ctx.summary({
         metric: `longest event-loop stall, ${N} devices handshaking at once through the pool (worst burst)`,

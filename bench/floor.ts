@@ -71,7 +71,15 @@ export function poster(host: string, port: number): { post(path: string, body: B
   return {
     post: (path, body, headers) =>
       new Promise<Answer>((resolve, reject) => {
-        const req = http.request({ host, port, path, method: 'POST', agent, timeout: TIMEOUT_MS, headers: { ...headers, 'Content-Length': String(body.length) } });
+        const req = http.request({
+          host,
+          port,
+          path,
+          method: 'POST',
+          agent,
+          timeout: TIMEOUT_MS,
+          headers: { ...headers, 'Content-Length': String(body.length) },
+        });
         req.on('error', reject);
         req.on('timeout', () => req.destroy(new Error('floor timeout')));
         req.on('response', (res) => {
@@ -144,7 +152,9 @@ async function openAes(host: string, port: number, creds: Credentials, keyPair?:
     if (!key) throw new Error('aes floor: handshake failed');
     const keyIv = rsaPkcs1Decrypt(kp.privateKey, Buffer.from(key, 'base64'), 32);
     const s: Session = { cipher: new AesCipher(keyIv.subarray(0, 16), keyIv.subarray(16, 32)), headers: { ...json, ...cookieOf(r) } };
-    const login = (await pass(s, '/app', JSON.stringify({ method: 'login_device', params: aesLoginParams(2, creds.username, creds.password) }))) as { result?: { token?: string } };
+    const login = (await pass(s, '/app', JSON.stringify({ method: 'login_device', params: aesLoginParams(2, creds.username, creds.password) }))) as {
+      result?: { token?: string };
+    };
     s.token = login.result?.token;
     if (!s.token) throw new Error('aes floor: login failed');
     return s;
@@ -161,7 +171,13 @@ async function openAes(host: string, port: number, creds: Credentials, keyPair?:
  * Open a floor client of `kind` (klap-v1 is not part of the floor). AES makes its own RSA key pair
  * unless one is given. Rejects when the handshake fails.
  */
-export function openFloor(kind: Exclude<TransportKind, 'klap-v1' | 'tpap'>, host: string, port: number, creds: Credentials, keyPair?: RsaKeyPair): Promise<FloorClient> {
+export function openFloor(
+  kind: Exclude<TransportKind, 'klap-v1' | 'tpap'>,
+  host: string,
+  port: number,
+  creds: Credentials,
+  keyPair?: RsaKeyPair,
+): Promise<FloorClient> {
   switch (kind) {
     case 'xor':
       return openXor(host, port);

@@ -36,7 +36,21 @@ const CPU_TTL_S = 2;
 const AES_HANDSHAKE_TARGET_US = 1000;
 
 function blank(what: string, t: T): BenchRow {
-  return { measurement: what, transport: t.label, devices: '', requests: '', 'hs (sim)': '', 'hs (pool)': '', 'hs/10k req': '', expired: '', 'CPU µs/hs': '', 'floor µs/hs': '', '×floor': '', target: '', met: '' };
+  return {
+    measurement: what,
+    transport: t.label,
+    devices: '',
+    requests: '',
+    'hs (sim)': '',
+    'hs (pool)': '',
+    'hs/10k req': '',
+    expired: '',
+    'CPU µs/hs': '',
+    'floor µs/hs': '',
+    '×floor': '',
+    target: '',
+    met: '',
+  };
 }
 
 const cpuNow = (): number => {
@@ -159,13 +173,17 @@ async function handshakeCpu(t: T, ctx: BenchContext): Promise<BenchRow> {
       hsSeen += n;
       best = Math.min(best, (cpuA - cpuB) / n);
       perReq = Math.min(perReq, cpuB / n);
-      ctx.progress(`${t.label} handshake CPU round ${r + 1}: pool ${Math.round((cpuA - cpuB) / n)} µs per handshake (${Math.round(cpuB / n)} µs per request), floor ${Math.round(cpuF)} µs`);
+      ctx.progress(
+        `${t.label} handshake CPU round ${r + 1}: pool ${Math.round((cpuA - cpuB) / n)} µs per handshake (${Math.round(cpuB / n)} µs per request), floor ${Math.round(cpuF)} µs`,
+      );
     }
     const isAes = t.kind === 'aes';
     const ok = isAes ? best < AES_HANDSHAKE_TARGET_US : undefined;
     ctx.summary({
       metric: `${t.label} handshake client CPU (pool's reused key pair)`,
-      value: Number.isFinite(best) ? `${Math.round(best)} µs, ${(best / floorBest).toFixed(2)}× floor (${Math.round(floorBest)} µs); a request alone ${Math.round(perReq)} µs` : 'not measured',
+      value: Number.isFinite(best)
+        ? `${Math.round(best)} µs, ${(best / floorBest).toFixed(2)}× floor (${Math.round(floorBest)} µs); a request alone ${Math.round(perReq)} µs`
+        : 'not measured',
       target: isAes ? `<${AES_HANDSHAKE_TARGET_US} µs` : '—',
       ...(ok !== undefined ? { met: ok } : {}),
     });

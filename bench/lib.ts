@@ -67,10 +67,12 @@ export class SimHost {
         this.pending.delete(id);
         reject(new Error(`simulator host did not answer ${cmd.cmd}`));
       }, timeoutMs);
-      const done = <T>(f: (v: T) => void) => (v: T) => {
-        clearTimeout(timer);
-        f(v);
-      };
+      const done =
+        <T>(f: (v: T) => void) =>
+        (v: T) => {
+          clearTimeout(timer);
+          f(v);
+        };
       this.pending.set(id, { resolve: done(resolve), reject: done(reject) });
       this.child.send({ id, ...cmd });
     });
@@ -185,7 +187,7 @@ export async function measure(workers: Array<() => Promise<unknown>>, total: num
 export function table(rows: Array<Record<string, string | number>>): string {
   if (rows.length === 0) return '';
   const keys = Object.keys(rows[0]!);
-  const cell = (v: string | number | undefined): string => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(v < 10 ? 2 : 0)) : v ?? '');
+  const cell = (v: string | number | undefined): string => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(v < 10 ? 2 : 0)) : (v ?? ''));
   const cells = [keys, ...rows.map((r) => keys.map((k) => cell(r[k])))];
   const widths = keys.map((_, i) => Math.max(...cells.map((c) => c[i]!.length)));
   const line = (c: string[]): string => c.map((v, i) => (i === 0 ? v.padEnd(widths[i]!) : v.padStart(widths[i]!))).join('  ');
@@ -280,7 +282,8 @@ export function loopbackHosts(first: number, count: number): string[] {
 export function summaryMarkdown(items: SummaryItem[]): string {
   const esc = (s: string): string => s.replace(/\|/g, '\\|');
   const lines = ['| section | metric | value | target | met |', '|---|---|---|---|---|'];
-  for (const i of items) lines.push(`| ${esc(i.section)} | ${esc(i.metric)} | ${esc(i.value)} | ${esc(i.target)} | ${i.met === undefined ? '—' : i.met ? 'yes' : 'no'} |`);
+  for (const i of items)
+    lines.push(`| ${esc(i.section)} | ${esc(i.metric)} | ${esc(i.value)} | ${esc(i.target)} | ${i.met === undefined ? '—' : i.met ? 'yes' : 'no'} |`);
   return lines.join('\n');
 }
 

@@ -92,14 +92,60 @@ function installPackage(userDir: string): void {
 
 function flow(job: RedJob): unknown[] {
   const z = 'bench-tab';
-  const fn = (id: string, body: string) => ({ id, type: 'function', z, name: id, func: body, outputs: 1, timeout: 0, noerr: 0, initialize: '', finalize: '', libs: [], x: 500, y: 100, wires: [[]] });
-  const inject = (id: string, to: string) => ({ id, type: 'inject', z, name: id, props: [{ p: 'payload' }], repeat: '', crontab: '', once: false, onceDelay: 0.1, topic: '', payload: 'true', payloadType: 'bool', x: 100, y: 100, wires: [[to]] });
+  const fn = (id: string, body: string) => ({
+    id,
+    type: 'function',
+    z,
+    name: id,
+    func: body,
+    outputs: 1,
+    timeout: 0,
+    noerr: 0,
+    initialize: '',
+    finalize: '',
+    libs: [],
+    x: 500,
+    y: 100,
+    wires: [[]],
+  });
+  const inject = (id: string, to: string) => ({
+    id,
+    type: 'inject',
+    z,
+    name: id,
+    props: [{ p: 'payload' }],
+    repeat: '',
+    crontab: '',
+    once: false,
+    onceDelay: 0.1,
+    topic: '',
+    payload: 'true',
+    payloadType: 'bool',
+    x: 100,
+    y: 100,
+    wires: [[to]],
+  });
   const devices = job.groups.flatMap((g) => g.devices.map((d) => ({ alias: d.alias, host: d.host, port: String(d.port), transport: d.transport })));
   return [
     { id: z, type: 'tab', label: 'bench', disabled: false, info: '' },
     { id: 'pool', type: 'tplink-pool', name: 'bench', devices, timeout: 5000, retries: 2, queueLimit: 100, pollInterval: 10, broadcast: '127.255.255.255' },
     inject('inj', 'act'),
-    { id: 'act', type: 'tplink-action', z, name: 'act', pool: 'pool', device: job.groups[0]!.devices[0]!.alias, child: '', action: 'payload', value: '', valueType: 'str', transition: '', x: 300, y: 100, wires: [['sink']] },
+    {
+      id: 'act',
+      type: 'tplink-action',
+      z,
+      name: 'act',
+      pool: 'pool',
+      device: job.groups[0]!.devices[0]!.alias,
+      child: '',
+      action: 'payload',
+      value: '',
+      valueType: 'str',
+      transition: '',
+      x: 300,
+      y: 100,
+      wires: [['sink']],
+    },
     fn('sink', "global.get('benchSink')(msg);\nreturn null;"),
     { id: 'catch', type: 'catch', z, name: '', scope: null, uncaught: false, x: 100, y: 200, wires: [['errsink']] },
     fn('errsink', "global.get('benchError')(msg);\nreturn null;"),
@@ -131,7 +177,10 @@ async function run(job: RedJob): Promise<RedReply> {
   try {
     installPackage(userDir);
     fs.writeFileSync(path.join(userDir, 'flows.json'), JSON.stringify(flow(job), null, 1));
-    fs.writeFileSync(path.join(userDir, 'flows_cred.json'), JSON.stringify({ pool: { username: job.credentials.username, password: job.credentials.password } }));
+    fs.writeFileSync(
+      path.join(userDir, 'flows_cred.json'),
+      JSON.stringify({ pool: { username: job.credentials.username, password: job.credentials.password } }),
+    );
     red = require(require.resolve('node-red', { paths: [repoRoot()] })) as RedApi;
     const t0 = performance.now();
     red.init(null, {
@@ -178,7 +227,8 @@ async function run(job: RedJob): Promise<RedReply> {
       });
 
     const rows: RedRow[] = [];
-    const say = (r: RedRow): void => void process.stderr.write(`  ${r.transport} ${r.client} c${r.conc}: ${Math.round(r.m.reqPerS)} msg/s, p50 ${r.m.p50Ms.toFixed(2)} ms\n`);
+    const say = (r: RedRow): void =>
+      void process.stderr.write(`  ${r.transport} ${r.client} c${r.conc}: ${Math.round(r.m.reqPerS)} msg/s, p50 ${r.m.p50Ms.toFixed(2)} ms\n`);
 
     // The runtime alone: inject → function, no device.
     const w0 = [through(inj0)];

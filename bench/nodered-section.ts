@@ -68,7 +68,8 @@ export const noderedSection: BenchSection = {
       const reply = await runHost(job, ctx, ctx.quick ? 120_000 : 240_000);
       if (!reply.ok) throw new Error(reply.error);
       const rows: BenchRow[] = [];
-      const find = (t: string, c: RedRow['client'], conc: number): RedRow | undefined => reply.rows.find((r) => r.transport === t && r.client === c && r.conc === conc);
+      const find = (t: string, c: RedRow['client'], conc: number): RedRow | undefined =>
+        reply.rows.find((r) => r.transport === t && r.client === c && r.conc === conc);
       const runtime = find('—', 'node-red runtime only', 1);
       const line = (r: RedRow): BenchRow => ({
         transport: r.transport,
@@ -102,7 +103,11 @@ export const noderedSection: BenchSection = {
         }
       }
       if (runtime) {
-        ctx.summary({ metric: 'Node-RED runtime alone (inject → function)', value: `${Math.round(runtime.m.reqPerS)} msg/s, p50 ${runtime.m.p50Ms.toFixed(2)} ms, ${Math.round(runtime.m.cpuUsPerReq)} µs CPU/msg`, target: '—' });
+        ctx.summary({
+          metric: 'Node-RED runtime alone (inject → function)',
+          value: `${Math.round(runtime.m.reqPerS)} msg/s, p50 ${runtime.m.p50Ms.toFixed(2)} ms, ${Math.round(runtime.m.cpuUsPerReq)} µs CPU/msg`,
+          target: '—',
+        });
       }
       ctx.progress(`Node-RED ${reply.nodeRedVersion} started in ${Math.round(reply.startMs)} ms`);
       return rows;

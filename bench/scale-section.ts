@@ -255,7 +255,9 @@ async function runFloor(fleet: Fleet, n: number, seconds: number, ctx: BenchCont
     const connectS = (performance.now() - t0) / 1000;
     const cc = process.cpuUsage(c0);
     await sleep(1000); // let background GC and compilation from the connect phase finish
-    ctx.progress(`floor, ${n} devices: sessions open in ${connectS.toFixed(1)} s (${connectErrors} errors); polling every ${INTERVAL_MS / 1000} s for ${seconds} s`);
+    ctx.progress(
+      `floor, ${n} devices: sessions open in ${connectS.toFixed(1)} s (${connectErrors} errors); polling every ${INTERVAL_MS / 1000} s for ${seconds} s`,
+    );
     let pollErrors = 0;
     let busySkips = 0;
     let stopped = false;
@@ -409,17 +411,37 @@ export const scaleSection: BenchSection = {
     const r = big ?? small;
     if (r) {
       const label = `${r.n} devices, ${r.seconds} s`;
-      ctx.summary({ metric: `polls missed (${label})`, value: `${r.missed} of ${r.expected} (${r.pollErrors} errors, ${r.poolMissed} busy skips)`, target: '0', met: r.missed === 0 && r.pollErrors === 0 });
+      ctx.summary({
+        metric: `polls missed (${label})`,
+        value: `${r.missed} of ${r.expected} (${r.pollErrors} errors, ${r.poolMissed} busy skips)`,
+        target: '0',
+        met: r.missed === 0 && r.pollErrors === 0,
+      });
       const vsFloor = floor ? `; ${(r.cpuShare / floor.cpuShare).toFixed(2)}× the floor's ${(floor.cpuShare * 100).toFixed(2)}%` : '';
       ctx.summary({
         metric: 'CPU of one bare timer wake-up on this machine / floor polling with wake-ups shared in slots',
         value: `${Math.round(wake)} µs / ${slotted ? `${(slotted.cpuShare * 100).toFixed(2)}% of a core (${Math.round(slotted.cpuUsPerPoll)} µs/poll, ${SLOT_MS} ms slots)` : '—'}`,
         target: '— (explains the CPU share)',
       });
-      ctx.summary({ metric: `client CPU while polling (${label})`, value: `${(r.cpuShare * 100).toFixed(2)}% of one core (${Math.round(r.cpuUsPerPoll)} µs/poll${vsFloor})`, target: `<${TARGET.cpuShare * 100}%`, met: r.cpuShare < TARGET.cpuShare });
-      ctx.summary({ metric: `memory per XOR device (${r.n} devices)`, value: `${r.kbPer.xor.toFixed(1)} KB`, target: `≤${TARGET.xorKB} KB`, met: r.kbPer.xor <= TARGET.xorKB });
+      ctx.summary({
+        metric: `client CPU while polling (${label})`,
+        value: `${(r.cpuShare * 100).toFixed(2)}% of one core (${Math.round(r.cpuUsPerPoll)} µs/poll${vsFloor})`,
+        target: `<${TARGET.cpuShare * 100}%`,
+        met: r.cpuShare < TARGET.cpuShare,
+      });
+      ctx.summary({
+        metric: `memory per XOR device (${r.n} devices)`,
+        value: `${r.kbPer.xor.toFixed(1)} KB`,
+        target: `≤${TARGET.xorKB} KB`,
+        met: r.kbPer.xor <= TARGET.xorKB,
+      });
       for (const k of ['klap', 'aes'] as const) {
-        ctx.summary({ metric: `memory per ${k.toUpperCase()} device (${r.n} devices)`, value: `${r.kbPer[k].toFixed(1)} KB`, target: `≤${TARGET.sessionKB} KB`, met: r.kbPer[k] <= TARGET.sessionKB });
+        ctx.summary({
+          metric: `memory per ${k.toUpperCase()} device (${r.n} devices)`,
+          value: `${r.kbPer[k].toFixed(1)} KB`,
+          target: `≤${TARGET.sessionKB} KB`,
+          met: r.kbPer[k] <= TARGET.sessionKB,
+        });
       }
       ctx.summary({
         metric: `memory per device with poller, mixed (${r.n} devices)`,

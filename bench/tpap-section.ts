@@ -68,7 +68,15 @@ export async function openTpapFloor(host: string, port: number, creds: Credentia
     const { w, h: hh } = await tpapDeriveSecrets(cred, Buffer.from(String(r.dev_salt), 'base64'), Number(r.iterations));
     await tpapTurn();
     const { x, L } = tpapClientShare(w);
-    const k = await tpapClientFinishAsync({ x, w, h: hh, L, R: Buffer.from(String(r.dev_share), 'base64'), userRandom, devRandom: Buffer.from(String(r.dev_random), 'base64') });
+    const k = await tpapClientFinishAsync({
+      x,
+      w,
+      h: hh,
+      L,
+      R: Buffer.from(String(r.dev_share), 'base64'),
+      userRandom,
+      devRandom: Buffer.from(String(r.dev_random), 'base64'),
+    });
     const s = await call({ sub_method: 'pake_share', user_share: L.toString('base64'), user_confirm: k.userConfirm.toString('base64') });
     if (!tpapEqual(Buffer.from(String(s.dev_confirm), 'base64'), k.devConfirm)) throw new Error('tpap floor: bad dev_confirm');
     return { cipher: new TpapCipher('aes_128_ccm', k.sharedKey), stok: String(s.sessionId ?? s.stok), seq: Number(s.start_seq) };
@@ -78,7 +86,8 @@ export async function openTpapFloor(host: string, port: number, creds: Credentia
     send: async (text) => {
       const seq = s.seq++;
       const a = await h.post(`/stok=${s.stok}/ds`, s.cipher.seal(seq, text), OCTET);
-      if (a.status !== 200 || String(a.headers['content-type']).includes('json')) throw new Error(`tpap floor: HTTP ${a.status} ${a.body.toString().slice(0, 40)}`);
+      if (a.status !== 200 || String(a.headers['content-type']).includes('json'))
+        throw new Error(`tpap floor: HTTP ${a.status} ${a.body.toString().slice(0, 40)}`);
       return JSON.parse(s.cipher.open(a.body, seq).plain.toString('utf8'));
     },
     renew: async () => void (s = await login()),
@@ -125,7 +134,15 @@ async function handshakeCpu(ctx: BenchContext, g: SimGroup): Promise<BenchRow[]>
       met: true,
     });
     return [
-      { measurement: 'login client CPU ms (TpapTransport)', value: f2(lib / 1000), floor: f2(flo / 1000), '×floor': f2(lib / flo), errors: 0, target: '', met: '' },
+      {
+        measurement: 'login client CPU ms (TpapTransport)',
+        value: f2(lib / 1000),
+        floor: f2(flo / 1000),
+        '×floor': f2(lib / flo),
+        errors: 0,
+        target: '',
+        met: '',
+      },
     ];
   } finally {
     await t.close();
@@ -161,7 +178,14 @@ async function stalls(ctx: BenchContext, g: SimGroup): Promise<BenchRow[]> {
       run: async () => {
         const pool = new Pool({ credentials: ctx.credentials });
         let errors = 0;
-        await Promise.all(g.ports.slice(0, N).map((port) => pool.device({ host: '127.0.0.1', port, transport: 'tpap' }).raw(SMART_REQ).catch(() => void errors++)));
+        await Promise.all(
+          g.ports.slice(0, N).map((port) =>
+            pool
+              .device({ host: '127.0.0.1', port, transport: 'tpap' })
+              .raw(SMART_REQ)
+              .catch(() => void errors++),
+          ),
+        );
         return { errors, close: () => pool.close() };
       },
     },
@@ -256,7 +280,15 @@ async function throughput(ctx: BenchContext, one: SimGroup, ten: SimGroup): Prom
         target: `≥${RPS_TARGET}`,
         met: ok ? 'yes' : 'no',
       });
-      rows.push({ measurement: `pool raw() c${conc} CPU µs/req (floor)`, value: Math.round(pm.cpuUsPerReq), floor: Math.round(fm.cpuUsPerReq), '×floor': f2(cpu), errors: '', target: '', met: '' });
+      rows.push({
+        measurement: `pool raw() c${conc} CPU µs/req (floor)`,
+        value: Math.round(pm.cpuUsPerReq),
+        floor: Math.round(fm.cpuUsPerReq),
+        '×floor': f2(cpu),
+        errors: '',
+        target: '',
+        met: '',
+      });
       ctx.summary({
         metric: `TPAP pooled raw() c${conc}: req/s vs the raw TPAP floor`,
         value: `${rps.toFixed(2)}× (${Math.round(pm.reqPerS)} vs ${Math.round(fm.reqPerS)} req/s; CPU ${cpu.toFixed(2)}×; pool handshakes ${pool.stats().handshakes})`,

@@ -55,10 +55,15 @@ export = function register(RED: RED): void {
           const targets = targetsOf(ctx, def);
           const child = childRef({}, def.child);
           const intervalMs = num(def.interval, ctx.config.pollIntervalMs / 1000, 0.05, 86400) * 1000;
-          cancel = pollTargets(ctx, targets, { kind: 'energy', intervalMs, onlyChanges: def.onlyChanges === true, ...(child !== undefined ? { child } : {}) }, (t, value) => {
-            node.status(energyStatus(value as EnergyReading));
-            node.send({ topic: t.label, payload: value, device: deviceOfRef(ctx.config.pool, t.ref), ...(child !== undefined ? { child } : {}) });
-          }).cancel;
+          cancel = pollTargets(
+            ctx,
+            targets,
+            { kind: 'energy', intervalMs, onlyChanges: def.onlyChanges === true, ...(child !== undefined ? { child } : {}) },
+            (t, value) => {
+              node.status(energyStatus(value as EnergyReading));
+              node.send({ topic: t.label, payload: value, device: deviceOfRef(ctx.config.pool, t.ref), ...(child !== undefined ? { child } : {}) });
+            },
+          ).cancel;
         } catch (e) {
           ctx.report(e, {});
         }
@@ -83,7 +88,11 @@ export = function register(RED: RED): void {
             const r = await d.withRaw((dev): Promise<EnergyReading | EnergyHistory> =>
               q.period === 'realtime'
                 ? dev.getEnergy(child)
-                : dev.getEnergyHistory(q.period, { ...(q.year !== undefined ? { year: q.year } : {}), ...(q.month !== undefined ? { month: q.month } : {}), ...(child !== undefined ? { child } : {}) }),
+                : dev.getEnergyHistory(q.period, {
+                    ...(q.year !== undefined ? { year: q.year } : {}),
+                    ...(q.month !== undefined ? { month: q.month } : {}),
+                    ...(child !== undefined ? { child } : {}),
+                  }),
             );
             return { ...r, device: deviceOf(d) };
           });

@@ -31,7 +31,14 @@ function poolNode(home) {
     type: 'tplink-pool',
     name: 'Simulated home',
     // AES firmware older than login v2 is listed as 'aes-v1': login v1 is never a fallback (issue 14).
-    devices: home.devices.filter((d) => isSupportedProfile(d.profile)).map((d) => ({ alias: d.profile.alias, host: d.host, port: String(d.port), transport: d.transport === 'aes' && d.profile.loginVersion === 1 ? 'aes-v1' : TRANSPORTS.has(d.transport) ? d.transport : 'auto' })),
+    devices: home.devices
+      .filter((d) => isSupportedProfile(d.profile))
+      .map((d) => ({
+        alias: d.profile.alias,
+        host: d.host,
+        port: String(d.port),
+        transport: d.transport === 'aes' && d.profile.loginVersion === 1 ? 'aes-v1' : TRANSPORTS.has(d.transport) ? d.transport : 'auto',
+      })),
     timeout: 5000,
     retries: 2,
     queueLimit: 1000,
@@ -47,7 +54,13 @@ function demoFlows(home, examples = loadExamples()) {
   const flows = [poolNode(home)];
   examples.forEach((ex, i) => {
     const z = `kasa-tapo-demo-${String(i + 1).padStart(2, '0')}`;
-    flows.push({ id: z, type: 'tab', label: ex.title.replace(/^\d+ - /, ''), disabled: false, info: `Example "${ex.title}" (Import › Examples › node-red-contrib-kasa-tapo).` });
+    flows.push({
+      id: z,
+      type: 'tab',
+      label: ex.title.replace(/^\d+ - /, ''),
+      disabled: false,
+      info: `Example "${ex.title}" (Import › Examples › node-red-contrib-kasa-tapo).`,
+    });
     // The example's own pool node is the demo's pool (same id), which carries the credentials.
     for (const n of ex.nodes) if (n.type !== 'tplink-pool') flows.push({ ...n, z });
   });
@@ -57,12 +70,16 @@ function demoFlows(home, examples = loadExamples()) {
 function request(url, method, body, headers = {}) {
   return new Promise((resolve, reject) => {
     const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-    const req = http.request(url, { method, timeout: 30000, headers: { accept: 'application/json', ...(data ? { 'content-type': 'application/json' } : {}), ...headers } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode, text }));
-    });
+    const req = http.request(
+      url,
+      { method, timeout: 30000, headers: { accept: 'application/json', ...(data ? { 'content-type': 'application/json' } : {}), ...headers } },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode, text }));
+      },
+    );
     req.on('timeout', () => req.destroy(new Error(`${method} ${url} timed out`)));
     req.on('error', reject);
     req.end(data);

@@ -13,17 +13,26 @@ function layerOf(abs) {
   if (rel[0] === '..' || rel[0] === '') return undefined;
   const top = rel.length === 1 ? rel[0].replace(/\.(ts|js)$/, '') : rel[0];
   const RANKS = {
-    types: 0, errors: 0, json: 0, defaults: 0,
-    crypto: 1, wire: 1, trust: 1,
+    types: 0,
+    errors: 0,
+    json: 0,
+    defaults: 0,
+    crypto: 1,
+    wire: 1,
+    trust: 1,
     transports: 2,
     protocols: 3,
     device: 4,
     discovery: 5,
     connect: 6,
     pool: 7,
-    tddp: 7, cloud: 7, decode: 7,
+    tddp: 7,
+    cloud: 7,
+    decode: 7,
     simulator: 8,
-    cli: 9, 'cli-toolkit': 9, index: 9,
+    cli: 9,
+    'cli-toolkit': 9,
+    index: 9,
   };
   return top in RANKS ? [RANKS[top], top] : [99, top];
 }
@@ -60,7 +69,11 @@ const rule = {
         return;
       }
       if (to[0] > from[0]) {
-        context.report({ node, messageId: 'upward', data: { from: path.relative(SRC, file).replace(/\\/g, '/'), fromRank: String(from[0]), to: relTarget, toRank: String(to[0]) } });
+        context.report({
+          node,
+          messageId: 'upward',
+          data: { from: path.relative(SRC, file).replace(/\\/g, '/'), fromRank: String(from[0]), to: relTarget, toRank: String(to[0]) },
+        });
       }
     };
     return {

@@ -82,10 +82,24 @@ async function main() {
   const chrome = spawn(
     chromiumPath,
     [
-      '--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--disable-extensions', '--disable-default-apps', '--mute-audio',
-      '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1', `--user-data-dir=${profile}`,
-      '--remote-debugging-address=127.0.0.1', '--remote-debugging-port=0', '--window-size=1680,960', '--hide-scrollbars', 'about:blank',
+      '--headless=new',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--disable-extensions',
+      '--disable-default-apps',
+      '--mute-audio',
+      '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
+      `--user-data-dir=${profile}`,
+      '--remote-debugging-address=127.0.0.1',
+      '--remote-debugging-port=0',
+      '--window-size=1680,960',
+      '--hide-scrollbars',
+      'about:blank',
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
@@ -99,7 +113,9 @@ async function main() {
   const evaluate = async (expression) => (await send('Runtime.evaluate', { expression, awaitPromise: true, returnByValue: true })).result.value;
   const waitFor = async (expression, ms) => {
     for (const t0 = Date.now(); Date.now() - t0 < ms; await sleep(200)) if (await evaluate(expression).catch(() => false)) return;
-    const where = await evaluate("location.href + ' | ' + document.title + ' | ' + (typeof RED) + ' | ' + document.body.innerText.slice(0, 300)").catch((e) => e.message);
+    const where = await evaluate("location.href + ' | ' + document.title + ' | ' + (typeof RED) + ' | ' + document.body.innerText.slice(0, 300)").catch(
+      (e) => e.message,
+    );
     throw new Error(`timed out waiting for ${expression} (page: ${where})`);
   };
   const shot = async (name) => {
@@ -111,7 +127,10 @@ async function main() {
 
   await send('Emulation.setDeviceMetricsOverride', { width: 1680, height: 960, deviceScaleFactor: 1, mobile: false });
   await send('Page.navigate', { url: `${editor}/` });
-  await waitFor("!!(window.RED && RED.nodes && RED.nodes.filterNodes({type: 'tplink-action'}).length && document.querySelector('#red-ui-workspace-chart'))", 60000);
+  await waitFor(
+    "!!(window.RED && RED.nodes && RED.nodes.filterNodes({type: 'tplink-action'}).length && document.querySelector('#red-ui-workspace-chart'))",
+    60000,
+  );
   await sleep(1500);
 
   // 1. The room example with the debug sidebar: press its buttons so fresh messages show.
@@ -127,7 +146,8 @@ async function main() {
   const switchTab = 'kasa-tapo-demo-01';
   await evaluate(`RED.workspaces.show(${JSON.stringify(switchTab)}); true`);
   await sleep(500);
-  for (const id of await evaluate(`RED.nodes.filterNodes({z: ${JSON.stringify(switchTab)}, type: 'inject'}).map((n) => n.id)`)) await post(`${editor}/inject/${id}`);
+  for (const id of await evaluate(`RED.nodes.filterNodes({z: ${JSON.stringify(switchTab)}, type: 'inject'}).map((n) => n.id)`))
+    await post(`${editor}/inject/${id}`);
   await sleep(1500);
   await shot('switch-a-plug.png');
   await evaluate(`RED.editor.edit(RED.nodes.filterNodes({z: ${JSON.stringify(switchTab)}, type: 'tplink-action'})[0]); true`);

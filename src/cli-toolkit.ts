@@ -73,11 +73,15 @@ async function runTddp(a: ToolkitArgs): Promise<void> {
   const subtype = hexByte(a.extra['--subtype'], '--subtype', 0x0a);
   const type = hexByte(a.extra['--type'], '--type', 0x03);
   if (type === 0x03 && !TDDP_READ_SUBTYPES.includes(subtype) && !('--force' in a.extra)) {
-    throw new KasaTapoError('EBADINPUT', `Subtype ${subtype.toString(16).padStart(2, '0')} may change the device (its MAC or ids); only 0A, 12 and 14 are known to just read. Add --force to send it anyway`);
+    throw new KasaTapoError(
+      'EBADINPUT',
+      `Subtype ${subtype.toString(16).padStart(2, '0')} may change the device (its MAC or ids); only 0A, 12 and 14 are known to just read. Add --force to send it anyway`,
+    );
   }
   const rp = a.extra['--reply-port'];
   const replyPort = rp === undefined ? undefined : Number(rp);
-  if (replyPort !== undefined && (!Number.isInteger(replyPort) || replyPort < 0 || replyPort > 65535)) throw new KasaTapoError('EBADINPUT', '--reply-port must be 0-65535');
+  if (replyPort !== undefined && (!Number.isInteger(replyPort) || replyPort < 0 || replyPort > 65535))
+    throw new KasaTapoError('EBADINPUT', '--reply-port must be 0-65535');
   const r = await tddp({
     host: a.host,
     type,
@@ -89,22 +93,45 @@ async function runTddp(a: ToolkitArgs): Promise<void> {
     ...(a.extra['--password'] !== undefined ? { password: a.extra['--password'] } : {}),
   });
   const hex = (n: number): string => n.toString(16).padStart(2, '0');
-  if (a.json) return write(JSON.stringify({ type: r.type, subtype: r.subtype, packetId: r.packetId, ...(r.text !== undefined ? { text: r.text } : {}), hex: r.data.toString('hex') }, null, 2));
-  write(r.text !== undefined ? `type ${hex(r.type)} subtype ${hex(r.subtype)}: ${r.text}` : `type ${hex(r.type)} subtype ${hex(r.subtype)}: ${r.data.toString('hex')} (not text: check the device account, --username/--password; default admin/admin)`);
+  if (a.json)
+    return write(
+      JSON.stringify(
+        { type: r.type, subtype: r.subtype, packetId: r.packetId, ...(r.text !== undefined ? { text: r.text } : {}), hex: r.data.toString('hex') },
+        null,
+        2,
+      ),
+    );
+  write(
+    r.text !== undefined
+      ? `type ${hex(r.type)} subtype ${hex(r.subtype)}: ${r.text}`
+      : `type ${hex(r.type)} subtype ${hex(r.subtype)}: ${r.data.toString('hex')} (not text: check the device account, --username/--password; default admin/admin)`,
+  );
 }
 
 async function runCloud(a: ToolkitArgs, ctx: ToolkitContext): Promise<void> {
   const creds = account(a, ctx);
-  if (!creds || !creds.username || !creds.password) throw new KasaTapoError('EBADINPUT', 'The cloud needs the TP-Link account: KASA_TAPO_USERNAME / KASA_TAPO_PASSWORD or the config file');
+  if (!creds || !creds.username || !creds.password)
+    throw new KasaTapoError('EBADINPUT', 'The cloud needs the TP-Link account: KASA_TAPO_USERNAME / KASA_TAPO_PASSWORD or the config file');
   const baseUrl = a.extra['--cloud-url'] ?? (process.env['KASA_TAPO_CLOUD_URL'] || DEFAULT_CLOUD_URL);
   const session = await cloudLogin({ username: creds.username, password: creds.password, baseUrl, timeoutMs: a.timeoutMs });
   const deviceId = a.extra['--device'];
   if (deviceId === undefined) {
-    if (a.rest[0] !== undefined && a.rest[0] !== 'devices') throw new KasaTapoError('EBADINPUT', 'Use `kasa-tapo cloud devices` or `kasa-tapo cloud --device ID COMMAND`');
+    if (a.rest[0] !== undefined && a.rest[0] !== 'devices')
+      throw new KasaTapoError('EBADINPUT', 'Use `kasa-tapo cloud devices` or `kasa-tapo cloud --device ID COMMAND`');
     const list = await session.devices();
-    if (a.json) return write(JSON.stringify(list.map(({ raw: _raw, ...d }) => d), null, 2));
+    if (a.json)
+      return write(
+        JSON.stringify(
+          list.map(({ raw: _raw, ...d }) => d),
+          null,
+          2,
+        ),
+      );
     if (!list.length) return write('No devices in this account.');
-    for (const d of list) write(`${d.deviceId}  ${String(d.model ?? '?').padEnd(12)} ${String(d.alias ?? '').padEnd(20)} ${d.status === 1 ? 'online ' : 'offline'} ${d.deviceType ?? ''}`);
+    for (const d of list)
+      write(
+        `${d.deviceId}  ${String(d.model ?? '?').padEnd(12)} ${String(d.alias ?? '').padEnd(20)} ${d.status === 1 ? 'online ' : 'offline'} ${d.deviceType ?? ''}`,
+      );
     return;
   }
   const cmd = a.rest[0];
@@ -132,10 +159,12 @@ async function runWifi(a: ToolkitArgs, ctx: ToolkitContext): Promise<void> {
   let keyType: number | undefined;
   if (sub === 'join') {
     if (!a.rest[1]) throw new KasaTapoError('EBADINPUT', 'wifi join needs the SSID');
-    if (a.extra['--wifi-password'] === undefined) throw new KasaTapoError('EBADINPUT', 'wifi join needs --wifi-password (use "" for an open network with --keytype 0)');
+    if (a.extra['--wifi-password'] === undefined)
+      throw new KasaTapoError('EBADINPUT', 'wifi join needs --wifi-password (use "" for an open network with --keytype 0)');
     if (a.extra['--keytype'] !== undefined) {
       keyType = Number(a.extra['--keytype']);
-      if (!Number.isInteger(keyType) || keyType < 0 || keyType > 4) throw new KasaTapoError('EBADINPUT', '--keytype must be 0 (none), 1 (WEP), 2 (WPA), 3 (WPA2) or 4 (WPA3)');
+      if (!Number.isInteger(keyType) || keyType < 0 || keyType > 4)
+        throw new KasaTapoError('EBADINPUT', '--keytype must be 0 (none), 1 (WEP), 2 (WPA), 3 (WPA2) or 4 (WPA3)');
     }
   }
   const dev = await ctx.open();
@@ -144,12 +173,19 @@ async function runWifi(a: ToolkitArgs, ctx: ToolkitContext): Promise<void> {
       const list = await wifiScan(dev);
       if (a.json) return write(JSON.stringify(list, null, 2));
       if (!list.length) return write('The device sees no networks.');
-      for (const n of list) write(`${n.ssid.padEnd(32)} ${String(n.keyTypeName ?? n.keyType ?? '?').padEnd(9)} ${n.rssi !== undefined ? `${n.rssi} dBm` : n.signalLevel !== undefined ? `${n.signalLevel}/3` : ''}`);
+      for (const n of list)
+        write(
+          `${n.ssid.padEnd(32)} ${String(n.keyTypeName ?? n.keyType ?? '?').padEnd(9)} ${n.rssi !== undefined ? `${n.rssi} dBm` : n.signalLevel !== undefined ? `${n.signalLevel}/3` : ''}`,
+        );
       return;
     }
     const r = await wifiJoin(dev, a.rest[1]!, a.extra['--wifi-password']!, keyType);
     if (a.json) return write(JSON.stringify(r, null, 2));
-    write(r.confirmed ? `The device accepted the network "${r.ssid}"; it is moving to it now and will get a new address there.` : `Sent; the device left before answering, which is normal when it switches to "${r.ssid}".`);
+    write(
+      r.confirmed
+        ? `The device accepted the network "${r.ssid}"; it is moving to it now and will get a new address there.`
+        : `Sent; the device left before answering, which is normal when it switches to "${r.ssid}".`,
+    );
   } finally {
     await dev.close();
   }

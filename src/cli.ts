@@ -195,9 +195,7 @@ async function openDevice(a: Args, cfg: ConfigFile): Promise<DeviceApi> {
   const port = a.port ?? (alias ? alias.port : undefined);
   const transport = a.transport !== 'auto' ? a.transport : (alias && alias.transport) || 'auto';
   const creds = credentialsFrom(cfg);
-  const trace = a.verbose
-    ? (dir: 'request' | 'response', text: string) => process.stderr.write(`${dir === 'request' ? '>>' : '<<'} ${text}\n`)
-    : undefined;
+  const trace = a.verbose ? (dir: 'request' | 'response', text: string) => process.stderr.write(`${dir === 'request' ? '>>' : '<<'} ${text}\n`) : undefined;
   return connect({
     host,
     transport,
@@ -234,7 +232,7 @@ async function runDevice(a: Args, cfg: ConfigFile): Promise<void> {
         const s = cmd === 'toggle' ? await dev.toggle(child) : await dev.setState({ on: cmd === 'on' }, child);
         const c = child === undefined ? undefined : pickChild(s, child);
         const on = (c ?? s).on;
-        const name = c ? `${c.alias ?? String(child)} (${s.alias ?? host})` : s.alias ?? host;
+        const name = c ? `${c.alias ?? String(child)} (${s.alias ?? host})` : (s.alias ?? host);
         return out(a, s, `${name} switched ${on ? 'on' : 'off'}`);
       }
       case 'reboot':
@@ -260,7 +258,7 @@ async function runDevice(a: Args, cfg: ConfigFile): Promise<void> {
         const minutes = Number(a.rest[0]);
         if (cmd !== 'countdown-clear' && !(minutes > 0)) throw new KasaTapoError('EBADINPUT', `${cmd} needs minutes, e.g. kasa-tapo --host HOST ${cmd} 10`);
         const c = cmd === 'countdown-clear' ? await d.clearCountdown(child) : await d.setCountdown({ on: cmd === 'on-in', minutes }, child);
-        const who = child === undefined ? dev.info()?.alias ?? host : `${String(child)} (${dev.info()?.alias ?? host})`;
+        const who = child === undefined ? (dev.info()?.alias ?? host) : `${String(child)} (${dev.info()?.alias ?? host})`;
         return out(a, c, c.active ? `${who} switches ${c.on ? 'on' : 'off'} in ${Math.ceil((c.remainS ?? c.delayS ?? 0) / 60)} min` : `${who}: no countdown`);
       }
       case 'lock':
@@ -268,7 +266,7 @@ async function runDevice(a: Args, cfg: ConfigFile): Promise<void> {
         // child lock (src/device/childlock.ts)
         const d = dev as DeviceApi & Required<Pick<DeviceApi, 'setChildLock'>>;
         const r = await d.setChildLock(cmd === 'lock', child);
-        return out(a, r, `${child === undefined ? dev.info()?.alias ?? host : String(child)}: child lock ${r.childLock ? 'on' : 'off'}`);
+        return out(a, r, `${child === undefined ? (dev.info()?.alias ?? host) : String(child)}: child lock ${r.childLock ? 'on' : 'off'}`);
       }
       case 'raw':
         return out(a, await dev.raw(parseRaw(a.rest[0]), child));
@@ -289,7 +287,11 @@ async function runDevice(a: Args, cfg: ConfigFile): Promise<void> {
 
 async function runDiscover(a: Args): Promise<void> {
   const found = await discover({ timeoutMs: a.timeoutMs === 5000 ? 3000 : a.timeoutMs, ...(a.broadcast ? { broadcast: a.broadcast } : {}) });
-  if (a.json) return out(a, found.map(({ raw: _raw, ...rest }) => rest));
+  if (a.json)
+    return out(
+      a,
+      found.map(({ raw: _raw, ...rest }) => rest),
+    );
   if (found.length === 0) {
     process.stdout.write('No devices answered.\n');
     return;
@@ -313,7 +315,8 @@ async function runSimulate(a: Args): Promise<void> {
   for (const d of home.devices) {
     process.stdout.write(`${`${d.host}:${d.port}`.padEnd(22)} ${d.profile.model.padEnd(10)} ${d.transport.padEnd(8)} ${d.profile.alias ?? d.profile.id}\n`);
   }
-  for (const d of home.devices) if (d.tddp) process.stdout.write(`${`${d.tddp.host}:${d.tddp.port}`.padEnd(22)} TDDP (${d.profile.model}, UDP, account admin/admin)\n`);
+  for (const d of home.devices)
+    if (d.tddp) process.stdout.write(`${`${d.tddp.host}:${d.tddp.port}`.padEnd(22)} TDDP (${d.profile.model}, UDP, account admin/admin)\n`);
   if (home.cloud) process.stdout.write(`Simulated TP-Link cloud: ${home.cloud.url} (use --cloud-url or KASA_TAPO_CLOUD_URL)\n`);
   // The public demo account is printed; a password the user set (KASA_TAPO_PASSWORD) never is.
   const pw = own ? (process.env.KASA_TAPO_PASSWORD !== undefined ? 'the password in KASA_TAPO_PASSWORD' : 'no password') : creds.password;

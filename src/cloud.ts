@@ -53,23 +53,52 @@ export interface CloudDevice {
 
 /** Cloud error codes and what they mean for the caller. */
 const CLOUD_ERRORS: Record<number, { code: ErrorCode; text: string; hint?: string }> = {
-  [-20601]: { code: 'EAUTH', text: 'The TP-Link cloud refused the e-mail or password', hint: 'Check the TP-Link account e-mail and password (both case-sensitive) by signing in to the Kasa or Tapo app' },
-  [-20600]: { code: 'EAUTH', text: 'The TP-Link cloud knows no account with that e-mail', hint: 'Use the e-mail exactly as registered in the Kasa or Tapo app' },
-  [-20615]: { code: 'EAUTH', text: 'The TP-Link cloud wants a verification code for this login', hint: 'Sign in once in the Kasa or Tapo app on this network, or switch off two-step verification for the account' },
+  [-20601]: {
+    code: 'EAUTH',
+    text: 'The TP-Link cloud refused the e-mail or password',
+    hint: 'Check the TP-Link account e-mail and password (both case-sensitive) by signing in to the Kasa or Tapo app',
+  },
+  [-20600]: {
+    code: 'EAUTH',
+    text: 'The TP-Link cloud knows no account with that e-mail',
+    hint: 'Use the e-mail exactly as registered in the Kasa or Tapo app',
+  },
+  [-20615]: {
+    code: 'EAUTH',
+    text: 'The TP-Link cloud wants a verification code for this login',
+    hint: 'Sign in once in the Kasa or Tapo app on this network, or switch off two-step verification for the account',
+  },
   [-20651]: { code: 'ESESSION', text: 'The cloud token has expired', hint: 'Log in again' },
   [-20675]: { code: 'ESESSION', text: 'The cloud token was ended by another login', hint: 'Log in again' },
-  [-20571]: { code: 'EOFFLINE', text: 'The cloud says the device is offline', hint: 'The device is not connected to the TP-Link cloud: check that it is powered and on Wi-Fi with internet access, and that Remote Control is on in the app' },
-  [-20580]: { code: 'ENOTFOUND', text: 'That device is not bound to this account', hint: 'List the account\'s devices with `kasa-tapo cloud devices`' },
-  [-20104]: { code: 'EBADINPUT', text: 'The cloud says a parameter is missing or wrong', hint: 'Check the device id and that the command is an IOT JSON object' },
+  [-20571]: {
+    code: 'EOFFLINE',
+    text: 'The cloud says the device is offline',
+    hint: 'The device is not connected to the TP-Link cloud: check that it is powered and on Wi-Fi with internet access, and that Remote Control is on in the app',
+  },
+  [-20580]: { code: 'ENOTFOUND', text: 'That device is not bound to this account', hint: "List the account's devices with `kasa-tapo cloud devices`" },
+  [-20104]: {
+    code: 'EBADINPUT',
+    text: 'The cloud says a parameter is missing or wrong',
+    hint: 'Check the device id and that the command is an IOT JSON object',
+  },
   [-20002]: { code: 'EUNSUPPORTED', text: 'The cloud does not know that method' },
-  [-1]: { code: 'EUNSUPPORTED', text: 'The device does not accept cloud passthrough', hint: 'Tapo (SMART) devices cannot be controlled through the cloud\'s passthrough; control them locally instead' },
+  [-1]: {
+    code: 'EUNSUPPORTED',
+    text: 'The device does not accept cloud passthrough',
+    hint: "Tapo (SMART) devices cannot be controlled through the cloud's passthrough; control them locally instead",
+  },
 };
 
 /** Turn a cloud error_code into a KasaTapoError (never containing the account or the token). */
 export function cloudError(errorCode: number, method: string, msg?: string): KasaTapoError {
   const known = CLOUD_ERRORS[errorCode];
   const safeMsg = typeof msg === 'string' && msg.length < 200 ? ` ("${msg.replace(/[^\x20-\x7e]/g, '?')}")` : '';
-  if (known) return new KasaTapoError(known.code, `${known.text} (cloud error ${errorCode} on ${method})`, { deviceCode: errorCode, method, ...(known.hint ? { hint: known.hint } : {}) });
+  if (known)
+    return new KasaTapoError(known.code, `${known.text} (cloud error ${errorCode} on ${method})`, {
+      deviceCode: errorCode,
+      method,
+      ...(known.hint ? { hint: known.hint } : {}),
+    });
   return new KasaTapoError('EDEVICE', `The TP-Link cloud answered error ${errorCode} to ${method}${safeMsg}`, { deviceCode: errorCode, method });
 }
 
@@ -102,7 +131,11 @@ function postJson(url: URL, body: unknown, timeoutMs: number): Promise<Record<st
     };
     const req = mod.request(
       url,
-      { method: 'POST', headers: { 'Content-Type': 'application/json', 'Content-Length': payload.length, 'User-Agent': 'node-red-contrib-kasa-tapo' }, timeout: timeoutMs },
+      {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'Content-Length': payload.length, 'User-Agent': 'node-red-contrib-kasa-tapo' },
+        timeout: timeoutMs,
+      },
       (res) => {
         const chunks: Buffer[] = [];
         let size = 0;
@@ -114,7 +147,8 @@ function postJson(url: URL, body: unknown, timeoutMs: number): Promise<Record<st
         res.on('error', () => fail(new KasaTapoError('ECONNRESET', `The connection to ${where(url)} dropped`)));
         res.on('end', () => {
           if (settled) return;
-          if (res.statusCode !== 200) return fail(new KasaTapoError('EPROTOCOL', `${where(url)} answered HTTP ${res.statusCode}`, { httpStatus: res.statusCode ?? 0 }));
+          if (res.statusCode !== 200)
+            return fail(new KasaTapoError('EPROTOCOL', `${where(url)} answered HTTP ${res.statusCode}`, { httpStatus: res.statusCode ?? 0 }));
           try {
             const v = parseJson(Buffer.concat(chunks), 'cloud answer');
             if (!isObject(v)) throw new Error('not an object');
@@ -223,19 +257,26 @@ export class CloudSession {
     if (!isObject(request)) throw new KasaTapoError('EBADINPUT', 'passthrough needs an IOT JSON object, e.g. {"system":{"get_sysinfo":{}}}');
     if (!this.devicesById.has(deviceId)) await this.devices();
     const dev = this.devicesById.get(deviceId);
-    if (!dev) throw new KasaTapoError('ENOTFOUND', `No device ${deviceId} in this cloud account`, { hint: 'List the account\'s devices with `kasa-tapo cloud devices`' });
-    const app = parseUrl(dev.appServerUrl, 'The device\'s appServerUrl');
+    if (!dev)
+      throw new KasaTapoError('ENOTFOUND', `No device ${deviceId} in this cloud account`, {
+        hint: "List the account's devices with `kasa-tapo cloud devices`",
+      });
+    const app = parseUrl(dev.appServerUrl, "The device's appServerUrl");
     const base = new URL(this.baseUrl);
     if (app.protocol !== 'https:' && app.hostname !== base.hostname) {
       throw new KasaTapoError('EBADINPUT', `Refusing to send the cloud token to ${where(app)} over plain HTTP`);
     }
-    const result = checkAnswer(await postJson(this.url(dev.appServerUrl), { method: 'passthrough', params: { deviceId, requestData: JSON.stringify(request) } }, this.timeoutMs), 'passthrough', [this.token]);
+    const result = checkAnswer(
+      await postJson(this.url(dev.appServerUrl), { method: 'passthrough', params: { deviceId, requestData: JSON.stringify(request) } }, this.timeoutMs),
+      'passthrough',
+      [this.token],
+    );
     const data = result['responseData'];
-    if (typeof data !== 'string') throw new KasaTapoError('EPROTOCOL', 'The cloud\'s passthrough answer has no responseData', { method: 'passthrough' });
+    if (typeof data !== 'string') throw new KasaTapoError('EPROTOCOL', "The cloud's passthrough answer has no responseData", { method: 'passthrough' });
     try {
       return parseJson(data, 'device answer');
     } catch {
-      throw new KasaTapoError('EPROTOCOL', 'The device\'s answer through the cloud is not JSON', { method: 'passthrough' });
+      throw new KasaTapoError('EPROTOCOL', "The device's answer through the cloud is not JSON", { method: 'passthrough' });
     }
   }
 }
@@ -256,10 +297,13 @@ export async function cloudLogin(opts: CloudLoginOptions): Promise<CloudSession>
   const u = new URL(base.href);
   u.searchParams.set('appName', 'Kasa_Android');
   u.searchParams.set('termID', terminalUUID);
-  const body = { method: 'login', params: { appType: opts.appType ?? 'Kasa_Android', cloudUserName: opts.username, cloudPassword: opts.password, terminalUUID } };
+  const body = {
+    method: 'login',
+    params: { appType: opts.appType ?? 'Kasa_Android', cloudUserName: opts.username, cloudPassword: opts.password, terminalUUID },
+  };
   const result = checkAnswer(await postJson(u, body, timeoutMs), 'login', [opts.password, opts.username]);
   const token = result['token'];
-  if (typeof token !== 'string' || token === '') throw new KasaTapoError('EPROTOCOL', 'The cloud\'s login answer has no token', { method: 'login' });
+  if (typeof token !== 'string' || token === '') throw new KasaTapoError('EPROTOCOL', "The cloud's login answer has no token", { method: 'login' });
   return new CloudSession(base.href, token, terminalUUID, timeoutMs);
 }
 

@@ -143,11 +143,18 @@ export async function connect(opts: ConnectOptions): Promise<Device> {
   const cached = routeCache.get(key);
   // An explicit port means the caller knows where the device listens: no UDP discovery then.
   if (!disc && !cached && opts.port === undefined && (opts.discoveryTimeoutMs ?? SINGLE_DISCOVERY_TIMEOUT_MS) > 0) {
-    disc = await discoverSingle(opts.host, { timeoutMs: opts.discoveryTimeoutMs ?? SINGLE_DISCOVERY_TIMEOUT_MS, rounds: 2, ...(opts.logger ? { logger: opts.logger } : {}) }).catch(() => undefined);
+    disc = await discoverSingle(opts.host, {
+      timeoutMs: opts.discoveryTimeoutMs ?? SINGLE_DISCOVERY_TIMEOUT_MS,
+      rounds: 2,
+      ...(opts.logger ? { logger: opts.logger } : {}),
+    }).catch(() => undefined);
   }
   if (disc) {
     if (!disc.supported || !disc.transport) {
-      throw new KasaTapoError('EUNSUPPORTED', `${clip(disc.model ?? opts.host)} cannot be controlled by this library`, { host: opts.host, ...(disc.reason ? { hint: disc.reason } : {}) });
+      throw new KasaTapoError('EUNSUPPORTED', `${clip(disc.model ?? opts.host)} cannot be controlled by this library`, {
+        host: opts.host,
+        ...(disc.reason ? { hint: disc.reason } : {}),
+      });
     }
     const port = opts.port ?? disc.port;
     if (disc.transport === 'aes' && !aesOk) throw aesNotTrusted(host, port, 'announces AES in its discovery answer');

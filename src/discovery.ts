@@ -126,7 +126,13 @@ export function parseTdpAnswer(buf: Buffer, host: string): DiscoveryResult | und
   const encrypt = s(mgt?.['encrypt_type'], 16) ?? s(encInfo['sym_schm'], 16);
   const https = mgt?.['is_support_https'] === true;
   const httpPort = mgt?.['http_port'];
-  const route = mgt ? routeFor(type, encrypt, https, { profile: res['tpap'], preferred: res['tpap_preferred'] }) : { supported: false as const, protocol: type.toUpperCase().startsWith('IOT.') ? ('iot' as const) : ('smart' as const), reason: 'The discovery answer has no encryption scheme' };
+  const route = mgt
+    ? routeFor(type, encrypt, https, { profile: res['tpap'], preferred: res['tpap_preferred'] })
+    : {
+        supported: false as const,
+        protocol: type.toUpperCase().startsWith('IOT.') ? ('iot' as const) : ('smart' as const),
+        reason: 'The discovery answer has no encryption scheme',
+      };
   const family = type.toUpperCase().startsWith('IOT.') ? classifyIot({ mic_type: type }) : classifySmart(type, new Set());
   const r: DiscoveryResult = {
     host,
@@ -243,10 +249,13 @@ export async function discover(opts: DiscoverOptions = {}): Promise<DiscoveryRes
       }
       for (let i = 0; i < rounds; i++) {
         timers.push(
-          setTimeout(() => {
-            send(LEGACY_PROBE, legacyPort);
-            if (tdpProbe) send(tdpProbe, tdpPort);
-          }, Math.floor((i * timeoutMs) / rounds)),
+          setTimeout(
+            () => {
+              send(LEGACY_PROBE, legacyPort);
+              if (tdpProbe) send(tdpProbe, tdpPort);
+            },
+            Math.floor((i * timeoutMs) / rounds),
+          ),
         );
       }
       timers.push(setTimeout(finish, timeoutMs));

@@ -24,7 +24,7 @@ function nestsDeeper(s: string, max: number): boolean {
   if (opening <= max) return false;
   let depth = 0;
   const n = s.length;
-  for (let i = 0; i < n; ) {
+  for (let i = 0; i < n;) {
     const c = s.charCodeAt(i++);
     if (c === 0x22) {
       // Skip the string: find the closing quote not escaped by an odd run of backslashes.

@@ -16,7 +16,17 @@
 import * as dgram from 'node:dgram';
 import * as net from 'node:net';
 import { KasaTapoError } from './errors';
-import { TDDP_PORT, TDDP_REPLY_PORT, TDDP_TYPE_SPECIAL, buildTddpPacket, parseTddpPacket, tddpDecrypt, tddpEncrypt, tddpKey, type TddpPacket } from './wire/tddp';
+import {
+  TDDP_PORT,
+  TDDP_REPLY_PORT,
+  TDDP_TYPE_SPECIAL,
+  buildTddpPacket,
+  parseTddpPacket,
+  tddpDecrypt,
+  tddpEncrypt,
+  tddpKey,
+  type TddpPacket,
+} from './wire/tddp';
 
 export * from './wire/tddp';
 
@@ -77,7 +87,15 @@ export async function tddp(opts: TddpOptions): Promise<TddpReply> {
   const packetId = opts.packetId ?? 1;
   const key = tddpKey(opts.username ?? 'admin', opts.password ?? 'admin');
   const data = opts.data === undefined ? Buffer.alloc(0) : Buffer.isBuffer(opts.data) ? opts.data : Buffer.from(opts.data, 'utf8');
-  const packet = buildTddpPacket({ version: 2, type, code: 1, replyInfo: 0, packetId, subtype, payload: data.length ? tddpEncrypt(key, data) : Buffer.alloc(0) });
+  const packet = buildTddpPacket({
+    version: 2,
+    type,
+    code: 1,
+    replyInfo: 0,
+    packetId,
+    subtype,
+    payload: data.length ? tddpEncrypt(key, data) : Buffer.alloc(0),
+  });
   const family = net.isIPv6(host) ? 'udp6' : 'udp4';
   const sock = dgram.createSocket({ type: family });
   return new Promise<TddpReply>((resolve, reject) => {
@@ -95,11 +113,18 @@ export async function tddp(opts: TddpOptions): Promise<TddpReply> {
       else resolve(value!);
     };
     const timer = setTimeout(
-      () => finish(new KasaTapoError('ETIMEDOUT', `${host} did not answer TDDP on UDP ${port} in ${timeoutMs} ms`, { host, hint: 'TDDP is open on some firmware only, often just after a reboot' })),
+      () =>
+        finish(
+          new KasaTapoError('ETIMEDOUT', `${host} did not answer TDDP on UDP ${port} in ${timeoutMs} ms`, {
+            host,
+            hint: 'TDDP is open on some firmware only, often just after a reboot',
+          }),
+        ),
       timeoutMs,
     );
     sock.on('error', (e: NodeJS.ErrnoException) => {
-      if (e.code === 'EADDRINUSE') finish(new KasaTapoError('EBADINPUT', `UDP port ${replyPort} (TDDP answers) is in use by another program`, { host, cause: e }));
+      if (e.code === 'EADDRINUSE')
+        finish(new KasaTapoError('EBADINPUT', `UDP port ${replyPort} (TDDP answers) is in use by another program`, { host, cause: e }));
       else if (e.code === 'ECONNREFUSED') finish(new KasaTapoError('ECONNREFUSED', `${host} refused TDDP (nothing on UDP ${port})`, { host, cause: e }));
       else finish(new KasaTapoError('EPROTOCOL', `TDDP socket failed: ${e.message}`, { host, cause: e }));
     });
@@ -113,13 +138,26 @@ export async function tddp(opts: TddpOptions): Promise<TddpReply> {
       }
       if (p.code !== 2) return;
       if (p.replyInfo !== 0) {
-        finish(new KasaTapoError('EDEVICE', `${host} refused TDDP type ${type} subtype 0x${subtype.toString(16).padStart(2, '0')} (reply info 0x${p.replyInfo.toString(16).padStart(2, '0')})`, { host, deviceCode: p.replyInfo }));
+        finish(
+          new KasaTapoError(
+            'EDEVICE',
+            `${host} refused TDDP type ${type} subtype 0x${subtype.toString(16).padStart(2, '0')} (reply info 0x${p.replyInfo.toString(16).padStart(2, '0')})`,
+            { host, deviceCode: p.replyInfo },
+          ),
+        );
         return;
       }
       try {
         const plain = tddpDecrypt(key, p.payload);
         const text = printable(plain);
-        finish(undefined, { type: p.type, subtype: p.subtype, packetId: p.packetId, replyInfo: p.replyInfo, data: plain, ...(text !== undefined ? { text } : {}) });
+        finish(undefined, {
+          type: p.type,
+          subtype: p.subtype,
+          packetId: p.packetId,
+          replyInfo: p.replyInfo,
+          data: plain,
+          ...(text !== undefined ? { text } : {}),
+        });
       } catch (e) {
         finish(e as Error);
       }

@@ -62,12 +62,16 @@ export function discoveredLoginVersion(r: Pick<DiscoveryResult, 'transport' | 'l
 /** The ENOTTRUSTED error for a host that needs an AES login it may not get. Never throws. */
 export function aesNotTrusted(host: string, port: number | undefined, why: string): KasaTapoError {
   const where = port !== undefined ? `${clip(host)}:${port}` : clip(host);
-  return new KasaTapoError('ENOTTRUSTED', `${where} ${why}: it needs an AES login, which reveals the account password's hash, so it is sent only to devices you listed`, {
-    host,
-    hint:
-      "Add the device to the tplink-pool's device list (Scan finds it), then address it by its alias or host; " +
-      "in the library, list it in the Pool's devices or connect() with transport 'aes'",
-  });
+  return new KasaTapoError(
+    'ENOTTRUSTED',
+    `${where} ${why}: it needs an AES login, which reveals the account password's hash, so it is sent only to devices you listed`,
+    {
+      host,
+      hint:
+        "Add the device to the tplink-pool's device list (Scan finds it), then address it by its alias or host; " +
+        "in the library, list it in the Pool's devices or connect() with transport 'aes'",
+    },
+  );
 }
 
 /** A trusted device: where AES may go, and the login version to use there. */
@@ -95,7 +99,11 @@ export class AesTrust {
   addListed(d: { host: string; port?: number; loginVersion?: 1 | 2 }): void {
     const host = checkHost(d.host).toLowerCase();
     const all = this.listed.get(host) ?? [];
-    const e: AesTrustEntry = { host, ...(d.port !== undefined ? { port: d.port } : {}), ...(d.loginVersion !== undefined ? { loginVersion: d.loginVersion } : {}) };
+    const e: AesTrustEntry = {
+      host,
+      ...(d.port !== undefined ? { port: d.port } : {}),
+      ...(d.loginVersion !== undefined ? { loginVersion: d.loginVersion } : {}),
+    };
     const same = all.findIndex((x) => x.port === e.port);
     if (same >= 0) all[same] = e;
     else if (this.size() < MAX_TRUSTED) all.push(e);
@@ -149,7 +157,9 @@ export function warnDefaultCredentials(logger: Logger | undefined, host: string,
   if (seen.has(key)) return;
   if (seen.size < MAX_WARNED) seen.add(key);
   try {
-    logger.warn(`${clip(host)}:${port} ${DEFAULT_CREDENTIALS_NOTICE}. Anyone on the network can log in to it; set it up in the Kasa/Tapo app to bind it to your account`);
+    logger.warn(
+      `${clip(host)}:${port} ${DEFAULT_CREDENTIALS_NOTICE}. Anyone on the network can log in to it; set it up in the Kasa/Tapo app to bind it to your account`,
+    );
   } catch {
     /* a logger's fault is not ours */
   }

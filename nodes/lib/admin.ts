@@ -94,7 +94,16 @@ async function authCheck(r: DiscoveryResult, c: CredsChoice, aesAllowed: boolean
   if (!c.creds) return 'no credentials';
   if (r.transport === 'aes' && !aesAllowed) return 'not tried';
   try {
-    const dev = await connect({ host: r.host, port: r.port, transport: r.transport, credentials: c.creds, discovery: r, allowAesLogin: aesAllowed, timeoutMs, retries: 0 });
+    const dev = await connect({
+      host: r.host,
+      port: r.port,
+      transport: r.transport,
+      credentials: c.creds,
+      discovery: r,
+      allowAesLogin: aesAllowed,
+      timeoutMs,
+      retries: 0,
+    });
     const dflt = dev.info()?.defaultCredentials === true;
     const alias = dev.info()?.alias;
     if (alias !== undefined && out.alias === undefined) out.alias = alias;
@@ -158,7 +167,7 @@ async function test(RED: RED, body: Body): Promise<unknown> {
   const opts: ConnectOptions = {
     host,
     ...(p !== undefined ? { port: p } : {}),
-    transport: (t === 'aes-v1' ? 'aes' : t ?? 'auto') as TransportChoice,
+    transport: (t === 'aes-v1' ? 'aes' : (t ?? 'auto')) as TransportChoice,
     ...(c.creds ? { credentials: c.creds } : {}),
     timeoutMs: num(body.timeout, 5000, 200, 20000),
     retries: 0,
@@ -178,7 +187,12 @@ async function test(RED: RED, body: Body): Promise<unknown> {
     try {
       const s = await dev.getState();
       const info = dev.info();
-      return { ok: true, device: info, ...(s.on !== undefined ? { on: s.on } : {}), ...(info?.defaultCredentials ? { warning: DEFAULT_CREDENTIALS_NOTICE } : {}) };
+      return {
+        ok: true,
+        device: info,
+        ...(s.on !== undefined ? { on: s.on } : {}),
+        ...(info?.defaultCredentials ? { warning: DEFAULT_CREDENTIALS_NOTICE } : {}),
+      };
     } finally {
       await dev.close();
     }

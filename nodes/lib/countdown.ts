@@ -29,7 +29,14 @@ export function countdownCommand(p: unknown): CountdownCommand | undefined {
   if (c && typeof c === 'object' && !Array.isArray(c)) {
     const s = c as Record<string, unknown>;
     if (typeof s['on'] !== 'boolean') throw badInput('countdown.on must be true or false');
-    return { op: 'set', spec: { on: s['on'], ...(typeof s['minutes'] === 'number' ? { minutes: s['minutes'] } : {}), ...(typeof s['delayS'] === 'number' ? { delayS: s['delayS'] } : {}) } };
+    return {
+      op: 'set',
+      spec: {
+        on: s['on'],
+        ...(typeof s['minutes'] === 'number' ? { minutes: s['minutes'] } : {}),
+        ...(typeof s['delayS'] === 'number' ? { delayS: s['delayS'] } : {}),
+      },
+    };
   }
   throw badInput('msg.payload.countdown must be {on, minutes | delayS}, "get" or "clear"');
 }

@@ -170,7 +170,11 @@ export function findChild(s: DeviceState, ref: ChildRef): ChildState | undefined
   const kids = s.children ?? [];
   if (typeof ref === 'number') return kids.find((k) => k.index === ref) ?? kids[ref];
   const low = ref.toLowerCase();
-  return kids.find((k) => k.id === ref) ?? kids.find((k) => k.alias?.toLowerCase() === low) ?? (/^\d{1,3}$/.test(ref) ? kids.find((k) => k.index === Number(ref)) : undefined);
+  return (
+    kids.find((k) => k.id === ref) ??
+    kids.find((k) => k.alias?.toLowerCase() === low) ??
+    (/^\d{1,3}$/.test(ref) ? kids.find((k) => k.index === Number(ref)) : undefined)
+  );
 }
 
 /** The pool's key for a reference (host or host:port), as used in its status events. */
@@ -224,7 +228,9 @@ export function deviceOfRef(pool: Pool, ref: DeviceRef): Record<string, unknown>
 export function evalProperty(RED: RED, node: Node, value: unknown, type: string | undefined, msg: NodeMessage): Promise<unknown> {
   return new Promise((resolve, reject) => {
     try {
-      RED.util.evaluateNodeProperty(value, type || 'str', node, msg, (err, v) => (err ? reject(nodeError('EBADINPUT', 'badValue', { reason: clip(err.message) })) : resolve(v)));
+      RED.util.evaluateNodeProperty(value, type || 'str', node, msg, (err, v) =>
+        err ? reject(nodeError('EBADINPUT', 'badValue', { reason: clip(err.message) })) : resolve(v),
+      );
     } catch (e) {
       reject(nodeError('EBADINPUT', 'badValue', { reason: clip(e instanceof Error ? e.message : e) }));
     }

@@ -46,4 +46,5 @@ export function fail(node: Node, done: DoneFn, e: unknown, secrets?: readonly (s
 export const badInput = (message: string): NodeError => new NodeError('EBADINPUT', message);
 
 /** An error whose message is the catalogue text tplink-pool.errors.<key> (in the runtime's language). */
-export const nodeError = (code: string, key: string, vars?: Record<string, string | number>): NodeError => new NodeError(code, catalogueText(`errors.${key}`, vars));
+export const nodeError = (code: string, key: string, vars?: Record<string, string | number>): NodeError =>
+  new NodeError(code, catalogueText(`errors.${key}`, vars));

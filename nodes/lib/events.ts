@@ -92,7 +92,9 @@ export function eventsBehaviour(ctx: DeviceNodeContext, def: EventsDef): DeviceN
         const state = await d.getState();
         if (only === undefined) ids = eventChildren(state);
         else {
-          const c = (state.children ?? []).find((k) => k.id === only || k.alias === only || k.index === only || (typeof only === 'string' && k.alias?.toLowerCase() === only.toLowerCase()));
+          const c = (state.children ?? []).find(
+            (k) => k.id === only || k.alias === only || k.index === only || (typeof only === 'string' && k.alias?.toLowerCase() === only.toLowerCase()),
+          );
           if (!c) throw new NodeError('ENOTFOUND', `${state.alias ?? state.host} has no child ${JSON.stringify(only)}`);
           ids = [c.id];
         }
@@ -180,4 +182,3 @@ export function eventMessage(e: HubEvent, device: Record<string, unknown>): Node
 export function forgetEventIds(): void {
   lastIds.clear();
 }
-

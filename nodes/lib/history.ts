@@ -23,7 +23,12 @@ export function isHistoryPeriod(p: unknown): p is HistoryPeriod {
 }
 
 /** The read for a "power" or "hour" request. Throws EBADINPUT for bad msg/config values. */
-export function historyRead(period: HistoryPeriod, def: HistoryDef, msg: NodeMessage, child: ChildRef | undefined): (dev: DeviceApi) => Promise<PowerHistory | HourlyEnergyHistory> {
+export function historyRead(
+  period: HistoryPeriod,
+  def: HistoryDef,
+  msg: NodeMessage,
+  child: ChildRef | undefined,
+): (dev: DeviceApi) => Promise<PowerHistory | HourlyEnergyHistory> {
   const p = msg.payload && typeof msg.payload === 'object' && !Array.isArray(msg.payload) ? (msg.payload as Record<string, unknown>) : {};
   const time = (v: unknown, what: string): number | string | undefined => {
     if (v === undefined || v === null || v === '') return undefined;

@@ -6,11 +6,7 @@
 import type { StatePatch } from '../../src/index';
 import { badInput } from './errors';
 
-export type Command =
-  | { kind: 'set'; patch: StatePatch }
-  | { kind: 'toggle'; patch: StatePatch }
-  | { kind: 'raw'; request: unknown }
-  | { kind: 'reboot' };
+export type Command = { kind: 'set'; patch: StatePatch } | { kind: 'toggle'; patch: StatePatch } | { kind: 'raw'; request: unknown } | { kind: 'reboot' };
 
 export const ACTIONS = ['payload', 'on', 'off', 'toggle', 'brightness', 'color', 'colorTemp', 'led', 'reboot', 'raw'] as const;
 export type Action = (typeof ACTIONS)[number];

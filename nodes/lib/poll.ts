@@ -36,7 +36,11 @@ export function targetsOf(ctx: DeviceNodeContext, def: TargetDef, msg?: NodeMess
     return list;
   }
   if (mode === 'list') {
-    const names = (def.devices ?? '').split(',').map((s) => s.trim()).filter(Boolean).slice(0, MAX_TARGETS);
+    const names = (def.devices ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)
+      .slice(0, MAX_TARGETS);
     if (!names.length) throw nodeError('EBADINPUT', 'emptyList');
     return names.map((n) => ({ ref: n, label: n }));
   }
@@ -70,20 +74,24 @@ export function pollTargets(
       keys.set(key, t);
       ctx.watch(key);
       subs.push(
-        ctx.config.pool.subscribe(t.ref, { kind: opts.kind, intervalMs: opts.intervalMs, onlyChanges: opts.onlyChanges, ...(opts.child !== undefined ? { child: opts.child } : {}) }, (err, value) => {
-          if (ctx.closed) return;
-          if (err) {
-            const e = toNodeError(err, ctx.config.secrets());
-            // Offline is announced once by the pool's status event; other errors once per code.
-            if (e.code !== 'EOFFLINE' && e.code !== lastCode.v) ctx.report(e, { topic: t.label, device: { host: err.host ?? t.label } });
-            lastCode.v = e.code;
-            return;
-          }
-          lastCode.v = '';
-          if (!value) return;
-          if (opts.child === undefined) ctx.config.board?.record(key, value);
-          onValue(t, value);
-        }),
+        ctx.config.pool.subscribe(
+          t.ref,
+          { kind: opts.kind, intervalMs: opts.intervalMs, onlyChanges: opts.onlyChanges, ...(opts.child !== undefined ? { child: opts.child } : {}) },
+          (err, value) => {
+            if (ctx.closed) return;
+            if (err) {
+              const e = toNodeError(err, ctx.config.secrets());
+              // Offline is announced once by the pool's status event; other errors once per code.
+              if (e.code !== 'EOFFLINE' && e.code !== lastCode.v) ctx.report(e, { topic: t.label, device: { host: err.host ?? t.label } });
+              lastCode.v = e.code;
+              return;
+            }
+            lastCode.v = '';
+            if (!value) return;
+            if (opts.child === undefined) ctx.config.board?.record(key, value);
+            onValue(t, value);
+          },
+        ),
       );
     } catch (e) {
       ctx.report(e, { topic: t.label });

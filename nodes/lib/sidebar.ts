@@ -67,7 +67,10 @@ export class Board {
     for (const cfg of list) {
       try {
         const key = keyOf(pool, cfg);
-        this.rows.set(key, { cfg, view: { key, alias: cfg.alias ?? cfg.host, host: cfg.host, ...(cfg.port !== undefined ? { port: cfg.port } : {}), status: 'unknown', power: [] } });
+        this.rows.set(key, {
+          cfg,
+          view: { key, alias: cfg.alias ?? cfg.host, host: cfg.host, ...(cfg.port !== undefined ? { port: cfg.port } : {}), status: 'unknown', power: [] },
+        });
       } catch {
         /* an entry the pool cannot address is not shown */
       }
@@ -181,7 +184,9 @@ export function registerSidebarEndpoints(RED: RED): void {
   const write = RED.auth?.needsPermission('tplink-pool.write') ?? allow;
   app.get('/tplink-pool/sidebar', read, (req: HttpRequest, res: HttpResponse) => {
     const all = [...boards.values()];
-    const wait = (req as { query?: Record<string, unknown> }).query?.refresh ? Promise.race([Promise.all(all.map((b) => b.refresh())), new Promise((r) => setTimeout(r, REFRESH_BUDGET_MS).unref())]) : Promise.resolve();
+    const wait = (req as { query?: Record<string, unknown> }).query?.refresh
+      ? Promise.race([Promise.all(all.map((b) => b.refresh())), new Promise((r) => setTimeout(r, REFRESH_BUDGET_MS).unref())])
+      : Promise.resolve();
     void wait.then(() => res.json({ pools: all.map((b) => b.snapshot()) }));
   });
   const act = (fn: (b: Board, key: string) => Promise<BoardDevice>) => (req: HttpRequest, res: HttpResponse) => {
@@ -199,6 +204,14 @@ export function registerSidebarEndpoints(RED: RED): void {
       },
     );
   };
-  app.post('/tplink-pool/sidebar/toggle', write, act((b, k) => b.toggle(k)));
-  app.post('/tplink-pool/sidebar/test', write, act((b, k) => b.test(k)));
+  app.post(
+    '/tplink-pool/sidebar/toggle',
+    write,
+    act((b, k) => b.toggle(k)),
+  );
+  app.post(
+    '/tplink-pool/sidebar/test',
+    write,
+    act((b, k) => b.test(k)),
+  );
 }

@@ -5,15 +5,7 @@
  * check the v1.5 block by hand, falling back to node-forge where a runtime lacks NO_PADDING.
  * This is the only module that imports node-forge.
  */
-import {
-  constants,
-  createPrivateKey,
-  createPublicKey,
-  generateKeyPair,
-  privateDecrypt,
-  publicEncrypt,
-  type KeyObject,
-} from 'node:crypto';
+import { constants, createPrivateKey, createPublicKey, generateKeyPair, privateDecrypt, publicEncrypt, type KeyObject } from 'node:crypto';
 import { RSA_KEY_BITS } from '../defaults';
 import { KasaTapoError } from '../errors';
 import type { RsaKeyPair } from '../types';

@@ -29,7 +29,9 @@ interface Job {
   devRandom: Uint8Array;
 }
 
-type Reply = { id: number; L: Uint8Array; userConfirm: Uint8Array; devConfirm: Uint8Array; sharedKey: Uint8Array } | { id: number; error: { code?: string; message: string } };
+type Reply =
+  | { id: number; L: Uint8Array; userConfirm: Uint8Array; devConfirm: Uint8Array; sharedKey: Uint8Array }
+  | { id: number; error: { code?: string; message: string } };
 
 // The worker runs the compiled crypto/tpap.js beside this file.
 const WORKER_SOURCE = `
@@ -100,14 +102,25 @@ async function onMainThread(a: { w: bigint; h: bigint; R: Uint8Array; userRandom
  * The client's share and the keys for a login, computed off the event loop.
  * Rejects with KasaTapoError EPROTOCOL (an invalid or degenerate device share, or a worker failure).
  */
-export function tpapClientKeys(a: { w: bigint; h: bigint; R: Uint8Array; userRandom: Uint8Array; devRandom: Uint8Array }, opts: { worker?: boolean } = {}): Promise<TpapClientKeys> {
+export function tpapClientKeys(
+  a: { w: bigint; h: bigint; R: Uint8Array; userRandom: Uint8Array; devRandom: Uint8Array },
+  opts: { worker?: boolean } = {},
+): Promise<TpapClientKeys> {
   const w = opts.worker === false ? undefined : getWorker();
   if (!w) return onMainThread(a);
   return new Promise<TpapClientKeys>((resolve, reject) => {
     const id = nextId++;
     pending.set(id, { resolve, reject });
     if (pending.size === 1) w.ref();
-    const job: Job = { id, x: tpapRandomScalar().toString(16), w: a.w.toString(16), h: a.h.toString(16), R: a.R, userRandom: a.userRandom, devRandom: a.devRandom };
+    const job: Job = {
+      id,
+      x: tpapRandomScalar().toString(16),
+      w: a.w.toString(16),
+      h: a.h.toString(16),
+      R: a.R,
+      userRandom: a.userRandom,
+      devRandom: a.devRandom,
+    };
     w.postMessage(job);
   });
 }

@@ -125,7 +125,7 @@ export interface TpapExtraCrypt {
 export function tpapTransformName(extra: TpapExtraCrypt | undefined | null): string {
   if (!extra || typeof extra !== 'object' || extra.type === undefined) return 'none';
   const id = extra.params && typeof extra.params === 'object' ? extra.params.passwd_id : undefined;
-  const show = (v: unknown): string => (typeof v === 'string' || typeof v === 'number' ? String(v) : JSON.stringify(v) ?? '?').slice(0, 40);
+  const show = (v: unknown): string => (typeof v === 'string' || typeof v === 'number' ? String(v) : (JSON.stringify(v) ?? '?')).slice(0, 40);
   return id === undefined ? show(extra.type) : `${show(extra.type)} ${show(id)}`;
 }
 
@@ -213,7 +213,9 @@ export function tpapTranscript(context: Buffer, L: Buffer, R: Buffer, Z: Buffer,
 }
 
 function keysFrom(userRandom: Uint8Array, devRandom: Uint8Array, L: Buffer, R: Buffer, Z: Buffer, V: Buffer, w: bigint): TpapKeys {
-  const T = createHash('sha256').update(tpapTranscript(tpapContext(userRandom, devRandom), L, R, Z, V, w)).digest();
+  const T = createHash('sha256')
+    .update(tpapTranscript(tpapContext(userRandom, devRandom), L, R, Z, V, w))
+    .digest();
   const kc = hkdf(T, Buffer.alloc(64), 'ConfirmationKeys', 64);
   return { T, KcA: kc.subarray(0, 32), KcB: kc.subarray(32, 64), sharedKey: hkdf(T, Buffer.alloc(32), 'SharedKey', 32), Z, V };
 }

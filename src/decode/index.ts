@@ -67,8 +67,8 @@ export interface DecodeResult {
 const REASONS = {
   aes: 'AES (securePassthrough): the session key travels RSA-encrypted to a key pair that never leaves the client, so a capture cannot be decrypted even with the account',
   tpap: 'TPAP: the session key comes from a SPAKE2+ exchange on P-256 whose secrets never travel; it cannot be recomputed from a capture, even with the password',
-  tls: 'TLS: the keys never travel; capture with the client\'s SSLKEYLOGFILE and use Wireshark',
-  klapNoAccount: 'KLAP: give the account (--username/--password): the session key follows from the seeds in the capture and the account\'s hash',
+  tls: "TLS: the keys never travel; capture with the client's SSLKEYLOGFILE and use Wireshark",
+  klapNoAccount: "KLAP: give the account (--username/--password): the session key follows from the seeds in the capture and the account's hash",
   klapWrongAccount: 'KLAP: the handshake matches neither the given account nor a default one (another account, or a mistyped password)',
   klapNoHandshake: 'KLAP: the handshake is not in the capture (start capturing before the client connects)',
 } as const;
@@ -92,7 +92,8 @@ function splitXor(b: Buffer): { offset: number; text: string }[] {
   return out;
 }
 
-const isHttpRequest = (b: Buffer): boolean => /^(POST|GET|PUT|HEAD|OPTIONS) \S+ HTTP\/1\.[01]\r\n/.test(b.subarray(0, 64).toString('latin1').split('\r\n')[0] + '\r\n');
+const isHttpRequest = (b: Buffer): boolean =>
+  /^(POST|GET|PUT|HEAD|OPTIONS) \S+ HTTP\/1\.[01]\r\n/.test(b.subarray(0, 64).toString('latin1').split('\r\n')[0] + '\r\n');
 const isTls = (b: Buffer): boolean => b.length >= 3 && b[0] === 0x16 && b[1] === 0x03;
 
 function cookieOf(m: HttpMessage | undefined, name: 'cookie' | 'set-cookie'): string | undefined {
@@ -111,7 +112,10 @@ function jsonMethod(body: Buffer): { method?: string; sub?: string } | undefined
     if (typeof v !== 'object' || v === null) return undefined;
     const o = v as Record<string, unknown>;
     const params = typeof o['params'] === 'object' && o['params'] !== null ? (o['params'] as Record<string, unknown>) : {};
-    return { ...(typeof o['method'] === 'string' ? { method: o['method'] } : {}), ...(typeof params['sub_method'] === 'string' ? { sub: params['sub_method'] } : {}) };
+    return {
+      ...(typeof o['method'] === 'string' ? { method: o['method'] } : {}),
+      ...(typeof params['sub_method'] === 'string' ? { sub: params['sub_method'] } : {}),
+    };
   } catch {
     return undefined;
   }
@@ -130,7 +134,12 @@ function klapCandidates(given: Credentials | undefined): { label: string; c: Cre
   return list;
 }
 
-function openKlap(local: Buffer, remote: Buffer, serverHash: Buffer, given: Credentials | undefined): { cipher: KlapCipher; version: KlapVersion; account: string } | undefined {
+function openKlap(
+  local: Buffer,
+  remote: Buffer,
+  serverHash: Buffer,
+  given: Credentials | undefined,
+): { cipher: KlapCipher; version: KlapVersion; account: string } | undefined {
   for (const { label, c } of klapCandidates(given)) {
     for (const v of [2, 1] as const) {
       const auth = klapAuthHash(v, c.username, c.password);
@@ -152,7 +161,7 @@ interface Exchange {
  * type) or ETOOBIG; anything inside the capture that cannot be decoded is reported, not thrown.
  */
 export function decodeCapture(buf: Buffer, opts: DecodeOptions = {}): DecodeResult {
-  if (!Buffer.isBuffer(buf)) throw new KasaTapoError('EBADINPUT', 'decodeCapture() needs the capture file\'s bytes (a Buffer)');
+  if (!Buffer.isBuffer(buf)) throw new KasaTapoError('EBADINPUT', "decodeCapture() needs the capture file's bytes (a Buffer)");
   const cap = readPcap(buf);
   const messages: DecodedMessage[] = [];
   const sessions: SessionReport[] = [];
@@ -192,7 +201,11 @@ export function decodeCapture(buf: Buffer, opts: DecodeOptions = {}): DecodeResu
           data = text ? text.toString('utf8') : `<not decrypted: ${pk.payload.toString('hex')}>`;
         }
         const dir = pk.code === 1 ? 'dst' : 'src';
-        push({ ...base(dir), kind: 'tddp', text: `type ${pk.type} subtype 0x${pk.subtype.toString(16).padStart(2, '0')} reply ${pk.replyInfo}${data ? ` data ${JSON.stringify(data)}` : ''}` });
+        push({
+          ...base(dir),
+          kind: 'tddp',
+          text: `type ${pk.type} subtype 0x${pk.subtype.toString(16).padStart(2, '0')} reply ${pk.replyInfo}${data ? ` data ${JSON.stringify(data)}` : ''}`,
+        });
       } catch {
         /* not TDDP */
       }
@@ -229,7 +242,7 @@ export function decodeCapture(buf: Buffer, opts: DecodeOptions = {}): DecodeResu
   const lastKlap = new Map<string, KlapSession>();
   const other = new Map<string, SessionReport>();
   const otherSession = (kind: 'aes' | 'tpap' | 'http', e: Exchange, cookie: string | undefined, reason?: string): SessionReport => {
-    const key = `${kind}|${e.conn.server}|${kind === 'http' ? '' : cookie ?? ''}`;
+    const key = `${kind}|${e.conn.server}|${kind === 'http' ? '' : (cookie ?? '')}`;
     let s = other.get(key);
     if (!s) {
       s = { kind, client: e.conn.client, server: e.conn.server, decrypted: kind === 'http', messages: 0, ...(reason ? { reason } : {}) };
@@ -282,7 +295,8 @@ export function decodeCapture(buf: Buffer, opts: DecodeOptions = {}): DecodeResu
       const common = { kind: 'klap' as const, klapVersion: s.report.klapVersion!, client: e.conn.client, server, seq };
       try {
         push({ ...common, time: e.time, direction: 'request', text: s.cipher.decrypt(seq, e.req.body).toString('utf8') });
-        if (e.resp && e.resp.status === 200) push({ ...common, time: respTime, direction: 'response', text: s.cipher.decrypt(seq, e.resp.body).toString('utf8') });
+        if (e.resp && e.resp.status === 200)
+          push({ ...common, time: respTime, direction: 'response', text: s.cipher.decrypt(seq, e.resp.body).toString('utf8') });
       } catch {
         s.report.reason = 'KLAP: some messages did not decrypt (a damaged capture?)';
       }
@@ -327,7 +341,8 @@ export function formatDecoded(r: DecodeResult, opts: { json?: boolean } = {}): s
   const bad = r.sessions.filter((s) => !s.decrypted || s.reason);
   if (bad.length) {
     lines.push('');
-    for (const s of bad) lines.push(`${s.decrypted ? 'incomplete' : 'not decrypted'}: ${s.kind} ${s.client} -> ${s.server} (${s.messages} messages): ${s.reason ?? 'unknown'}`);
+    for (const s of bad)
+      lines.push(`${s.decrypted ? 'incomplete' : 'not decrypted'}: ${s.kind} ${s.client} -> ${s.server} (${s.messages} messages): ${s.reason ?? 'unknown'}`);
   }
   const skipped = Object.entries(r.skipped);
   if (skipped.length) lines.push(`skipped records: ${skipped.map(([k, v]) => `${v} ${k}`).join(', ')}`);

@@ -52,7 +52,14 @@ export function parseIpv4(ip: Buffer, time: number, frame: number): IpPacket | s
     if (off < 20 || off > l4.length) return 'truncated';
     const f = l4[13]!;
     return {
-      time, frame, src, dst, proto: 'tcp', sport: l4.readUInt16BE(0), dport: l4.readUInt16BE(2), seq: l4.readUInt32BE(4),
+      time,
+      frame,
+      src,
+      dst,
+      proto: 'tcp',
+      sport: l4.readUInt16BE(0),
+      dport: l4.readUInt16BE(2),
+      seq: l4.readUInt32BE(4),
       flags: { fin: (f & 1) !== 0, syn: (f & 2) !== 0, rst: (f & 4) !== 0, ack: (f & 16) !== 0 },
       payload: Buffer.from(l4.subarray(off)),
     };
@@ -60,7 +67,16 @@ export function parseIpv4(ip: Buffer, time: number, frame: number): IpPacket | s
   if (proto === 17) {
     if (l4.length < 8) return 'truncated';
     const len = Math.min(l4.readUInt16BE(4), l4.length);
-    return { time, frame, src, dst, proto: 'udp', sport: l4.readUInt16BE(0), dport: l4.readUInt16BE(2), payload: Buffer.from(l4.subarray(8, Math.max(8, len))) };
+    return {
+      time,
+      frame,
+      src,
+      dst,
+      proto: 'udp',
+      sport: l4.readUInt16BE(0),
+      dport: l4.readUInt16BE(2),
+      payload: Buffer.from(l4.subarray(8, Math.max(8, len))),
+    };
   }
   return 'not TCP/UDP';
 }
@@ -116,7 +132,11 @@ function ipOf(linkType: number, frame: Buffer, littleEndian: boolean): Buffer | 
 export function readPcap(buf: Buffer): PcapContents {
   if (buf.length < 24) throw new KasaTapoError('EBADINPUT', 'Not a pcap file (shorter than its header)');
   const magicBE = buf.readUInt32BE(0);
-  if (magicBE === 0x0a0d0d0a) throw new KasaTapoError('EBADINPUT', 'This is a pcapng file; save it as pcap first (Wireshark: File > Save As > pcap, or `editcap -F pcap in.pcapng out.pcap`)');
+  if (magicBE === 0x0a0d0d0a)
+    throw new KasaTapoError(
+      'EBADINPUT',
+      'This is a pcapng file; save it as pcap first (Wireshark: File > Save As > pcap, or `editcap -F pcap in.pcapng out.pcap`)',
+    );
   let le: boolean;
   let nano: boolean;
   if (magicBE === 0xa1b2c3d4 || magicBE === 0xa1b23c4d) {

@@ -18,14 +18,16 @@ import type { SmartProtocol } from '../protocols/smart';
 
 type Obj = Record<string, unknown>;
 
-
-
 /** Validate a countdown spec → seconds. Throws KasaTapoError EBADINPUT. */
 export function countdownDelay(spec: CountdownSpec): number {
-  if (!spec || typeof spec !== 'object' || typeof spec.on !== 'boolean') throw new KasaTapoError('EBADINPUT', 'A countdown needs {on: true|false, minutes or delayS}');
+  if (!spec || typeof spec !== 'object' || typeof spec.on !== 'boolean')
+    throw new KasaTapoError('EBADINPUT', 'A countdown needs {on: true|false, minutes or delayS}');
   const s = spec.delayS ?? (typeof spec.minutes === 'number' ? Math.round(spec.minutes * 60) : undefined);
   if (typeof s !== 'number' || !Number.isInteger(s) || s < 1 || s > 86400) {
-    throw new KasaTapoError('EBADINPUT', `A countdown runs 1 s to 24 h (delayS 1-86400 or minutes up to 1440), got ${JSON.stringify(spec.delayS ?? spec.minutes)}`);
+    throw new KasaTapoError(
+      'EBADINPUT',
+      `A countdown runs 1 s to 24 h (delayS 1-86400 or minutes up to 1440), got ${JSON.stringify(spec.delayS ?? spec.minutes)}`,
+    );
   }
   return s;
 }

@@ -17,9 +17,6 @@ import { isObject } from '../json';
 import type { SmartProtocol } from '../protocols/smart';
 import type { ChildState } from '../types';
 
-
-
-
 /** camelCase device event names → snake_case. Never throws. */
 export function eventName(raw: string): string {
   return raw
@@ -74,7 +71,8 @@ export async function readHubEvents(
     try {
       r = await query({ page_size: pageSize, start_id: start });
     } catch (e) {
-      if (e instanceof KasaTapoError && e.code === 'EUNSUPPORTED') throw new KasaTapoError('EUNSUPPORTED', `${child.alias ?? child.id} keeps no trigger log`, { cause: e });
+      if (e instanceof KasaTapoError && e.code === 'EUNSUPPORTED')
+        throw new KasaTapoError('EUNSUPPORTED', `${child.alias ?? child.id} keeps no trigger log`, { cause: e });
       throw e;
     }
     raw.push(r);

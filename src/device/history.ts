@@ -15,10 +15,6 @@ import { isObject } from '../json';
 
 type Obj = Record<string, unknown>;
 
-
-
-
-
 const MAX_SPAN_MS: Record<number, number> = { 5: 7 * 86_400_000, 60: 31 * 86_400_000 };
 
 /** A time option → epoch ms. Throws KasaTapoError EBADINPUT. */
@@ -32,7 +28,12 @@ function timeOf(v: Date | number | string | undefined, what: string, fallback: n
 }
 
 /** The request range for an interval: [start, end] in epoch seconds. Throws KasaTapoError EBADINPUT. */
-export function rangeOf(intervalMin: number, opts: { start?: Date | number | string; end?: Date | number | string }, defaultSpanMs: number, now = Date.now()): [number, number] {
+export function rangeOf(
+  intervalMin: number,
+  opts: { start?: Date | number | string; end?: Date | number | string },
+  defaultSpanMs: number,
+  now = Date.now(),
+): [number, number] {
   const end = timeOf(opts.end, 'end', now);
   const stepMs = intervalMin * 60_000;
   const start0 = timeOf(opts.start, 'start', end - defaultSpanMs);
@@ -62,7 +63,10 @@ function entriesOf<T>(result: Obj, sentStart: number, stepS: number, endS: numbe
  * Power history. `query(method, params)` asks the device (or the child). Throws KasaTapoError
  * EBADINPUT (options), EUNSUPPORTED (no power history) and what `query` throws.
  */
-export async function readPowerHistory(query: (method: string, params: Obj) => Promise<Obj>, opts: PowerHistoryOptions = {}): Promise<{ value: PowerHistory; raw: unknown }> {
+export async function readPowerHistory(
+  query: (method: string, params: Obj) => Promise<Obj>,
+  opts: PowerHistoryOptions = {},
+): Promise<{ value: PowerHistory; raw: unknown }> {
   const intervalMin = opts.intervalMin ?? 5;
   if (intervalMin !== 5 && intervalMin !== 60) throw new KasaTapoError('EBADINPUT', `intervalMin must be 5 or 60, got ${JSON.stringify(intervalMin)}`);
   const [start, end] = rangeOf(intervalMin, opts, intervalMin === 5 ? 2 * 3_600_000 : 86_400_000);
@@ -72,7 +76,10 @@ export async function readPowerHistory(query: (method: string, params: Obj) => P
 }
 
 /** Energy by hour. Throws KasaTapoError EBADINPUT, EUNSUPPORTED and what `query` throws. */
-export async function readHourlyEnergy(query: (method: string, params: Obj) => Promise<Obj>, opts: HourlyEnergyOptions = {}): Promise<{ value: HourlyEnergyHistory; raw: unknown }> {
+export async function readHourlyEnergy(
+  query: (method: string, params: Obj) => Promise<Obj>,
+  opts: HourlyEnergyOptions = {},
+): Promise<{ value: HourlyEnergyHistory; raw: unknown }> {
   const [start, end] = rangeOf(60, opts, 86_400_000);
   const r = await unsupportedAs('hourly energy history', () => query('get_energy_data', { start_timestamp: start, end_timestamp: end, interval: 60 }));
   const entries = entriesOf(r, start, 3600, end, (at, wh) => ({ at, kWh: Math.round(wh) / 1000 }));

@@ -142,21 +142,31 @@ export class Device implements DeviceApi {
   }
 
   private opHistory(note: Note, period: 'day' | 'month', opts: HistoryOpts = {}): Promise<EnergyHistory> {
-    if ((period as string) === 'hour') return this.opSmart(note, 'hourly energy history', opts.child, (q) => readHourlyEnergy(q, opts as HourlyEnergyOptions)) as unknown as Promise<EnergyHistory>;
+    if ((period as string) === 'hour')
+      return this.opSmart(note, 'hourly energy history', opts.child, (q) =>
+        readHourlyEnergy(q, opts as HourlyEnergyOptions),
+      ) as unknown as Promise<EnergyHistory>;
     return this.run(async () => {
       if (period !== 'day' && period !== 'month') throw new KasaTapoError('EBADINPUT', `period must be "day" or "month", got ${JSON.stringify(period)}`);
       const now = new Date();
       const year = opts.year ?? now.getFullYear();
       const month = opts.month ?? now.getMonth() + 1;
-      if (!Number.isInteger(year) || year < 2000 || year > 2100) throw new KasaTapoError('EBADINPUT', `year must be an integer 2000-2100, got ${JSON.stringify(year)}`);
-      if (!Number.isInteger(month) || month < 1 || month > 12) throw new KasaTapoError('EBADINPUT', `month must be an integer 1-12, got ${JSON.stringify(month)}`);
+      if (!Number.isInteger(year) || year < 2000 || year > 2100)
+        throw new KasaTapoError('EBADINPUT', `year must be an integer 2000-2100, got ${JSON.stringify(year)}`);
+      if (!Number.isInteger(month) || month < 1 || month > 12)
+        throw new KasaTapoError('EBADINPUT', `month must be an integer 1-12, got ${JSON.stringify(month)}`);
       const { n, c } = await this.child(opts.child);
       return noted(note, await this.adapter.history(period, year, month, n, c));
     });
   }
 
   /** A SMART-only read on the device or a child (power history, hourly energy). */
-  private opSmart<T>(note: Note, what: string, child: ChildRef | undefined, fn: (q: (method: string, params: Record<string, unknown>) => Promise<Record<string, unknown>>) => Promise<WithRaw<T>>): Promise<T> {
+  private opSmart<T>(
+    note: Note,
+    what: string,
+    child: ChildRef | undefined,
+    fn: (q: (method: string, params: Record<string, unknown>) => Promise<Record<string, unknown>>) => Promise<WithRaw<T>>,
+  ): Promise<T> {
     return this.run(async () => {
       const { n, c } = await this.child(child);
       const adapter = this.adapter;
@@ -196,7 +206,8 @@ export class Device implements DeviceApi {
       try {
         return await smartChildLock(this.adapter.proto, c?.id, on);
       } catch (e) {
-        if (e instanceof KasaTapoError && e.code === 'EUNSUPPORTED') throw new KasaTapoError('EUNSUPPORTED', `${describe(n, c)} has no child lock`, { cause: e });
+        if (e instanceof KasaTapoError && e.code === 'EUNSUPPORTED')
+          throw new KasaTapoError('EUNSUPPORTED', `${describe(n, c)} has no child lock`, { cause: e });
         throw e;
       }
     });
@@ -404,6 +415,8 @@ export function createDevice(transport: Transport, opts: DeviceOptions = {}): De
   const retry = { retries: opts.retries, backoffMs: opts.backoffMs, signal: abort.signal, ...(opts.logger ? { logger: opts.logger } : {}) };
   const where = { host: transport.host, port: transport.port, transport: transport.kind };
   const adapter: Adapter =
-    PROTOCOL_OF[transport.kind] === 'iot' ? new IotAdapter(new IotProtocol(transport, retry), where) : new SmartAdapter(new SmartProtocol(transport, retry), where);
+    PROTOCOL_OF[transport.kind] === 'iot'
+      ? new IotAdapter(new IotProtocol(transport, retry), where)
+      : new SmartAdapter(new SmartProtocol(transport, retry), where);
   return new Device(transport, adapter, abort);
 }

@@ -45,7 +45,10 @@ const CSS: Readonly<Record<string, string>> = {
  * Throws KasaTapoError EBADINPUT for anything else.
  */
 export function parseColor(color: string): { hue: number; saturation: number; brightness: number } {
-  const name = color.trim().toLowerCase().replace(/[\s_-]/g, '');
+  const name = color
+    .trim()
+    .toLowerCase()
+    .replace(/[\s_-]/g, '');
   let hex = CSS[name] ?? name;
   if (/^#[0-9a-f]{3}$/.test(hex)) hex = '#' + [...hex.slice(1)].map((c) => c + c).join('');
   if (!/^#[0-9a-f]{6}$/.test(hex)) {

@@ -55,7 +55,11 @@ function smartResult(answer: unknown, method: string): Record<string, unknown> {
   if (!isObject(answer)) throw new KasaTapoError('EPROTOCOL', `${method}: the device's answer is not an object`, { method });
   const code = answer['error_code'];
   if (code === -1002 || code === -1001) throw new KasaTapoError('EUNSUPPORTED', `The device does not know ${method}`, { method, deviceCode: code });
-  if (code !== 0) throw new KasaTapoError('EDEVICE', `The device refused ${method} (error ${String(code)})`, { method, ...(typeof code === 'number' ? { deviceCode: code } : {}) });
+  if (code !== 0)
+    throw new KasaTapoError('EDEVICE', `The device refused ${method} (error ${String(code)})`, {
+      method,
+      ...(typeof code === 'number' ? { deviceCode: code } : {}),
+    });
   return isObject(answer['result']) ? answer['result'] : {};
 }
 
@@ -67,8 +71,13 @@ function iotResult(answer: unknown, method: string): Record<string, unknown> {
     throw new KasaTapoError('EPROTOCOL', `netif.${method}: the device's answer has no result`, { method: `netif.${method}` });
   }
   const code = body['err_code'];
-  if (code === -2 || code === -1) throw new KasaTapoError('EUNSUPPORTED', `The device does not know netif.${method}`, { method: `netif.${method}`, deviceCode: code });
-  if (code !== 0 && code !== undefined) throw new KasaTapoError('EDEVICE', `The device refused netif.${method} (err_code ${JSON.stringify(code) ?? '?'})`, { method: `netif.${method}`, ...(typeof code === 'number' ? { deviceCode: code } : {}) });
+  if (code === -2 || code === -1)
+    throw new KasaTapoError('EUNSUPPORTED', `The device does not know netif.${method}`, { method: `netif.${method}`, deviceCode: code });
+  if (code !== 0 && code !== undefined)
+    throw new KasaTapoError('EDEVICE', `The device refused netif.${method} (err_code ${JSON.stringify(code) ?? '?'})`, {
+      method: `netif.${method}`,
+      ...(typeof code === 'number' ? { deviceCode: code } : {}),
+    });
   return body;
 }
 
@@ -80,15 +89,18 @@ export async function wifiScan(dev: DeviceApi): Promise<WifiNetwork[]> {
   if (!(await isSmart(dev))) {
     const r = iotResult(await dev.raw({ netif: { get_scaninfo: { refresh: 1 } } }), 'get_scaninfo');
     const list = Array.isArray(r['ap_list']) ? r['ap_list'] : [];
-    return list.filter(isObject).filter((a) => typeof a['ssid'] === 'string').map((a) => {
-      const n: WifiNetwork = { ssid: a['ssid'] as string };
-      if (typeof a['key_type'] === 'number') {
-        n.keyType = a['key_type'];
-        if (KEY_NAMES[a['key_type']]) n.keyTypeName = KEY_NAMES[a['key_type']];
-      }
-      if (typeof a['rssi'] === 'number') n.rssi = a['rssi'];
-      return n;
-    });
+    return list
+      .filter(isObject)
+      .filter((a) => typeof a['ssid'] === 'string')
+      .map((a) => {
+        const n: WifiNetwork = { ssid: a['ssid'] as string };
+        if (typeof a['key_type'] === 'number') {
+          n.keyType = a['key_type'];
+          if (KEY_NAMES[a['key_type']]) n.keyTypeName = KEY_NAMES[a['key_type']];
+        }
+        if (typeof a['rssi'] === 'number') n.rssi = a['rssi'];
+        return n;
+      });
   }
   const out: WifiNetwork[] = [];
   let start = 0;
@@ -123,20 +135,27 @@ export async function wifiScan(dev: DeviceApi): Promise<WifiNetwork[]> {
  */
 export async function wifiJoin(dev: DeviceApi, ssid: string, password: string, keyType?: number | string): Promise<WifiJoinResult> {
   if (typeof ssid !== 'string' || ssid === '' || Buffer.byteLength(ssid) > 32) throw new KasaTapoError('EBADINPUT', 'The SSID must be 1-32 bytes');
-  if (typeof password !== 'string' || Buffer.byteLength(password) > 64) throw new KasaTapoError('EBADINPUT', 'The Wi-Fi password must be a string of at most 64 bytes');
+  if (typeof password !== 'string' || Buffer.byteLength(password) > 64)
+    throw new KasaTapoError('EBADINPUT', 'The Wi-Fi password must be a string of at most 64 bytes');
   let kt = keyType;
   if (kt === undefined) kt = (await wifiScan(dev).catch(() => [] as WifiNetwork[])).find((n) => n.ssid === ssid)?.keyType ?? 3;
   const num = typeof kt === 'number' ? kt : KEY_NUMBERS[kt];
-  if (num === undefined || !Number.isInteger(num) || num < 0 || num > 4) throw new KasaTapoError('EBADINPUT', 'The key type must be 0 (none), 1 (WEP), 2 (WPA), 3 (WPA2) or a SMART name like wpa2_psk');
+  if (num === undefined || !Number.isInteger(num) || num < 0 || num > 4)
+    throw new KasaTapoError('EBADINPUT', 'The key type must be 0 (none), 1 (WEP), 2 (WPA), 3 (WPA2) or a SMART name like wpa2_psk');
   if (num !== 0 && password === '') throw new KasaTapoError('EBADINPUT', `A password is needed for a protected network`);
   const smart = await isSmart(dev);
   let time: Record<string, unknown> | undefined;
   if (smart) {
     // The apps send the device's clock along (as python-kasa does); leave it out if it cannot be read.
-    time = await dev.raw({ method: 'get_device_time' }).then((a) => smartResult(a, 'get_device_time'), () => undefined);
+    time = await dev.raw({ method: 'get_device_time' }).then(
+      (a) => smartResult(a, 'get_device_time'),
+      () => undefined,
+    );
   }
-  const wireless = { ssid: b64(ssid), password: b64(password), key_type: typeof kt === 'string' ? kt : KEY_NAMES[num] ?? 'wpa2_psk' };
-  const request = smart ? { method: 'set_qs_info', params: { wireless, ...(time ? { time } : {}) } } : { netif: { set_stainfo: { ssid, password, key_type: num } } };
+  const wireless = { ssid: b64(ssid), password: b64(password), key_type: typeof kt === 'string' ? kt : (KEY_NAMES[num] ?? 'wpa2_psk') };
+  const request = smart
+    ? { method: 'set_qs_info', params: { wireless, ...(time ? { time } : {}) } }
+    : { netif: { set_stainfo: { ssid, password, key_type: num } } };
   let answer: unknown;
   try {
     answer = await dev.raw(request);
@@ -150,7 +169,11 @@ export async function wifiJoin(dev: DeviceApi, ssid: string, password: string, k
     else iotResult(answer, 'set_stainfo');
   } catch (e) {
     if (isKasaTapoError(e) && e.code === 'EDEVICE') {
-      throw new KasaTapoError('EDEVICE', `The device refused to join "${ssid}"`, { hint: 'Check the SSID (it must be one `wifi scan` lists) and the key type', ...(e.deviceCode !== undefined ? { deviceCode: e.deviceCode } : {}), ...(e.method ? { method: e.method } : {}) });
+      throw new KasaTapoError('EDEVICE', `The device refused to join "${ssid}"`, {
+        hint: 'Check the SSID (it must be one `wifi scan` lists) and the key type',
+        ...(e.deviceCode !== undefined ? { deviceCode: e.deviceCode } : {}),
+        ...(e.method ? { method: e.method } : {}),
+      });
     }
     throw e;
   }

@@ -22,7 +22,18 @@ import { Poller } from './poller';
 import { keyOf, Refs } from './refs';
 import { Scheduler } from './scheduler';
 import { Sessions } from './sessions';
-import type { DeviceRef, DeviceStats, DeviceStatus, PollListener, PoolDeviceConfig, PoolEvents, PoolOptions, PoolStats, SubscribeOptions, Subscription } from './types';
+import type {
+  DeviceRef,
+  DeviceStats,
+  DeviceStatus,
+  PollListener,
+  PoolDeviceConfig,
+  PoolEvents,
+  PoolOptions,
+  PoolStats,
+  SubscribeOptions,
+  Subscription,
+} from './types';
 
 export { PooledDevice } from './pooled-device';
 export type * from './types';
@@ -133,7 +144,10 @@ export class Pool extends EventEmitter<PoolEvents> {
   device(ref: DeviceRef): PooledDevice {
     const e = this.entry(ref);
     e.users++;
-    return new PooledDevice({ enqueue: (x, run) => this.enqueue(x, run), release: (x) => this.release(x), statusOf: (x) => this.entries.get(x.key)?.status ?? 'idle' }, e);
+    return new PooledDevice(
+      { enqueue: (x, run) => this.enqueue(x, run), release: (x) => this.release(x), statusOf: (x) => this.entries.get(x.key)?.status ?? 'idle' },
+      e,
+    );
   }
 
   /** The RSA key pair for AES devices (connect()'s key store: generated once, asynchronously). */

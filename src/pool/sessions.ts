@@ -23,7 +23,6 @@ export interface SessionOptions {
   isClosed(): boolean;
 }
 
-
 export class Sessions {
   constructor(
     private readonly opts: SessionOptions,
@@ -79,33 +78,35 @@ export class Sessions {
         ...(this.opts.credentials ? { credentials: this.opts.credentials } : {}),
         ...(this.opts.logger ? { logger: this.opts.logger } : {}),
       };
-      e.connecting = this.gate.gated(abort.signal, () => this.opts.connect(opts)).then(
-        (dev) => {
-          e.connecting = undefined;
-          e.connectAbort = undefined;
-          if (this.opts.isClosed()) {
-            void dev.close();
-            throw new KasaTapoError('ECLOSED', 'The connection pool is closed');
-          }
-          e.device = dev;
-          const info = dev.info();
-          if (info) {
-            e.transport = info.protocol;
-            e.foundPort = info.port;
-          }
-          e.stats.transport = e.transport;
-          // The connect's handshakes count; its read's retries do not (as before the split).
-          const s = dev.stats;
-          e.stats.handshakes += s?.handshakes ?? 0;
-          e.seen = { dev, handshakes: s?.handshakes ?? 0, retries: s?.retries ?? 0 };
-          return dev;
-        },
-        (err: unknown) => {
-          e.connecting = undefined;
-          e.connectAbort = undefined;
-          throw err;
-        },
-      );
+      e.connecting = this.gate
+        .gated(abort.signal, () => this.opts.connect(opts))
+        .then(
+          (dev) => {
+            e.connecting = undefined;
+            e.connectAbort = undefined;
+            if (this.opts.isClosed()) {
+              void dev.close();
+              throw new KasaTapoError('ECLOSED', 'The connection pool is closed');
+            }
+            e.device = dev;
+            const info = dev.info();
+            if (info) {
+              e.transport = info.protocol;
+              e.foundPort = info.port;
+            }
+            e.stats.transport = e.transport;
+            // The connect's handshakes count; its read's retries do not (as before the split).
+            const s = dev.stats;
+            e.stats.handshakes += s?.handshakes ?? 0;
+            e.seen = { dev, handshakes: s?.handshakes ?? 0, retries: s?.retries ?? 0 };
+            return dev;
+          },
+          (err: unknown) => {
+            e.connecting = undefined;
+            e.connectAbort = undefined;
+            throw err;
+          },
+        );
     }
     return e.connecting;
   }

@@ -47,7 +47,6 @@ const UNSAFE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 /** err_codes meaning "this module/method does not exist on this device". */
 const IOT_UNSUPPORTED = new Set([-1, -2, -2000, -2001]);
 
-
 /** Serialise a request, `context` first when child ids are given. Never throws. */
 export function buildIotRequest(request: IotRequest, childIds?: readonly string[]): string {
   if (!childIds || childIds.length === 0) return JSON.stringify(request);
@@ -85,7 +84,11 @@ export function checkIotAnswer(request: IotRequest, answer: unknown, host?: stri
   if (top !== 0 && !Object.keys(request).some((mod) => mod !== 'context' && isObject(answer[mod]))) {
     const msg = answer['err_msg'];
     if (typeof msg === 'string' && /busy/i.test(msg)) {
-      throw new KasaTapoError('EBUSY', `The device is busy (err_code ${top}: ${msg.slice(0, 120)})`, { deviceCode: top, method: 'request', ...(host ? { host } : {}) });
+      throw new KasaTapoError('EBUSY', `The device is busy (err_code ${top}: ${msg.slice(0, 120)})`, {
+        deviceCode: top,
+        method: 'request',
+        ...(host ? { host } : {}),
+      });
     }
     throw iotError(top, msg, 'request', host);
   }
@@ -144,7 +147,8 @@ export class IotProtocol {
       const answer = await this.send(buildIotRequest(part, childIds));
       if (parts.length === 1) raw = answer;
       else {
-        for (const [k, v] of Object.entries(isObject(answer) ? answer : {})) if (!UNSAFE_KEYS.has(k)) rawMerged[k] = { ...rawMerged[k], ...(isObject(v) ? v : {}) };
+        for (const [k, v] of Object.entries(isObject(answer) ? answer : {}))
+          if (!UNSAFE_KEYS.has(k)) rawMerged[k] = { ...rawMerged[k], ...(isObject(v) ? v : {}) };
         raw = rawMerged;
       }
       const checked = checkIotAnswer(part, answer, this.transport.host);

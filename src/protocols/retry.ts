@@ -56,12 +56,7 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
  * Throws the last KasaTapoError when no retry is allowed or left (non-KasaTapoError values are
  * wrapped with toKasaTapoError).
  */
-export async function withRetry<T>(
-  transport: Transport,
-  attempt: () => Promise<T>,
-  opts: RetryOptions,
-  stats: RetryStats,
-): Promise<T> {
+export async function withRetry<T>(transport: Transport, attempt: () => Promise<T>, opts: RetryOptions, stats: RetryStats): Promise<T> {
   const retries = Math.max(0, Math.min(10, Math.floor(opts.retries ?? DEFAULT_RETRIES)));
   const backoffMs = Math.max(0, opts.backoffMs ?? DEFAULT_BACKOFF_MS);
   let sessionReplayed = false;

@@ -34,7 +34,8 @@ const UNSUPPORTED_CODES = new Set([-1002, -40106]);
 export function smartError(code: number, rawMethod: string, host?: string): KasaTapoError {
   const method = clip(rawMethod); // a raw request's method name comes from the caller
   const d: ErrorDetails = { deviceCode: code, method, ...(host !== undefined ? { host } : {}) };
-  if (AUTH_CODES.has(code)) return new KasaTapoError('EAUTH', `${method}: the device rejected the credentials (error_code ${code})`, { ...d, hint: HINTS.auth });
+  if (AUTH_CODES.has(code))
+    return new KasaTapoError('EAUTH', `${method}: the device rejected the credentials (error_code ${code})`, { ...d, hint: HINTS.auth });
   if (code === 1003) {
     return new KasaTapoError('EUNSUPPORTED', `${method}: the device does not accept this transport (error_code 1003)`, {
       ...d,
@@ -118,7 +119,7 @@ export class SmartProtocol {
       results[requests[0]!.method] = await this.query(requests[0]!.method, requests[0]!.params);
       return results;
     }
-    for (let i = 0; i < requests.length && this.batchSize > 1; ) {
+    for (let i = 0; i < requests.length && this.batchSize > 1;) {
       const batch = requests.slice(i, i + this.batchSize);
       let answer: Record<string, unknown>;
       try {
@@ -169,7 +170,8 @@ export class SmartProtocol {
     if (params && Object.keys(params).length > 0) requestData['params'] = params;
     const outer = await this.query('control_child', { device_id: deviceId, requestData });
     const inner = outer['responseData'];
-    if (!isObject(inner)) throw new KasaTapoError('EPROTOCOL', `control_child ${clip(method)}: the answer lacks responseData`, { method, host: this.transport.host });
+    if (!isObject(inner))
+      throw new KasaTapoError('EPROTOCOL', `control_child ${clip(method)}: the answer lacks responseData`, { method, host: this.transport.host });
     const code = codeOf(inner);
     if (code !== 0) throw smartError(code, method, this.transport.host);
     return resultOf(inner);

@@ -66,7 +66,8 @@ function aliasOf(t: CloudTarget): string {
 /** Start the simulated cloud. Rejects with EBADINPUT for a non-loopback host, or the listen error. */
 export async function startSimulatedCloud(opts: SimulatedCloudOptions): Promise<SimulatedCloud> {
   const host = opts.host ?? '127.0.0.1';
-  if (!(net.isIPv4(host) && host.startsWith('127.')) && host !== '::1') throw new KasaTapoError('EBADINPUT', `The simulated cloud binds loopback addresses only, not ${host}`);
+  if (!(net.isIPv4(host) && host.startsWith('127.')) && host !== '::1')
+    throw new KasaTapoError('EBADINPUT', `The simulated cloud binds loopback addresses only, not ${host}`);
   const tokens = new Set<string>();
   const stats = { logins: 0, refused: 0, passthrough: 0 };
   let url = '';
@@ -119,7 +120,7 @@ export async function startSimulatedCloud(opts: SimulatedCloudOptions): Promise<
       const id = params['deviceId'];
       const data = params['requestData'];
       const dev = opts.devices.find((d) => d.profile.deviceId === id);
-      if (typeof id !== 'string' || typeof data !== 'string') return { error_code: -20104, msg: 'Parameter doesn\'t exist' };
+      if (typeof id !== 'string' || typeof data !== 'string') return { error_code: -20104, msg: "Parameter doesn't exist" };
       if (!dev) return { error_code: -20580, msg: 'Account is not binded to the device' };
       if (isOffline(dev.faults)) return { error_code: -20571, msg: 'Device is offline' };
       if (dev.profile.protocol !== 'iot' || !dev.model) return { error_code: -1, msg: 'Request timeout' };

@@ -38,7 +38,15 @@ export const COMPONENT_GETTERS: Readonly<Record<string, readonly string[]>> = Ob
   localSmart: [],
   led: ['get_led_info'],
   auto_off: ['get_auto_off_config'],
-  energy_monitoring: ['get_energy_usage', 'get_current_power', 'get_electricity_price_config', 'get_energy_data', 'get_power_data', 'get_emeter_data', 'get_emeter_vgain_igain'],
+  energy_monitoring: [
+    'get_energy_usage',
+    'get_current_power',
+    'get_electricity_price_config',
+    'get_energy_data',
+    'get_power_data',
+    'get_emeter_data',
+    'get_emeter_vgain_igain',
+  ],
   power_protection: ['get_protection_power', 'get_max_power'],
   current_protection: [],
   overheat_protection: [],
@@ -89,8 +97,14 @@ export function addComponentMethods(model: SmartDeviceModel, n: SmartNode, badPa
   const id = n.deviceId;
   if (comps.has('quick_setup')) {
     add('qs_component_nego', () => ({
-      component_list: [...comps].filter((c) => ['quick_setup', 'sunrise_sunset', 'iot_cloud', 'inherit', 'firmware', 'matter'].includes(c)).map((c) => ({ id: c, ver_code: 1 })),
-      extra_info: { device_model: model.profile.model.replace(/\(.*\)$/, ''), device_type: model.profile.discovery?.deviceType ?? 'SMART.TAPOPLUG', is_klap: model.profile.transport === 'klap' },
+      component_list: [...comps]
+        .filter((c) => ['quick_setup', 'sunrise_sunset', 'iot_cloud', 'inherit', 'firmware', 'matter'].includes(c))
+        .map((c) => ({ id: c, ver_code: 1 })),
+      extra_info: {
+        device_model: model.profile.model.replace(/\(.*\)$/, ''),
+        device_type: model.profile.discovery?.deviceType ?? 'SMART.TAPOPLUG',
+        is_klap: model.profile.transport === 'klap',
+      },
     }));
   }
   if (comps.has('schedule')) add('get_next_event', () => ({}));
@@ -110,12 +124,37 @@ export function addComponentMethods(model: SmartDeviceModel, n: SmartNode, badPa
       return undefined;
     });
   }
-  if (comps.has('matter')) add('get_matter_setup_info', () => ({ setup_code: String(10_000_000_000 + Math.floor(unitHash(`${id}:mc`) * 8e10)), setup_payload: `MT:${hex(id, 19).toUpperCase()}` }));
+  if (comps.has('matter'))
+    add('get_matter_setup_info', () => ({
+      setup_code: String(10_000_000_000 + Math.floor(unitHash(`${id}:mc`) * 8e10)),
+      setup_payload: `MT:${hex(id, 19).toUpperCase()}`,
+    }));
   if (comps.has('light_effect')) {
     add('get_dynamic_light_effect_rules', (q) => {
       const rules = [
-        { id: 'L1', scene_name: '', change_mode: 'direct', change_time: 1000, color_status_list: [[100, 0, 0, 2700], [100, 320, 100, 0], [100, 200, 100, 0], [100, 120, 100, 0]] },
-        { id: 'L2', scene_name: '', change_mode: 'bln', change_time: 2000, color_status_list: [[100, 50, 10, 0], [100, 20, 40, 0], [100, 190, 50, 0]] },
+        {
+          id: 'L1',
+          scene_name: '',
+          change_mode: 'direct',
+          change_time: 1000,
+          color_status_list: [
+            [100, 0, 0, 2700],
+            [100, 320, 100, 0],
+            [100, 200, 100, 0],
+            [100, 120, 100, 0],
+          ],
+        },
+        {
+          id: 'L2',
+          scene_name: '',
+          change_mode: 'bln',
+          change_time: 2000,
+          color_status_list: [
+            [100, 50, 10, 0],
+            [100, 20, 40, 0],
+            [100, 190, 50, 0],
+          ],
+        },
       ];
       const start = typeof q['start_index'] === 'number' ? q['start_index'] : 0;
       return { enable: false, max_count: 2, start_index: start, sum: rules.length, rule_list: rules.slice(start) };
@@ -124,10 +163,14 @@ export function addComponentMethods(model: SmartDeviceModel, n: SmartNode, badPa
   if (comps.has('light_strip')) add('get_device_segment', () => ({ segment: 50 }));
   if (comps.has('alarm')) {
     add('get_alarm_configure', () => ({ type: 'Doorbell Ring 2', volume: 'normal', duration: 10 }));
-    add('get_support_alarm_type_list', () => ({ alarm_type_list: ['Doorbell Ring 1', 'Doorbell Ring 2', 'Phone Ring', 'Alarm 1', 'Alarm 2', 'Dripping Tap', 'Connection 1'] }));
+    add('get_support_alarm_type_list', () => ({
+      alarm_type_list: ['Doorbell Ring 1', 'Doorbell Ring 2', 'Phone Ring', 'Alarm 1', 'Alarm 2', 'Dripping Tap', 'Connection 1'],
+    }));
   }
   if (comps.has('child_quick_setup')) {
-    add('get_support_child_device_category', () => ({ device_category_list: [{ category: 'subg.trv' }, { category: 'subg.trigger' }, { category: 'subg.plugswitch' }] }));
+    add('get_support_child_device_category', () => ({
+      device_category_list: [{ category: 'subg.trv' }, { category: 'subg.trigger' }, { category: 'subg.plugswitch' }],
+    }));
     add('get_scan_child_device_list', () => ({ child_device_list: [], scan_status: 'idle', scan_wait_time: 0 }));
   }
   if (comps.has('trigger_log') && (EVENTS_OF_KIND[n.kind] ?? []).length) {
@@ -154,7 +197,14 @@ export function addComponentMethods(model: SmartDeviceModel, n: SmartNode, badPa
     });
   }
   if (comps.has('countdown') && n.switchable) installCountdown(model, n, badParams);
-  if (comps.has('device_load')) add('get_device_load_info', () => ({ cur_load_num: model.children.length, load_level: 'light', max_load_num: 64, total_memory: 4352, used_memory: 1200 + 40 * model.children.length }));
+  if (comps.has('device_load'))
+    add('get_device_load_info', () => ({
+      cur_load_num: model.children.length,
+      load_level: 'light',
+      max_load_num: 64,
+      total_memory: 4352,
+      used_memory: 1200 + 40 * model.children.length,
+    }));
   if (comps.has('energy_monitoring') && n.meter) {
     const meter = n.meter;
     add('get_emeter_data', () => ({

@@ -118,7 +118,16 @@ export function discoveryResult(p: DeviceProfile, host: string, httpPort: number
   if (p.protocol === 'iot') result['hw_ver'] = p.hwVer;
   if (d.https && !d.encryptType) {
     Object.assign(result, { device_name: p.alias, firmware_version: p.fwVer, hardware_version: p.hwVer, isResetWiFi: false });
-    const info = rsaKeyPem ? encryptInfo(rsaKeyPem, { connect_ssid: '', connect_type: 'wireless', device_id: p.deviceId, http_port: httpPort, owner: result['owner'], sd_status: 'offline' }) : undefined;
+    const info = rsaKeyPem
+      ? encryptInfo(rsaKeyPem, {
+          connect_ssid: '',
+          connect_type: 'wireless',
+          device_id: p.deviceId,
+          http_port: httpPort,
+          owner: result['owner'],
+          sd_status: 'offline',
+        })
+      : undefined;
     if (info) result['encrypt_info'] = info;
   }
   return result;

@@ -91,10 +91,11 @@ export function triggerLogOf(node: SmartNode): TriggerLog {
  * Throws Error for an unknown child or an event the child cannot produce.
  */
 export function simulateHubEvent(model: SmartDeviceModel, child: string | number, event: SimHubEvent, opts: { degrees?: number } = {}): TriggerLogEntry {
-  const node = typeof child === 'number' ? model.child(child) : model.child(child) ?? model.children.find((c) => c.state.nickname === child);
+  const node = typeof child === 'number' ? model.child(child) : (model.child(child) ?? model.children.find((c) => c.state.nickname === child));
   if (!node) throw new Error(`No hub child ${JSON.stringify(child)}`);
   const allowed = EVENTS_OF_KIND[node.kind] ?? [];
-  if (!allowed.includes(event)) throw new Error(`A ${node.child?.model ?? node.kind} cannot report "${event}" (it reports: ${allowed.join(', ') || 'nothing'})`);
+  if (!allowed.includes(event))
+    throw new Error(`A ${node.child?.model ?? node.kind} cannot report "${event}" (it reports: ${allowed.join(', ') || 'nothing'})`);
   const t = Math.floor(model.now() / 1000);
   if (event === 'open' || event === 'close') node.state.open = event === 'open';
   if (event === 'motion') node.state.detected = true;

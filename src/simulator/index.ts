@@ -77,9 +77,11 @@ function methodsOf(text: string): string[] {
     if (typeof req['method'] === 'string') {
       const out = [req['method']];
       const p = isObject(req['params']) ? req['params'] : {};
-      const subs = (x: unknown): unknown[] => (isObject(x) && x['method'] === 'multipleRequest' && isObject(x['params']) && Array.isArray(x['params']['requests']) ? x['params']['requests'] : [x]);
+      const subs = (x: unknown): unknown[] =>
+        isObject(x) && x['method'] === 'multipleRequest' && isObject(x['params']) && Array.isArray(x['params']['requests']) ? x['params']['requests'] : [x];
       if (req['method'] === 'multipleRequest') for (const s of subs(req)) if (isObject(s) && typeof s['method'] === 'string') out.push(s['method']);
-      if (req['method'] === 'control_child') for (const s of subs(p['requestData'])) if (isObject(s) && typeof s['method'] === 'string') out.push(`child:${s['method']}`);
+      if (req['method'] === 'control_child')
+        for (const s of subs(p['requestData'])) if (isObject(s) && typeof s['method'] === 'string') out.push(`child:${s['method']}`);
       return out;
     }
     const out: string[] = [];
@@ -137,7 +139,11 @@ export interface SimulatedDevice {
 function createModel(profile: DeviceProfile, host: string, opts: SimulatedDeviceOptions): SimModel | undefined {
   if (profile.iot) return new IotDeviceModel(profile);
   if (profile.smart && profile.transport !== 'https') {
-    return new SmartDeviceModel(profile, { ip: host, ...(opts.pageSize ? { pageSize: opts.pageSize } : {}), ...(opts.maxBatch ? { maxBatch: opts.maxBatch } : {}) });
+    return new SmartDeviceModel(profile, {
+      ip: host,
+      ...(opts.pageSize ? { pageSize: opts.pageSize } : {}),
+      ...(opts.maxBatch ? { maxBatch: opts.maxBatch } : {}),
+    });
   }
   return undefined;
 }
@@ -184,7 +190,8 @@ export async function startSimulatedDevice(profileOrId: DeviceProfile | string, 
   const host = opts.host ?? '127.0.0.1';
   assertLoopback(host);
   const faults: Faults = opts.faults ?? {};
-  for (const [k, v] of Object.entries(profile.defaultFaults ?? {})) if ((faults as Record<string, unknown>)[k] === undefined) (faults as Record<string, unknown>)[k] = v;
+  for (const [k, v] of Object.entries(profile.defaultFaults ?? {}))
+    if ((faults as Record<string, unknown>)[k] === undefined) (faults as Record<string, unknown>)[k] = v;
   const model = createModel(profile, host, opts);
   const log = new RequestLog(opts.logSize);
   const handler: SimHandler = {
@@ -230,7 +237,14 @@ export async function startSimulatedDevice(profileOrId: DeviceProfile | string, 
   if (opts.tddp) {
     const t = opts.tddp === true ? {} : opts.tddp;
     try {
-      tddp = await startTddpResponder({ host, port: t.port ?? 0, answers: hs110TddpAnswers(profile), ...(t.replyPort !== undefined ? { replyPort: t.replyPort } : {}), ...(t.username !== undefined ? { username: t.username } : {}), ...(t.password !== undefined ? { password: t.password } : {}) });
+      tddp = await startTddpResponder({
+        host,
+        port: t.port ?? 0,
+        answers: hs110TddpAnswers(profile),
+        ...(t.replyPort !== undefined ? { replyPort: t.replyPort } : {}),
+        ...(t.username !== undefined ? { username: t.username } : {}),
+        ...(t.password !== undefined ? { password: t.password } : {}),
+      });
     } catch (e) {
       await wire.close();
       throw e;

@@ -6,7 +6,6 @@ import type { Meter } from './meter';
 import type { DeviceProfile } from './profiles';
 import type { SimWifi } from './wifi';
 
-
 export type Params = Record<string, unknown>;
 export type Result = Record<string, unknown>;
 
@@ -72,8 +71,7 @@ export interface IotModel {
   meterOf(outlets?: IotOutlet[]): { meter: Meter; slot?: number };
 }
 
-export const int = (v: unknown, min: number, max: number): v is number =>
-  typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
+export const int = (v: unknown, min: number, max: number): v is number => typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
 
 export function requireInt(p: Params, key: string, min: number, max: number): number {
   const v = p[key];
@@ -113,7 +111,14 @@ export function buildIotModules(m: IotModel): Record<string, Record<string, Meth
   const spec = m.profile.iot!;
   const ok = (): Result => ({});
   const names = m.isBulb
-    ? { emeter: 'smartlife.iot.common.emeter', schedule: 'smartlife.iot.common.schedule', time: 'smartlife.iot.common.timesetting', cloud: 'smartlife.iot.common.cloud', anti: 'smartlife.iot.common.anti_theft', countdown: 'countdown' }
+    ? {
+        emeter: 'smartlife.iot.common.emeter',
+        schedule: 'smartlife.iot.common.schedule',
+        time: 'smartlife.iot.common.timesetting',
+        cloud: 'smartlife.iot.common.cloud',
+        anti: 'smartlife.iot.common.anti_theft',
+        countdown: 'countdown',
+      }
     : { emeter: 'emeter', schedule: 'schedule', time: 'time', cloud: 'cnCloud', anti: 'anti_theft', countdown: 'count_down' };
 
   const setAlias: Method = {
@@ -161,7 +166,16 @@ export function buildIotModules(m: IotModel): Record<string, Record<string, Meth
     [names.countdown]: {
       // The rule runs: `remain` counts down and the relay switches when it reaches 0 (an unref'd
       // timer, so it never keeps a process alive).
-      get_rules: { child: 'all', fn: () => ({ rule_list: m.state.countdown.map((r) => ({ ...r, remain: Math.max(0, Number(r['delay']) - Math.floor((m.now() - Number(r['at'] ?? m.now())) / 1000)), at: undefined })) }) },
+      get_rules: {
+        child: 'all',
+        fn: () => ({
+          rule_list: m.state.countdown.map((r) => ({
+            ...r,
+            remain: Math.max(0, Number(r['delay']) - Math.floor((m.now() - Number(r['at'] ?? m.now())) / 1000)),
+            at: undefined,
+          })),
+        }),
+      },
       add_rule: {
         child: 'all',
         fn: (p, o) => {
@@ -181,10 +195,24 @@ export function buildIotModules(m: IotModel): Record<string, Record<string, Meth
       },
       delete_all_rules: { child: 'all', fn: () => ((m.state.countdown = []), {}) },
     },
-    [names.time]: { get_time: { fn: time }, get_timezone: { fn: () => ({ index: 39, zone_str: '(UTC) Greenwich Mean Time', dst_offset: 60, tz_str: 'GMT0BST,M3.5.0/1,M10.5.0' }) } },
+    [names.time]: {
+      get_time: { fn: time },
+      get_timezone: { fn: () => ({ index: 39, zone_str: '(UTC) Greenwich Mean Time', dst_offset: 60, tz_str: 'GMT0BST,M3.5.0/1,M10.5.0' }) },
+    },
     [names.cloud]: {
       get_info: {
-        fn: () => ({ username: 'user@example.com', server: 'devs.tplinkcloud.com', binded: 1, cld_connection: 1, illegalType: 0, stopConnect: 0, tcspStatus: 1, fwDlPage: '', tcspInfo: '', fwNotifyType: -1 }),
+        fn: () => ({
+          username: 'user@example.com',
+          server: 'devs.tplinkcloud.com',
+          binded: 1,
+          cld_connection: 1,
+          illegalType: 0,
+          stopConnect: 0,
+          tcspStatus: 1,
+          fwDlPage: '',
+          tcspInfo: '',
+          fwNotifyType: -1,
+        }),
       },
       get_intl_fw_list: { fn: () => ({ fw_list: [] }) },
     },
@@ -202,8 +230,20 @@ export function buildIotModules(m: IotModel): Record<string, Record<string, Meth
   };
   if (spec.emeter || m.isBulb) {
     modules[names.emeter] = {
-      get_realtime: { child: 'first', fn: (_p, o) => { const at = m.meterOf(o); return m.realtime(at.meter, spec.kind === 'strip' ? at.slot : undefined); } },
-      erase_emeter_stat: { child: 'all', fn: (_p, o) => { for (const x of o ?? (m.outlets.length ? m.outlets : [m])) x.meter.erase(); return {}; } },
+      get_realtime: {
+        child: 'first',
+        fn: (_p, o) => {
+          const at = m.meterOf(o);
+          return m.realtime(at.meter, spec.kind === 'strip' ? at.slot : undefined);
+        },
+      },
+      erase_emeter_stat: {
+        child: 'all',
+        fn: (_p, o) => {
+          for (const x of o ?? (m.outlets.length ? m.outlets : [m])) x.meter.erase();
+          return {};
+        },
+      },
       get_vgain_igain: { fn: () => ({ vgain: 13462, igain: 16835 }) },
       ...stats(m, true),
     };
@@ -230,13 +270,30 @@ export function buildIotModules(m: IotModel): Record<string, Record<string, Meth
           return {};
         },
       },
-      get_dimmer_parameters: { fn: () => ({ minThreshold: 5, fadeOnTime: 1000, fadeOffTime: 1000, gentleOnTime: 3000, gentleOffTime: 10000, rampRate: 30, bulb_type: 1 }) },
-      get_default_behavior: { fn: () => ({ hard_on: { mode: 'last_status' }, soft_on: { mode: 'last_status' }, long_press: { mode: 'instant_on_off' }, double_click: { mode: 'none' } }) },
+      get_dimmer_parameters: {
+        fn: () => ({ minThreshold: 5, fadeOnTime: 1000, fadeOffTime: 1000, gentleOnTime: 3000, gentleOffTime: 10000, rampRate: 30, bulb_type: 1 }),
+      },
+      get_default_behavior: {
+        fn: () => ({
+          hard_on: { mode: 'last_status' },
+          soft_on: { mode: 'last_status' },
+          long_press: { mode: 'instant_on_off' },
+          double_click: { mode: 'none' },
+        }),
+      },
     };
   }
   if (m.isBulb) {
     modules['smartlife.iot.common.system'] = { set_dev_alias: setAlias, reboot: { fn: ok }, reset: { fn: ok } };
-    const details = () => ({ lamp_beam_angle: 150, min_voltage: 110, max_voltage: 240, wattage: Math.round(m.profile.baseW), incandescent_equivalent: 60, max_lumens: 800, color_rendering_index: 80 });
+    const details = () => ({
+      lamp_beam_angle: 150,
+      min_voltage: 110,
+      max_voltage: 240,
+      wattage: Math.round(m.profile.baseW),
+      incandescent_equivalent: 60,
+      max_lumens: 800,
+      color_rendering_index: 80,
+    });
     const common = {
       get_light_state: { fn: () => (spec.kind === 'lightstrip' ? { ...m.lightState(), length: spec.length ?? 1, transition: 500 } : m.lightState()) },
       get_light_details: { fn: details },

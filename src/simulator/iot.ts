@@ -9,7 +9,19 @@ import { isObject, parseJson } from '../json';
 import { Meter, unitHash } from './meter';
 import type { DeviceProfile, LightSpec } from './profiles';
 import type { SimHandler } from './types';
-import { buildIotModules, IotError, invalid, lightInvalid, round, type IotModel, type IotOutlet, type IotState, type Method, type Params, type Result } from './iot-modules';
+import {
+  buildIotModules,
+  IotError,
+  invalid,
+  lightInvalid,
+  round,
+  type IotModel,
+  type IotOutlet,
+  type IotState,
+  type Method,
+  type Params,
+  type Result,
+} from './iot-modules';
 import { SimWifi } from './wifi';
 
 export type { IotLight, IotOutlet, IotState } from './iot-modules';
@@ -110,7 +122,13 @@ export class IotDeviceModel implements SimHandler, IotModel {
       let outlets: IotOutlet[] | undefined;
       if (m.child && ctx !== undefined) {
         if (ctx === 'bad') throw invalid();
-        outlets = ctx.map((id) => this.findOutlet(id) ?? (() => { throw new IotError(-14, 'entry not exist'); })());
+        outlets = ctx.map(
+          (id) =>
+            this.findOutlet(id) ??
+            (() => {
+              throw new IotError(-14, 'entry not exist');
+            })(),
+        );
         if (outlets.length === 0) return { err_code: 0 };
         if (m.child === 'first') outlets = outlets.slice(0, 1);
       }
@@ -266,7 +284,12 @@ export class IotDeviceModel implements SimHandler, IotModel {
     const spec = this.profile.iot!;
     if (this.isBulb) return { power_mw: Math.round(meter.powerW() * 1000), total_wh: meter.totalWh() };
     if (spec.emeter === 'v1') {
-      return { current: round(meter.currentA(), 6), voltage: round(meter.voltageV(), 6), power: round(meter.powerW(), 6), total: round(meter.totalWh() / 1000, 3) };
+      return {
+        current: round(meter.currentA(), 6),
+        voltage: round(meter.voltageV(), 6),
+        power: round(meter.powerW(), 6),
+        total: round(meter.totalWh() / 1000, 3),
+      };
     }
     const r: Result = {
       current_ma: Math.round(meter.currentA() * 1000),

@@ -87,7 +87,7 @@ export class SmartNode {
     const light = s.light;
     const t = owner.now();
     this.state = {
-      on: child ? child.on ?? false : p.on,
+      on: child ? (child.on ?? false) : p.on,
       onSince: t - 3600_000 * (1 + Math.floor(unitHash(deviceId) * 30)),
       nickname: child ? child.alias : p.alias,
       brightness: light?.brightness ?? s.brightness ?? 100,
@@ -184,7 +184,13 @@ export class SmartNode {
         default_states: { type: 'last_states' },
       });
     } else {
-      const category = { 'temp-humidity': 'subg.trigger.temp-hmdt-sensor', contact: 'subg.trigger.contact-sensor', motion: 'subg.trigger.motion-sensor', button: 'subg.trigger.button', 'water-leak': 'subg.trigger.water-leak-sensor' }[this.kind];
+      const category = {
+        'temp-humidity': 'subg.trigger.temp-hmdt-sensor',
+        contact: 'subg.trigger.contact-sensor',
+        motion: 'subg.trigger.motion-sensor',
+        button: 'subg.trigger.button',
+        'water-leak': 'subg.trigger.water-leak-sensor',
+      }[this.kind];
       Object.assign(base, {
         type: 'SMART.TAPOSENSOR',
         category,
@@ -201,7 +207,13 @@ export class SmartNode {
         status_follow_edge: false,
       });
       if (this.kind === 'temp-humidity') {
-        Object.assign(base, { current_temp: st.temperatureC, current_humidity: st.humidityPercent, current_temp_exception: 0, current_humidity_exception: 0, temp_unit: 'celsius' });
+        Object.assign(base, {
+          current_temp: st.temperatureC,
+          current_humidity: st.humidityPercent,
+          current_temp_exception: 0,
+          current_humidity_exception: 0,
+          temp_unit: 'celsius',
+        });
       }
       if (this.kind === 'contact') base['open'] = st.open;
       if (this.kind === 'motion') base['detected'] = st.detected;
@@ -211,7 +223,13 @@ export class SmartNode {
       base['device_on'] = st.on;
       base['on_time'] = st.on ? Math.floor((this.owner.now() - st.onSince) / 1000) : 0;
     }
-    if (this.meter && this.kind === 'device') Object.assign(base, { power_protection_status: 'normal', auto_off_status: 'off', auto_off_remain_time: 0, default_states: { type: 'last_states', state: {} } });
+    if (this.meter && this.kind === 'device')
+      Object.assign(base, {
+        power_protection_status: 'normal',
+        auto_off_status: 'off',
+        auto_off_remain_time: 0,
+        default_states: { type: 'last_states', state: {} },
+      });
     if (this.isDimmer || this.isLight) base['brightness'] = st.brightness;
     if (this.isDimmer) base['default_states'] = { type: 'last_states', re_power_type: 'always_off' };
     const light = s.light;
@@ -226,7 +244,17 @@ export class SmartNode {
         default_states: { type: 'last_states', state: colour },
       });
       if (s.lightingEffect) {
-        base['lighting_effect'] = { enable: st.effectEnabled ? 1 : 0, name: 'Aurora', id: 'simEffectAurora0001', brightness: 100, custom: 0, display_colors: [[120, 100, 100], [240, 100, 100]] };
+        base['lighting_effect'] = {
+          enable: st.effectEnabled ? 1 : 0,
+          name: 'Aurora',
+          id: 'simEffectAurora0001',
+          brightness: 100,
+          custom: 0,
+          display_colors: [
+            [120, 100, 100],
+            [240, 100, 100],
+          ],
+        };
       }
     }
     return base;

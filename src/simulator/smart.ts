@@ -120,13 +120,21 @@ export class SmartDeviceModel implements SimHandler, SmartNodeOwner {
     const s = p.smart!;
     const comps = n.components;
     const m = n.methods;
-    const list = n.kind === 'device' ? s.components : s.childComponents?.[n.kind] ?? '';
+    const list = n.kind === 'device' ? s.components : (s.childComponents?.[n.kind] ?? '');
     m['component_nego'] = () => ({ component_list: componentList(list) });
     m['get_device_info'] = () => n.info();
     m['set_device_info'] = (q) => (n.setInfo(q), undefined);
     m['get_device_time'] = () => ({ timestamp: Math.floor(this.now() / 1000), time_diff: s.timeDiff, region: s.region });
     m['get_connect_cloud_state'] = () => ({ status: 0 });
-    m['get_latest_fw'] = () => ({ fw_ver: n.child?.fwVer ?? p.fwVer, hw_id: p.deviceId.slice(0, 32), need_to_upgrade: false, oem_id: p.deviceId.slice(8, 40), release_date: '', release_note: '', type: 0 });
+    m['get_latest_fw'] = () => ({
+      fw_ver: n.child?.fwVer ?? p.fwVer,
+      hw_id: p.deviceId.slice(0, 32),
+      need_to_upgrade: false,
+      oem_id: p.deviceId.slice(8, 40),
+      release_date: '',
+      release_note: '',
+      type: 0,
+    });
     m['get_fw_download_state'] = () => ({ status: 0, download_progress: 0, reboot_time: 5, upgrade_time: 5, auto_upgrade: false });
     if (n.isSensor) {
       m['get_trigger_logs'] = (q) => {
@@ -151,7 +159,11 @@ export class SmartDeviceModel implements SimHandler, SmartNodeOwner {
       };
     }
     if (comps.has('led')) {
-      const led = () => ({ led_rule: n.state.ledRule, led_status: n.state.ledRule !== 'never', night_mode: { night_mode_type: 'sunrise_sunset', start_time: 1200, end_time: 420, sunrise_offset: 0, sunset_offset: 0 } });
+      const led = () => ({
+        led_rule: n.state.ledRule,
+        led_status: n.state.ledRule !== 'never',
+        night_mode: { night_mode_type: 'sunrise_sunset', start_time: 1200, end_time: 420, sunrise_offset: 0, sunset_offset: 0 },
+      });
       m['get_led_info'] = led;
       m['set_led_info'] = (q) => {
         const rule = q['led_rule'];
@@ -165,7 +177,15 @@ export class SmartDeviceModel implements SimHandler, SmartNodeOwner {
     if (comps.has('antitheft')) m['get_antitheft_rules'] = () => ({ enable: false, antitheft_rule_max_count: 1, rule_list: [] });
     if (comps.has('auto_off')) m['get_auto_off_config'] = () => ({ enable: false, delay_min: 120 });
     if (comps.has('brightness')) {
-      m['get_preset_rules'] = () => (n.isLight ? { states: [{ brightness: 50, hue: 0, saturation: 0, color_temp: 2700 }, { brightness: 100, hue: 240, saturation: 100, color_temp: 0 }] } : { brightness: [100, 75, 50, 25, 1] });
+      m['get_preset_rules'] = () =>
+        n.isLight
+          ? {
+              states: [
+                { brightness: 50, hue: 0, saturation: 0, color_temp: 2700 },
+                { brightness: 100, hue: 240, saturation: 100, color_temp: 0 },
+              ],
+            }
+          : { brightness: [100, 75, 50, 25, 1] };
       m['get_on_off_gradually_info'] = () => ({ enable: true, on_state: { enable: true, duration: 1 }, off_state: { enable: true, duration: 1 } });
     }
     if (s.lightingEffect && n.kind === 'device') {
@@ -182,9 +202,20 @@ export class SmartDeviceModel implements SimHandler, SmartNodeOwner {
     if (n.meter) this.energyMethods(n, n.meter);
     if (n.kind === 'device' && this.children.length) {
       const kids = () => this.children;
-      m['get_child_device_list'] = (q) => page(kids().map((c) => c.info()), q, 'child_device_list', this.pageSize);
+      m['get_child_device_list'] = (q) =>
+        page(
+          kids().map((c) => c.info()),
+          q,
+          'child_device_list',
+          this.pageSize,
+        );
       m['get_child_device_component_list'] = (q) =>
-        page(kids().map((c) => ({ device_id: c.deviceId, component_list: componentList(s.childComponents?.[c.kind as SmartChildSpec['kind']] ?? '') })), q, 'child_component_list', this.pageSize);
+        page(
+          kids().map((c) => ({ device_id: c.deviceId, component_list: componentList(s.childComponents?.[c.kind as SmartChildSpec['kind']] ?? '') })),
+          q,
+          'child_component_list',
+          this.pageSize,
+        );
       m['control_child'] = (q) => {
         const id = q['device_id'];
         const child = typeof id === 'string' ? this.child(id) : undefined;

@@ -62,7 +62,15 @@ export async function startTddpResponder(opts: TddpResponderOptions): Promise<Td
     if (req.version !== 2 || req.code !== 1) return;
     const text = req.type === 0x03 && Object.prototype.hasOwnProperty.call(opts.answers, req.subtype) ? opts.answers[req.subtype] : undefined;
     const payload = text === undefined ? Buffer.alloc(0) : tddpEncrypt(key, Buffer.from(text, 'utf8'));
-    const reply = buildTddpPacket({ version: 2, type: req.type, code: 2, replyInfo: text === undefined ? 0x09 : 0, packetId: req.packetId, subtype: req.subtype, payload });
+    const reply = buildTddpPacket({
+      version: 2,
+      type: req.type,
+      code: 2,
+      replyInfo: text === undefined ? 0x09 : 0,
+      packetId: req.packetId,
+      subtype: req.subtype,
+      payload,
+    });
     const to = opts.replyPort === undefined || opts.replyPort === 'source' ? rinfo.port : opts.replyPort;
     sock.send(reply, to, rinfo.address, () => undefined);
   });

@@ -144,7 +144,11 @@ export class AesTransport extends HttpSessionTransport<AesSession> {
       version === 2
         ? '. Old firmware that needs login v1 says so in its discovery answer (Scan shows it); to use v1 anyway, choose transport "aes-v1" for this device in the pool\'s list (login v1 sends the password itself)'
         : '';
-    throw new KasaTapoError('EAUTH', `${this.host} rejected the credentials (AES login v${version})${v1}`, { host: this.host, hint: HINTS.auth, deviceCode: LOGIN_ERROR });
+    throw new KasaTapoError('EAUTH', `${this.host} rejected the credentials (AES login v${version})${v1}`, {
+      host: this.host,
+      hint: HINTS.auth,
+      deviceCode: LOGIN_ERROR,
+    });
   }
 
   /**
@@ -196,7 +200,8 @@ export class AesTransport extends HttpSessionTransport<AesSession> {
   private async passthrough(s: AesSession, path: string, inner: string): Promise<string> {
     const body = Buffer.from(JSON.stringify({ method: 'securePassthrough', params: { request: s.cipher.encrypt(inner) } }));
     const r = await this.http.post(path, body, { ...JSON_HEADERS, ...s.headers });
-    if (r.status !== 200) throw new KasaTapoError('EPROTOCOL', `${this.host} answered an AES request with HTTP ${r.status}`, { host: this.host, httpStatus: r.status });
+    if (r.status !== 200)
+      throw new KasaTapoError('EPROTOCOL', `${this.host} answered an AES request with HTTP ${r.status}`, { host: this.host, httpStatus: r.status });
     try {
       return openAesEnvelope(s.cipher, r.body, this.host, r.status);
     } catch (e) {

@@ -67,8 +67,7 @@ export class HttpClient {
           reject(toKasaTapoError(err, host));
         }
       };
-      const tooBig = (n: number): KasaTapoError =>
-        new KasaTapoError('ETOOBIG', `${host} sent an answer of ${n} bytes, above the ${max}-byte limit`, { host });
+      const tooBig = (n: number): KasaTapoError => new KasaTapoError('ETOOBIG', `${host} sent an answer of ${n} bytes, above the ${max}-byte limit`, { host });
       const req = http.request({
         host,
         port,

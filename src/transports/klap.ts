@@ -31,7 +31,13 @@ const OCTET = { 'Content-Type': 'application/octet-stream' };
  * hashes, in order. Pure. Returns the remote seed (a view of `body`) and the matching candidate.
  * Throws KasaTapoError EPROTOCOL (not 48 bytes) or EAUTH (no candidate matches).
  */
-export function checkKlapHandshake1(version: KlapVersion, local: Buffer, body: Buffer, candidates: readonly Buffer[], host: string): { remote: Buffer; auth: Buffer } {
+export function checkKlapHandshake1(
+  version: KlapVersion,
+  local: Buffer,
+  body: Buffer,
+  candidates: readonly Buffer[],
+  host: string,
+): { remote: Buffer; auth: Buffer } {
   if (body.length !== 48) {
     throw new KasaTapoError('EPROTOCOL', `${host} sent a ${body.length}-byte KLAP handshake answer, expected 48`, { host });
   }

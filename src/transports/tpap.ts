@@ -130,7 +130,11 @@ export class TpapTransport extends HttpSessionTransport<TpapSession> {
   }
 
   /** One login call; resolves with `result`. Throws KasaTapoError (status, JSON, error_code ≠ 0 as EDEVICE unless `onCode` maps it). */
-  private async call(step: string, params: Record<string, unknown>, onCode?: (code: unknown, answer: Record<string, unknown>) => KasaTapoError | undefined): Promise<Record<string, unknown>> {
+  private async call(
+    step: string,
+    params: Record<string, unknown>,
+    onCode?: (code: unknown, answer: Record<string, unknown>) => KasaTapoError | undefined,
+  ): Promise<Record<string, unknown>> {
     const r = await this.http.post('/', Buffer.from(JSON.stringify({ method: 'login', params: { sub_method: step, ...params } })), JSON_HEADERS);
     if (r.status !== 200) throw this.statusError(r.status, `TPAP ${step}`);
     const answer = parseJsonObject(r.body, `TPAP ${step} answer`);
@@ -235,9 +239,15 @@ export class TpapTransport extends HttpSessionTransport<TpapSession> {
     const stok = typeof share.sessionId === 'string' && share.sessionId ? share.sessionId : typeof share.stok === 'string' ? share.stok : '';
     if (!stok || !/^[\w.~-]{1,256}$/.test(stok)) throw this.bad('share answer has no usable session token');
     const startSeq = share.start_seq;
-    if (typeof startSeq !== 'number' || !Number.isInteger(startSeq) || startSeq < 0 || startSeq > 0xffffffff) throw this.bad('share answer has no valid start_seq');
+    if (typeof startSeq !== 'number' || !Number.isInteger(startSeq) || startSeq < 0 || startSeq > 0xffffffff)
+      throw this.bad('share answer has no valid start_seq');
     this.debug(`login done (${cipher}, ${iterations} iterations, transform ${transform})`);
-    return { cipher: new TpapCipher(cipher, keys.sharedKey), stok, seq: startSeq, renewAt: monotonicMs() + (this.opts.tpapRenewAfterMs ?? TPAP_DEFAULT_RENEW_MS) };
+    return {
+      cipher: new TpapCipher(cipher, keys.sharedKey),
+      stok,
+      seq: startSeq,
+      renewAt: monotonicMs() + (this.opts.tpapRenewAfterMs ?? TPAP_DEFAULT_RENEW_MS),
+    };
   }
 
   private sessionGone(why: string, d: { httpStatus?: number; deviceCode?: number } = {}): KasaTapoError {

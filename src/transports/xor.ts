@@ -15,8 +15,7 @@ import { parseJson } from '../json';
 import type { Transport, TransportOptions, TransportStats } from '../types';
 import { DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT_MS, closedError, connectTimeoutError } from './http';
 
-const timeoutError = (host: string): KasaTapoError =>
-  new KasaTapoError('ETIMEDOUT', `${host} did not answer in time`, { host, hint: HINTS.timeout });
+const timeoutError = (host: string): KasaTapoError => new KasaTapoError('ETIMEDOUT', `${host} did not answer in time`, { host, hint: HINTS.timeout });
 const droppedError = (host: string, got: number): KasaTapoError =>
   new KasaTapoError('ECONNRESET', `${host} closed the connection ${got ? 'in the middle of an answer' : 'without answering'}`, { host });
 
@@ -179,7 +178,10 @@ export class XorTransport implements Transport {
         } else reject(e instanceof Error ? e : toKasaTapoError(e, this.host));
       };
       // Still connecting when the time is up → a connect timeout (not retried; the pool goes offline).
-      const timer = setTimeout(() => done(this.conn?.sock.connecting ? connectTimeoutError(this.host, this.timeoutMs) : timeoutError(this.host)), this.timeoutMs);
+      const timer = setTimeout(
+        () => done(this.conn?.sock.connecting ? connectTimeoutError(this.host, this.timeoutMs) : timeoutError(this.host)),
+        this.timeoutMs,
+      );
       const attempt = (mayRetry: boolean): void => {
         if (this.conn && !this.conn.alive) this.dropConn();
         const reused = this.conn !== undefined;

@@ -30,7 +30,10 @@ export interface TddpPacket {
 
 /** The DES key: the first 8 bytes of MD5(username + password). Never throws. */
 export function tddpKey(username: string, password: string): Buffer {
-  return createHash('md5').update(Buffer.from(username + password, 'utf8')).digest().subarray(0, 8);
+  return createHash('md5')
+    .update(Buffer.from(username + password, 'utf8'))
+    .digest()
+    .subarray(0, 8);
 }
 
 /** Zero-pad to whole DES blocks. */
@@ -44,7 +47,14 @@ function pad8(b: Buffer): Buffer {
  * EBADINPUT for out-of-range fields.
  */
 export function buildTddpPacket(p: Omit<TddpPacket, 'digestOk'>): Buffer {
-  for (const [name, v, max] of [['version', p.version, 0xff], ['type', p.type, 0xff], ['code', p.code, 0xff], ['replyInfo', p.replyInfo, 0xff], ['packetId', p.packetId, 0xffff], ['subtype', p.subtype, 0xff]] as const) {
+  for (const [name, v, max] of [
+    ['version', p.version, 0xff],
+    ['type', p.type, 0xff],
+    ['code', p.code, 0xff],
+    ['replyInfo', p.replyInfo, 0xff],
+    ['packetId', p.packetId, 0xffff],
+    ['subtype', p.subtype, 0xff],
+  ] as const) {
     if (!Number.isInteger(v) || v < 0 || v > max) throw new KasaTapoError('EBADINPUT', `TDDP ${name} must be 0-${max}`);
   }
   const b = Buffer.alloc(TDDP_HEADER_BYTES + p.payload.length);
@@ -66,7 +76,8 @@ export function parseTddpPacket(b: Buffer): TddpPacket {
   if (b.length < TDDP_HEADER_BYTES) throw new KasaTapoError('EPROTOCOL', `TDDP packet too short (${b.length} bytes)`);
   const len = b.readUInt32BE(4);
   if (len > MAX_DATA) throw new KasaTapoError('ETOOBIG', `TDDP packet claims ${len} bytes of data`);
-  if (b.length < TDDP_HEADER_BYTES + len) throw new KasaTapoError('EPROTOCOL', `TDDP packet is shorter than its length field (${b.length - TDDP_HEADER_BYTES} < ${len})`);
+  if (b.length < TDDP_HEADER_BYTES + len)
+    throw new KasaTapoError('EPROTOCOL', `TDDP packet is shorter than its length field (${b.length - TDDP_HEADER_BYTES} < ${len})`);
   const zeroed = Buffer.from(b.subarray(0, TDDP_HEADER_BYTES + len));
   const digest = Buffer.from(zeroed.subarray(12, 28));
   zeroed.fill(0, 12, 28);
@@ -98,4 +109,3 @@ export function tddpDecrypt(key: Buffer, data: Buffer): Buffer {
   while (end > 0 && plain[end - 1] === 0) end--;
   return plain.subarray(0, end);
 }
-

@@ -57,18 +57,120 @@ for (let i = 0; i < count; i++) {
 return null;`;
     const flows: Record<string, unknown>[] = [
       { id: z, type: 'tab', label: 'burst' },
-      { id: 'burst-pool', type: 'tplink-pool', name: 'burst pool', devices: entries, timeout: 500, retries: 0, queueLimit: 150, pollInterval: 10, broadcast: '127.255.255.255', version: 1, credentials: { ...CREDS } },
-      { id: 'warm', type: 'inject', z, props: [{ p: 'payload' }], payload: '100', payloadType: 'num', repeat: '', once: false, topic: '', wires: [['burst-fn']] },
-      { id: 'go', type: 'inject', z, props: [{ p: 'payload' }], payload: String(N), payloadType: 'num', repeat: '', once: false, topic: '', wires: [['burst-fn']] },
-      { id: 'burst-fn', type: 'function', z, name: 'burst of messages', func: burst, outputs: 3, noerr: 0, initialize: '', finalize: '', libs: [], wires: [['act'], ['state'], ['energy']] },
-      { id: 'act', type: 'tplink-action', z, name: '', pool: 'burst-pool', device: '', child: '', action: 'payload', value: '', valueType: 'str', transition: '', version: 1, wires: [['rep-out']] },
-      { id: 'state', type: 'tplink-state', z, name: '', pool: 'burst-pool', target: 'one', device: '', devices: '', mode: 'input', interval: '', onlyChanges: false, version: 1, wires: [['rep-out']] },
-      { id: 'energy', type: 'tplink-energy', z, name: '', pool: 'burst-pool', device: '', child: '', mode: 'realtime', year: '', month: '', poll: false, interval: '', onlyChanges: false, version: 1, wires: [['rep-out']] },
+      {
+        id: 'burst-pool',
+        type: 'tplink-pool',
+        name: 'burst pool',
+        devices: entries,
+        timeout: 500,
+        retries: 0,
+        queueLimit: 150,
+        pollInterval: 10,
+        broadcast: '127.255.255.255',
+        version: 1,
+        credentials: { ...CREDS },
+      },
+      {
+        id: 'warm',
+        type: 'inject',
+        z,
+        props: [{ p: 'payload' }],
+        payload: '100',
+        payloadType: 'num',
+        repeat: '',
+        once: false,
+        topic: '',
+        wires: [['burst-fn']],
+      },
+      {
+        id: 'go',
+        type: 'inject',
+        z,
+        props: [{ p: 'payload' }],
+        payload: String(N),
+        payloadType: 'num',
+        repeat: '',
+        once: false,
+        topic: '',
+        wires: [['burst-fn']],
+      },
+      {
+        id: 'burst-fn',
+        type: 'function',
+        z,
+        name: 'burst of messages',
+        func: burst,
+        outputs: 3,
+        noerr: 0,
+        initialize: '',
+        finalize: '',
+        libs: [],
+        wires: [['act'], ['state'], ['energy']],
+      },
+      {
+        id: 'act',
+        type: 'tplink-action',
+        z,
+        name: '',
+        pool: 'burst-pool',
+        device: '',
+        child: '',
+        action: 'payload',
+        value: '',
+        valueType: 'str',
+        transition: '',
+        version: 1,
+        wires: [['rep-out']],
+      },
+      {
+        id: 'state',
+        type: 'tplink-state',
+        z,
+        name: '',
+        pool: 'burst-pool',
+        target: 'one',
+        device: '',
+        devices: '',
+        mode: 'input',
+        interval: '',
+        onlyChanges: false,
+        version: 1,
+        wires: [['rep-out']],
+      },
+      {
+        id: 'energy',
+        type: 'tplink-energy',
+        z,
+        name: '',
+        pool: 'burst-pool',
+        device: '',
+        child: '',
+        mode: 'realtime',
+        year: '',
+        month: '',
+        poll: false,
+        interval: '',
+        onlyChanges: false,
+        version: 1,
+        wires: [['rep-out']],
+      },
       ...report('rep-out', 'out', collector.url, z),
       { id: 'burst-catch', type: 'catch', z, name: '', scope: ['act', 'state', 'energy'], uncaught: false, wires: [['rep-catch']] },
       ...report('rep-catch', 'catch', collector.url, z),
       { id: 'mem-in', type: 'inject', z, props: [{ p: 'payload' }], payload: '', payloadType: 'date', repeat: '', once: false, topic: '', wires: [['mem']] },
-      { id: 'mem', type: 'function', z, name: 'heap', func: "msg.payload = global.get('heap')(); return msg;", outputs: 1, noerr: 0, initialize: '', finalize: '', libs: [], wires: [['rep-mem']] },
+      {
+        id: 'mem',
+        type: 'function',
+        z,
+        name: 'heap',
+        func: "msg.payload = global.get('heap')(); return msg;",
+        outputs: 1,
+        noerr: 0,
+        initialize: '',
+        finalize: '',
+        libs: [],
+        wires: [['rep-mem']],
+      },
       ...report('rep-mem', 'mem', collector.url, z),
     ];
 
@@ -87,12 +189,14 @@ return null;`;
     // Warm up: one small round so sessions, code paths and the JIT exist before the baseline.
     await red.inject('warm');
     const ended = () => collector.tagged('out').length + collector.tagged('catch').length;
-    for (const t0 = Date.now(); ended() < 100 && Date.now() - t0 < 30_000; ) await new Promise((r) => setTimeout(r, 100));
+    for (const t0 = Date.now(); ended() < 100 && Date.now() - t0 < 30_000;) await new Promise((r) => setTimeout(r, 100));
     const before = await heap(1);
     collector.got.length = 0;
 
     // tplink-state also announces a device going offline or coming back ({online}): not an answer to an input.
-    const announcement = (r: { tag: string; msg: any }) => r.tag === 'out' && r.msg.seq === undefined && typeof r.msg.online === 'boolean' && Object.keys(r.msg.payload ?? {}).join() === 'online'; // eslint-disable-line @typescript-eslint/no-explicit-any
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    const announcement = (r: { tag: string; msg: any }) =>
+      r.tag === 'out' && r.msg.seq === undefined && typeof r.msg.online === 'boolean' && Object.keys(r.msg.payload ?? {}).join() === 'online';
     await red.inject('go');
     const t0 = Date.now();
     while (ended() - collector.got.filter(announcement).length < N && Date.now() - t0 < 90_000) await new Promise((r) => setTimeout(r, 100));
@@ -106,13 +210,25 @@ return null;`;
     const doubled = [...per.entries()].filter(([, v]) => v.length !== 1);
     const codes: Record<string, number> = {};
     for (const r of collector.tagged('catch')) codes[r.msg.error?.code] = (codes[r.msg.error?.code] ?? 0) + 1;
-    console.log(`      ${collector.tagged('out').length} outputs, ${collector.tagged('catch').length} caught in ${seconds.toFixed(1)} s: ${JSON.stringify(codes)}`);
+    console.log(
+      `      ${collector.tagged('out').length} outputs, ${collector.tagged('catch').length} caught in ${seconds.toFixed(1)} s: ${JSON.stringify(codes)}`,
+    );
     assert.deepEqual(missing, [], 'messages with neither an output nor a Catch');
     assert.deepEqual(doubled, [], 'messages with more than one ending');
-    const strays = collector.got.filter((r) => (r.tag === 'out' || r.tag === 'catch') && !announcement(r) && !(Number.isInteger(r.msg.seq) && r.msg.seq >= 0 && r.msg.seq < N));
-    assert.deepEqual(strays.map((r) => [r.tag, r.msg.topic, r.msg.error?.message ?? r.msg.payload]), [], 'outputs or Catches not caused by an input');
+    const strays = collector.got.filter(
+      (r) => (r.tag === 'out' || r.tag === 'catch') && !announcement(r) && !(Number.isInteger(r.msg.seq) && r.msg.seq >= 0 && r.msg.seq < N),
+    );
+    assert.deepEqual(
+      strays.map((r) => [r.tag, r.msg.topic, r.msg.error?.message ?? r.msg.payload]),
+      [],
+      'outputs or Catches not caused by an input',
+    );
     assert.ok(collector.tagged('out').length > N / 4, 'the healthy devices answered');
-    for (const c of ['EAUTH', 'EOFFLINE']) assert.ok(Object.keys(codes).some((k) => k === c || (c === 'EOFFLINE' && k === 'ECONNREFUSED')), `no ${c}: ${JSON.stringify(codes)}`);
+    for (const c of ['EAUTH', 'EOFFLINE'])
+      assert.ok(
+        Object.keys(codes).some((k) => k === c || (c === 'EOFFLINE' && k === 'ECONNREFUSED')),
+        `no ${c}: ${JSON.stringify(codes)}`,
+      );
     assert.ok(red.running(), 'Node-RED is still running');
 
     const after = await heap(1);

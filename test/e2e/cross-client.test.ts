@@ -19,13 +19,13 @@ import { startSimulatedHome, type SimulatedHome } from '../../src/simulator/inde
 import { randomBase } from '../helpers/net';
 
 type J = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
- 
+
 const kasaApi = require('tplink-smarthome-api') as { Client: new (opts?: J) => J };
 const tapoKlap = require('tp-link-tapo-connect/dist/klap-transport') as { loginDeviceByIp(email: string, password: string, ip: string): Promise<J> };
 const kasaSim = require('tplink-smarthome-simulator') as { Device: new (opts: J) => J };
 // tp-link-tapo-connect's own axios: never through a proxy (hermetic, loopback only).
 const tapoAxios = require(require.resolve('axios', { paths: [path.dirname(require.resolve('tp-link-tapo-connect/package.json'))] })) as J;
- 
+
 tapoAxios['defaults'].proxy = false;
 
 const CLI = path.join(__dirname, '../../src/cli.js');
@@ -46,7 +46,13 @@ describe('cross-client: independent clients against our simulator', function () 
   let home: SimulatedHome;
   const base = randomBase();
   before(async () => {
-    home = await startSimulatedHome({ baseAddress: base, profiles: ['hs100', 'hs110v1', 'kp115', 'hs300', 'p110', 'kp125m', 'l530'], standardPorts: false, discovery: false, credentials: creds });
+    home = await startSimulatedHome({
+      baseAddress: base,
+      profiles: ['hs100', 'hs110v1', 'kp115', 'hs300', 'p110', 'kp125m', 'l530'],
+      standardPorts: false,
+      discovery: false,
+      credentials: creds,
+    });
   });
   after(async () => {
     await home?.close();
@@ -142,7 +148,12 @@ describe('cross-client: our library and CLI against tplink-smarthome-simulator 5
 
   before(async () => {
     for (const [i, s] of specs.entries()) {
-      const d = new kasaSim.Device({ model: s.model, port: 0, address: `${base}.${i + 1}`, data: { alias: s.alias, mac: `50:C7:BF:00:16:0${i}`, deviceId: `CROSS${i}` } });
+      const d = new kasaSim.Device({
+        model: s.model,
+        port: 0,
+        address: `${base}.${i + 1}`,
+        data: { alias: s.alias, mac: `50:C7:BF:00:16:0${i}`, deviceId: `CROSS${i}` },
+      });
       await d['start']();
       devices.push(d);
     }

@@ -28,7 +28,23 @@ describe('editor in headless Chromium: the pool editor fits the window', functio
     red = await startNodeRed({ userDir });
     await red.deploy([
       { id: 'layout-tab', type: 'tab', label: 'layout', disabled: false, info: '' },
-      { id: 'layout-action', type: 'tplink-action', z: 'layout-tab', name: '', pool: '', device: 'Desk Lamp', child: '', action: 'payload', value: '', valueType: 'str', transition: '', version: 1, x: 200, y: 80, wires: [[]] },
+      {
+        id: 'layout-action',
+        type: 'tplink-action',
+        z: 'layout-tab',
+        name: '',
+        pool: '',
+        device: 'Desk Lamp',
+        child: '',
+        action: 'payload',
+        value: '',
+        valueType: 'str',
+        transition: '',
+        version: 1,
+        x: 200,
+        y: 80,
+        wires: [[]],
+      },
     ]);
     page = await openPage(chromium, 1600, 1000);
     await page.navigate(`${red.url}/`);
@@ -52,7 +68,9 @@ describe('editor in headless Chromium: the pool editor fits the window', functio
     await p.waitFor("!!document.querySelector('#node-input-btn-pool-add, #node-input-lookup-pool')", 10_000);
     await new Promise((r) => setTimeout(r, 800));
     // Node-RED 4/5: the "+" beside Pool; 3.1: the pencil with "Add new tplink-pool…" selected.
-    await p.evaluate("$('#node-input-btn-pool-add').length ? $('#node-input-btn-pool-add').trigger('click') : $('#node-input-lookup-pool').trigger('click'); true");
+    await p.evaluate(
+      "$('#node-input-btn-pool-add').length ? $('#node-input-btn-pool-add').trigger('click') : $('#node-input-lookup-pool').trigger('click'); true",
+    );
     await p.waitFor("!!document.querySelector('#node-config-dialog-edit-form .red-ui-editableList-addButton')", 10_000);
     await new Promise((r) => setTimeout(r, 1200));
     const geo = await p.evaluate<Record<string, { top: number; bottom: number; width: number; height: number } | null> & { vh: number }>(`(() => {
@@ -88,14 +106,23 @@ describe('editor in headless Chromium: the pool editor fits the window', functio
 
   it('imports two examples as Import › Examples does: a conflict on the shared pool, then "Import copy" keeps one pool and every node valid', async () => {
     const p = page!;
-    await p.evaluate("RED.tray.close(); RED.tray.close(); true");
+    await p.evaluate('RED.tray.close(); RED.tray.close(); true');
     await new Promise((r) => setTimeout(r, 800));
     const dir = path.join(repoRoot(), 'examples');
-    const [first, second] = fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort().slice(0, 2).map((f) => fs.readFileSync(path.join(dir, f), 'utf8'));
+    const [first, second] = fs
+      .readdirSync(dir)
+      .filter((f) => f.endsWith('.json'))
+      .sort()
+      .slice(0, 2)
+      .map((f) => fs.readFileSync(path.join(dir, f), 'utf8'));
     // The editor's own import: RED.view.importNodes with generateIds false, as the clipboard's importNodes calls it.
-    const one = await p.evaluate<string>(`(() => { try { RED.view.importNodes(${first}, { generateIds: false }); return 'imported'; } catch (e) { return 'error ' + (e.code || e.message); } })()`);
+    const one = await p.evaluate<string>(
+      `(() => { try { RED.view.importNodes(${first}, { generateIds: false }); return 'imported'; } catch (e) { return 'error ' + (e.code || e.message); } })()`,
+    );
     assert.equal(one, 'imported');
-    const two = await p.evaluate<string>(`(() => { try { RED.view.importNodes(${second}, { generateIds: false }); return 'imported'; } catch (e) { return 'error ' + (e.code || e.message); } })()`);
+    const two = await p.evaluate<string>(
+      `(() => { try { RED.view.importNodes(${second}, { generateIds: false }); return 'imported'; } catch (e) { return 'error ' + (e.code || e.message); } })()`,
+    );
     assert.equal(two, 'error import_conflict', 'the second import reports the shared pool as existing');
     // "Import copy": new ids for the example's nodes, the existing pool reused.
     await p.evaluate(`(() => { RED.view.importNodes(${second}, { generateIds: true }); return true; })()`);

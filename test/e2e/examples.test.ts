@@ -22,14 +22,35 @@ interface Demo {
 }
 
 const CREDS = { username: 'examples@example.com', password: 'Ex4mples-Secret' };
-const CORE = new Set(['comment', 'inject', 'debug', 'function', 'change', 'switch', 'split', 'join', 'delay', 'catch', 'status', 'template', 'trigger', 'file', 'link in', 'link out']);
+const CORE = new Set([
+  'comment',
+  'inject',
+  'debug',
+  'function',
+  'change',
+  'switch',
+  'split',
+  'join',
+  'delay',
+  'catch',
+  'status',
+  'template',
+  'trigger',
+  'file',
+  'link in',
+  'link out',
+]);
 const OURS = new Set(['tplink-action', 'tplink-state', 'tplink-energy']);
 
 /** What each example's debug nodes must show: tag "NN/debug name" → a check on the messages. */
 const EXPECT: Record<string, (msgs: Node[]) => void> = {
   '01/Kasa plug state': (m) => assert.ok(m.some((x) => typeof x.payload.on === 'boolean' && /^HS100/.test(x.payload.model))),
   '01/Tapo plug state': (m) => assert.ok(m.some((x) => typeof x.payload.on === 'boolean' && x.payload.model === 'P100')),
-  '02/room summary': (m) => assert.ok(m.some((x) => x.payload.allOn === true && x.payload.total === 6 && x.payload.offline.length === 0), JSON.stringify(m)),
+  '02/room summary': (m) =>
+    assert.ok(
+      m.some((x) => x.payload.allOn === true && x.payload.total === 6 && x.payload.offline.length === 0),
+      JSON.stringify(m),
+    ),
   '03/switched on|03/switched off': (m) => assert.ok(m.length > 0),
   '04/power now': (m) => assert.equal(typeof m[0]!.payload.powerW, 'number'),
   '04/log line': (m) => assert.match(m[0]!.payload, /^\d{4}-.*,\d/),
@@ -37,7 +58,8 @@ const EXPECT: Record<string, (msgs: Node[]) => void> = {
   '05/outlet state': (m) => assert.ok(m.length >= 2),
   '05/every outlet': (m) => assert.equal(m[0]!.payload.length, 6),
   '05/TV outlet energy': (m) => assert.equal(typeof m[0]!.payload.powerW, 'number'),
-  '06/bulb state': (m) => assert.ok(m.length >= 4 && m.some((x) => x.payload.colorTemp === 2700 || x.payload.colorTemp === 4000), JSON.stringify(m.map((x) => x.payload))),
+  '06/bulb state': (m) =>
+    assert.ok(m.length >= 4 && m.some((x) => x.payload.colorTemp === 2700 || x.payload.colorTemp === 4000), JSON.stringify(m.map((x) => x.payload))),
   '07/sensor': (m) => assert.deepEqual([...new Set(m.map((x) => x.payload.model))].sort(), ['S200B', 'T100', 'T110', 'T300', 'T315']),
   '08/Kasa answer': (m) => assert.ok(m[0]!.payload.system.get_sysinfo.model),
   '08/Tapo answer': (m) => assert.ok(JSON.stringify(m[0]!.payload).includes('device_id')),
@@ -50,7 +72,11 @@ const EXPECT: Record<string, (msgs: Node[]) => void> = {
     const seen = new Set(m.map((x) => `${x.payload.event}${x.payload.degrees ?? ''}`));
     assert.deepEqual([...seen].sort(), ['rotation30', 'single_click'], JSON.stringify(m.map((x) => x.payload)));
   },
-  '11/power CSV': (m) => assert.ok(m.some((x) => /^at,powerW\n\d{4}-\d\d-\d\dT[\d:.]+Z,\d+/.test(x.payload)) && m.some((x) => /^at,kWh\n/.test(x.payload)), JSON.stringify(m).slice(0, 300)),
+  '11/power CSV': (m) =>
+    assert.ok(
+      m.some((x) => /^at,powerW\n\d{4}-\d\d-\d\dT[\d:.]+Z,\d+/.test(x.payload)) && m.some((x) => /^at,kWh\n/.test(x.payload)),
+      JSON.stringify(m).slice(0, 300),
+    ),
 };
 const SILENT = ['02/not answering', '09/done'];
 
@@ -104,7 +130,7 @@ describe('examples: every one deployed in a real Node-RED against the simulated 
     await collector.start();
     const flows = demo.demoFlows(home);
     const pool = flows.find((n) => n.id === demo.POOL_ID)!;
-    assert.equal(pool.credentials.password, CREDS.password, 'the pool takes the home\'s credentials');
+    assert.equal(pool.credentials.password, CREDS.password, "the pool takes the home's credentials");
 
     // Tap every debug node: whatever is wired to it also goes to the collector, tagged.
     const tabs = new Map(flows.filter((n) => n.type === 'tab').map((t) => [t.id, String(t.info).match(/"(\d\d) - /)![1]]));
@@ -138,7 +164,9 @@ describe('examples: every one deployed in a real Node-RED against the simulated 
         }
         if (got.length && !err) break;
         if (Date.now() - t0 > 20_000) {
-          throw new Error(`${tags}: ${err ? (err as Error).message : 'no message'}; got ${JSON.stringify(got).slice(0, 600)}\nerrors: ${JSON.stringify(collector.tagged('errors').map((r) => r.msg.error)).slice(0, 1500)}`);
+          throw new Error(
+            `${tags}: ${err ? (err as Error).message : 'no message'}; got ${JSON.stringify(got).slice(0, 600)}\nerrors: ${JSON.stringify(collector.tagged('errors').map((r) => r.msg.error)).slice(0, 1500)}`,
+          );
         }
         await new Promise((r) => setTimeout(r, 50));
       }

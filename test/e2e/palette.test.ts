@@ -17,7 +17,9 @@ const ADMIN = { username: 'admin', password: 'admin-e2e-pw' };
 const READER = { username: 'reader', password: 'reader-e2e-pw' };
 
 function bcrypt(pw: string): string {
-  const bc = require(require.resolve('bcryptjs', { paths: [path.dirname(require.resolve('node-red/package.json', { paths: [repoRoot()] }))] })) as { hashSync(p: string, r: number): string };
+  const bc = require(require.resolve('bcryptjs', { paths: [path.dirname(require.resolve('node-red/package.json', { paths: [repoRoot()] }))] })) as {
+    hashSync(p: string, r: number): string;
+  };
   return bc.hashSync(pw, 8);
 }
 
@@ -54,17 +56,30 @@ describe('end to end: the packed package in a real Node-RED', function () {
   });
 
   it('packs only what users need and installs with --omit=dev --engine-strict, node-forge included', () => {
-    for (const f of ['dist/nodes/tplink-pool.js', 'dist/nodes/tplink-pool.html', 'dist/nodes/icons/tplink-pool.svg', 'dist/nodes/locales/en-US/tplink-action.json', 'README.md', 'LICENSE']) {
+    for (const f of [
+      'dist/nodes/tplink-pool.js',
+      'dist/nodes/tplink-pool.html',
+      'dist/nodes/icons/tplink-pool.svg',
+      'dist/nodes/locales/en-US/tplink-action.json',
+      'README.md',
+      'LICENSE',
+    ]) {
       assert.ok(packedFiles.includes(f), `tarball lacks ${f}`);
     }
-    assert.ok(!packedFiles.some((f) => f.startsWith('dist/test/') || f.startsWith('dist/bench/') || f.startsWith('src/')), 'tarball carries tests, bench or TypeScript sources');
-    assert.ok(!packedFiles.some((f) => f.startsWith('dist/nodes/') && f.endsWith('.d.ts')), 'tarball carries the nodes\' .d.ts files');
+    assert.ok(
+      !packedFiles.some((f) => f.startsWith('dist/test/') || f.startsWith('dist/bench/') || f.startsWith('src/')),
+      'tarball carries tests, bench or TypeScript sources',
+    );
+    assert.ok(!packedFiles.some((f) => f.startsWith('dist/nodes/') && f.endsWith('.d.ts')), "tarball carries the nodes' .d.ts files");
     // The README's pictures travel with it (the npm page and the flows library show the README).
     const readme = fs.readFileSync(path.join(repoRoot(), 'README.md'), 'utf8');
-    for (const m of readme.matchAll(/!\[[^\]]*\]\(([^)\s]+)\)/g)) if (!/^https?:/.test(m[1]!)) assert.ok(packedFiles.includes(m[1]!), `README picture ${m[1]} is not in the tarball`);
+    for (const m of readme.matchAll(/!\[[^\]]*\]\(([^)\s]+)\)/g))
+      if (!/^https?:/.test(m[1]!)) assert.ok(packedFiles.includes(m[1]!), `README picture ${m[1]} is not in the tarball`);
     assert.ok(fs.existsSync(path.join(userDir, 'node_modules', 'node-red-contrib-kasa-tapo', 'dist', 'nodes', 'tplink-pool.js')));
     assert.ok(fs.existsSync(path.join(userDir, 'node_modules', 'node-forge', 'package.json')), 'runtime dependency node-forge installed');
-    const deps = Object.keys((JSON.parse(fs.readFileSync(path.join(repoRoot(), 'package.json'), 'utf8')) as { dependencies?: Record<string, string> }).dependencies ?? {});
+    const deps = Object.keys(
+      (JSON.parse(fs.readFileSync(path.join(repoRoot(), 'package.json'), 'utf8')) as { dependencies?: Record<string, string> }).dependencies ?? {},
+    );
     for (const dep of deps) assert.ok(fs.existsSync(path.join(userDir, 'node_modules', dep, 'package.json')), `runtime dependency ${dep} installed`);
     assert.ok(!fs.existsSync(path.join(userDir, 'node_modules', 'mocha')), 'a dev dependency was installed');
   });
@@ -102,12 +117,18 @@ describe('end to end: the packed package in a real Node-RED', function () {
     }
     // The editor's HTML and help for our nodes are served.
     const html = await r.request('GET', '/nodes', undefined, { accept: 'text/html' });
-    for (const t of ['tplink-pool', 'tplink-action', 'tplink-state', 'tplink-energy']) assert.ok(html.text.includes(`registerType('${t}'`) || html.text.includes(`registerType("${t}"`), `${t} editor code missing`);
+    for (const t of ['tplink-pool', 'tplink-action', 'tplink-state', 'tplink-energy'])
+      assert.ok(html.text.includes(`registerType('${t}'`) || html.text.includes(`registerType("${t}"`), `${t} editor code missing`);
   });
 
   it('Scan finds the simulated devices on 127.255.255.255 and Test checks one with the saved credentials', async () => {
     const r = red!;
-    const scan = await r.request('POST', '/tplink-pool/scan', { broadcast: '127.255.255.255', timeout: 1500, username: CREDS.username, password: CREDS.password });
+    const scan = await r.request('POST', '/tplink-pool/scan', {
+      broadcast: '127.255.255.255',
+      timeout: 1500,
+      username: CREDS.username,
+      password: CREDS.password,
+    });
     assert.equal(scan.status, 200, scan.text);
     const found = scan.json.devices as { host: string; model: string; protocol: string; supported: boolean; auth: string }[];
     const byHost = new Map(found.map((d) => [d.host, d]));
@@ -123,14 +144,27 @@ describe('end to end: the packed package in a real Node-RED', function () {
     assert.equal(tpap?.supported, true);
     assert.equal(tpap?.auth, 'ok');
     assert.equal(tpap?.alias, 'Heater');
-    const tested = await r.request('POST', '/tplink-pool/test', { host: devices[4]!.host, port: devices[4]!.port, transport: 'tpap', username: CREDS.username, password: CREDS.password });
+    const tested = await r.request('POST', '/tplink-pool/test', {
+      host: devices[4]!.host,
+      port: devices[4]!.port,
+      transport: 'tpap',
+      username: CREDS.username,
+      password: CREDS.password,
+    });
     assert.equal(tested.json.ok, true, tested.text);
     assert.equal(tested.json.device.alias, 'Heater');
     assert.equal(tested.json.device.protocol, 'tpap');
     assert.ok(!scan.text.includes(CREDS.password));
     // Every supported device comes back named: KLAP/AES aliases are read during the login check.
-    for (const d of devices.slice(0, 3)) assert.equal((byHost.get(d.host) as { alias?: string } | undefined)?.alias, d.profile.alias, `no alias for ${d.profile.model} (${d.transport})`);
-    const bad = await r.request('POST', '/tplink-pool/test', { host: devices[1]!.host, port: devices[1]!.port, transport: 'klap', username: CREDS.username, password: 'wrong-password' });
+    for (const d of devices.slice(0, 3))
+      assert.equal((byHost.get(d.host) as { alias?: string } | undefined)?.alias, d.profile.alias, `no alias for ${d.profile.model} (${d.transport})`);
+    const bad = await r.request('POST', '/tplink-pool/test', {
+      host: devices[1]!.host,
+      port: devices[1]!.port,
+      transport: 'klap',
+      username: CREDS.username,
+      password: 'wrong-password',
+    });
     assert.equal(bad.json.ok, false);
     assert.equal(bad.json.code, 'EAUTH');
     assert.ok(!bad.text.includes('wrong-password'));
@@ -148,36 +182,179 @@ describe('end to end: the packed package in a real Node-RED', function () {
     const [fridge, dish, coffee] = devices as [SimulatedDevice, SimulatedDevice, SimulatedDevice];
     const z = 'e2e-tab';
     const url = collector.url;
-    const entry = (alias: string, d: SimulatedDevice) => ({ alias, host: d.host, port: String(d.port), transport: d.transport === 'aes' && d.profile.loginVersion === 1 ? 'aes-v1' : d.transport });
+    const entry = (alias: string, d: SimulatedDevice) => ({
+      alias,
+      host: d.host,
+      port: String(d.port),
+      transport: d.transport === 'aes' && d.profile.loginVersion === 1 ? 'aes-v1' : d.transport,
+    });
     const inject = (id: string, wire: string, payload: string, payloadType: string, y: number) => ({
-      id, type: 'inject', z, name: id, props: [{ p: 'payload' }], repeat: '', crontab: '', once: false, onceDelay: 0.1, topic: '', payload, payloadType, x: 100, y, wires: [[wire]],
+      id,
+      type: 'inject',
+      z,
+      name: id,
+      props: [{ p: 'payload' }],
+      repeat: '',
+      crontab: '',
+      once: false,
+      onceDelay: 0.1,
+      topic: '',
+      payload,
+      payloadType,
+      x: 100,
+      y,
+      wires: [[wire]],
     });
     const flows: unknown[] = [
       { id: z, type: 'tab', label: 'e2e', disabled: false, info: '' },
       {
-        id: 'e2e-pool', type: 'tplink-pool', name: 'e2e home', timeout: 3000, retries: 1, queueLimit: 100, pollInterval: 1, broadcast: '127.255.255.255', version: 1,
+        id: 'e2e-pool',
+        type: 'tplink-pool',
+        name: 'e2e home',
+        timeout: 3000,
+        retries: 1,
+        queueLimit: 100,
+        pollInterval: 1,
+        broadcast: '127.255.255.255',
+        version: 1,
         devices: [entry('Fridge', fridge), entry('Dishwasher', dish), entry('Coffee Maker', coffee)],
         credentials: { ...CREDS },
       },
       inject('inj-fridge', 'act-fridge', 'on', 'str', 40),
-      { id: 'act-fridge', type: 'tplink-action', z, name: '', pool: 'e2e-pool', device: 'Fridge', child: '', action: 'payload', value: '', valueType: 'str', transition: '', version: 1, x: 300, y: 40, wires: [['rep-fridge']] },
+      {
+        id: 'act-fridge',
+        type: 'tplink-action',
+        z,
+        name: '',
+        pool: 'e2e-pool',
+        device: 'Fridge',
+        child: '',
+        action: 'payload',
+        value: '',
+        valueType: 'str',
+        transition: '',
+        version: 1,
+        x: 300,
+        y: 40,
+        wires: [['rep-fridge']],
+      },
       ...report('rep-fridge', 'act-fridge', url, z, 600, 40),
       inject('inj-dish', 'act-dish', '{"on":false}', 'json', 80),
-      { id: 'act-dish', type: 'tplink-action', z, name: '', pool: 'e2e-pool', device: 'Dishwasher', child: '', action: 'payload', value: '', valueType: 'str', transition: '', version: 1, x: 300, y: 80, wires: [['rep-dish']] },
+      {
+        id: 'act-dish',
+        type: 'tplink-action',
+        z,
+        name: '',
+        pool: 'e2e-pool',
+        device: 'Dishwasher',
+        child: '',
+        action: 'payload',
+        value: '',
+        valueType: 'str',
+        transition: '',
+        version: 1,
+        x: 300,
+        y: 80,
+        wires: [['rep-dish']],
+      },
       ...report('rep-dish', 'act-dish', url, z, 600, 80),
       inject('inj-coffee', 'state-coffee', '', 'date', 120),
-      { id: 'state-coffee', type: 'tplink-state', z, name: '', pool: 'e2e-pool', target: 'one', device: 'Coffee Maker', devices: '', mode: 'input', interval: '', onlyChanges: true, version: 1, x: 300, y: 120, wires: [['rep-coffee']] },
+      {
+        id: 'state-coffee',
+        type: 'tplink-state',
+        z,
+        name: '',
+        pool: 'e2e-pool',
+        target: 'one',
+        device: 'Coffee Maker',
+        devices: '',
+        mode: 'input',
+        interval: '',
+        onlyChanges: true,
+        version: 1,
+        x: 300,
+        y: 120,
+        wires: [['rep-coffee']],
+      },
       ...report('rep-coffee', 'state-coffee', url, z, 600, 120),
       inject('inj-energy', 'energy-dish', '', 'date', 160),
-      { id: 'energy-dish', type: 'tplink-energy', z, name: '', pool: 'e2e-pool', device: 'Dishwasher', child: '', mode: 'realtime', year: '', month: '', poll: false, interval: '', onlyChanges: false, version: 1, x: 300, y: 160, wires: [['rep-energy']] },
+      {
+        id: 'energy-dish',
+        type: 'tplink-energy',
+        z,
+        name: '',
+        pool: 'e2e-pool',
+        device: 'Dishwasher',
+        child: '',
+        mode: 'realtime',
+        year: '',
+        month: '',
+        poll: false,
+        interval: '',
+        onlyChanges: false,
+        version: 1,
+        x: 300,
+        y: 160,
+        wires: [['rep-energy']],
+      },
       ...report('rep-energy', 'energy-dish', url, z, 600, 160),
       inject('inj-hist', 'energy-hist', '{"period":"day"}', 'json', 200),
-      { id: 'energy-hist', type: 'tplink-energy', z, name: '', pool: 'e2e-pool', device: 'Fridge', child: '', mode: 'day', year: '', month: '', poll: false, interval: '', onlyChanges: false, version: 1, x: 300, y: 200, wires: [['rep-hist']] },
+      {
+        id: 'energy-hist',
+        type: 'tplink-energy',
+        z,
+        name: '',
+        pool: 'e2e-pool',
+        device: 'Fridge',
+        child: '',
+        mode: 'day',
+        year: '',
+        month: '',
+        poll: false,
+        interval: '',
+        onlyChanges: false,
+        version: 1,
+        x: 300,
+        y: 200,
+        wires: [['rep-hist']],
+      },
       ...report('rep-hist', 'energy-hist', url, z, 600, 200),
-      { id: 'state-all', type: 'tplink-state', z, name: '', pool: 'e2e-pool', target: 'all', device: '', devices: '', mode: 'poll', interval: '1', onlyChanges: true, version: 1, x: 300, y: 240, wires: [['rep-poll']] },
+      {
+        id: 'state-all',
+        type: 'tplink-state',
+        z,
+        name: '',
+        pool: 'e2e-pool',
+        target: 'all',
+        device: '',
+        devices: '',
+        mode: 'poll',
+        interval: '1',
+        onlyChanges: true,
+        version: 1,
+        x: 300,
+        y: 240,
+        wires: [['rep-poll']],
+      },
       ...report('rep-poll', 'poll', url, z, 600, 240),
       inject('inj-bad', 'act-bad', '{"brightness":50}', 'json', 280),
-      { id: 'act-bad', type: 'tplink-action', z, name: '', pool: 'e2e-pool', device: 'Fridge', child: '', action: 'payload', value: '', valueType: 'str', transition: '', version: 1, x: 300, y: 280, wires: [['rep-bad']] },
+      {
+        id: 'act-bad',
+        type: 'tplink-action',
+        z,
+        name: '',
+        pool: 'e2e-pool',
+        device: 'Fridge',
+        child: '',
+        action: 'payload',
+        value: '',
+        valueType: 'str',
+        transition: '',
+        version: 1,
+        x: 300,
+        y: 280,
+        wires: [['rep-bad']],
+      },
       ...report('rep-bad', 'act-bad', url, z, 600, 280),
       { id: 'catch', type: 'catch', z, name: '', scope: null, uncaught: false, x: 100, y: 320, wires: [['rep-catch']] },
       ...report('rep-catch', 'catch', url, z, 600, 320),
@@ -225,10 +402,19 @@ describe('end to end: the packed package in a real Node-RED', function () {
 
     // Node status reached a status node: green dot with text.
     const sts = await collector.waitFor('status', 1);
-    assert.ok(sts.some((s) => s.status?.fill === 'green'), JSON.stringify(sts.map((s) => s.status)));
+    assert.ok(
+      sts.some((s) => s.status?.fill === 'green'),
+      JSON.stringify(sts.map((s) => s.status)),
+    );
     // Status texts are catalogue keys translated by the runtime: never a raw key.
-    assert.ok(sts.every((s) => !String(s.status?.text).includes('tplink-pool.')), JSON.stringify(sts.map((s) => s.status)));
-    assert.ok(sts.some((s) => ['on', 'off', 'online'].includes(String(s.status?.text))), JSON.stringify(sts.map((s) => s.status)));
+    assert.ok(
+      sts.every((s) => !String(s.status?.text).includes('tplink-pool.')),
+      JSON.stringify(sts.map((s) => s.status)),
+    );
+    assert.ok(
+      sts.some((s) => ['on', 'off', 'online'].includes(String(s.status?.text))),
+      JSON.stringify(sts.map((s) => s.status)),
+    );
 
     // Nothing observable holds the password.
     const everything = JSON.stringify(collector.got) + r.log();
@@ -236,17 +422,26 @@ describe('end to end: the packed package in a real Node-RED', function () {
     assert.ok(r.running());
   });
 
-  it('serves the TP-Link sidebar from the pool\'s own sessions: read for readers, toggle for writers', async () => {
+  it("serves the TP-Link sidebar from the pool's own sessions: read for readers, toggle for writers", async () => {
     const r = red!;
-    const get = async () => (await r.request('GET', '/tplink-pool/sidebar?refresh=1')).json as { pools: { id: string; devices: { key: string; alias: string; on?: boolean; model?: string; protocol?: string; status: string }[] }[] };
+    const get = async () =>
+      (await r.request('GET', '/tplink-pool/sidebar?refresh=1')).json as {
+        pools: { id: string; devices: { key: string; alias: string; on?: boolean; model?: string; protocol?: string; status: string }[] }[];
+      };
     let board = (await get()).pools.find((p) => p.id === 'e2e-pool');
     assert.ok(board, 'the deployed pool is on the sidebar');
-    assert.deepEqual(board.devices.map((d) => d.alias), ['Fridge', 'Dishwasher', 'Coffee Maker']);
+    assert.deepEqual(
+      board.devices.map((d) => d.alias),
+      ['Fridge', 'Dishwasher', 'Coffee Maker'],
+    );
     for (const d of board.devices) assert.ok(d.model && d.protocol && typeof d.on === 'boolean', JSON.stringify(d));
     // A second look within 10 s reads no device again (one refresh for every editor).
     const before = devices.slice(0, 3).map((d) => d.log.count());
     board = (await get()).pools.find((p) => p.id === 'e2e-pool')!;
-    assert.deepEqual(devices.slice(0, 3).map((d) => d.log.count()), before);
+    assert.deepEqual(
+      devices.slice(0, 3).map((d) => d.log.count()),
+      before,
+    );
     const dish = board.devices.find((d) => d.alias === 'Dishwasher')!;
     const toggled = await r.request('POST', '/tplink-pool/sidebar/toggle', { pool: 'e2e-pool', key: dish.key });
     assert.equal(toggled.json.ok, true, toggled.text);
@@ -266,7 +461,10 @@ describe('end to end: the packed package in a real Node-RED', function () {
   it('deploys every shipped example as imported (its own pool, no credentials): no ENOPOOL', async () => {
     const r = red!;
     const dir = path.join(userDir, 'node_modules', 'node-red-contrib-kasa-tapo', 'examples');
-    const files = fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+    const files = fs
+      .readdirSync(dir)
+      .filter((f) => f.endsWith('.json'))
+      .sort();
     assert.ok(files.length >= 9, `${files.length} examples shipped`);
     const flows: Record<string, unknown>[] = [];
     const ids = new Set<string>();

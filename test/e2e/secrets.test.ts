@@ -97,33 +97,105 @@ describe('secrets: the password and its hashes never appear anywhere observable'
     const z = 'sec-tab';
     const flows: Record<string, unknown>[] = [
       { id: z, type: 'tab', label: 'secrets' },
-      { id: 'sec-pool', type: 'tplink-pool', name: 'secret pool', devices: entries, timeout: 1500, retries: 0, queueLimit: 20, pollInterval: 1, broadcast: '127.255.255.255', version: 1, credentials: { ...CREDS } },
+      {
+        id: 'sec-pool',
+        type: 'tplink-pool',
+        name: 'secret pool',
+        devices: entries,
+        timeout: 1500,
+        retries: 0,
+        queueLimit: 20,
+        pollInterval: 1,
+        broadcast: '127.255.255.255',
+        version: 1,
+        credentials: { ...CREDS },
+      },
       { id: 'sec-catch', type: 'catch', z, name: '', scope: null, uncaught: false, wires: [['rep-catch', 'sec-debug']] },
       ...report('rep-catch', 'catch', collector.url, z),
       // Scoped: the http request nodes of report() show a status per request, which must not loop back.
       { id: 'sec-status', type: 'status', z, name: '', scope: [] as string[], wires: [['rep-status']] },
       ...report('rep-status', 'status', collector.url, z),
       // Debug output to the console too, so the log holds every message.
-      { id: 'sec-debug', type: 'debug', z, name: 'all', active: true, tosidebar: true, console: true, tostatus: true, complete: 'true', targetType: 'full', wires: [] },
-      { id: 'sec-poll', type: 'tplink-state', z, name: 'poll all', pool: 'sec-pool', target: 'all', device: '', devices: '', mode: 'poll', interval: '0.5', onlyChanges: false, version: 1, wires: [['rep-poll', 'sec-debug']] },
+      {
+        id: 'sec-debug',
+        type: 'debug',
+        z,
+        name: 'all',
+        active: true,
+        tosidebar: true,
+        console: true,
+        tostatus: true,
+        complete: 'true',
+        targetType: 'full',
+        wires: [],
+      },
+      {
+        id: 'sec-poll',
+        type: 'tplink-state',
+        z,
+        name: 'poll all',
+        pool: 'sec-pool',
+        target: 'all',
+        device: '',
+        devices: '',
+        mode: 'poll',
+        interval: '0.5',
+        onlyChanges: false,
+        version: 1,
+        wires: [['rep-poll', 'sec-debug']],
+      },
       ...report('rep-poll', 'poll', collector.url, z),
       ...report('rep-out', 'out', collector.url, z),
     ];
     const injects: string[] = [];
     const add = (key: string, node: Record<string, unknown>, payload: string, payloadType: string) => {
       flows.push({ ...node, id: `n-${key}`, z, pool: 'sec-pool', version: 1, wires: [['rep-out', 'sec-debug']] });
-      flows.push({ id: `i-${key}`, type: 'inject', z, props: [{ p: 'payload' }], payload, payloadType, repeat: '', once: false, topic: '', wires: [[`n-${key}`]] });
+      flows.push({
+        id: `i-${key}`,
+        type: 'inject',
+        z,
+        props: [{ p: 'payload' }],
+        payload,
+        payloadType,
+        repeat: '',
+        once: false,
+        topic: '',
+        wires: [[`n-${key}`]],
+      });
       injects.push(`i-${key}`);
     };
     for (const [i, e] of entries.entries()) {
-      add(`${i}-toggle`, { type: 'tplink-action', device: e.alias, child: '', action: 'payload', value: '', valueType: 'str', transition: '' }, 'toggle', 'str');
+      add(
+        `${i}-toggle`,
+        { type: 'tplink-action', device: e.alias, child: '', action: 'payload', value: '', valueType: 'str', transition: '' },
+        'toggle',
+        'str',
+      );
       add(`${i}-state`, { type: 'tplink-state', target: 'one', device: e.alias, devices: '', mode: 'input', interval: '', onlyChanges: false }, '', 'date');
-      add(`${i}-energy`, { type: 'tplink-energy', device: e.alias, child: '', mode: 'realtime', year: '', month: '', poll: false, interval: '', onlyChanges: false }, '', 'date');
-      add(`${i}-bad`, { type: 'tplink-action', device: e.alias, child: '', action: 'payload', value: '', valueType: 'str', transition: '' }, '{"brightness":"loud"}', 'json');
-      add(`${i}-raw`, { type: 'tplink-action', device: e.alias, child: '', action: 'raw', value: '{"method":"get_device_info"}', valueType: 'json', transition: '' }, '', 'date');
+      add(
+        `${i}-energy`,
+        { type: 'tplink-energy', device: e.alias, child: '', mode: 'realtime', year: '', month: '', poll: false, interval: '', onlyChanges: false },
+        '',
+        'date',
+      );
+      add(
+        `${i}-bad`,
+        { type: 'tplink-action', device: e.alias, child: '', action: 'payload', value: '', valueType: 'str', transition: '' },
+        '{"brightness":"loud"}',
+        'json',
+      );
+      add(
+        `${i}-raw`,
+        { type: 'tplink-action', device: e.alias, child: '', action: 'raw', value: '{"method":"get_device_info"}', valueType: 'json', transition: '' },
+        '',
+        'date',
+      );
     }
 
-    (flows.find((n) => n.id === 'sec-status')!.scope as string[]).push('sec-poll', ...flows.filter((n) => String(n.type).startsWith('tplink-') && n.z).map((n) => String(n.id)));
+    (flows.find((n) => n.id === 'sec-status')!.scope as string[]).push(
+      'sec-poll',
+      ...flows.filter((n) => String(n.type).startsWith('tplink-') && n.z).map((n) => String(n.id)),
+    );
     userDir = linkedUserDir('secrets');
     red = await startNodeRed({ userDir, settings: "logging: { console: { level: 'trace', metrics: false, audit: true } }," });
     await red.deploy(flows);
@@ -131,18 +203,45 @@ describe('secrets: the password and its hashes never appear anywhere observable'
 
     // Wait (bounded) until the burst has settled: no message from an input for 2 s.
     const fromInputs = () => collector.got.filter((g) => g.tag === 'out' || g.tag === 'catch').length;
-    for (let last = -1, since = Date.now(), t0 = Date.now(); Date.now() - since < 2000 && Date.now() - t0 < 30_000; await new Promise((r) => setTimeout(r, 100))) {
+    for (
+      let last = -1, since = Date.now(), t0 = Date.now();
+      Date.now() - since < 2000 && Date.now() - t0 < 30_000;
+      await new Promise((r) => setTimeout(r, 100))
+    ) {
       if (fromInputs() !== last) [last, since] = [fromInputs(), Date.now()];
     }
     const codes = new Set(collector.tagged('catch').map((c) => c.msg.error?.code as string));
     for (const c of ['EAUTH', 'EBADINPUT', 'EUNSUPPORTED']) assert.ok(codes.has(c), `no ${c} among ${[...codes].join(', ')}`);
-    assert.ok([...codes].some((c) => ['EPROTOCOL', 'EDEVICE', 'EBUSY'].includes(c)), `no protocol/device error among ${[...codes].join(', ')}`);
-    assert.ok([...codes].some((c) => ['ECONNREFUSED', 'EOFFLINE'].includes(c)), `no refused/offline among ${[...codes].join(', ')}`);
+    assert.ok(
+      [...codes].some((c) => ['EPROTOCOL', 'EDEVICE', 'EBUSY'].includes(c)),
+      `no protocol/device error among ${[...codes].join(', ')}`,
+    );
+    assert.ok(
+      [...codes].some((c) => ['ECONNREFUSED', 'EOFFLINE'].includes(c)),
+      `no refused/offline among ${[...codes].join(', ')}`,
+    );
 
     // The editor's admin endpoints, with the credentials in the body as the editor sends them.
-    const scan = await red.request('POST', '/tplink-pool/scan', { id: 'sec-pool', broadcast: '127.255.255.255', timeout: 500, username: CREDS.username, password: CREDS.password });
+    const scan = await red.request('POST', '/tplink-pool/scan', {
+      id: 'sec-pool',
+      broadcast: '127.255.255.255',
+      timeout: 500,
+      username: CREDS.username,
+      password: CREDS.password,
+    });
     const tests = [];
-    for (const e of entries.filter((x) => !/bad JSON|garbage|busy|switched off/.test(String(x.alias)))) tests.push(await red.request('POST', '/tplink-pool/test', { id: 'sec-pool', host: e.host, port: e.port, transport: e.transport, username: CREDS.username, password: CREDS.password, timeout: 5000 }));
+    for (const e of entries.filter((x) => !/bad JSON|garbage|busy|switched off/.test(String(x.alias))))
+      tests.push(
+        await red.request('POST', '/tplink-pool/test', {
+          id: 'sec-pool',
+          host: e.host,
+          port: e.port,
+          transport: e.transport,
+          username: CREDS.username,
+          password: CREDS.password,
+          timeout: 5000,
+        }),
+      );
     assert.ok(tests.some((t) => t.json?.ok === true) && tests.some((t) => t.json?.code === 'EAUTH'), tests.map((t) => t.text).join('\n'));
     const flowsApi = await red.request('GET', '/flows');
 
@@ -164,14 +263,36 @@ describe('secrets: the password and its hashes never appear anywhere observable'
     const cli = path.join(repoRoot(), 'dist', 'src', 'cli.js');
     const run = (args: string[], creds: { username: string; password: string }) =>
       new Promise<string>((resolve) => {
-        execFile(process.execPath, [cli, ...args], { env: { ...process.env, KASA_TAPO_USERNAME: creds.username, KASA_TAPO_PASSWORD: creds.password }, timeout: 20_000 }, (_e, out, err) => resolve(`${out}${err}`));
+        execFile(
+          process.execPath,
+          [cli, ...args],
+          { env: { ...process.env, KASA_TAPO_USERNAME: creds.username, KASA_TAPO_PASSWORD: creds.password }, timeout: 20_000 },
+          (_e, out, err) => resolve(`${out}${err}`),
+        );
       });
-    const ok = devices.filter((d) => ['hs100uk', 'p110', 'p100', 'p110aes'].includes(d.profile.id) && !d.faults.invalidJson && !d.faults.garbage && !d.faults.forbidHandshake);
+    const ok = devices.filter(
+      (d) => ['hs100uk', 'p110', 'p100', 'p110aes'].includes(d.profile.id) && !d.faults.invalidJson && !d.faults.garbage && !d.faults.forbidHandshake,
+    );
     assert.ok(ok.length >= 4);
     let all = '';
     for (const d of ok) {
       for (const creds of [CREDS, WRONG]) {
-        for (const cmd of ['info', 'on', 'energy']) all += await run(['--host', d.host, '--port', String(d.port), '--transport', d.transport === 'aes' && d.profile.loginVersion === 1 ? 'aes-v1' : d.transport, '--verbose', '--timeout', '2000', cmd], creds);
+        for (const cmd of ['info', 'on', 'energy'])
+          all += await run(
+            [
+              '--host',
+              d.host,
+              '--port',
+              String(d.port),
+              '--transport',
+              d.transport === 'aes' && d.profile.loginVersion === 1 ? 'aes-v1' : d.transport,
+              '--verbose',
+              '--timeout',
+              '2000',
+              cmd,
+            ],
+            creds,
+          );
       }
     }
     assert.match(all, /get_device_info|get_sysinfo/, 'verbose shows the decrypted requests');

@@ -64,7 +64,8 @@ describe('npm start: the local demo', function () {
       ws.on('error', reject);
       ws.on('open', () => ws.send(JSON.stringify({ subscribe: 'debug' })));
       ws.on('message', (d: Buffer) => {
-        for (const m of JSON.parse(d.toString()) as { topic: string; data: { name?: string } }[]) if (m.topic === 'debug' && m.data.name) names.add(m.data.name);
+        for (const m of JSON.parse(d.toString()) as { topic: string; data: { name?: string } }[])
+          if (m.topic === 'debug' && m.data.name) names.add(m.data.name);
         if (names.size >= 8 && names.has('room summary') && names.has('Kasa plug state')) resolve(undefined);
       });
       setTimeout(() => reject(new Error(`only ${[...names].join(', ')} within 45 s`)), 45_000).unref();
@@ -80,7 +81,7 @@ describe('npm start: the local demo', function () {
     later.clear();
     const { httpRequest } = await import('../helpers/nodered');
     await httpRequest(`http://127.0.0.1:${port}/flows`, 'GET', undefined, { 'user-agent': 'Mozilla/5.0 (e2e)' });
-    for (const t = Date.now(); !later.has('Kasa plug state') && Date.now() - t < 20_000; ) await new Promise((r) => setTimeout(r, 100));
+    for (const t = Date.now(); !later.has('Kasa plug state') && Date.now() - t < 20_000;) await new Promise((r) => setTimeout(r, 100));
     assert.ok(later.has('Kasa plug state'), `after an editor's GET /flows only ${[...later].join(', ')}`);
     assert.match(fs.readFileSync(path.join(userDir, 'settings.js'), 'utf8'), /catalogues: \[\]/, 'the demo fetches the online palette catalogue');
     ws.close();

@@ -53,7 +53,10 @@ export async function startFakeAes(host = '127.0.0.1'): Promise<FakeAes> {
         const sid = randomBytes(8).toString('hex');
         sessions.set(sid, new AesCipher(keyIv.subarray(0, 16), keyIv.subarray(16)));
         fake.handshakes++;
-        json({ error_code: 0, result: { key: rsaPkcs1Encrypt(outer.params.key, keyIv).toString('base64') } }, { 'Set-Cookie': `TP_SESSIONID=${sid};TIMEOUT=86400` });
+        json(
+          { error_code: 0, result: { key: rsaPkcs1Encrypt(outer.params.key, keyIv).toString('base64') } },
+          { 'Set-Cookie': `TP_SESSIONID=${sid};TIMEOUT=86400` },
+        );
         return;
       }
       const sid = /TP_SESSIONID=([0-9a-f]+)/.exec(req.headers.cookie ?? '')?.[1];

@@ -47,12 +47,20 @@ export type DeviceSpec = [alias: string, profile: string, how: { faults?: Faults
  * device-list entries. `wrong` devices hold `wrongCreds`; `closed` ones are started and stopped
  * again, so their address refuses connections. `devices` are the running ones.
  */
-export async function startDeviceSpecs(specs: DeviceSpec[], creds: Credentials, wrongCreds: Credentials): Promise<{ devices: SimulatedDevice[]; entries: Record<string, string>[] }> {
+export async function startDeviceSpecs(
+  specs: DeviceSpec[],
+  creds: Credentials,
+  wrongCreds: Credentials,
+): Promise<{ devices: SimulatedDevice[]; entries: Record<string, string>[] }> {
   const base = randomBase();
   const devices: SimulatedDevice[] = [];
   const entries: Record<string, string>[] = [];
   for (const [i, [alias, profile, how]] of specs.entries()) {
-    const d = await startSimulatedDevice(profile, { host: `${base}.${i + 1}`, credentials: how.wrong ? wrongCreds : creds, ...(how.faults ? { faults: how.faults } : {}) });
+    const d = await startSimulatedDevice(profile, {
+      host: `${base}.${i + 1}`,
+      credentials: how.wrong ? wrongCreds : creds,
+      ...(how.faults ? { faults: how.faults } : {}),
+    });
     entries.push({ alias, host: d.host, port: String(d.port), transport: d.transport === 'aes' && d.profile.loginVersion === 1 ? 'aes-v1' : d.transport });
     if (how.closed) await d.close();
     else devices.push(d);
@@ -132,7 +140,9 @@ export async function startLocalRegistry(root: string, packDir: string): Promise
   const manifests = new Map<string, PackageJson[]>(); // name -> versions
   const dirs: string[] = [];
   const seen = new Set<string>();
-  const queue: [string, string][] = Object.keys((JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as PackageJson).dependencies ?? {}).map((n) => [n, root]);
+  const queue: [string, string][] = Object.keys((JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as PackageJson).dependencies ?? {}).map(
+    (n) => [n, root],
+  );
   for (let next = queue.shift(); next; next = queue.shift()) {
     const dir = installedPackageDir(next[0], next[1]);
     const real = fs.realpathSync(dir);
@@ -148,13 +158,31 @@ export async function startLocalRegistry(root: string, packDir: string): Promise
     const packed = npm(['pack', '--ignore-scripts', '--json', '--pack-destination', packDir, ...dirs], root, 120_000);
     if (packed.status !== 0) throw new Error(`npm pack of the runtime dependencies failed:\n${packed.out}`);
     const json = packed.out.slice(packed.out.indexOf('['));
-    const infos = JSON.parse(json.slice(0, json.lastIndexOf(']') + 1)) as { name: string; version: string; filename: string; integrity: string; shasum: string }[];
+    const infos = JSON.parse(json.slice(0, json.lastIndexOf(']') + 1)) as {
+      name: string;
+      version: string;
+      filename: string;
+      integrity: string;
+      shasum: string;
+    }[];
     for (const [i, info] of infos.entries()) {
       const pj = JSON.parse(fs.readFileSync(path.join(dirs[i]!, 'package.json'), 'utf8')) as PackageJson;
       const file = `/${info.name}/-/${path.basename(info.filename)}`;
       files.set(file, path.join(packDir, info.filename));
       const { name, version, dependencies, optionalDependencies, peerDependencies, peerDependenciesMeta, engines, bin, os: osList, cpu } = pj;
-      const manifest = { name, version, dependencies, optionalDependencies, peerDependencies, peerDependenciesMeta, engines, bin, os: osList, cpu, dist: { tarball: file, integrity: info.integrity, shasum: info.shasum } } as PackageJson;
+      const manifest = {
+        name,
+        version,
+        dependencies,
+        optionalDependencies,
+        peerDependencies,
+        peerDependenciesMeta,
+        engines,
+        bin,
+        os: osList,
+        cpu,
+        dist: { tarball: file, integrity: info.integrity, shasum: info.shasum },
+      } as PackageJson;
       manifests.set(name, [...(manifests.get(name) ?? []), manifest]);
       packages.push(`${name}@${version}`);
     }
@@ -177,7 +205,9 @@ export async function startLocalRegistry(root: string, packDir: string): Promise
     const packument = {
       name: versions[0]!.name,
       'dist-tags': { latest: versions[versions.length - 1]!.version },
-      versions: Object.fromEntries(versions.map((v) => [v.version, { ...v, dist: { ...(v.dist as object), tarball: base + (v.dist as { tarball: string }).tarball } }])),
+      versions: Object.fromEntries(
+        versions.map((v) => [v.version, { ...v, dist: { ...(v.dist as object), tarball: base + (v.dist as { tarball: string }).tarball } }]),
+      ),
     };
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify(packument));
@@ -221,7 +251,8 @@ export async function installPackedPackage(userDir: string): Promise<{ tarball: 
       npm_config_prefer_online: 'true',
       npm_config_fetch_retries: '0',
     });
-    if (inst.status !== 0) throw new Error(`npm install of the packed tarball failed (against a local registry of ${registry.packages.join(', ') || 'no packages'}):\n${inst.out}`);
+    if (inst.status !== 0)
+      throw new Error(`npm install of the packed tarball failed (against a local registry of ${registry.packages.join(', ') || 'no packages'}):\n${inst.out}`);
   } finally {
     await registry.close();
     fs.rmSync(cache, { recursive: true, force: true });
@@ -267,21 +298,29 @@ export interface NodeRed {
 export function httpRequest(url: string, method: string, body?: unknown, headers: Record<string, string> = {}, timeoutMs = 30_000): Promise<HttpReply> {
   return new Promise((resolve, reject) => {
     const data = body === undefined ? undefined : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
-    const req = http.request(url, { method, headers: { accept: 'application/json', ...(data ? { 'content-type': 'application/json', 'content-length': String(data.length) } : {}), ...headers }, timeout: timeoutMs }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let json: unknown;
-        try {
-          json = JSON.parse(text);
-        } catch {
-          json = undefined;
-        }
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
-      });
-      res.on('error', reject);
-    });
+    const req = http.request(
+      url,
+      {
+        method,
+        headers: { accept: 'application/json', ...(data ? { 'content-type': 'application/json', 'content-length': String(data.length) } : {}), ...headers },
+        timeout: timeoutMs,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let json: unknown;
+          try {
+            json = JSON.parse(text);
+          } catch {
+            json = undefined;
+          }
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
+        });
+        res.on('error', reject);
+      },
+    );
     req.on('timeout', () => req.destroy(new Error(`${method} ${url} timed out`)));
     req.on('error', reject);
     req.end(data);
@@ -311,7 +350,9 @@ export async function startNodeRed(opts: NodeRedOptions): Promise<NodeRed> {
   );
   // KASA_TAPO_RED_JS runs the tests against another Node-RED (e.g. 5.x installed elsewhere).
   const redJs = process.env.KASA_TAPO_RED_JS ?? require.resolve('node-red/red.js', { paths: [repoRoot()] });
-  const child: ChildProcess = spawn(process.execPath, [...(opts.nodeArgs ?? []), redJs, '-u', opts.userDir, '-s', settingsFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(process.execPath, [...(opts.nodeArgs ?? []), redJs, '-u', opts.userDir, '-s', settingsFile], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout!.on('data', (c: Buffer) => (out += c.toString('utf8')));
   child.stderr!.on('data', (c: Buffer) => (out += c.toString('utf8')));
@@ -414,7 +455,8 @@ export class Collector {
   }
 
   /** Wait (bounded) until `count` messages with this tag arrived; returns them. */
-  async waitFor(tag: string, count = 1, maxMs = 15_000): Promise<any[]> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  async waitFor(tag: string, count = 1, maxMs = 15_000): Promise<any[]> {
     const t0 = Date.now();
     while (this.tagged(tag).length < count) {
       if (Date.now() - t0 > maxMs) throw new Error(`timed out waiting for ${count} "${tag}" message(s); got: ${JSON.stringify(this.got.map((g) => g.tag))}`);
@@ -443,6 +485,25 @@ delete msg.url; delete msg.method;
 return msg;`;
   return [
     { id, type: 'function', z, name: `report ${tag}`, func, outputs: 1, noerr: 0, initialize: '', finalize: '', libs: [], x, y, wires: [[`${id}-http`]] },
-    { id: `${id}-http`, type: 'http request', z, name: '', method: 'POST', ret: 'txt', paytoqs: 'ignore', url: collectorUrl, tls: '', persist: false, proxy: '', insecureHTTPParser: false, authType: '', senderr: false, headers: [], x: x + 200, y, wires: [[]] },
+    {
+      id: `${id}-http`,
+      type: 'http request',
+      z,
+      name: '',
+      method: 'POST',
+      ret: 'txt',
+      paytoqs: 'ignore',
+      url: collectorUrl,
+      tls: '',
+      persist: false,
+      proxy: '',
+      insecureHTTPParser: false,
+      authType: '',
+      senderr: false,
+      headers: [],
+      x: x + 200,
+      y,
+      wires: [[]],
+    },
   ];
 }

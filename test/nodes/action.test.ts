@@ -35,7 +35,19 @@ describe('tplink-action', function () {
       NODES,
       [
         poolNode(entries(), pool),
-        { id: 'a', type: 'tplink-action', pool: 'pool', device: 'kasa plug', child: '', action: 'payload', value: '', valueType: 'str', version: 1, wires: [['out']], ...action },
+        {
+          id: 'a',
+          type: 'tplink-action',
+          pool: 'pool',
+          device: 'kasa plug',
+          child: '',
+          action: 'payload',
+          value: '',
+          valueType: 'str',
+          version: 1,
+          wires: [['out']],
+          ...action,
+        },
         { id: 'out', type: 'helper' },
         { id: 'c', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
         { id: 'caught', type: 'helper' },
@@ -61,7 +73,10 @@ describe('tplink-action', function () {
     for (let i = 0; i < 200; i++) a.receive({ payload: i % 2 === 0, seq: i });
     const { until } = await import('./support');
     await until(() => out.length + caught.length >= 200, 20_000, '200 endings');
-    assert.deepEqual(caught.map((m) => m.error.code), []);
+    assert.deepEqual(
+      caught.map((m) => m.error.code),
+      [],
+    );
     assert.equal(out.length, 200);
   });
 
@@ -73,7 +88,13 @@ describe('tplink-action', function () {
     assert.equal(m.payload.protocol, 'xor');
     assert.ok(m.raw, 'msg.raw carries the device answer');
     assertDevice(m, hs100.host, 'xor', 'HS100', 'plug');
-    for (const [p, on] of [[false, false], ['on', true], ['off', false], ['toggle', true], ['TOGGLE', false]] as const) {
+    for (const [p, on] of [
+      [false, false],
+      ['on', true],
+      ['off', false],
+      ['toggle', true],
+      ['TOGGLE', false],
+    ] as const) {
       m = await roundTrip(a, out, { payload: p });
       assert.equal(m.payload.on, on, `payload ${JSON.stringify(p)}`);
     }

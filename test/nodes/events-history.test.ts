@@ -65,7 +65,10 @@ describe('tplink-state events and tplink-energy power history', function () {
     simulateHubEvent(model, 'Sofa Button', 'doubleClick');
     await until(() => out2.length >= 1, 8000, 'the press after the redeploy');
     await morePolls(3);
-    assert.deepEqual(out2.map((m) => m.payload.event), ['double_click']);
+    assert.deepEqual(
+      out2.map((m) => m.payload.event),
+      ['double_click'],
+    );
     assert.equal(caught.length, 0);
   });
 

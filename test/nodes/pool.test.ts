@@ -23,7 +23,10 @@ describe('tplink-pool', function () {
     for (const n of ['tplink-pool', 'tplink-action', 'tplink-state', 'tplink-energy']) {
       (require(path.join(__dirname, '../../nodes', `${n}.js`)) as (red: unknown) => void)(fakeRED);
     }
-    assert.deepEqual(calls.map((c) => c.type), ['tplink-pool', 'tplink-action', 'tplink-state', 'tplink-energy']);
+    assert.deepEqual(
+      calls.map((c) => c.type),
+      ['tplink-pool', 'tplink-action', 'tplink-state', 'tplink-energy'],
+    );
     assert.deepEqual(calls[0]!.opts, { credentials: { username: { type: 'text' }, password: { type: 'password' } } });
   });
 
@@ -66,7 +69,10 @@ describe('tplink-pool', function () {
       await helper.unload();
       await helper.load(
         NODES,
-        [poolNode([deviceEntry(devs[0]!, 'kasa')], { timeout: 300 }), { id: 'a', type: 'tplink-action', pool: 'pool', device: 'kasa', action: 'payload', wires: [[]] }],
+        [
+          poolNode([deviceEntry(devs[0]!, 'kasa')], { timeout: 300 }),
+          { id: 'a', type: 'tplink-action', pool: 'pool', device: 'kasa', action: 'payload', wires: [[]] },
+        ],
         poolCreds,
       );
       const a = helper.getNode('a')!;
@@ -110,11 +116,19 @@ describe('tplink-pool', function () {
     });
 
     it('Test uses unsaved credentials from the body and reports EAUTH without echoing them', async () => {
-      const r = await helper.request().post('/tplink-pool/test').send({ id: 'pool', host: dev.host, port: dev.port, transport: 'klap', username: 'x@example.com', password: 'unsaved-wrong' }).expect(200);
+      const r = await helper
+        .request()
+        .post('/tplink-pool/test')
+        .send({ id: 'pool', host: dev.host, port: dev.port, transport: 'klap', username: 'x@example.com', password: 'unsaved-wrong' })
+        .expect(200);
       assert.equal(r.body.ok, false);
       assert.equal(r.body.code, 'EAUTH');
       assert.ok(!JSON.stringify(r.body).includes('unsaved-wrong'));
-      const r2 = await helper.request().post('/tplink-pool/test').send({ id: 'pool', host: dev.host, port: dev.port, transport: 'klap', username: CREDS.username, password: '__PWRD__' }).expect(200);
+      const r2 = await helper
+        .request()
+        .post('/tplink-pool/test')
+        .send({ id: 'pool', host: dev.host, port: dev.port, transport: 'klap', username: CREDS.username, password: '__PWRD__' })
+        .expect(200);
       assert.equal(r2.body.ok, true, 'the placeholder means the saved password');
       const r3 = await helper.request().post('/tplink-pool/test').send({ id: 'pool' }).expect(200);
       assert.equal(r3.body.code, 'EBADINPUT');

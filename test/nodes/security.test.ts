@@ -77,7 +77,11 @@ describe('security (issue 14)', function () {
     assert.ok(!/[\r\n]/.test(m.error.message), m.error.message);
     // Without a Catch node Node-RED logs the error itself: escaped there too.
     await helper.unload();
-    await helper.load(NODES, flow().filter((n) => n.type !== 'catch'), poolCreds);
+    await helper.load(
+      NODES,
+      flow().filter((n) => n.type !== 'catch'),
+      poolCreds,
+    );
     const b = helper.getNode('a')!;
     b.receive({ payload: true, device: { host: 'evil\r\n[error] forged line' } });
     const texts = (): string[] =>
@@ -85,7 +89,7 @@ describe('security (issue 14)', function () {
         const msg = (c[0] as { msg?: unknown })?.msg;
         return typeof msg === 'string' ? msg : msg instanceof Error ? msg.message : JSON.stringify(msg ?? '');
       });
-    for (let t0 = Date.now(); !texts().some((t) => t.includes('forged')) && Date.now() - t0 < 5000; ) await new Promise((r) => setTimeout(r, 20));
+    for (let t0 = Date.now(); !texts().some((t) => t.includes('forged')) && Date.now() - t0 < 5000;) await new Promise((r) => setTimeout(r, 20));
     const logged = texts().filter((t) => t.includes('forged'));
     assert.ok(logged.length >= 1, 'the error was logged');
     for (const t of logged) assert.ok(!/[\r\n]/.test(t) && t.includes('evil\\r\\n'), `raw CRLF in the log: ${t.slice(0, 160)}`);
@@ -94,7 +98,12 @@ describe('security (issue 14)', function () {
   it('Test: the saved password never goes in an AES login to an unlisted host; a typed one does', async () => {
     await helper.unload();
     await helper.load(NODES, flow(), poolCreds);
-    const post = (body: Msg) => helper.request().post('/tplink-pool/test').send({ id: 'pool', ...body }).expect(200);
+    const post = (body: Msg) =>
+      helper
+        .request()
+        .post('/tplink-pool/test')
+        .send({ id: 'pool', ...body })
+        .expect(200);
     let r = await post({ host: unlisted.host, port: unlisted.port, transport: 'aes' });
     assert.equal(r.body.code, 'ENOTTRUSTED', JSON.stringify(r.body));
     assert.match(r.body.error, /deployed list/);
@@ -115,7 +124,7 @@ describe('security (issue 14)', function () {
     assert.ok(!JSON.stringify(r.body).includes('typed-password'));
   });
 
-  it("default credentials: state, msg.device, Test and Scan say so; the log warns once", async () => {
+  it('default credentials: state, msg.device, Test and Scan say so; the log warns once', async () => {
     await helper.unload();
     await helper.load(NODES, flow(), poolCreds);
     const s = helper.getNode('s')!;
@@ -126,7 +135,7 @@ describe('security (issue 14)', function () {
     fresh.expireSessions();
     m = await roundTrip(s, out, {});
     assert.equal(m.payload.defaultCredentials, true);
-    const warns = (helper.log().args).filter((c) => String((c[0] as { msg?: unknown })?.msg ?? '').includes(DEFAULT_CREDENTIALS_NOTICE));
+    const warns = helper.log().args.filter((c) => String((c[0] as { msg?: unknown })?.msg ?? '').includes(DEFAULT_CREDENTIALS_NOTICE));
     assert.equal(warns.length, 1, 'one warning per device');
     const t = await helper.request().post('/tplink-pool/test').send({ id: 'pool', host: fresh.host, port: fresh.port, transport: 'klap' }).expect(200);
     assert.equal(t.body.ok, true);

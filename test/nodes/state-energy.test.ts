@@ -114,7 +114,7 @@ describe('tplink-state and tplink-energy', function () {
       assert.equal(m.error.code, 'ENOTFOUND');
     });
 
-    it('watches all of the pool\'s devices and emits a summary', async () => {
+    it("watches all of the pool's devices and emits a summary", async () => {
       for (const d of [hs100, p110, hs110]) setOn(d, true);
       setOn(hs300, true);
       const { n, out } = await flow({ type: 'tplink-state', target: 'all', mode: 'input' });

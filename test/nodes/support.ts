@@ -43,11 +43,28 @@ export async function startDevices(ids: string[]): Promise<SimulatedDevice[]> {
 }
 
 /** A pool list row for a simulated device; AES devices older than login v2 need the user's 'aes-v1' choice (issue 14). */
-export const deviceEntry = (d: SimulatedDevice, alias: string) => ({ alias, host: d.host, port: String(d.port), transport: d.transport === 'aes' && d.profile.loginVersion === 1 ? 'aes-v1' : d.transport });
+export const deviceEntry = (d: SimulatedDevice, alias: string) => ({
+  alias,
+  host: d.host,
+  port: String(d.port),
+  transport: d.transport === 'aes' && d.profile.loginVersion === 1 ? 'aes-v1' : d.transport,
+});
 
 /** A pool config node (id "pool") with these devices; short timeouts so failures come fast. */
 export function poolNode(devices: unknown[], extra: Record<string, unknown> = {}): Msg {
-  return { id: 'pool', type: 'tplink-pool', name: 'home', devices, timeout: 800, retries: 0, queueLimit: 100, pollInterval: 10, broadcast: '127.255.255.255', version: 1, ...extra };
+  return {
+    id: 'pool',
+    type: 'tplink-pool',
+    name: 'home',
+    devices,
+    timeout: 800,
+    retries: 0,
+    queueLimit: 100,
+    pollInterval: 10,
+    broadcast: '127.255.255.255',
+    version: 1,
+    ...extra,
+  };
 }
 
 export const poolCreds = { pool: { ...CREDS } };

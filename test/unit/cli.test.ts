@@ -10,7 +10,7 @@ const env = { ...process.env, KASA_TAPO_USERNAME: 'cli@example.com', KASA_TAPO_P
 function run(args: string[], timeoutMs = 15000): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(process.execPath, [CLI, ...args], { env, timeout: timeoutMs }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 99) : 0;
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 99) : 0;
       resolve({ code, stdout, stderr });
     });
   });
@@ -60,7 +60,10 @@ describe('kasa-tapo CLI against kasa-tapo simulate', function () {
   });
 
   it('--host … info --json reads a Kasa XOR plug and a Tapo AES plug', async () => {
-    for (const [line, transport] of [[/(\S+):9999\s+HS100\(US\)/, 'xor'], [/(\S+):80\s+P100/, 'aes']] as const) {
+    for (const [line, transport] of [
+      [/(\S+):9999\s+HS100\(US\)/, 'xor'],
+      [/(\S+):80\s+P100/, 'aes'],
+    ] as const) {
       const host = line.exec(listing)?.[1];
       assert.ok(host, `device in listing: ${listing}`);
       const r = await run(['--host', host, 'info', '--json']);

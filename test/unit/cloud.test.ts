@@ -24,7 +24,14 @@ describe('cloud client against the simulated cloud', function () {
   let url: string;
 
   before(async () => {
-    home = await startSimulatedHome({ baseAddress: randomBase(), profiles: ['hs100', 'hs110v1', 'p110'], credentials: CREDS, standardPorts: false, discovery: false, cloud: true });
+    home = await startSimulatedHome({
+      baseAddress: randomBase(),
+      profiles: ['hs100', 'hs110v1', 'p110'],
+      credentials: CREDS,
+      standardPorts: false,
+      discovery: false,
+      cloud: true,
+    });
     url = home.cloud!.url;
   });
   after(() => home.close());
@@ -32,7 +39,10 @@ describe('cloud client against the simulated cloud', function () {
   it('login → device list with appServerUrl, model, alias, status', async () => {
     const s = await cloudLogin({ ...CREDS, baseUrl: url });
     const list = await s.devices();
-    assert.deepEqual(list.map((d) => d.model), ['HS100(US)', 'HS110(EU)', 'P110(UK)']);
+    assert.deepEqual(
+      list.map((d) => d.model),
+      ['HS100(US)', 'HS110(EU)', 'P110(UK)'],
+    );
     for (const d of list) {
       assert.equal(d.appServerUrl, url);
       assert.equal(d.status, 1);
@@ -44,7 +54,9 @@ describe('cloud client against the simulated cloud', function () {
     const s = await cloudLogin({ ...CREDS, baseUrl: url });
     const dev = home.device('hs100')!;
     const model = dev.model as IotDeviceModel;
-    const info = (await s.passthrough(dev.profile.deviceId, { system: { get_sysinfo: {} } })) as { system: { get_sysinfo: { alias: string; deviceId: string } } };
+    const info = (await s.passthrough(dev.profile.deviceId, { system: { get_sysinfo: {} } })) as {
+      system: { get_sysinfo: { alias: string; deviceId: string } };
+    };
     assert.equal(info.system.get_sysinfo.deviceId, dev.profile.deviceId);
     model.setOn(true);
     await s.passthrough(dev.profile.deviceId, { system: { set_relay_state: { state: 0 } } });
@@ -55,7 +67,10 @@ describe('cloud client against the simulated cloud', function () {
   });
 
   it('wrong password / unknown account → EAUTH without the password in the error', async () => {
-    for (const c of [{ ...CREDS, password: 'Wrong-pw-123' }, { username: 'nobody@example.com', password: 'Wrong-pw-123' }]) {
+    for (const c of [
+      { ...CREDS, password: 'Wrong-pw-123' },
+      { username: 'nobody@example.com', password: 'Wrong-pw-123' },
+    ]) {
       await assert.rejects(cloudLogin({ ...c, baseUrl: url }), (e: unknown) => {
         assert.ok(isKasaTapoError(e) && e.code === 'EAUTH', String(e));
         assert.ok(!e.message.includes('Wrong-pw-123') && !inspect(e).includes('Wrong-pw-123'));
@@ -67,12 +82,18 @@ describe('cloud client against the simulated cloud', function () {
 
   it('typed errors: Tapo passthrough (-1), offline (-20571), unknown device, bad request', async () => {
     const s = await cloudLogin({ ...CREDS, baseUrl: url });
-    await assert.rejects(s.passthrough(home.device('p110')!.profile.deviceId, { system: { get_sysinfo: {} } }), (e: unknown) => isKasaTapoError(e) && e.code === 'EUNSUPPORTED' && e.deviceCode === -1 && /locally/.test(e.message));
+    await assert.rejects(
+      s.passthrough(home.device('p110')!.profile.deviceId, { system: { get_sysinfo: {} } }),
+      (e: unknown) => isKasaTapoError(e) && e.code === 'EUNSUPPORTED' && e.deviceCode === -1 && /locally/.test(e.message),
+    );
     const hs110 = home.device('hs110v1')!;
     hs110.faults.unreachable = true;
     try {
       assert.equal((await s.devices()).find((d) => d.deviceId === hs110.profile.deviceId)?.status, 0);
-      await assert.rejects(s.passthrough(hs110.profile.deviceId, { system: { get_sysinfo: {} } }), (e: unknown) => isKasaTapoError(e) && e.code === 'EOFFLINE' && e.deviceCode === -20571);
+      await assert.rejects(
+        s.passthrough(hs110.profile.deviceId, { system: { get_sysinfo: {} } }),
+        (e: unknown) => isKasaTapoError(e) && e.code === 'EOFFLINE' && e.deviceCode === -20571,
+      );
     } finally {
       hs110.faults.unreachable = false;
     }
@@ -90,7 +111,10 @@ describe('cloud client against the simulated cloud', function () {
 
   it('the production URL is only a default; nothing unreachable is retried forever', async () => {
     assert.equal(DEFAULT_CLOUD_URL, 'https://wap.tplinkcloud.com');
-    await assert.rejects(cloudLogin({ ...CREDS, baseUrl: 'http://127.0.0.1:1' }), (e: unknown) => isKasaTapoError(e) && e.code === 'ECONNREFUSED' && !e.message.includes(CREDS.password));
+    await assert.rejects(
+      cloudLogin({ ...CREDS, baseUrl: 'http://127.0.0.1:1' }),
+      (e: unknown) => isKasaTapoError(e) && e.code === 'ECONNREFUSED' && !e.message.includes(CREDS.password),
+    );
     await assert.rejects(cloudLogin({ ...CREDS, baseUrl: 'ftp://x' }), (e: unknown) => isKasaTapoError(e) && e.code === 'EBADINPUT');
   });
 
@@ -109,7 +133,10 @@ describe('cloud client against the simulated cloud', function () {
     await new Promise<void>((ok) => fake.listen(0, '127.0.0.1', () => ok()));
     try {
       const s = await cloudLogin({ ...CREDS, baseUrl: `http://127.0.0.1:${(fake.address() as AddressInfo).port}` });
-      await assert.rejects(s.passthrough('D1', { system: { get_sysinfo: {} } }), (e: unknown) => isKasaTapoError(e) && e.code === 'EBADINPUT' && !e.message.includes('tok-123'));
+      await assert.rejects(
+        s.passthrough('D1', { system: { get_sysinfo: {} } }),
+        (e: unknown) => isKasaTapoError(e) && e.code === 'EBADINPUT' && !e.message.includes('tok-123'),
+      );
       assert.equal(hits, 2); // login and getDeviceList only
     } finally {
       fake.closeAllConnections();
@@ -119,20 +146,33 @@ describe('cloud client against the simulated cloud', function () {
 
   it('tplink-cloud-api (an independent client) lists the same devices and switches one', async () => {
     const pkgDir = path.dirname(require.resolve('tplink-cloud-api'));
-     
-    const axios = require(require.resolve('axios', { paths: [pkgDir] })) as { interceptors: { request: { use(f: (c: { url?: string }) => unknown): number; eject(id: number): void } } };
+
+    const axios = require(require.resolve('axios', { paths: [pkgDir] })) as {
+      interceptors: { request: { use(f: (c: { url?: string }) => unknown): number; eject(id: number): void } };
+    };
     const id = axios.interceptors.request.use((config) => {
       if (config.url === DEFAULT_CLOUD_URL) config.url = url; // the one URL it has built in
       if (!/^http:\/\/127\.\d+\.\d+\.\d+:\d+/.test(config.url ?? '')) throw new Error(`test refused a non-loopback URL: ${config.url}`);
       return config;
     });
     try {
-       
-      const api = require('tplink-cloud-api') as { login(u: string, p: string, term?: string): Promise<{ getDeviceList(): Promise<{ deviceId: string; alias: string; deviceModel: string }[]>; getHS100(alias: string): { powerOff(): Promise<unknown>; powerOn(): Promise<unknown>; getRelayState(): Promise<number> } }> };
+      const api = require('tplink-cloud-api') as {
+        login(
+          u: string,
+          p: string,
+          term?: string,
+        ): Promise<{
+          getDeviceList(): Promise<{ deviceId: string; alias: string; deviceModel: string }[]>;
+          getHS100(alias: string): { powerOff(): Promise<unknown>; powerOn(): Promise<unknown>; getRelayState(): Promise<number> };
+        }>;
+      };
       const tplink = await api.login(CREDS.username, CREDS.password, 'test-term');
       const theirs = await tplink.getDeviceList();
       const ours = await (await cloudLogin({ ...CREDS, baseUrl: url })).devices();
-      assert.deepEqual(theirs.map((d) => [d.deviceId, d.alias, d.deviceModel]), ours.map((d) => [d.deviceId, d.alias, d.model]));
+      assert.deepEqual(
+        theirs.map((d) => [d.deviceId, d.alias, d.deviceModel]),
+        ours.map((d) => [d.deviceId, d.alias, d.model]),
+      );
       const dev = home.device('hs100')!;
       const model = dev.model as IotDeviceModel;
       const plug = tplink.getHS100(dev.profile.alias);
@@ -151,8 +191,11 @@ describe('cloud client against the simulated cloud', function () {
     const cli = path.join(__dirname, '../../src/cli.js');
     const run = (args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> =>
       new Promise((resolve) =>
-        execFile(process.execPath, [cli, ...args], { timeout: 15000, env: { ...process.env, KASA_TAPO_USERNAME: CREDS.username, KASA_TAPO_PASSWORD: CREDS.password, KASA_TAPO_CLOUD_URL: '', ...env } }, (err, stdout, stderr) =>
-          resolve({ code: err ? Number((err as { code?: unknown }).code ?? 99) : 0, stdout, stderr }),
+        execFile(
+          process.execPath,
+          [cli, ...args],
+          { timeout: 15000, env: { ...process.env, KASA_TAPO_USERNAME: CREDS.username, KASA_TAPO_PASSWORD: CREDS.password, KASA_TAPO_CLOUD_URL: '', ...env } },
+          (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: unknown }).code ?? 99) : 0, stdout, stderr }),
         ),
       );
     const list = await run(['cloud', 'devices', '--json'], { KASA_TAPO_CLOUD_URL: url });

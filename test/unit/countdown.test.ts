@@ -22,7 +22,13 @@ describe('countdown timers', function () {
     return connect({ host: d.host, port: d.port, transport: d.transport as 'klap', credentials: creds });
   };
   before(async () => {
-    home = await startSimulatedHome({ baseAddress: randomBase(), profiles: ['p110', 'p304m', 'hs100', 'kl130', 'l530'], standardPorts: false, discovery: false, credentials: creds });
+    home = await startSimulatedHome({
+      baseAddress: randomBase(),
+      profiles: ['p110', 'p304m', 'hs100', 'kl130', 'l530'],
+      standardPorts: false,
+      discovery: false,
+      credentials: creds,
+    });
   });
   after(async () => {
     await home?.close();
@@ -124,8 +130,11 @@ describe('countdown timers', function () {
     const run = (args: string[]) =>
       new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
         const env = { ...process.env, KASA_TAPO_USERNAME: creds.username, KASA_TAPO_PASSWORD: creds.password, HOME: '/nonexistent-kasa-tapo-home' };
-        execFile(process.execPath, [path.join(__dirname, '../../src/cli.js'), '--host', d.host, '--port', String(d.port), '--transport', 'klap', ...args], { env, timeout: 15000 }, (err, stdout, stderr) =>
-          resolve({ code: err ? 1 : 0, stdout, stderr }),
+        execFile(
+          process.execPath,
+          [path.join(__dirname, '../../src/cli.js'), '--host', d.host, '--port', String(d.port), '--transport', 'klap', ...args],
+          { env, timeout: 15000 },
+          (err, stdout, stderr) => resolve({ code: err ? 1 : 0, stdout, stderr }),
         );
       });
     let r = await run(['off-in', '10']);

@@ -137,7 +137,10 @@ describe('crypto vectors', () => {
     });
     it('rejects a corrupted block with a typed error', () => {
       const ct = Buffer.alloc(128, 7);
-      assert.throws(() => rsaPkcs1Decrypt(pair.privateKey, ct, 32), (e: { code?: string }) => e.code === 'EPROTOCOL');
+      assert.throws(
+        () => rsaPkcs1Decrypt(pair.privateKey, ct, 32),
+        (e: { code?: string }) => e.code === 'EPROTOCOL',
+      );
     });
     it('login params v1 and v2, login request and token answer', () => {
       assert.deepEqual(aesLoginParams(1, 'user@example.com', 'great_password'), {
@@ -166,7 +169,11 @@ describe('crypto vectors', () => {
 describe('device JSON', () => {
   const { parseJson } = require('../../src/json') as typeof JsonModule;
   it('drops __proto__, constructor and prototype keys, also when spelt with \\u escapes', () => {
-    for (const text of ['{"__proto__":{"polluted":1},"a":1}', '{"\\u005f_proto__":{"polluted":1},"a":1}', '{"a":{"constructor":{"prototype":{"polluted":1}}}}']) {
+    for (const text of [
+      '{"__proto__":{"polluted":1},"a":1}',
+      '{"\\u005f_proto__":{"polluted":1},"a":1}',
+      '{"a":{"constructor":{"prototype":{"polluted":1}}}}',
+    ]) {
       const v = parseJson(text) as Record<string, unknown>;
       assert.equal(Object.getPrototypeOf(v), Object.prototype);
       assert.equal(({} as Record<string, unknown>)['polluted'], undefined);

@@ -23,12 +23,23 @@ interface Traced {
 }
 
 /** Run a few requests through a recording relay; return the capture and what the client traced. */
-async function capture(profile: string, transport: TransportChoice, writer = new PcapWriter()): Promise<{ pcap: Buffer; traced: Traced[]; dev: SimulatedDevice }> {
+async function capture(
+  profile: string,
+  transport: TransportChoice,
+  writer = new PcapWriter(),
+): Promise<{ pcap: Buffer; traced: Traced[]; dev: SimulatedDevice }> {
   const dev = await startSimulatedDevice(profile, { credentials: CREDS });
   const relay = await startPcapRelay({ host: dev.host, port: dev.port }, writer);
   const traced: Traced[] = [];
   try {
-    const client = await connect({ host: relay.host, port: relay.port, transport, credentials: CREDS, retries: 0, trace: (direction, text) => void traced.push({ direction, text }) });
+    const client = await connect({
+      host: relay.host,
+      port: relay.port,
+      transport,
+      credentials: CREDS,
+      retries: 0,
+      trace: (direction, text) => void traced.push({ direction, text }),
+    });
     try {
       await client.setState({ on: false });
       await client.setState({ on: true });
@@ -109,7 +120,12 @@ describe('decode: captures made on loopback', function () {
       const r = decodeCapture(w.toBuffer());
       assert.deepEqual(
         r.messages.map((m) => [m.kind, m.direction, m.text]),
-        [['xor-udp', 'request', probe], ['xor-udp', 'response', answer], ['tdp', 'request', tdpQ], ['tdp', 'response', tdpA]],
+        [
+          ['xor-udp', 'request', probe],
+          ['xor-udp', 'response', answer],
+          ['tdp', 'request', tdpQ],
+          ['tdp', 'response', tdpA],
+        ],
       );
       assert.equal(r.messages[1]!.server, '127.0.0.9:9999');
     }
@@ -117,10 +133,36 @@ describe('decode: captures made on loopback', function () {
 
   it('TDDP on UDP 1040 / 61000, decrypted with the device account (admin/admin by default)', () => {
     const w = new PcapWriter();
-    w.udp('127.0.0.1', 61000, '127.0.0.5', 1040, buildTddpPacket({ version: 2, type: 3, code: 1, replyInfo: 0, packetId: 1, subtype: 0x0a, payload: Buffer.alloc(0) }));
-    w.udp('127.0.0.5', 1040, '127.0.0.1', 61000, buildTddpPacket({ version: 2, type: 3, code: 2, replyInfo: 0, packetId: 1, subtype: 0x0a, payload: tddpEncrypt(tddpKey('admin', 'admin'), Buffer.from('ABCD0110')) }));
+    w.udp(
+      '127.0.0.1',
+      61000,
+      '127.0.0.5',
+      1040,
+      buildTddpPacket({ version: 2, type: 3, code: 1, replyInfo: 0, packetId: 1, subtype: 0x0a, payload: Buffer.alloc(0) }),
+    );
+    w.udp(
+      '127.0.0.5',
+      1040,
+      '127.0.0.1',
+      61000,
+      buildTddpPacket({
+        version: 2,
+        type: 3,
+        code: 2,
+        replyInfo: 0,
+        packetId: 1,
+        subtype: 0x0a,
+        payload: tddpEncrypt(tddpKey('admin', 'admin'), Buffer.from('ABCD0110')),
+      }),
+    );
     const r = decodeCapture(w.toBuffer(), { credentials: CREDS });
-    assert.deepEqual(r.messages.map((m) => [m.kind, m.direction, m.server]), [['tddp', 'request', '127.0.0.5:1040'], ['tddp', 'response', '127.0.0.5:1040']]);
+    assert.deepEqual(
+      r.messages.map((m) => [m.kind, m.direction, m.server]),
+      [
+        ['tddp', 'request', '127.0.0.5:1040'],
+        ['tddp', 'response', '127.0.0.5:1040'],
+      ],
+    );
     assert.match(r.messages[1]!.text, /subtype 0x0a .*"ABCD0110"/);
   });
 
@@ -153,12 +195,18 @@ describe('decode: captures made on loopback', function () {
     w.tcp({ ...c, seq: 100, payload: req.subarray(0, 10) });
     w.tcp({ ...c, seq: 100, payload: req.subarray(0, 12) }); // retransmission, overlapping
     const r = decodeCapture(w.toBuffer());
-    assert.deepEqual(r.messages.map((m) => m.text), ['{"system":{"get_sysinfo":{}}}']);
+    assert.deepEqual(
+      r.messages.map((m) => m.text),
+      ['{"system":{"get_sysinfo":{}}}'],
+    );
   });
 
   it('bad files end in typed errors, damaged ones decode what is there', () => {
     for (const bad of [Buffer.alloc(0), Buffer.from('not a capture at all, no'), Buffer.from('0a0d0d0a' + '00'.repeat(40), 'hex')]) {
-      assert.throws(() => decodeCapture(bad), (e: unknown) => isKasaTapoError(e) && e.code === 'EBADINPUT');
+      assert.throws(
+        () => decodeCapture(bad),
+        (e: unknown) => isKasaTapoError(e) && e.code === 'EBADINPUT',
+      );
     }
     const w = new PcapWriter();
     w.udp('127.0.0.1', 1, '127.0.0.2', 9999, xorEncrypt('{"a":1}'));
@@ -177,15 +225,24 @@ describe('decode: captures made on loopback', function () {
     const cli = path.join(__dirname, '../../src/cli.js');
     const run = (args: string[]): Promise<{ code: number; stdout: string; stderr: string }> =>
       new Promise((resolve) =>
-        execFile(process.execPath, [cli, ...args], { timeout: 15000, env: { ...process.env, KASA_TAPO_USERNAME: '', KASA_TAPO_PASSWORD: '' } }, (err, stdout, stderr) =>
-          resolve({ code: err ? Number((err as { code?: unknown }).code ?? 99) : 0, stdout, stderr }),
+        execFile(
+          process.execPath,
+          [cli, ...args],
+          { timeout: 15000, env: { ...process.env, KASA_TAPO_USERNAME: '', KASA_TAPO_PASSWORD: '' } },
+          (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: unknown }).code ?? 99) : 0, stdout, stderr }),
         ),
       );
     try {
       const j = await run(['decode', file, '--username', CREDS.username, '--password', CREDS.password, '--json']);
       assert.equal(j.code, 0, j.stderr);
-      const objs = j.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; kind?: string; text?: string });
-      assert.deepEqual(objs.filter((o) => o.type === 'message' && o.kind === 'klap').map((o) => o.text), traced.map((t) => t.text));
+      const objs = j.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { type: string; kind?: string; text?: string });
+      assert.deepEqual(
+        objs.filter((o) => o.type === 'message' && o.kind === 'klap').map((o) => o.text),
+        traced.map((t) => t.text),
+      );
       const plain = await run(['decode', file]);
       assert.equal(plain.code, 0, plain.stderr);
       assert.match(plain.stdout, /not decrypted: klap/);

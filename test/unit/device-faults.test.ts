@@ -15,7 +15,16 @@ for (const id of ['p110', 'p100']) {
     afterEach(() => sim.close());
 
     const open = (retries: number) =>
-      connect({ host: sim.host, port: sim.port, transport: sim.transport as 'klap' | 'aes', ...(sim.profile.loginVersion === 1 ? { loginVersion: 1 as const } : {}), credentials, retries, backoffMs: 50, timeoutMs: 2000 });
+      connect({
+        host: sim.host,
+        port: sim.port,
+        transport: sim.transport as 'klap' | 'aes',
+        ...(sim.profile.loginVersion === 1 ? { loginVersion: 1 as const } : {}),
+        credentials,
+        retries,
+        backoffMs: 50,
+        timeoutMs: 2000,
+      });
 
     it('a busy device → EBUSY when retries are off', async () => {
       const d = await open(0);

@@ -19,7 +19,13 @@ function iotDevice(sysinfo: Obj, extra: Obj = {}): FakeHandler {
   };
   const emeter = {
     get_realtime: () => extra['realtime'] ?? { err_code: -1, err_msg: 'module not support' },
-    get_daystat: (p: Obj) => ({ err_code: 0, day_list: [{ year: p['year'], month: p['month'], day: 1, energy_wh: 1500 }, { year: p['year'], month: p['month'], day: new Date().getDate(), energy_wh: 250 }] }),
+    get_daystat: (p: Obj) => ({
+      err_code: 0,
+      day_list: [
+        { year: p['year'], month: p['month'], day: 1, energy_wh: 1500 },
+        { year: p['year'], month: p['month'], day: new Date().getDate(), energy_wh: 250 },
+      ],
+    }),
     get_monthstat: (p: Obj) => ({ err_code: 0, month_list: [{ year: p['year'], month: new Date().getMonth() + 1, energy: 4.5 }] }),
   };
   const modules: Record<string, Record<string, (p: Obj, ctx?: string[]) => Obj>> = {
@@ -57,7 +63,8 @@ function iotDevice(sysinfo: Obj, extra: Obj = {}): FakeHandler {
         continue;
       }
       out[mod] = {};
-      for (const [meth, params] of Object.entries(methods as Obj)) out[mod][meth] = m[meth] ? m[meth](params as Obj, ctx) : { err_code: -2, err_msg: 'member not support' };
+      for (const [meth, params] of Object.entries(methods as Obj))
+        out[mod][meth] = m[meth] ? m[meth](params as Obj, ctx) : { err_code: -2, err_msg: 'member not support' };
     }
     return out;
   };
@@ -74,7 +81,8 @@ function smartDevice(methods: Record<string, (p: Obj) => unknown>, children: Rec
   return (req) => {
     const m = req['method'] as string;
     const p = (req['params'] as Obj) ?? {};
-    if (m === 'multipleRequest') return { error_code: 0, result: { responses: (p['requests'] as Obj[]).map((r) => ({ method: r['method'], ...one(r['method'], r['params']) })) } };
+    if (m === 'multipleRequest')
+      return { error_code: 0, result: { responses: (p['requests'] as Obj[]).map((r) => ({ method: r['method'], ...one(r['method'], r['params']) })) } };
     if (m === 'control_child') {
       const c = children[p['device_id']];
       if (!c) return { error_code: -1008 };
@@ -99,15 +107,41 @@ async function open(kind: TransportKind, handler: FakeHandler, extra: Partial<Co
 
 describe('device facade', () => {
   describe('IOT', () => {
-    const plug = () => ({ mic_type: 'IOT.SMARTPLUGSWITCH', model: 'HS100(US)', alias: 'Kettle', relay_state: 1, led_off: 0, on_time: 60, rssi: -40, mac: '50:C7:BF:00:00:01', feature: 'TIM', deviceId: 'P1', sw_ver: '1.5.6', hw_ver: '2.0' });
+    const plug = () => ({
+      mic_type: 'IOT.SMARTPLUGSWITCH',
+      model: 'HS100(US)',
+      alias: 'Kettle',
+      relay_state: 1,
+      led_off: 0,
+      on_time: 60,
+      rssi: -40,
+      mac: '50:C7:BF:00:00:01',
+      feature: 'TIM',
+      deviceId: 'P1',
+      sw_ver: '1.5.6',
+      hw_ver: '2.0',
+    });
 
     it('plug: state, setState, unsupported features', async () => {
       const dev = await open('xor', iotDevice(plug()));
       assert.deepEqual(dev.info(), { host: '127.0.0.1', port: 9999, family: 'plug', protocol: 'xor', alias: 'Kettle', model: 'HS100' });
       const s = await dev.getState();
       assert.deepEqual(s, {
-        host: '127.0.0.1', port: 9999, family: 'plug', protocol: 'xor', alias: 'Kettle', model: 'HS100', mac: '50:C7:BF:00:00:01', deviceId: 'P1',
-        firmware: '1.5.6', hardware: '2.0', rssi: -40, on: true, led: true, onTimeS: 60, hasEnergyMeter: false,
+        host: '127.0.0.1',
+        port: 9999,
+        family: 'plug',
+        protocol: 'xor',
+        alias: 'Kettle',
+        model: 'HS100',
+        mac: '50:C7:BF:00:00:01',
+        deviceId: 'P1',
+        firmware: '1.5.6',
+        hardware: '2.0',
+        rssi: -40,
+        on: true,
+        led: true,
+        onTimeS: 60,
+        hasEnergyMeter: false,
       });
       const off = await dev.setState({ on: false, led: false });
       assert.equal(off.on, false);
@@ -145,7 +179,19 @@ describe('device facade', () => {
 
     it('strip: children by index, id and alias via context.child_ids', async () => {
       const kids = [0, 1, 2].map((i) => ({ id: `STRIP0${i}`, alias: `Outlet ${i + 1}`, state: 0, on_time: 0 }));
-      const dev = await open('xor', iotDevice({ mic_type: 'IOT.SMARTPLUGSWITCH', model: 'KP303(UK)', alias: 'Strip', deviceId: 'STRIP', children: kids, child_num: 3, led_off: 0, feature: 'TIM' }));
+      const dev = await open(
+        'xor',
+        iotDevice({
+          mic_type: 'IOT.SMARTPLUGSWITCH',
+          model: 'KP303(UK)',
+          alias: 'Strip',
+          deviceId: 'STRIP',
+          children: kids,
+          child_num: 3,
+          led_off: 0,
+          feature: 'TIM',
+        }),
+      );
       const s = await dev.getState();
       assert.equal(s.family, 'strip');
       assert.deepEqual(s.children![1], { id: 'STRIP01', index: 1, family: 'plug', kind: 'outlet', alias: 'Outlet 2', on: false, onTimeS: 0 });
@@ -166,7 +212,10 @@ describe('device facade', () => {
     });
 
     it('dimmer: brightness with and without transition', async () => {
-      const dev = await open('xor', iotDevice({ mic_type: 'IOT.SMARTPLUGSWITCH', dev_name: 'Wi-Fi Smart Dimmer', model: 'HS220(US)', brightness: 100, relay_state: 0, led_off: 0 }));
+      const dev = await open(
+        'xor',
+        iotDevice({ mic_type: 'IOT.SMARTPLUGSWITCH', dev_name: 'Wi-Fi Smart Dimmer', model: 'HS220(US)', brightness: 100, relay_state: 0, led_off: 0 }),
+      );
       assert.equal((await dev.getState()).family, 'dimmer');
       const s = await dev.setState({ brightness: 30, on: true });
       assert.equal(s.brightness, 30);
@@ -178,11 +227,21 @@ describe('device facade', () => {
 
     it('colour bulb: lightingservice, colour names, transition, bulb module names, one method per exchange', async () => {
       const ls = { on_off: 1, brightness: 50, hue: 0, saturation: 0, color_temp: 2700, mode: 'normal' };
-      const dev = await open('xor', iotDevice({ mic_type: 'IOT.SMARTBULB', model: 'KL130(US)', alias: 'Bulb', is_color: 1, is_dimmable: 1, is_variable_color_temp: 1, light_state: ls }, { emeterModule: 'smartlife.iot.common.emeter', realtime: { err_code: 0, power_mw: 800 } }));
+      const dev = await open(
+        'xor',
+        iotDevice(
+          { mic_type: 'IOT.SMARTBULB', model: 'KL130(US)', alias: 'Bulb', is_color: 1, is_dimmable: 1, is_variable_color_temp: 1, light_state: ls },
+          { emeterModule: 'smartlife.iot.common.emeter', realtime: { err_code: 0, power_mw: 800 } },
+        ),
+      );
       assert.deepEqual((await dev.getState()).colorTemp, 2700);
       const s = await dev.setState({ color: '#ff0000', transition: 500 });
       assert.deepEqual([s.hue, s.saturation, s.brightness, s.colorTemp], [0, 100, 100, undefined]);
-      assert.deepEqual(last.sent.at(-2), { 'smartlife.iot.smartbulb.lightingservice': { transition_light_state: { color_temp: 0, hue: 0, saturation: 100, brightness: 100, ignore_default: 1, mode: 'normal', transition_period: 500 } } });
+      assert.deepEqual(last.sent.at(-2), {
+        'smartlife.iot.smartbulb.lightingservice': {
+          transition_light_state: { color_temp: 0, hue: 0, saturation: 100, brightness: 100, ignore_default: 1, mode: 'normal', transition_period: 500 },
+        },
+      });
       await dev.setState({ on: true });
       assert.equal((last.sent.at(-2)!['smartlife.iot.smartbulb.lightingservice'] as Obj)['transition_light_state']['ignore_default'], 0);
       await dev.setState({ alias: 'B2' });
@@ -196,12 +255,37 @@ describe('device facade', () => {
     });
 
     it('dimmable-only bulb rejects colour; light strip uses set_light_state', async () => {
-      const white = await open('xor', iotDevice({ mic_type: 'IOT.SMARTBULB', model: 'KL110(US)', is_color: 0, is_dimmable: 1, is_variable_color_temp: 0, light_state: { on_off: 1, brightness: 10 } }));
+      const white = await open(
+        'xor',
+        iotDevice({
+          mic_type: 'IOT.SMARTBULB',
+          model: 'KL110(US)',
+          is_color: 0,
+          is_dimmable: 1,
+          is_variable_color_temp: 0,
+          light_state: { on_off: 1, brightness: 10 },
+        }),
+      );
       await assert.rejects(white.setState({ colorTemp: 3000 }), isErr('EUNSUPPORTED', /KL110 does not support colour temperature/));
-      const strip = await open('xor', iotDevice({ mic_type: 'IOT.SMARTBULB', model: 'KL430(US)', length: 16, is_color: 1, is_dimmable: 1, is_variable_color_temp: 1, light_state: { on_off: 0, dft_on_state: { brightness: 100 } } }));
+      const strip = await open(
+        'xor',
+        iotDevice({
+          mic_type: 'IOT.SMARTBULB',
+          model: 'KL430(US)',
+          length: 16,
+          is_color: 1,
+          is_dimmable: 1,
+          is_variable_color_temp: 1,
+          light_state: { on_off: 0, dft_on_state: { brightness: 100 } },
+        }),
+      );
       assert.equal((await strip.getState()).family, 'lightstrip');
       await strip.setState({ on: true, hue: 200, saturation: 50, transition: 100 });
-      assert.deepEqual(last.sent.at(-2), { 'smartlife.iot.lightStrip': { set_light_state: { on_off: 1, color_temp: 0, hue: 200, saturation: 50, ignore_default: 1, mode: 'normal', transition: 100 } } });
+      assert.deepEqual(last.sent.at(-2), {
+        'smartlife.iot.lightStrip': {
+          set_light_state: { on_off: 1, color_temp: 0, hue: 200, saturation: 50, ignore_default: 1, mode: 'normal', transition: 100 },
+        },
+      });
     });
 
     it('raw sends as is, with the child context', async () => {
@@ -217,20 +301,49 @@ describe('device facade', () => {
     const comps = (...ids: string[]) => ({ component_list: ['device', ...ids].map((id) => ({ id, ver_code: 2 })) });
 
     it('energy plug: state, setState, energy in mW/Wh, history with get_energy_data', async () => {
-      const info: Obj = { type: 'SMART.KASAPLUG', model: 'KP125M', device_on: true, nickname: b64('Fridge'), mac: '78-8C-B5-00-00-02', device_id: 'K1', fw_ver: '1.2.3', hw_ver: '1.0', rssi: -50, on_time: 10 };
-      const dev = await open('klap', smartDevice({
-        component_nego: () => comps('energy_monitoring', 'led'),
-        get_device_info: () => info,
-        set_device_info: (p) => (Object.assign(info, p), {}),
-        get_energy_usage: () => ({ current_power: 17654, today_energy: 46, month_energy: 430 }),
-        get_emeter_data: () => ({ power_mw: 17654, voltage_mv: 121215, current_ma: 150, energy_wh: 430 }),
-        get_current_power: () => ({ current_power: 17 }),
-        get_energy_data: (p) => ({ data: new Array(91).fill(100), start_timestamp: p['start_timestamp'], interval: p['interval'] }),
-        get_led_info: () => ({ led_rule: 'always', led_status: true, night_mode: { x: 1 } }),
-        set_led_info: () => ({}),
-      }));
+      const info: Obj = {
+        type: 'SMART.KASAPLUG',
+        model: 'KP125M',
+        device_on: true,
+        nickname: b64('Fridge'),
+        mac: '78-8C-B5-00-00-02',
+        device_id: 'K1',
+        fw_ver: '1.2.3',
+        hw_ver: '1.0',
+        rssi: -50,
+        on_time: 10,
+      };
+      const dev = await open(
+        'klap',
+        smartDevice({
+          component_nego: () => comps('energy_monitoring', 'led'),
+          get_device_info: () => info,
+          set_device_info: (p) => (Object.assign(info, p), {}),
+          get_energy_usage: () => ({ current_power: 17654, today_energy: 46, month_energy: 430 }),
+          get_emeter_data: () => ({ power_mw: 17654, voltage_mv: 121215, current_ma: 150, energy_wh: 430 }),
+          get_current_power: () => ({ current_power: 17 }),
+          get_energy_data: (p) => ({ data: new Array(91).fill(100), start_timestamp: p['start_timestamp'], interval: p['interval'] }),
+          get_led_info: () => ({ led_rule: 'always', led_status: true, night_mode: { x: 1 } }),
+          set_led_info: () => ({}),
+        }),
+      );
       const { value: s, raw: sRaw } = await dev.withRaw((d) => d.getState());
-      assert.deepEqual(s, { host: '127.0.0.1', port: 80, family: 'plug', protocol: 'klap', on: true, alias: 'Fridge', model: 'KP125M', mac: '78:8C:B5:00:00:02', deviceId: 'K1', firmware: '1.2.3', hardware: '1.0', rssi: -50, onTimeS: 10, hasEnergyMeter: true });
+      assert.deepEqual(s, {
+        host: '127.0.0.1',
+        port: 80,
+        family: 'plug',
+        protocol: 'klap',
+        on: true,
+        alias: 'Fridge',
+        model: 'KP125M',
+        mac: '78:8C:B5:00:00:02',
+        deviceId: 'K1',
+        firmware: '1.2.3',
+        hardware: '1.0',
+        rssi: -50,
+        onTimeS: 10,
+        hasEnergyMeter: true,
+      });
       assert.deepEqual(Object.keys(sRaw as Obj), ['get_device_info']);
       const off = await dev.setState({ on: false, alias: 'Cold' });
       assert.equal(off.on, false);
@@ -251,44 +364,90 @@ describe('device facade', () => {
     });
 
     it('plain plug without meter: EUNSUPPORTED for energy', async () => {
-      const dev = await open('aes', smartDevice({ component_nego: () => comps('led'), get_device_info: () => ({ type: 'SMART.TAPOPLUG', model: 'P100', device_on: false }) }));
+      const dev = await open(
+        'aes',
+        smartDevice({ component_nego: () => comps('led'), get_device_info: () => ({ type: 'SMART.TAPOPLUG', model: 'P100', device_on: false }) }),
+      );
       await assert.rejects(dev.getEnergy(), isErr('EUNSUPPORTED', /P100 has no energy meter/));
       await assert.rejects(dev.getEnergyHistory('day'), isErr('EUNSUPPORTED'));
     });
 
     it('strip: paged children, control_child by index/id/alias, child energy, all outlets', async () => {
-      const kids: Obj[] = [1, 2, 3].map((i) => ({ device_id: `C${i}`, position: i, category: 'plug.powerstrip.sub-plug', device_on: false, nickname: b64(`Socket ${i}`), model: 'P304M' }));
+      const kids: Obj[] = [1, 2, 3].map((i) => ({
+        device_id: `C${i}`,
+        position: i,
+        category: 'plug.powerstrip.sub-plug',
+        device_on: false,
+        nickname: b64(`Socket ${i}`),
+        model: 'P304M',
+      }));
       const childTable = (k: Obj) => ({
         set_device_info: (p: Obj) => (Object.assign(k, p), {}),
         get_energy_usage: () => ({ today_energy: 5, month_energy: 14 }),
         get_current_power: () => ({ current_power: 3 }),
       });
-      const dev = await open('klap', smartDevice(
-        {
-          component_nego: () => comps('child_device', 'control_child', 'energy_monitoring'),
-          get_device_info: () => ({ type: 'SMART.TAPOPLUG', model: 'P304M', nickname: b64('Power strip') }),
-          get_child_device_list: (p) => ({ child_device_list: kids.slice(p['start_index'] ?? 0, (p['start_index'] ?? 0) + 2), start_index: p['start_index'] ?? 0, sum: 3 }),
-        },
-        Object.fromEntries(kids.map((k) => [k['device_id'], childTable(k)])),
-      ));
+      const dev = await open(
+        'klap',
+        smartDevice(
+          {
+            component_nego: () => comps('child_device', 'control_child', 'energy_monitoring'),
+            get_device_info: () => ({ type: 'SMART.TAPOPLUG', model: 'P304M', nickname: b64('Power strip') }),
+            get_child_device_list: (p) => ({
+              child_device_list: kids.slice(p['start_index'] ?? 0, (p['start_index'] ?? 0) + 2),
+              start_index: p['start_index'] ?? 0,
+              sum: 3,
+            }),
+          },
+          Object.fromEntries(kids.map((k) => [k['device_id'], childTable(k)])),
+        ),
+      );
       const s = await dev.getState();
       assert.equal(s.family, 'strip');
-      assert.deepEqual(s.children!.map((c) => [c.id, c.index, c.alias, c.on, c.kind]), [['C1', 0, 'Socket 1', false, 'outlet'], ['C2', 1, 'Socket 2', false, 'outlet'], ['C3', 2, 'Socket 3', false, 'outlet']]);
+      assert.deepEqual(
+        s.children!.map((c) => [c.id, c.index, c.alias, c.on, c.kind]),
+        [
+          ['C1', 0, 'Socket 1', false, 'outlet'],
+          ['C2', 1, 'Socket 2', false, 'outlet'],
+          ['C3', 2, 'Socket 3', false, 'outlet'],
+        ],
+      );
       assert.equal(s.on, false);
       let st = await dev.setState({ on: true }, 'Socket 2');
-      assert.deepEqual(st.children!.map((c) => c.on), [false, true, false]);
+      assert.deepEqual(
+        st.children!.map((c) => c.on),
+        [false, true, false],
+      );
       st = await dev.setState({ on: true }, 2);
       st = await dev.setState({ on: true }, 'C1');
       assert.equal(st.on, true);
       st = await dev.setState({ on: false });
-      assert.deepEqual(st.children!.map((c) => c.on), [false, false, false]);
+      assert.deepEqual(
+        st.children!.map((c) => c.on),
+        [false, false, false],
+      );
       assert.deepEqual(await dev.getEnergy('Socket 3'), { powerW: 3, todayKWh: 0.005, monthKWh: 0.014 });
       await assert.rejects(dev.getEnergy(9), isErr('ENOTFOUND'));
     });
 
     it('colour bulb and dimmer switch via set_device_info', async () => {
-      const info: Obj = { type: 'SMART.TAPOBULB', model: 'L530', device_on: true, brightness: 100, hue: 0, saturation: 100, color_temp: 2700, color_temp_range: [2500, 6500] };
-      const dev = await open('klap', smartDevice({ component_nego: () => comps('brightness', 'color', 'color_temperature'), get_device_info: () => info, set_device_info: (p) => (Object.assign(info, p), {}) }));
+      const info: Obj = {
+        type: 'SMART.TAPOBULB',
+        model: 'L530',
+        device_on: true,
+        brightness: 100,
+        hue: 0,
+        saturation: 100,
+        color_temp: 2700,
+        color_temp_range: [2500, 6500],
+      };
+      const dev = await open(
+        'klap',
+        smartDevice({
+          component_nego: () => comps('brightness', 'color', 'color_temperature'),
+          get_device_info: () => info,
+          set_device_info: (p) => (Object.assign(info, p), {}),
+        }),
+      );
       let s = await dev.setState({ color: 'green' });
       assert.deepEqual(last.sent.at(-2)!['params'], { brightness: 50, color_temp: 0, hue: 120, saturation: 100 });
       assert.deepEqual([s.hue, s.saturation, s.brightness, s.colorTemp], [120, 100, 50, undefined]);
@@ -296,23 +455,58 @@ describe('device facade', () => {
       assert.deepEqual(last.sent.at(-2)!['params'], { device_on: false, color_temp: 4000 });
       assert.equal(s.on, false);
       assert.deepEqual(s.colorTempRange, [2500, 6500]);
-      const sw = await open('klap', smartDevice({ component_nego: () => comps('brightness', 'led'), get_device_info: () => ({ type: 'SMART.KASASWITCH', model: 'KS225', device_on: true, brightness: 5 }) }));
+      const sw = await open(
+        'klap',
+        smartDevice({
+          component_nego: () => comps('brightness', 'led'),
+          get_device_info: () => ({ type: 'SMART.KASASWITCH', model: 'KS225', device_on: true, brightness: 5 }),
+        }),
+      );
       assert.equal((await sw.getState()).family, 'dimmer');
       await assert.rejects(sw.setState({ hue: 3 }), isErr('EUNSUPPORTED', /KS225/));
     });
 
     it('hub with sensors: T315, T110, T100', async () => {
       const list = [
-        { device_id: 'S1', category: 'subg.trigger.temp-hmdt-sensor', model: 'T315', nickname: b64('Bath'), current_temp: 24, current_humidity: 62, at_low_battery: false, status: 'online', temp_unit: 'celsius' },
+        {
+          device_id: 'S1',
+          category: 'subg.trigger.temp-hmdt-sensor',
+          model: 'T315',
+          nickname: b64('Bath'),
+          current_temp: 24,
+          current_humidity: 62,
+          at_low_battery: false,
+          status: 'online',
+          temp_unit: 'celsius',
+        },
         { device_id: 'S2', category: 'subg.trigger.contact-sensor', model: 'T110', nickname: b64('Door'), open: true, at_low_battery: true },
         { device_id: 'S3', category: 'subg.trigger.motion-sensor', model: 'T100', nickname: b64('Hall'), detected: false },
       ];
-      const dev = await open('aes', smartDevice({ component_nego: () => comps('child_device', 'control_child'), get_device_info: () => ({ type: 'SMART.TAPOHUB', model: 'H100', nickname: b64('Hub') }), get_child_device_list: () => ({ child_device_list: list, start_index: 0, sum: 3 }) }), { loginVersion: 2 });
+      const dev = await open(
+        'aes',
+        smartDevice({
+          component_nego: () => comps('child_device', 'control_child'),
+          get_device_info: () => ({ type: 'SMART.TAPOHUB', model: 'H100', nickname: b64('Hub') }),
+          get_child_device_list: () => ({ child_device_list: list, start_index: 0, sum: 3 }),
+        }),
+        { loginVersion: 2 },
+      );
       const s = await dev.getState();
       assert.equal(s.family, 'hub');
       assert.equal(s.on, undefined);
       assert.deepEqual(s.children, [
-        { id: 'S1', index: 0, family: 'sensor', alias: 'Bath', model: 'T315', kind: 'temperature-humidity', temperatureC: 24, humidityPercent: 62, batteryLow: false, online: true },
+        {
+          id: 'S1',
+          index: 0,
+          family: 'sensor',
+          alias: 'Bath',
+          model: 'T315',
+          kind: 'temperature-humidity',
+          temperatureC: 24,
+          humidityPercent: 62,
+          batteryLow: false,
+          online: true,
+        },
         { id: 'S2', index: 1, family: 'sensor', alias: 'Door', model: 'T110', kind: 'contact', open: true, batteryLow: true },
         { id: 'S3', index: 2, family: 'sensor', alias: 'Hall', model: 'T100', kind: 'motion', detected: false },
       ]);
@@ -321,9 +515,23 @@ describe('device facade', () => {
     });
 
     it('raw: as is, and wrapped in control_child for a child', async () => {
-      const dev = await open('klap', smartDevice({ component_nego: () => comps('child_device'), get_device_info: () => ({ type: 'SMART.TAPOPLUG' }), get_child_device_list: () => ({ child_device_list: [{ device_id: 'C1', category: 'plug.powerstrip.sub-plug' }], sum: 1 }), get_led_info: () => ({ led_rule: 'never' }) }, { C1: { get_device_info: () => ({ device_on: true }) } }));
+      const dev = await open(
+        'klap',
+        smartDevice(
+          {
+            component_nego: () => comps('child_device'),
+            get_device_info: () => ({ type: 'SMART.TAPOPLUG' }),
+            get_child_device_list: () => ({ child_device_list: [{ device_id: 'C1', category: 'plug.powerstrip.sub-plug' }], sum: 1 }),
+            get_led_info: () => ({ led_rule: 'never' }),
+          },
+          { C1: { get_device_info: () => ({ device_on: true }) } },
+        ),
+      );
       assert.deepEqual(await dev.raw({ method: 'get_led_info' }), { error_code: 0, result: { led_rule: 'never' } });
-      assert.deepEqual(await dev.raw({ method: 'get_device_info' }, 0), { error_code: 0, result: { responseData: { error_code: 0, result: { device_on: true } } } });
+      assert.deepEqual(await dev.raw({ method: 'get_device_info' }, 0), {
+        error_code: 0,
+        result: { responseData: { error_code: 0, result: { device_on: true } } },
+      });
       assert.deepEqual(await dev.raw({ method: 'nope' }), { error_code: -1002 });
       await assert.rejects(dev.raw({ nope: 1 }), isErr('EBADINPUT'));
     });
@@ -332,7 +540,9 @@ describe('device facade', () => {
       const info = '{"__proto__":{"polluted":1},"type":"SMART.TAPOPLUG","device_on":"true","nickname":"%%%","rssi":-1e300,"model":42,"on_time":1e999}';
       const dev = await open('klap', (req) =>
         req['method'] === 'multipleRequest'
-          ? JSON.parse(`{"error_code":0,"result":{"responses":[{"method":"component_nego","error_code":0,"result":{"component_list":"x"}},{"method":"get_device_info","error_code":0,"result":${info}}]}}`)
+          ? JSON.parse(
+              `{"error_code":0,"result":{"responses":[{"method":"component_nego","error_code":0,"result":{"component_list":"x"}},{"method":"get_device_info","error_code":0,"result":${info}}]}}`,
+            )
           : JSON.parse(`{"error_code":0,"result":${info}}`),
       );
       const s = await dev.getState();
@@ -390,13 +600,30 @@ describe('device facade', () => {
 
     it('uses a discovery answer; refuses unsupported ones with the reason', async () => {
       const made: [TransportKind, number, number | undefined][] = [];
-      const disc: DiscoveryResult = { host: '127.0.0.1', port: 8080, family: 'plug', protocol: 'smart', transport: 'aes', loginVersion: 2, supported: true, raw: {} };
+      const disc: DiscoveryResult = {
+        host: '127.0.0.1',
+        port: 8080,
+        family: 'plug',
+        protocol: 'smart',
+        transport: 'aes',
+        loginVersion: 2,
+        supported: true,
+        raw: {},
+      };
       const handler = smartDevice({ get_device_info: () => ({ type: 'SMART.TAPOPLUG', device_on: false }) });
-      const dev = await connect({ host: '127.0.0.1', discovery: disc, createTransport: (k, o) => (made.push([k, o.port!, o.loginVersion]), new FakeTransport(k, handler, o.host, o.port)) });
+      const dev = await connect({
+        host: '127.0.0.1',
+        discovery: disc,
+        createTransport: (k, o) => (made.push([k, o.port!, o.loginVersion]), new FakeTransport(k, handler, o.host, o.port)),
+      });
       assert.deepEqual(made, [['aes', 8080, 2]]);
       assert.equal(dev.info()!.protocol, 'aes');
       await assert.rejects(
-        connect({ host: '127.0.0.1', discovery: { ...disc, supported: false, transport: undefined, reason: HINTS.tpap }, createTransport: () => assert.fail('no transport expected') }),
+        connect({
+          host: '127.0.0.1',
+          discovery: { ...disc, supported: false, transport: undefined, reason: HINTS.tpap },
+          createTransport: () => assert.fail('no transport expected'),
+        }),
         (e: unknown) => e instanceof KasaTapoError && e.code === 'EUNSUPPORTED' && e.hint === HINTS.tpap,
       );
     });
@@ -406,11 +633,16 @@ describe('device facade', () => {
       const plug = iotDevice({ mic_type: 'IOT.SMARTPLUGSWITCH', relay_state: 1 });
       const factory = (winner: TransportKind | undefined) => (k: TransportKind, o: { host: string; port?: number }) => {
         tried.push(k);
-        return new FakeTransport(k, (req, n) => {
-          if (k === winner) return plug(req, n);
-          if (k === 'klap') throw new KasaTapoError('EAUTH', 'hash mismatch');
-          throw new KasaTapoError('ECONNREFUSED', 'refused');
-        }, o.host, o.port);
+        return new FakeTransport(
+          k,
+          (req, n) => {
+            if (k === winner) return plug(req, n);
+            if (k === 'klap') throw new KasaTapoError('EAUTH', 'hash mismatch');
+            throw new KasaTapoError('ECONNREFUSED', 'refused');
+          },
+          o.host,
+          o.port,
+        );
       };
       const dev = await connect({ host: '127.0.0.1', discoveryTimeoutMs: 0, createTransport: factory('klap-v1') });
       assert.deepEqual(tried, ['xor', 'klap', 'aes', 'klap-v1']);

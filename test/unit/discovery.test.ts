@@ -36,11 +36,28 @@ describe('discovery', () => {
   });
 
   it('parses a legacy 9999 answer', () => {
-    const r = parseLegacyAnswer(sysinfo({ alias: 'Desk', model: 'HS110(EU)', mac: '50:C7:BF:01:02:03', type: 'IOT.SMARTPLUGSWITCH', deviceId: 'D1', relay_state: 1 }), '127.0.0.5');
+    const r = parseLegacyAnswer(
+      sysinfo({ alias: 'Desk', model: 'HS110(EU)', mac: '50:C7:BF:01:02:03', type: 'IOT.SMARTPLUGSWITCH', deviceId: 'D1', relay_state: 1 }),
+      '127.0.0.5',
+    );
     assert.ok(r);
     assert.deepEqual(
       { ...r, raw: undefined },
-      { host: '127.0.0.5', port: 9999, family: 'plug', deviceType: 'IOT.SMARTPLUGSWITCH', protocol: 'iot', supported: true, transport: 'xor', alias: 'Desk', mac: '50:C7:BF:01:02:03', deviceId: 'D1', modelFull: 'HS110(EU)', model: 'HS110', raw: undefined },
+      {
+        host: '127.0.0.5',
+        port: 9999,
+        family: 'plug',
+        deviceType: 'IOT.SMARTPLUGSWITCH',
+        protocol: 'iot',
+        supported: true,
+        transport: 'xor',
+        alias: 'Desk',
+        mac: '50:C7:BF:01:02:03',
+        deviceId: 'D1',
+        modelFull: 'HS110(EU)',
+        model: 'HS110',
+        raw: undefined,
+      },
     );
     const bulb = parseLegacyAnswer(sysinfo({ mic_type: 'IOT.SMARTBULB', model: 'KL430(US)', length: 16 }), '127.0.0.6');
     assert.equal(bulb?.family, 'lightstrip');
@@ -51,7 +68,18 @@ describe('discovery', () => {
 
   it('parses 20002 answers: KLAP, AES lv2, IOT over KLAP, TPAP, HTTPS-only', () => {
     const res = (mgt: unknown, extra: Record<string, unknown> = {}) =>
-      tdp({ error_code: 0, result: { device_id: 'X', device_type: 'SMART.TAPOPLUG', device_model: 'P110(UK)', mac: '48-22-54-00-00-01', ip: '127.0.0.9', mgt_encrypt_schm: mgt, ...extra } });
+      tdp({
+        error_code: 0,
+        result: {
+          device_id: 'X',
+          device_type: 'SMART.TAPOPLUG',
+          device_model: 'P110(UK)',
+          mac: '48-22-54-00-00-01',
+          ip: '127.0.0.9',
+          mgt_encrypt_schm: mgt,
+          ...extra,
+        },
+      });
     const klap = parseTdpAnswer(res({ encrypt_type: 'KLAP', http_port: 8080, is_support_https: false, lv: 2 }), '127.0.0.9')!;
     assert.equal(klap.transport, 'klap');
     assert.equal(klap.port, 8080);
@@ -61,27 +89,59 @@ describe('discovery', () => {
     const aes = parseTdpAnswer(res({ encrypt_type: 'AES', http_port: 80, is_support_https: false, lv: 2 }), 'h')!;
     assert.equal(aes.transport, 'aes');
     assert.equal(aes.loginVersion, 2);
-    const iot = parseTdpAnswer(tdp({ error_code: 0, result: { device_type: 'IOT.SMARTPLUGSWITCH', device_model: 'HS100(UK)', mgt_encrypt_schm: { encrypt_type: 'KLAP', http_port: 80, is_support_https: false } } }), 'h')!;
+    const iot = parseTdpAnswer(
+      tdp({
+        error_code: 0,
+        result: {
+          device_type: 'IOT.SMARTPLUGSWITCH',
+          device_model: 'HS100(UK)',
+          mgt_encrypt_schm: { encrypt_type: 'KLAP', http_port: 80, is_support_https: false },
+        },
+      }),
+      'h',
+    )!;
     assert.equal(iot.transport, 'klap-v1');
     assert.equal(iot.protocol, 'iot');
     // Since issue 12 a plain-HTTP TPAP device is supported (it was "unsupported: TPAP" before);
     // a TLS / cloud-certificate profile stays unsupported with the exact reason.
-    const tpap = parseTdpAnswer(res({ encrypt_type: 'TPAP', http_port: 80, is_support_https: false, lv: 2 }, { tpap_preferred: true, tpap: { tls: 0, dac: 0, noc: 0, pake: [2], port: 8081 } }), 'h')!;
+    const tpap = parseTdpAnswer(
+      res(
+        { encrypt_type: 'TPAP', http_port: 80, is_support_https: false, lv: 2 },
+        { tpap_preferred: true, tpap: { tls: 0, dac: 0, noc: 0, pake: [2], port: 8081 } },
+      ),
+      'h',
+    )!;
     assert.equal(tpap.supported, true);
     assert.equal(tpap.transport, 'tpap');
     assert.equal(tpap.port, 8081);
     const bare = parseTdpAnswer(res({ encrypt_type: 'TPAP', http_port: 80, is_support_https: false, lv: 2 }), 'h')!;
     assert.equal(bare.transport, 'tpap');
     assert.equal(bare.port, 80);
-    const tls = parseTdpAnswer(res({ encrypt_type: 'TPAP', http_port: 4433, is_support_https: true }, { tpap: { tls: 1, dac: 0, noc: 1, pake: [2], port: 4433 } }), 'h')!;
+    const tls = parseTdpAnswer(
+      res({ encrypt_type: 'TPAP', http_port: 4433, is_support_https: true }, { tpap: { tls: 1, dac: 0, noc: 1, pake: [2], port: 4433 } }),
+      'h',
+    )!;
     assert.equal(tls.supported, false);
     assert.equal(tls.transport, undefined);
     assert.match(tls.reason!, /tpap\.tls 1/);
     assert.notEqual(tls.reason, HINTS.tpap);
-    const klapNotPreferred = parseTdpAnswer(res({ encrypt_type: 'KLAP', http_port: 80, is_support_https: false, lv: 2 }, { tpap_preferred: false, tpap: { tls: 0, pake: [2], port: 80 } }), 'h')!;
+    const klapNotPreferred = parseTdpAnswer(
+      res({ encrypt_type: 'KLAP', http_port: 80, is_support_https: false, lv: 2 }, { tpap_preferred: false, tpap: { tls: 0, pake: [2], port: 80 } }),
+      'h',
+    )!;
     assert.equal(klapNotPreferred.transport, 'klap');
     const cam = parseTdpAnswer(
-      tdp({ error_code: 0, result: { device_type: 'SMART.IPCAMERA', device_model: 'C210', device_name: 'Door', mgt_encrypt_schm: { is_support_https: true }, encrypt_type: ['3'], encrypt_info: { sym_schm: 'AES' } } }),
+      tdp({
+        error_code: 0,
+        result: {
+          device_type: 'SMART.IPCAMERA',
+          device_model: 'C210',
+          device_name: 'Door',
+          mgt_encrypt_schm: { is_support_https: true },
+          encrypt_type: ['3'],
+          encrypt_info: { sym_schm: 'AES' },
+        },
+      }),
       'h',
     )!;
     assert.equal(cam.supported, false);
@@ -132,7 +192,14 @@ describe('discovery', () => {
       tdpSock.on('message', (m, r) => {
         seen.tdp++;
         seen.tdpBytes = m;
-        tdpSock.send(tdp({ error_code: 0, result: { device_type: 'SMART.TAPOPLUG', device_model: 'P100', mgt_encrypt_schm: { encrypt_type: 'AES', http_port: 80, is_support_https: false } } }), r.port, r.address);
+        tdpSock.send(
+          tdp({
+            error_code: 0,
+            result: { device_type: 'SMART.TAPOPLUG', device_model: 'P100', mgt_encrypt_schm: { encrypt_type: 'AES', http_port: 80, is_support_https: false } },
+          }),
+          r.port,
+          r.address,
+        );
       });
       ports = { legacy: await bind(legacy), tdp: await bind(tdpSock) };
     });

@@ -60,18 +60,30 @@ describe('hub events (trigger logs)', function () {
     for (let i = 0; i < 23; i++) simulateHubEvent(model(), 'Hallway Motion', 'motion');
     const r = await dev.getEvents('Hallway Motion', { sinceId: before, pageSize: 5, maxPages: 10 });
     assert.equal(r.events.length, 23);
-    assert.deepEqual(r.events.map((e) => e.id), Array.from({ length: 23 }, (_, i) => before + 1 + i));
+    assert.deepEqual(
+      r.events.map((e) => e.id),
+      Array.from({ length: 23 }, (_, i) => before + 1 + i),
+    );
     simulateHubEvent(model(), 'Front Door', 'open');
     simulateHubEvent(model(), 'Front Door', 'close');
-    assert.deepEqual((await dev.getEvents('Front Door', { sinceId: 0 })).events.map((e) => e.event), ['open', 'close']);
+    assert.deepEqual(
+      (await dev.getEvents('Front Door', { sinceId: 0 })).events.map((e) => e.event),
+      ['open', 'close'],
+    );
     simulateHubEvent(model(), 'Under Sink', 'waterLeak');
-    assert.deepEqual((await dev.getEvents('Under Sink', { sinceId: 0 })).events.map((e) => e.event), ['water_leak']);
+    assert.deepEqual(
+      (await dev.getEvents('Under Sink', { sinceId: 0 })).events.map((e) => e.event),
+      ['water_leak'],
+    );
     assert.equal((await dev.getState()).children!.find((c) => c.alias === 'Under Sink')!.detected, true);
   });
 
   it('treats a reset log (newest id below sinceId) as all new', async () => {
     const r = await dev.getEvents('Front Door', { sinceId: 1000 });
-    assert.deepEqual(r.events.map((e) => e.event), ['open', 'close']);
+    assert.deepEqual(
+      r.events.map((e) => e.event),
+      ['open', 'close'],
+    );
   });
 
   it('refuses bad options and children that cannot report', async () => {
@@ -83,8 +95,24 @@ describe('hub events (trigger logs)', function () {
 
   it('ignores malformed logs (hostile answers)', async () => {
     const child = { id: 'X', alias: 'X' } as ChildState;
-    const r = await readHubEvents(async () => ({ start_id: 3, logs: [{ id: 3, event: 'singleClick', timestamp: 1_700_000_000 }, { id: 'x' }, null, { id: 2, event: '', timestamp: 1 }, { id: 1, event: 'motion', timestamp: -5 }] }), child, { sinceId: 0 });
-    assert.deepEqual(r.value.events.map((e) => e.id), [3]);
+    const r = await readHubEvents(
+      async () => ({
+        start_id: 3,
+        logs: [
+          { id: 3, event: 'singleClick', timestamp: 1_700_000_000 },
+          { id: 'x' },
+          null,
+          { id: 2, event: '', timestamp: 1 },
+          { id: 1, event: 'motion', timestamp: -5 },
+        ],
+      }),
+      child,
+      { sinceId: 0 },
+    );
+    assert.deepEqual(
+      r.value.events.map((e) => e.id),
+      [3],
+    );
   });
 
   it('a Kasa device reports no events', async () => {
@@ -175,7 +203,10 @@ describe('energy history: Kasa day and month statistics (emeter v1 and v2) and T
         assert.equal(days.period, 'day');
         assert.ok(days.entries.length >= 1 && days.entries.every((e) => /^\d{4}-\d\d-\d\d$/.test(e.date) && e.kWh >= 0));
         const months = await dev.getEnergyHistory('month', { year: now.getFullYear() });
-        assert.ok(months.entries.some((e) => e.date === `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, '0')}`), JSON.stringify(months));
+        assert.ok(
+          months.entries.some((e) => e.date === `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, '0')}`),
+          JSON.stringify(months),
+        );
         if (id !== 'kp125m') await assert.rejects(dev.getEnergyHistory('hour'), isCode('EUNSUPPORTED'));
       } finally {
         await dev.close();

@@ -246,7 +246,12 @@ const FAULTS: FaultRow[] = [
     act: async (c) => {
       const other = new Pool(POOL);
       c.closers.push(() => other.close());
-      const second = other.device({ host: c.sim.host, port: c.sim.port, transport: c.kind.transport, ...(c.kind.loginVersion ? { loginVersion: c.kind.loginVersion } : {}) });
+      const second = other.device({
+        host: c.sim.host,
+        port: c.sim.port,
+        transport: c.kind.transport,
+        ...(c.kind.loginVersion ? { loginVersion: c.kind.loginVersion } : {}),
+      });
       (c as Ctx & { second?: PooledDevice }).second = second;
       return [...(await sequence(1, () => second.getState())), ...(await sequence(1, () => c.dev.getState()))];
     },
@@ -446,14 +451,26 @@ describe('fault matrix: every simulator fault × every transport (through the po
                     await c.pool.close();
                   });
                   assert.ok(probes.length >= 1, 'the pool probed');
-                  assert.ok(probes.every((p) => p.destroyed), 'close() ended the hanging probe');
+                  assert.ok(
+                    probes.every((p) => p.destroyed),
+                    'close() ended the hanging probe',
+                  );
                   return [...codes, await outcome(c.dev.getState())];
                 }
                 if (what === 'connecting') {
                   // A second pool whose first connect (and its read) waits on the silent device.
                   const other = new Pool(LONG);
                   c.closers.push(() => other.close());
-                  const p = outcome(other.device({ host: c.sim.host, port: c.sim.port, transport: c.kind.transport, ...(c.kind.loginVersion ? { loginVersion: c.kind.loginVersion } : {}) }).getState());
+                  const p = outcome(
+                    other
+                      .device({
+                        host: c.sim.host,
+                        port: c.sim.port,
+                        transport: c.kind.transport,
+                        ...(c.kind.loginVersion ? { loginVersion: c.kind.loginVersion } : {}),
+                      })
+                      .getState(),
+                  );
                   await sleep(200);
                   const t0 = Date.now();
                   await other.close();

@@ -121,20 +121,106 @@ class Rng {
 const deep = (open: string, close: string, n: number, inner = '1'): string => open.repeat(n) + inner + close.repeat(n);
 /** Raw JSON value texts that a hostile or broken device might send in any field. */
 const HOSTILE_VALUES: readonly string[] = [
-  '"x"', '""', '" "', '0', '-0', '1', '-1', '2', '100', '101', '360', '-150', '1e309', '-1e309', '1e308', '-1e308', '5e-324',
-  '4294967296', '-2147483649', '9007199254740993', '123456789012345678901234567890', '0.5', '3.14159', '1E2',
-  'true', 'false', 'null', '[]', '{}', '[1,2,3]', '[null]', '[[]]', '{"a":1}', '{"id":"x"}',
-  '"NaN"', '"Infinity"', '"-Infinity"', '"-0"', '"1"', '"1e309"', '"true"', '"null"', '"undefined"',
-  `"${'A'.repeat(5000)}"`, `"${'\\u00e9'.repeat(200)}"`, '"\\u0000"', '"\\ud800"', '"\\udfff\\ud800"', '"\\"\\\\\\/"',
-  '"AA:BB:CC:DD:EE:FF"', '"zz-zz-zz"', '"SMART.TAPOHUB"', '"IOT.SMARTBULB"', '"IOT.SMARTPLUGSWITCH"', '"fahrenheit"',
-  '"__proto__"', '"constructor"', '"prototype"', '"toString"',
-  '{"__proto__":{"polluted":1}}', '{"constructor":{"prototype":{"polluted":1}}}', '{"prototype":{"polluted":1}}',
-  '{"\\u005f_proto__":{"polluted":1}}', '[{"__proto__":{"polluted":1}}]', '{"__proto__":null}', '{"toString":1,"valueOf":"x","hasOwnProperty":2}',
-  deep('[', ']', 30), deep('{"a":', '}', 30), deep('[', ']', MAX_JSON_DEPTH - 4), deep('[', ']', MAX_JSON_DEPTH + 5), deep('{"a":', '}', MAX_JSON_DEPTH + 5),
+  '"x"',
+  '""',
+  '" "',
+  '0',
+  '-0',
+  '1',
+  '-1',
+  '2',
+  '100',
+  '101',
+  '360',
+  '-150',
+  '1e309',
+  '-1e309',
+  '1e308',
+  '-1e308',
+  '5e-324',
+  '4294967296',
+  '-2147483649',
+  '9007199254740993',
+  '123456789012345678901234567890',
+  '0.5',
+  '3.14159',
+  '1E2',
+  'true',
+  'false',
+  'null',
+  '[]',
+  '{}',
+  '[1,2,3]',
+  '[null]',
+  '[[]]',
+  '{"a":1}',
+  '{"id":"x"}',
+  '"NaN"',
+  '"Infinity"',
+  '"-Infinity"',
+  '"-0"',
+  '"1"',
+  '"1e309"',
+  '"true"',
+  '"null"',
+  '"undefined"',
+  `"${'A'.repeat(5000)}"`,
+  `"${'\\u00e9'.repeat(200)}"`,
+  '"\\u0000"',
+  '"\\ud800"',
+  '"\\udfff\\ud800"',
+  '"\\"\\\\\\/"',
+  '"AA:BB:CC:DD:EE:FF"',
+  '"zz-zz-zz"',
+  '"SMART.TAPOHUB"',
+  '"IOT.SMARTBULB"',
+  '"IOT.SMARTPLUGSWITCH"',
+  '"fahrenheit"',
+  '"__proto__"',
+  '"constructor"',
+  '"prototype"',
+  '"toString"',
+  '{"__proto__":{"polluted":1}}',
+  '{"constructor":{"prototype":{"polluted":1}}}',
+  '{"prototype":{"polluted":1}}',
+  '{"\\u005f_proto__":{"polluted":1}}',
+  '[{"__proto__":{"polluted":1}}]',
+  '{"__proto__":null}',
+  '{"toString":1,"valueOf":"x","hasOwnProperty":2}',
+  deep('[', ']', 30),
+  deep('{"a":', '}', 30),
+  deep('[', ']', MAX_JSON_DEPTH - 4),
+  deep('[', ']', MAX_JSON_DEPTH + 5),
+  deep('{"a":', '}', MAX_JSON_DEPTH + 5),
 ];
-const HOSTILE_KEYS: readonly string[] = ['__proto__', 'constructor', 'prototype', '\\u005f_proto__', 'toString', 'hasOwnProperty', '', 'err_code', 'error_code', 'result', 'children', 'length'];
+const HOSTILE_KEYS: readonly string[] = [
+  '__proto__',
+  'constructor',
+  'prototype',
+  '\\u005f_proto__',
+  'toString',
+  'hasOwnProperty',
+  '',
+  'err_code',
+  'error_code',
+  'result',
+  'children',
+  'length',
+];
 const INTERESTING_BYTES = [0x00, 0x01, 0x0a, 0x20, 0x22, 0x2c, 0x2d, 0x30, 0x31, 0x3a, 0x5b, 0x5c, 0x5d, 0x65, 0x7b, 0x7d, 0x7f, 0x80, 0xc3, 0xd0, 0xff];
-const TOKENS: readonly string[] = [...HOSTILE_VALUES, ',', ':', '"', '\\', '{', '}', '[', ']', '"__proto__":{"polluted":1},', '"constructor":{"prototype":{"polluted":1}},'];
+const TOKENS: readonly string[] = [
+  ...HOSTILE_VALUES,
+  ',',
+  ':',
+  '"',
+  '\\',
+  '{',
+  '}',
+  '[',
+  ']',
+  '"__proto__":{"polluted":1},',
+  '"constructor":{"prototype":{"polluted":1}},',
+];
 
 /** 1-4 random byte-level edits: flips, writes, inserts, deletes, truncation, duplication, tokens. */
 function mutateBytes(rng: Rng, input: Buffer, maxLen = 256 * 1024): Buffer {
@@ -527,15 +613,25 @@ const SMART_REQUESTS = [
   'get_device_usage',
   'no_such_method',
 ].map((method) => JSON.stringify({ method }));
-const MULTI = JSON.stringify({ method: 'multipleRequest', params: { requests: [{ method: 'component_nego' }, { method: 'get_device_info' }, { method: 'get_energy_usage' }] } });
-const ENERGY_DATA = JSON.stringify({ method: 'get_energy_data', params: { start_timestamp: Date.UTC(2024, 3, 1) / 1000, end_timestamp: Date.UTC(2024, 4, 31) / 1000, interval: 1440 } });
+const MULTI = JSON.stringify({
+  method: 'multipleRequest',
+  params: { requests: [{ method: 'component_nego' }, { method: 'get_device_info' }, { method: 'get_energy_usage' }] },
+});
+const ENERGY_DATA = JSON.stringify({
+  method: 'get_energy_data',
+  params: { start_timestamp: Date.UTC(2024, 3, 1) / 1000, end_timestamp: Date.UTC(2024, 4, 31) / 1000, interval: 1440 },
+});
 
 const iotAnswers: string[] = iotModels.flatMap((m) => IOT_REQUESTS.map((r) => m.handle(r)));
 const smartAnswers: string[] = smartModels.flatMap((m) => [...SMART_REQUESTS, MULTI, ENERGY_DATA].map((r) => m.handle(r)));
 const sysinfoAnswers = iotModels.map((m) => m.handle(IOT_REQUESTS[0]!));
 // A Kasa camera nests get_sysinfo once more; a legacy answer with an error code.
 sysinfoAnswers.push(
-  JSON.stringify({ system: { get_sysinfo: { system: { ...(JSON.parse(sysinfoAnswers[0]!) as { system: { get_sysinfo: object } }).system.get_sysinfo, type: 'IOT.IPCAMERA' } } } }),
+  JSON.stringify({
+    system: {
+      get_sysinfo: { system: { ...(JSON.parse(sysinfoAnswers[0]!) as { system: { get_sysinfo: object } }).system.get_sysinfo, type: 'IOT.IPCAMERA' } },
+    },
+  }),
   '{"system":{"get_sysinfo":{"err_code":-1,"err_msg":"module not support"}}}',
 );
 const tdpPayloads: string[] = ['p100', 'p110', 'p110aes', 'kp125m', 'p304m', 'h100', 'hs100uk', 'p110tpap', 'c210', 'l920'].map((id, i) =>
@@ -760,7 +856,10 @@ describe(`fuzz: every parser of device bytes (seed ${SEED}, ${N} inputs per pars
 
   it('KLAP-encrypted answers: decrypt + JSON, EPROTOCOL only', async () => {
     const rng0 = new Rng('klap sessions');
-    const sessions = Array.from({ length: 8 }, (_, i) => new KlapCipher(rng0.bytes(16), rng0.bytes(16), klapAuthHash(i % 2 ? 1 : 2, `u${i}@example.com`, `p${i}`)));
+    const sessions = Array.from(
+      { length: 8 },
+      (_, i) => new KlapCipher(rng0.bytes(16), rng0.bytes(16), klapAuthHash(i % 2 ? 1 : 2, `u${i}@example.com`, `p${i}`)),
+    );
     const plains = [...smartAnswers, ...iotAnswers];
     interface In {
       cipher: KlapCipher;
@@ -776,7 +875,8 @@ describe(`fuzz: every parser of device bytes (seed ${SEED}, ${N} inputs per pars
         let body: Buffer;
         if (r < 7) body = cipher.encryptAt(seq, mutateText(rng, plain));
         else if (r < 15) body = mutateBytes(rng, cipher.encryptAt(seq, plain));
-        else if (r < 17) body = cipher.encryptAt((seq + 1) | 0, plain); // another sequence's answer
+        else if (r < 17)
+          body = cipher.encryptAt((seq + 1) | 0, plain); // another sequence's answer
         else {
           body = randomInput(rng, 2048);
           if (rng.chance(0.7)) body = body.subarray(0, 32 + Math.floor(Math.max(0, body.length - 32) / 16) * 16);
@@ -809,7 +909,8 @@ describe(`fuzz: every parser of device bytes (seed ${SEED}, ${N} inputs per pars
         else if (r < 14) {
           const ct = mutateBytes(rng, Buffer.from(cipher.encrypt(plain), 'base64'));
           text = envelope(rng.chance(0.8) ? ct.toString('base64') : mutateBytes(rng, Buffer.from(ct.toString('base64'))).toString('latin1'));
-        } else if (r < 16) text = envelope(rng.chance(0.5) ? plain : mutateText(rng, plain)); // unencrypted inner JSON
+        } else if (r < 16)
+          text = envelope(rng.chance(0.5) ? plain : mutateText(rng, plain)); // unencrypted inner JSON
         else if (r < 18) text = envelope(cipher.encrypt(plain), rng.pick([9999, -1, 1003, '0', null, [0], { a: 1 }, 1e300, -0]));
         else return { cipher, body: randomInput(rng, 2048) };
         return { cipher, body: Buffer.from(text) };
@@ -858,7 +959,8 @@ describe(`fuzz: every parser of device bytes (seed ${SEED}, ${N} inputs per pars
     const base = ['TP_SESSIONID=0123456789ABCDEF;TIMEOUT=86400', 'SESSIONID=abc; Path=/; TIMEOUT=1440', 'TIMEOUT=60;TP_SESSIONID=x'];
     await fuzz<string | string[], { id?: string; timeoutS: number }>('session cookie', {
       gen(rng) {
-        const one = (): string => (rng.chance(0.8) ? mutateBytes(rng, Buffer.from(rng.pick(base))).toString('latin1') : randomInput(rng, 300).toString('latin1'));
+        const one = (): string =>
+          rng.chance(0.8) ? mutateBytes(rng, Buffer.from(rng.pick(base))).toString('latin1') : randomInput(rng, 300).toString('latin1');
         return rng.chance(0.2) ? Array.from({ length: rng.int(4) }, one) : one();
       },
       parse: (h) => parseSessionCookie(h),
@@ -941,7 +1043,11 @@ describe(`fuzz: every parser of device bytes (seed ${SEED}, ${N} inputs per pars
   it('IOT JSON normalisation (sysinfo of plugs, strips, dimmers, bulbs; emeter v1/v2; stats) behind the adapter', async () => {
     const bases: Normalised[] = [];
     for (const [i, m] of iotModels.entries()) {
-      const adapter = new IotAdapter(new IotProtocol(new MutatingTransport('xor', 9999, `iot${i}`, m), { retries: 0 }), { host: HOST, port: 9999, transport: 'xor' });
+      const adapter = new IotAdapter(new IotProtocol(new MutatingTransport('xor', 9999, `iot${i}`, m), { retries: 0 }), {
+        host: HOST,
+        port: 9999,
+        transport: 'xor',
+      });
       bases.push((await adapter.read()).value);
     }
     await fuzz<AdapterCase, unknown>('iot normalisation', {
@@ -966,7 +1072,11 @@ describe(`fuzz: every parser of device bytes (seed ${SEED}, ${N} inputs per pars
   it('SMART JSON normalisation (info, components, strip/hub children, energy, history) behind the adapter', async () => {
     const bases: Normalised[] = [];
     for (const [i, m] of smartModels.entries()) {
-      const adapter = new SmartAdapter(new SmartProtocol(new MutatingTransport('klap', 80, `smart${i}`, m), { retries: 0 }), { host: HOST, port: 80, transport: 'klap' });
+      const adapter = new SmartAdapter(new SmartProtocol(new MutatingTransport('klap', 80, `smart${i}`, m), { retries: 0 }), {
+        host: HOST,
+        port: 80,
+        transport: 'klap',
+      });
       bases.push((await adapter.read()).value);
     }
     await fuzz<AdapterCase, unknown>('smart normalisation', {
@@ -1016,7 +1126,7 @@ describe(`fuzz: every parser of device bytes (seed ${SEED}, ${N} inputs per pars
     let current: Buffer = Buffer.alloc(0);
     const srv = await rawServer(() => {
       const parts: Buffer[] = [];
-      for (let at = 0; at < current.length; ) {
+      for (let at = 0; at < current.length;) {
         const len = 1 + rng.int(current.length - at);
         parts.push(current.subarray(at, at + len));
         at += len;
@@ -1047,7 +1157,9 @@ describe(`fuzz: every parser of device bytes (seed ${SEED}, ${N} inputs per pars
       await t.close();
       await srv.close();
     }
-    REPORT.push(`${'loopback xor transport'.padEnd(28)} ${String(N_LOOPBACK).padStart(7)} in ${String(Date.now() - t0).padStart(6)} ms  ${[...tally].map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    REPORT.push(
+      `${'loopback xor transport'.padEnd(28)} ${String(N_LOOPBACK).padStart(7)} in ${String(Date.now() - t0).padStart(6)} ms  ${[...tally].map(([k, v]) => `${k} ${v}`).join(', ')}`,
+    );
   });
 
   it('XOR transport over loopback: a 0x7fffffff prefix followed by a stream of bytes fails ETOOBIG at once', async () => {
@@ -1130,6 +1242,8 @@ describe(`fuzz: every parser of device bytes (seed ${SEED}, ${N} inputs per pars
     } finally {
       await srv.close();
     }
-    REPORT.push(`${'loopback http client'.padEnd(28)} ${String(N_LOOPBACK).padStart(7)} in ${String(Date.now() - t0).padStart(6)} ms  ${[...tally].map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    REPORT.push(
+      `${'loopback http client'.padEnd(28)} ${String(N_LOOPBACK).padStart(7)} in ${String(Date.now() - t0).padStart(6)} ms  ${[...tally].map(([k, v]) => `${k} ${v}`).join(', ')}`,
+    );
   });
 });

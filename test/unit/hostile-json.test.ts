@@ -50,11 +50,52 @@ const BAD_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 const deepText = (n: number, open = '[', close = ']'): string => open.repeat(n) + '1' + close.repeat(n);
 /** Raw JSON texts put in place of a field (so 1e309 becomes Infinity and -0 stays -0 in JS). */
 const JSON_VALUES: readonly string[] = [
-  '"x"', '""', '0', '-0', '1', '-1', '0.5', '1.5', '12.5', '2024.5', '100', '101', '-151', '360.5', '1e309', '-1e309', '1e308', '-1e308', '5e-324',
-  '123456789012345678901234567890', '9007199254740993', 'true', 'false', 'null', '[]', '{}', '[1]', '["x"]', '[[[]]]', '{"a":1}',
-  '"NaN"', '"Infinity"', '"-Infinity"', '"-0"', '"1"', '"1e309"', '"true"', '"null"', '"\\u0000"', '"\\ud800"', '"AA-BB-CC-DD-EE-FF"',
-  '{"__proto__":{"polluted":"yes"}}', '{"constructor":{"prototype":{"polluted":"yes"}}}', '[{"__proto__":{"polluted":"yes"}}]',
-  deepText(MAX_JSON_DEPTH - 8), deepText(MAX_JSON_DEPTH - 8, '{"a":', '}'),
+  '"x"',
+  '""',
+  '0',
+  '-0',
+  '1',
+  '-1',
+  '0.5',
+  '1.5',
+  '12.5',
+  '2024.5',
+  '100',
+  '101',
+  '-151',
+  '360.5',
+  '1e309',
+  '-1e309',
+  '1e308',
+  '-1e308',
+  '5e-324',
+  '123456789012345678901234567890',
+  '9007199254740993',
+  'true',
+  'false',
+  'null',
+  '[]',
+  '{}',
+  '[1]',
+  '["x"]',
+  '[[[]]]',
+  '{"a":1}',
+  '"NaN"',
+  '"Infinity"',
+  '"-Infinity"',
+  '"-0"',
+  '"1"',
+  '"1e309"',
+  '"true"',
+  '"null"',
+  '"\\u0000"',
+  '"\\ud800"',
+  '"AA-BB-CC-DD-EE-FF"',
+  '{"__proto__":{"polluted":"yes"}}',
+  '{"constructor":{"prototype":{"polluted":"yes"}}}',
+  '[{"__proto__":{"polluted":"yes"}}]',
+  deepText(MAX_JSON_DEPTH - 8),
+  deepText(MAX_JSON_DEPTH - 8, '{"a":', '}'),
 ];
 
 const MB_STRING = 'A'.repeat(1 << 20);
@@ -80,7 +121,10 @@ const DIRECT_VALUES: readonly [string, unknown][] = [
   ['10k-deep array', deepArray(10000)],
   ['10k-deep object', deepObject(10000)],
   ['100k-element array', new Array(100000).fill('IOT.SMARTBULB')],
-  ['own __proto__ key', JSON.parse('{"__proto__":{"polluted":"yes","relay_state":1,"device_on":true,"on_off":1},"constructor":{"prototype":{"polluted":"yes"}}}')],
+  [
+    'own __proto__ key',
+    JSON.parse('{"__proto__":{"polluted":"yes","relay_state":1,"device_on":true,"on_off":1},"constructor":{"prototype":{"polluted":"yes"}}}'),
+  ],
 ];
 
 // --- invariants ---------------------------------------------------------------------------------
@@ -161,7 +205,9 @@ const HISTORY: Rules = {
       return typeof date === 'string' && /^\d{4}-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?$/.test(date) && isNum(0, 1e9)(kWh);
     }),
 };
-const CAPS: Rules = Object.fromEntries(['onOff', 'brightness', 'color', 'colorTemp', 'led', 'alias', 'transition', 'energy', 'children'].map((k) => [k, isBool]));
+const CAPS: Rules = Object.fromEntries(
+  ['onOff', 'brightness', 'color', 'colorTemp', 'led', 'alias', 'transition', 'energy', 'children'].map((k) => [k, isBool]),
+);
 
 /** true, or the first field that breaks the rules (unknown output keys included). */
 function checkRules(v: unknown, rules: Rules, what: string): true | string {
@@ -230,9 +276,12 @@ const smartChildren = (id: string): Fixture => {
 };
 
 const FIXTURES: Fixture[] = [
-  ...['hs100', 'kp115', 'hs300', 'kp303', 'hs220', 'kl130', 'kl430'].map(
-    (id): Fixture => ({ name: `IOT ${id} sysinfo`, base: sysinfo(id), run: (o) => normaliseIotSysinfo(o, WHERE), check: assertNormalised }),
-  ),
+  ...['hs100', 'kp115', 'hs300', 'kp303', 'hs220', 'kl130', 'kl430'].map((id): Fixture => ({
+    name: `IOT ${id} sysinfo`,
+    base: sysinfo(id),
+    run: (o) => normaliseIotSysinfo(o, WHERE),
+    check: assertNormalised,
+  })),
   {
     // A bulb that is off: the remembered state in dft_on_state is read instead.
     name: 'IOT kl130 sysinfo (off)',
@@ -245,14 +294,12 @@ const FIXTURES: Fixture[] = [
     run: (o) => normaliseIotSysinfo(o, WHERE),
     check: assertNormalised,
   },
-  ...(['hs110v1', 'kp115'] as const).map(
-    (id): Fixture => ({
-      name: `IOT ${id} emeter get_realtime`,
-      base: (iot(id, '{"emeter":{"get_realtime":{}}}')['emeter'] as Obj)['get_realtime'] as Obj,
-      run: (o) => normaliseIotRealtime(o),
-      check: (out) => assertRules(out, ENERGY, 'energy'),
-    }),
-  ),
+  ...(['hs110v1', 'kp115'] as const).map((id): Fixture => ({
+    name: `IOT ${id} emeter get_realtime`,
+    base: (iot(id, '{"emeter":{"get_realtime":{}}}')['emeter'] as Obj)['get_realtime'] as Obj,
+    run: (o) => normaliseIotRealtime(o),
+    check: (out) => assertRules(out, ENERGY, 'energy'),
+  })),
   ...(['get_daystat', 'get_monthstat'] as const).map((m): Fixture => {
     const em = iot('kp115', JSON.stringify({ emeter: { [m]: { year: 2024, month: 5 } } }))['emeter'] as Obj;
     const period = m === 'get_daystat' ? 'day' : 'month';
@@ -281,68 +328,71 @@ const FIXTURES: Fixture[] = [
     run: (o) => normaliseSmartEnergy(undefined, o, undefined),
     check: (out) => assertRules(out, ENERGY, 'energy'),
   },
-  ...(['day', 'month'] as const).map(
-    (period): Fixture => ({
-      name: `SMART p110 get_energy_data (${period})`,
-      base: smart('p110', 'get_energy_data', { start_timestamp: SMART_START, end_timestamp: SMART_START + 86400 * 60, interval: period === 'day' ? 1440 : 43200 }),
-      run: (o) => normaliseSmartEnergyData(period, o, SMART_START, 2024, 5),
-      check: (out) => assertRules(out, HISTORY, 'history'),
+  ...(['day', 'month'] as const).map((period): Fixture => ({
+    name: `SMART p110 get_energy_data (${period})`,
+    base: smart('p110', 'get_energy_data', {
+      start_timestamp: SMART_START,
+      end_timestamp: SMART_START + 86400 * 60,
+      interval: period === 'day' ? 1440 : 43200,
     }),
-  ),
+    run: (o) => normaliseSmartEnergyData(period, o, SMART_START, 2024, 5),
+    check: (out) => assertRules(out, HISTORY, 'history'),
+  })),
   {
     name: 'SMART component_nego',
     base: smart('p304m', 'component_nego'),
     run: (o) => [...smartComponents(o)],
     check: (out) => assert.ok(Array.isArray(out) && out.length <= 200 && out.every((c) => typeof c === 'string')),
   },
-  ...['hs100', 'hs300', 'kl430'].map(
-    (id): Fixture => ({
-      name: `discovery 9999 ${id}`,
-      base: sysinfo(id),
-      run: (o) => parseLegacyAnswer(xorEncrypt(JSON.stringify({ system: { get_sysinfo: o } })), HOST),
-      check: checkDiscovery,
-      bytes: true,
-    }),
-  ),
-  ...['p110', 'h100', 'hs100uk', 'p110tpap', 'c210'].map(
-    (id): Fixture => ({
-      name: `discovery 20002 ${id}`,
-      base: discoveryResult(getProfile(id), HOST, 80)!,
-      run: (o) => parseTdpAnswer(tdpPacket(Buffer.from(JSON.stringify({ error_code: 0, result: o }))), HOST),
-      check: checkDiscovery,
-      bytes: true,
-    }),
-  ),
+  ...['hs100', 'hs300', 'kl430'].map((id): Fixture => ({
+    name: `discovery 9999 ${id}`,
+    base: sysinfo(id),
+    run: (o) => parseLegacyAnswer(xorEncrypt(JSON.stringify({ system: { get_sysinfo: o } })), HOST),
+    check: checkDiscovery,
+    bytes: true,
+  })),
+  ...['p110', 'h100', 'hs100uk', 'p110tpap', 'c210'].map((id): Fixture => ({
+    name: `discovery 20002 ${id}`,
+    base: discoveryResult(getProfile(id), HOST, 80)!,
+    run: (o) => parseTdpAnswer(tdpPacket(Buffer.from(JSON.stringify({ error_code: 0, result: o }))), HOST),
+    check: checkDiscovery,
+    bytes: true,
+  })),
 ];
 
 function checkDiscovery(r: unknown): void {
   if (r === undefined) return;
   const { raw: _raw, ...rest } = r as Obj;
-  assertRules(rest, {
-    host: isStr(64),
-    port: isNum(1, 65535),
-    family: isFamily,
-    deviceType: isStr(64),
-    protocol: (v) => v === 'iot' || v === 'smart',
-    supported: isBool,
-    transport: isStr(16),
-    reason: isStr(400),
-    loginVersion: (v) => v === 1 || v === 2,
-    alias: isStr(128),
-    mac: isMac,
-    deviceId: isStr(128),
-    model: isStr(64),
-    modelFull: isStr(64),
-  }, 'discovery');
+  assertRules(
+    rest,
+    {
+      host: isStr(64),
+      port: isNum(1, 65535),
+      family: isFamily,
+      deviceType: isStr(64),
+      protocol: (v) => v === 'iot' || v === 'smart',
+      supported: isBool,
+      transport: isStr(16),
+      reason: isStr(400),
+      loginVersion: (v) => v === 1 || v === 2,
+      alias: isStr(128),
+      mac: isMac,
+      deviceId: isStr(128),
+      model: isStr(64),
+      modelFull: isStr(64),
+    },
+    'discovery',
+  );
 }
 
 /** Every path to a value in `o` (arrays: the first two elements), the root excluded. */
 function paths(o: unknown, prefix: Path = [], out: Path[] = []): Path[] {
   if (Array.isArray(o)) o.slice(0, 2).forEach((v, i) => (out.push([...prefix, i]), paths(v, [...prefix, i], out)));
-  else if (o !== null && typeof o === 'object') for (const [k, v] of Object.entries(o)) {
-    out.push([...prefix, k]);
-    paths(v, [...prefix, k], out);
-  }
+  else if (o !== null && typeof o === 'object')
+    for (const [k, v] of Object.entries(o)) {
+      out.push([...prefix, k]);
+      paths(v, [...prefix, k], out);
+    }
   return out;
 }
 /** Every path to an object in `o` (the root included). */
@@ -404,7 +454,10 @@ describe('hostile JSON', () => {
         }
       }
       // Unclosed deep text is refused the same way, before JSON.parse sees it.
-      assert.throws(() => parseJson('['.repeat(100000)), (e: unknown) => e instanceof KasaTapoError && e.code === 'EPROTOCOL');
+      assert.throws(
+        () => parseJson('['.repeat(100000)),
+        (e: unknown) => e instanceof KasaTapoError && e.code === 'EPROTOCOL',
+      );
       assertNoPollution();
     });
 
@@ -415,7 +468,10 @@ describe('hostile JSON', () => {
       assert.deepEqual(parseJson(inString), JSON.parse(inString));
       assert.equal((parseJson(`["\\\\", ${deepText(10)}]`) as unknown[]).length, 2);
       // A string that only looks closed (an escaped quote) keeps its brackets inside it.
-      assert.throws(() => parseJson(`["\\"${'['.repeat(MAX_JSON_DEPTH + 1)}`), (e: unknown) => e instanceof KasaTapoError && e.code === 'EPROTOCOL');
+      assert.throws(
+        () => parseJson(`["\\"${'['.repeat(MAX_JSON_DEPTH + 1)}`),
+        (e: unknown) => e instanceof KasaTapoError && e.code === 'EPROTOCOL',
+      );
     });
 
     it('__proto__, constructor and prototype keys at every level are dropped, escaped spellings included', () => {
@@ -450,11 +506,40 @@ describe('hostile JSON', () => {
       assert.equal(parseJson('"NaN"'), 'NaN');
       assert.equal((parseJson(`{"s":"${MB_STRING}"}`) as { s: string }).s.length, 1 << 20);
       assert.equal((parseJson(`[${'1,'.repeat(200000)}1]`) as unknown[]).length, 200001);
-      for (const bad of ['', ' ', '\u0000', '\ufeff{}', '{', '{"a":}', "{'a':1}", 'NaN', 'Infinity', 'undefined', '{"a":1}}', '[1,]', '{"a":1,}', '"\\x41"', '01', '1e', '--1', '{"a":"\u0001"}']) {
-        assert.throws(() => parseJson(bad), (e: unknown) => e instanceof KasaTapoError && e.code === 'EPROTOCOL', JSON.stringify(bad));
+      for (const bad of [
+        '',
+        ' ',
+        '\u0000',
+        '\ufeff{}',
+        '{',
+        '{"a":}',
+        "{'a':1}",
+        'NaN',
+        'Infinity',
+        'undefined',
+        '{"a":1}}',
+        '[1,]',
+        '{"a":1,}',
+        '"\\x41"',
+        '01',
+        '1e',
+        '--1',
+        '{"a":"\u0001"}',
+      ]) {
+        assert.throws(
+          () => parseJson(bad),
+          (e: unknown) => e instanceof KasaTapoError && e.code === 'EPROTOCOL',
+          JSON.stringify(bad),
+        );
       }
-      assert.throws(() => parseJsonObject('[1]'), (e: unknown) => e instanceof KasaTapoError && e.code === 'EPROTOCOL');
-      assert.throws(() => parseJson(Buffer.from([0xff, 0xfe, 0x7b, 0x7d])), (e: unknown) => e instanceof KasaTapoError && e.code === 'EPROTOCOL');
+      assert.throws(
+        () => parseJsonObject('[1]'),
+        (e: unknown) => e instanceof KasaTapoError && e.code === 'EPROTOCOL',
+      );
+      assert.throws(
+        () => parseJson(Buffer.from([0xff, 0xfe, 0x7b, 0x7d])),
+        (e: unknown) => e instanceof KasaTapoError && e.code === 'EPROTOCOL',
+      );
       assertNoPollution();
     });
 
@@ -462,8 +547,14 @@ describe('hostile JSON', () => {
       const c = new AesCipher(Buffer.alloc(16, 1), Buffer.alloc(16, 2));
       const env = (inner: string): Buffer => Buffer.from(JSON.stringify({ error_code: 0, result: { response: c.encrypt(inner) } }));
       const text = openAesEnvelope(c, env(deepText(10000)), HOST);
-      assert.throws(() => parseJson(text), (e: unknown) => e instanceof KasaTapoError && e.code === 'EPROTOCOL');
-      assert.throws(() => openAesEnvelope(c, Buffer.from(`{"error_code":0,"result":${deepText(10000, '{"response":', '}')}}`), HOST), (e: unknown) => e instanceof KasaTapoError && e.code === 'EPROTOCOL');
+      assert.throws(
+        () => parseJson(text),
+        (e: unknown) => e instanceof KasaTapoError && e.code === 'EPROTOCOL',
+      );
+      assert.throws(
+        () => openAesEnvelope(c, Buffer.from(`{"error_code":0,"result":${deepText(10000, '{"response":', '}')}}`), HOST),
+        (e: unknown) => e instanceof KasaTapoError && e.code === 'EPROTOCOL',
+      );
       assert.equal(parseLegacyAnswer(xorEncrypt(`{"system":{"get_sysinfo":{"type":${deepText(10000)}}}}`), HOST), undefined);
       assert.equal(parseTdpAnswer(tdpPacket(Buffer.from(`{"error_code":0,"result":{"device_type":${deepText(10000)}}}`)), HOST), undefined);
     });
@@ -518,7 +609,10 @@ describe('hostile JSON', () => {
           // The payload repeats the object's own fields with other values: none may be taken.
           const fields = Object.keys(target as Obj)
             .slice(0, 20)
-            .map((k) => `${JSON.stringify(k)}:${JSON.stringify(typeof (target as Obj)[k] === 'number' ? 1 : typeof (target as Obj)[k] === 'boolean' ? !(target as Obj)[k] : 'evil')}`)
+            .map(
+              (k) =>
+                `${JSON.stringify(k)}:${JSON.stringify(typeof (target as Obj)[k] === 'number' ? 1 : typeof (target as Obj)[k] === 'boolean' ? !(target as Obj)[k] : 'evil')}`,
+            )
             .concat(['"relay_state":1', '"device_on":true', '"on_off":1', '"mic_type":"IOT.SMARTBULB"', '"length":1'])
             .join(',');
           const marked = clone(f.base);
@@ -598,7 +692,11 @@ describe('hostile JSON', () => {
       const shapes: [string, (v: string) => string][] = [
         ['answer', (v) => v],
         ['module', (v) => `{"system":${v},"emeter":${v},"smartlife.iot.common.emeter":${v}}`],
-        ['result', (v) => `{"system":{"get_sysinfo":${v}},"emeter":{"get_realtime":${v},"get_daystat":${v},"get_monthstat":${v}},"smartlife.iot.common.emeter":{"get_realtime":${v},"get_daystat":${v},"get_monthstat":${v}}}`],
+        [
+          'result',
+          (v) =>
+            `{"system":{"get_sysinfo":${v}},"emeter":{"get_realtime":${v},"get_daystat":${v},"get_monthstat":${v}},"smartlife.iot.common.emeter":{"get_realtime":${v},"get_daystat":${v},"get_monthstat":${v}}}`,
+        ],
         [
           'err_code',
           (v) =>
@@ -615,8 +713,16 @@ describe('hostile JSON', () => {
             const adapter = new IotAdapter(new IotProtocol(t, { retries: 0, backoffMs: 0 }), WHERE);
             const what = `IOT ${id} ${shape} = ${v.slice(0, 40)}`;
             await expectTypedOrClean(`${what} (read)`, async () => (await adapter.read()).value, assertNormalised);
-            await expectTypedOrClean(`${what} (energy)`, async () => (await adapter.energy(good.value)).value, (e) => assertRules(e, ENERGY, 'energy'));
-            await expectTypedOrClean(`${what} (history)`, async () => (await adapter.history('day', 2024, 5, good.value)).value, (h) => assertRules(h, HISTORY, 'history'));
+            await expectTypedOrClean(
+              `${what} (energy)`,
+              async () => (await adapter.energy(good.value)).value,
+              (e) => assertRules(e, ENERGY, 'energy'),
+            );
+            await expectTypedOrClean(
+              `${what} (history)`,
+              async () => (await adapter.history('day', 2024, 5, good.value)).value,
+              (h) => assertRules(h, HISTORY, 'history'),
+            );
           }
         }
       }
@@ -628,8 +734,17 @@ describe('hostile JSON', () => {
         ['error_code', (_r, a, v) => a.replace(/"error_code":-?\d+/, () => `"error_code":${v}`)],
         ['result', (_r, a, v) => (/"result":/.test(a) ? a.replace(/"result":/, () => `"result":${v},"x":`) : `{"error_code":0,"result":${v}}`)],
         ['responses', (r, a, v) => (r['method'] === 'multipleRequest' ? `{"error_code":0,"result":{"responses":${v}}}` : a)],
-        ['response item', (r, a, v) => (r['method'] === 'multipleRequest' ? `{"error_code":0,"result":{"responses":[${v},{"method":${v},"error_code":0,"result":${v}}]}}` : a)],
-        ['child list', (r, a, v) => (r['method'] === 'get_child_device_list' || r['method'] === 'multipleRequest' ? a.replace(/"child_device_list":/, () => `"child_device_list":${v},"x":`).replace(/"sum":\d+/, () => `"sum":${v}`) : a)],
+        [
+          'response item',
+          (r, a, v) => (r['method'] === 'multipleRequest' ? `{"error_code":0,"result":{"responses":[${v},{"method":${v},"error_code":0,"result":${v}}]}}` : a),
+        ],
+        [
+          'child list',
+          (r, a, v) =>
+            r['method'] === 'get_child_device_list' || r['method'] === 'multipleRequest'
+              ? a.replace(/"child_device_list":/, () => `"child_device_list":${v},"x":`).replace(/"sum":\d+/, () => `"sum":${v}`)
+              : a,
+        ],
         ['responseData', (r, a, v) => (r['method'] === 'control_child' ? `{"error_code":0,"result":{"responseData":${v}}}` : a)],
         ['components', (r, a, v) => a.replace(/"component_list":/, () => `"component_list":${v},"x":`)],
       ];
@@ -644,10 +759,23 @@ describe('hostile JSON', () => {
             const what = `SMART ${id} ${shape} = ${v.slice(0, 40)}`;
             await expectTypedOrClean(`${what} (read)`, async () => (await adapter.read()).value, assertNormalised);
             if (good.value.caps.energy) {
-              await expectTypedOrClean(`${what} (energy)`, async () => (await adapter.energy(good.value)).value, (e) => assertRules(e, ENERGY, 'energy'));
-              await expectTypedOrClean(`${what} (history)`, async () => (await adapter.history('month', 2024, 5, good.value)).value, (h) => assertRules(h, HISTORY, 'history'));
+              await expectTypedOrClean(
+                `${what} (energy)`,
+                async () => (await adapter.energy(good.value)).value,
+                (e) => assertRules(e, ENERGY, 'energy'),
+              );
+              await expectTypedOrClean(
+                `${what} (history)`,
+                async () => (await adapter.history('month', 2024, 5, good.value)).value,
+                (h) => assertRules(h, HISTORY, 'history'),
+              );
             }
-            if (child) await expectTypedOrClean(`${what} (child energy)`, async () => (await adapter.energy(good.value, child)).value, (e) => assertRules(e, ENERGY, 'energy'));
+            if (child)
+              await expectTypedOrClean(
+                `${what} (child energy)`,
+                async () => (await adapter.energy(good.value, child)).value,
+                (e) => assertRules(e, ENERGY, 'energy'),
+              );
           }
         }
       }

@@ -23,7 +23,15 @@ function fakeFactory(ctl: FakeControl, protocol: TransportKind = 'klap') {
     ctl.connects++;
     if (ctl.fail) throw ctl.fail;
     // Uptime and signal change on every read, as on real devices; "only on change" ignores them.
-    const state = (): DeviceState => ({ on: ctl.on, host: opts.host, family: 'plug', protocol, model: 'FAKE1', onTimeS: ctl.calls, rssi: -40 - (ctl.calls % 7) });
+    const state = (): DeviceState => ({
+      on: ctl.on,
+      host: opts.host,
+      family: 'plug',
+      protocol,
+      model: 'FAKE1',
+      onTimeS: ctl.calls,
+      rssi: -40 - (ctl.calls % 7),
+    });
     const step = async <T>(fn: () => T): Promise<T> => {
       ctl.inFlight++;
       ctl.maxInFlight = Math.max(ctl.maxInFlight, ctl.inFlight);
@@ -40,22 +48,25 @@ function fakeFactory(ctl: FakeControl, protocol: TransportKind = 'klap') {
       host: opts.host,
       port: opts.port ?? 80,
       getState: () => step(state),
-      toggle: () => step(() => {
-        ctl.on = !ctl.on;
-        return state();
-      }),
+      toggle: () =>
+        step(() => {
+          ctl.on = !ctl.on;
+          return state();
+        }),
       reboot: () => step(() => undefined),
       withRaw: async (fn) => ({ value: await fn(dev), raw: undefined }),
-      setState: (p) => step(() => {
-        if (p.on !== undefined) ctl.on = p.on;
-        return state();
-      }),
+      setState: (p) =>
+        step(() => {
+          if (p.on !== undefined) ctl.on = p.on;
+          return state();
+        }),
       getEnergy: () => step(() => ({ powerW: 1 })),
       getEnergyHistory: (period) => step(() => ({ period, entries: [] })),
-      raw: (req) => step(() => {
-        ctl.order.push((req as { n: number }).n);
-        return { ok: (req as { n: number }).n };
-      }),
+      raw: (req) =>
+        step(() => {
+          ctl.order.push((req as { n: number }).n);
+          return { ok: (req as { n: number }).n };
+        }),
       info: () => ({ host: opts.host, port: opts.port ?? 80, family: 'plug', protocol, model: 'FAKE1' }),
       close: async () => {
         ctl.closed++;
@@ -75,8 +86,14 @@ describe('pool (fake devices)', () => {
     try {
       const d = pool.device('127.0.0.1:1');
       const res = await Promise.all(Array.from({ length: 200 }, (_, n) => d.raw({ n })));
-      assert.deepEqual(res.map((r) => (r as { ok: number }).ok), Array.from({ length: 200 }, (_, n) => n));
-      assert.deepEqual(ctl.order, Array.from({ length: 200 }, (_, n) => n));
+      assert.deepEqual(
+        res.map((r) => (r as { ok: number }).ok),
+        Array.from({ length: 200 }, (_, n) => n),
+      );
+      assert.deepEqual(
+        ctl.order,
+        Array.from({ length: 200 }, (_, n) => n),
+      );
       assert.equal(ctl.maxInFlight, 1);
       assert.equal(ctl.connects, 1);
     } finally {
@@ -152,7 +169,7 @@ describe('pool (fake devices)', () => {
       assert.equal(ctl.calls, polls);
       assert.equal(changes, 1, 'on-change subscriber saw one reading (uptime and rssi moved, nothing else)');
       ctl.on = true;
-      for (let t0 = Date.now(); changes < 2 && Date.now() - t0 < 5000; ) await sleep(20);
+      for (let t0 = Date.now(); changes < 2 && Date.now() - t0 < 5000;) await sleep(20);
       assert.equal(changes, 2, 'switching the device is a change');
       for (const s of subs) s.cancel();
     } finally {
@@ -220,7 +237,10 @@ describe('pool (fake devices): fairness and session setups', () => {
         }
       })();
       await sleep(5);
-      const b = pool.device('127.0.0.2:1').raw({ n: 99 }).then(() => order.push('b'));
+      const b = pool
+        .device('127.0.0.2:1')
+        .raw({ n: 99 })
+        .then(() => order.push('b'));
       await Promise.all([loop, b]);
       assert.ok(order.indexOf('b') <= 2, `b waited behind the loop: ${order.join(' ')}`);
     } finally {
@@ -248,7 +268,10 @@ describe('pool (fake devices): fairness and session setups', () => {
     };
     const pool = new Pool({ connect: connect, connectConcurrency: 2 });
     try {
-      const stuck = pool.device('127.0.0.1:1').getState().catch((e: KasaTapoError) => e.code);
+      const stuck = pool
+        .device('127.0.0.1:1')
+        .getState()
+        .catch((e: KasaTapoError) => e.code);
       const rest = await Promise.all(Array.from({ length: 8 }, (_, i) => pool.device(`127.0.1.${i + 1}:1`).getState()));
       assert.equal(rest.length, 8, 'the other devices connected although one setup hangs');
       assert.ok(max <= 3, `at most 2 setups at once (plus a hanging one past its 250 ms lease): ${max}`);
@@ -283,7 +306,10 @@ describe('pool (fake devices): reconnects', () => {
       ctl.fail = undefined;
       (pool as unknown as { entries: Map<string, { status: string }> }).entries.get('127.0.0.1')!.status = 'online';
       await d.getState();
-      assert.deepEqual(seen, [{ transport: 'auto', port: undefined }, { transport: 'klap', port: 8123 }]);
+      assert.deepEqual(seen, [
+        { transport: 'auto', port: undefined },
+        { transport: 'klap', port: 8123 },
+      ]);
     } finally {
       await pool.close();
     }

@@ -76,12 +76,25 @@ const onUnhandled = (reason: unknown): void => {
  * socket it opened is gone (on both ends: the simulator runs in this process) and that nothing
  * rejected unhandled; finally stop the device.
  */
-async function withRig(kind: Kind, poolOpts: PoolOptions, body: (r: Rig) => Promise<void>, simOpts: { credentials?: Credentials; sessionTtlS?: number } = {}): Promise<void> {
+async function withRig(
+  kind: Kind,
+  poolOpts: PoolOptions,
+  body: (r: Rig) => Promise<void>,
+  simOpts: { credentials?: Credentials; sessionTtlS?: number } = {},
+): Promise<void> {
   const sim = await startSimulatedDevice(kind.profile, { host: '127.0.0.1', port: 0, credentials, faults: {}, ...simOpts });
   try {
     const baseline = openHandles();
     // Listed, as a user's device is: 'auto' may then try AES there (issue 14).
-    const pool = new Pool({ credentials, timeoutMs: 2000, backoffMs: 50, probeMinMs: 100, probeMaxMs: 400, devices: [{ host: sim.host, port: sim.port }], ...poolOpts });
+    const pool = new Pool({
+      credentials,
+      timeoutMs: 2000,
+      backoffMs: 50,
+      probeMinMs: 100,
+      probeMaxMs: 400,
+      devices: [{ host: sim.host, port: sim.port }],
+      ...poolOpts,
+    });
     const events: string[] = [];
     pool.on('status', (_k: string, s: string) => events.push(`status:${s}`));
     for (const ev of ['online', 'offline', 'connecting', 'auth-error'] as const) pool.on(ev, () => events.push(ev));
@@ -97,7 +110,8 @@ async function withRig(kind: Kind, poolOpts: PoolOptions, body: (r: Rig) => Prom
       await pool.close();
     }
     const left = await settleHandles(baseline, 3000);
-    for (const k of Object.keys(left)) assert.ok((left[k] ?? 0) <= (baseline[k] ?? 0), `open after close(): ${JSON.stringify(left)} vs ${JSON.stringify(baseline)}`);
+    for (const k of Object.keys(left))
+      assert.ok((left[k] ?? 0) <= (baseline[k] ?? 0), `open after close(): ${JSON.stringify(left)} vs ${JSON.stringify(baseline)}`);
     await sleep(1); // let a stray rejection surface
     assert.deepEqual(unhandled.map(String), [], 'no unhandled rejection');
   } finally {
@@ -189,20 +203,25 @@ describe('pool (simulated devices on loopback)', function () {
 
   for (const kind of [KLAP, AES]) {
     it(`${kind.name}: a session is renewed shortly before its TIMEOUT, so the device never sees it expire`, () =>
-      withRig(kind, {}, async ({ sim, device }) => {
-        const d = device();
-        // TIMEOUT=1 s: renewal at 0.9 s. Reads 20 ms apart for 1.5 s (at most 100 of them).
-        const t0 = Date.now();
-        const errors = await sequential(100, async () => {
-          if (Date.now() - t0 < 1500) {
-            await d.getState();
-            await sleep(20);
-          }
-        });
-        assert.deepEqual(errors, []);
-        assert.equal(sim.stats.expired, 0, 'no request hit an expired session');
-        assert.ok(sim.stats.handshakes >= 2 && sim.stats.handshakes <= 3, `handshakes ${sim.stats.handshakes}`);
-      }, { sessionTtlS: 1 }));
+      withRig(
+        kind,
+        {},
+        async ({ sim, device }) => {
+          const d = device();
+          // TIMEOUT=1 s: renewal at 0.9 s. Reads 20 ms apart for 1.5 s (at most 100 of them).
+          const t0 = Date.now();
+          const errors = await sequential(100, async () => {
+            if (Date.now() - t0 < 1500) {
+              await d.getState();
+              await sleep(20);
+            }
+          });
+          assert.deepEqual(errors, []);
+          assert.equal(sim.stats.expired, 0, 'no request hit an expired session');
+          assert.ok(sim.stats.handshakes >= 2 && sim.stats.handshakes <= 3, `handshakes ${sim.stats.handshakes}`);
+        },
+        { sessionTtlS: 1 },
+      ));
   }
 
   for (const kind of [XOR, KLAP, AES]) {
@@ -240,7 +259,11 @@ describe('pool (simulated devices on loopback)', function () {
       const full = results.filter((r) => r.status === 'rejected' && (r.reason as KasaTapoError).code === 'EQUEUEFULL');
       assert.equal(ok.length, 51, 'one on the wire and fifty waiting');
       assert.equal(full.length, 149);
-      assert.deepEqual(ok, Array.from({ length: 51 }, (_, i) => `q${i}`), 'the first 51 in order');
+      assert.deepEqual(
+        ok,
+        Array.from({ length: 51 }, (_, i) => `q${i}`),
+        'the first 51 in order',
+      );
       assert.deepEqual(settledOrder.slice(0, 149), Array(149).fill('EQUEUEFULL'), 'every EQUEUEFULL before any answer');
       assert.equal(sim.stats.maxConcurrent, 1);
       assert.deepEqual(pool.deviceStats({ host: sim.host, port: sim.port })!.errorsByCode, { EQUEUEFULL: 149 });
@@ -266,8 +289,14 @@ describe('pool (simulated devices on loopback)', function () {
       assert.ok(backAt > 0, `came back: ${codes.join(',')}`);
       const first = codes.indexOf('EOFFLINE');
       assert.ok(first >= 1 && first <= 3, `EOFFLINE after the first failures: ${codes.slice(0, 6).join(',')}`);
-      assert.ok(codes.slice(0, first).every((c) => c === 'ECONNREFUSED' || c === 'ECONNRESET'), codes.slice(0, first).join(','));
-      assert.ok(codes.slice(first).every((c) => c === 'EOFFLINE'), 'then only EOFFLINE');
+      assert.ok(
+        codes.slice(0, first).every((c) => c === 'ECONNREFUSED' || c === 'ECONNRESET'),
+        codes.slice(0, first).join(','),
+      );
+      assert.ok(
+        codes.slice(first).every((c) => c === 'EOFFLINE'),
+        'then only EOFFLINE',
+      );
       assert.ok(codes.length - first >= 20, `many fast failures while offline: ${codes.length - first}`);
       const s = pool.deviceStats({ host: sim.host, port: sim.port })!;
       assert.ok(s.requests <= 1 + first + 1, `EOFFLINE requests never reached the device (${s.requests} executed)`);

@@ -94,8 +94,19 @@ describe('simulator: "params": null (plugp100 sends it)', () => {
     const m = new SmartDeviceModel(getProfile('p110'));
     assert.equal(ask(m, { method: 'get_device_info', params: null }).error_code, 0);
     assert.equal(ask(m, { method: 'get_countdown_rules', params: null }).error_code, 0);
-    const batch = ask(m, { method: 'multipleRequest', params: { requests: [{ method: 'get_device_info', params: null }, { method: 'get_energy_usage', params: null }] } });
-    assert.deepEqual(batch.result.responses.map((r: J) => r.error_code), [0, 0]);
+    const batch = ask(m, {
+      method: 'multipleRequest',
+      params: {
+        requests: [
+          { method: 'get_device_info', params: null },
+          { method: 'get_energy_usage', params: null },
+        ],
+      },
+    });
+    assert.deepEqual(
+      batch.result.responses.map((r: J) => r.error_code),
+      [0, 0],
+    );
     const strip = new SmartDeviceModel(getProfile('p304m'));
     const child = strip.children[0]!;
     const r = ask(strip, { method: 'control_child', params: { device_id: child.deviceId, requestData: { method: 'get_device_info', params: null } } });

@@ -59,7 +59,7 @@ describe('simulated discovery (UDP on loopback)', function () {
     assert.ok(parseTdpPacket(p));
   });
 
-  it('answers the XOR probe on 9999 from each XOR device\'s own address, with short child ids', async () => {
+  it("answers the XOR probe on 9999 from each XOR device's own address, with short child ids", async () => {
     const got = await probe(BCAST, 9999, xorProbe(), prefix);
     const byAddr = new Map(got.map((a) => [a.address, a]));
     assert.equal(byAddr.size, 3, got.map((a) => a.address).join());
@@ -71,7 +71,11 @@ describe('simulated discovery (UDP on loopback)', function () {
       assert.equal(a.port, 9999);
       const info = xorJson(a).system.get_sysinfo;
       assert.equal(info.deviceId, home.device(id)!.profile.deviceId);
-      if (id === 'hs300') assert.deepEqual(info.children.map((c: J) => c.id), ['00', '01', '02', '03', '04', '05']);
+      if (id === 'hs300')
+        assert.deepEqual(
+          info.children.map((c: J) => c.id),
+          ['00', '01', '02', '03', '04', '05'],
+        );
     }
   });
 
@@ -124,10 +128,16 @@ describe('simulated discovery (UDP on loopback)', function () {
   it('answers a unicast probe only from the addressed device', async () => {
     const hs = home.device('hs300')!;
     const got = await probe(hs.host, 9999, xorProbe(), prefix, 250);
-    assert.deepEqual(got.map((a) => a.address), [hs.host]);
+    assert.deepEqual(
+      got.map((a) => a.address),
+      [hs.host],
+    );
     const p = home.device('p110')!;
     const got2 = await probe(p.host, 20002, tdpPacket(Buffer.from('{}')), prefix, 250);
-    assert.deepEqual(got2.map((a) => a.address), [p.host]);
+    assert.deepEqual(
+      got2.map((a) => a.address),
+      [p.host],
+    );
   });
 
   it('serves other XOR commands over UDP and stays silent while offline', async () => {

@@ -44,7 +44,10 @@ describe('simulated home', function () {
   });
 
   it('puts each device on its own address', () => {
-    assert.deepEqual(home.devices.map((d) => d.host), [1, 2, 3, 4].map((n) => `${base}.${n}`));
+    assert.deepEqual(
+      home.devices.map((d) => d.host),
+      [1, 2, 3, 4].map((n) => `${base}.${n}`),
+    );
     assert.ok(home.devices.every((d) => d.port > 0));
     assert.deepEqual(home.credentials, { username: 'demo@example.com', password: 'demo-password' });
   });
@@ -107,7 +110,7 @@ describe('simulated home', function () {
     await assert.rejects(startSimulatedHome({ baseAddress: base, profiles: ['nope'] }), /Unknown simulator profile/);
   });
 
-  it('profile default faults apply and the fault object stays the caller\'s', async () => {
+  it("profile default faults apply and the fault object stays the caller's", async () => {
     const faults = {};
     const dev = await startSimulatedDevice('p110tpap', { faults });
     try {

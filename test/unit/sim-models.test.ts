@@ -20,8 +20,16 @@ describe('simulator profiles', () => {
     const ids = listProfiles();
     assert.ok(ids.length >= 12);
     const ps = ids.map(getProfile);
-    for (const t of ['xor', 'klap-v1', 'klap', 'aes', 'https']) assert.ok(ps.some((p) => p.transport === t), t);
-    for (const f of ['plug', 'strip', 'dimmer', 'bulb', 'lightstrip', 'hub']) assert.ok(ps.some((p) => p.family === f), f);
+    for (const t of ['xor', 'klap-v1', 'klap', 'aes', 'https'])
+      assert.ok(
+        ps.some((p) => p.transport === t),
+        t,
+      );
+    for (const f of ['plug', 'strip', 'dimmer', 'bulb', 'lightstrip', 'hub'])
+      assert.ok(
+        ps.some((p) => p.family === f),
+        f,
+      );
     assert.equal(new Set(ps.map((p) => p.deviceId)).size, ps.length);
     for (const p of ps) {
       assert.match(p.deviceId, /^[0-9A-F]{40}$/);
@@ -110,7 +118,10 @@ describe('IOT device model', () => {
     let r = ask(m, { system: { set_relay_state: { state: 1 } }, context: { child_ids: [`${id}02`, '04'] } });
     assert.equal(r.system.set_relay_state.err_code, 0);
     const kids = ask(m, { system: { get_sysinfo: {} } }).system.get_sysinfo.children;
-    assert.deepEqual(kids.map((c: J) => c.state), [1, 1, 1, 1, 1, 1]);
+    assert.deepEqual(
+      kids.map((c: J) => c.state),
+      [1, 1, 1, 1, 1, 1],
+    );
     r = ask(m, { context: { child_ids: ['1'] }, system: { set_relay_state: { state: 0 }, set_dev_alias: { alias: 'Amp' } } });
     const k1 = ask(m, { system: { get_sysinfo: {} } }).system.get_sysinfo.children[1];
     assert.equal(k1.state, 0);
@@ -140,7 +151,11 @@ describe('IOT device model', () => {
     assert.equal(e('05').slot_id, 5);
     const days = ask(m, { context: { child_ids: ['03'] }, emeter: { get_daystat: { year: new Date().getFullYear(), month: new Date().getMonth() + 1 } } });
     assert.equal(days.emeter.get_daystat.err_code, 0);
-    assert.equal(ask(m, { smartlife: { x: {} }, 'smartlife.iot.smartpowerstrip.manage': { get_relationship: {} } })['smartlife.iot.smartpowerstrip.manage'].get_relationship.data.length, 6);
+    assert.equal(
+      ask(m, { smartlife: { x: {} }, 'smartlife.iot.smartpowerstrip.manage': { get_relationship: {} } })['smartlife.iot.smartpowerstrip.manage']
+        .get_relationship.data.length,
+      6,
+    );
     assert.deepEqual(ask(iot('kp303'), { emeter: { get_realtime: {} } }).emeter, { err_code: -1, err_msg: 'module not support' });
   });
 
@@ -156,7 +171,8 @@ describe('IOT device model', () => {
   it('drives a colour bulb through lightingservice, remembering the state when off', () => {
     const m = iot('kl130');
     const LS = 'smartlife.iot.smartbulb.lightingservice';
-    let st = ask(m, { [LS]: { transition_light_state: { hue: 120, saturation: 90, brightness: 40, on_off: 1, transition_period: 0 } } })[LS].transition_light_state;
+    let st = ask(m, { [LS]: { transition_light_state: { hue: 120, saturation: 90, brightness: 40, on_off: 1, transition_period: 0 } } })[LS]
+      .transition_light_state;
     assert.deepEqual({ ...st }, { on_off: 1, mode: 'normal', hue: 120, saturation: 90, color_temp: 0, brightness: 40, err_code: 0 });
     st = ask(m, { [LS]: { transition_light_state: { on_off: 0 } } })[LS].transition_light_state;
     assert.equal(st.on_off, 0);
@@ -304,14 +320,20 @@ describe('SMART device model', () => {
     assert.equal(outlet.device_on, false);
     assert.equal(outlet.position, 2);
     assert.equal(outlet.original_device_id, m.profile.deviceId);
-    let r = ask(m, { method: 'control_child', params: { device_id: outlet.device_id, requestData: { method: 'set_device_info', params: { device_on: true } } } });
+    let r = ask(m, {
+      method: 'control_child',
+      params: { device_id: outlet.device_id, requestData: { method: 'set_device_info', params: { device_on: true } } },
+    });
     assert.deepEqual(r, { error_code: 0, result: { responseData: { error_code: 0 } } });
     assert.equal(m.child(1)!.state.on, true);
     r = ask(m, {
       method: 'control_child',
       params: {
         device_id: outlet.device_id,
-        requestData: { method: 'multipleRequest', params: { requests: [{ method: 'get_device_info' }, { method: 'get_energy_usage' }, { method: 'get_current_power' }] } },
+        requestData: {
+          method: 'multipleRequest',
+          params: { requests: [{ method: 'get_device_info' }, { method: 'get_energy_usage' }, { method: 'get_current_power' }] },
+        },
       },
     });
     const resp = r.result.responseData.result.responses as J[];
@@ -351,7 +373,10 @@ describe('SMART device model', () => {
     assert.equal(unb64(r.result.responseData.result.nickname), 'Front Door');
     const rec = ask(m, { method: 'control_child', params: { device_id: t315!.device_id, requestData: { method: 'get_temp_humidity_records' } } });
     assert.equal(rec.result.responseData.result.past24h_temp.length, 96);
-    const on = ask(m, { method: 'control_child', params: { device_id: t315!.device_id, requestData: { method: 'set_device_info', params: { device_on: true } } } });
+    const on = ask(m, {
+      method: 'control_child',
+      params: { device_id: t315!.device_id, requestData: { method: 'set_device_info', params: { device_on: true } } },
+    });
     assert.equal(on.result.responseData.error_code, -1008);
     assert.deepEqual(ask(m, { method: 'get_device_usage' }).result, {});
   });
@@ -383,8 +408,14 @@ describe('SMART device model', () => {
     assert.equal(ask(m, { method: 'set_led_info', params: { led_rule: 'sometimes' } }).error_code, -1008);
     ask(m, { method: 'set_led_info', params: { led_rule: 'never' } });
     assert.deepEqual([ask(m, { method: 'get_led_info' }).result.led_rule, ask(m, { method: 'get_led_info' }).result.led_status], ['never', false]);
-    const r = ask(m, { method: 'multipleRequest', params: { requests: [{ method: 'component_nego' }, { method: 'get_device_info' }, { method: 'get_connect_cloud_state' }] } });
-    assert.deepEqual(r.result.responses.map((x: J) => x.error_code), [0, 0, 0]);
+    const r = ask(m, {
+      method: 'multipleRequest',
+      params: { requests: [{ method: 'component_nego' }, { method: 'get_device_info' }, { method: 'get_connect_cloud_state' }] },
+    });
+    assert.deepEqual(
+      r.result.responses.map((x: J) => x.error_code),
+      [0, 0, 0],
+    );
     assert.deepEqual(ask(m, { method: 'device_reboot', params: { delay: 1 } }), { error_code: 0 });
   });
 });

@@ -79,7 +79,7 @@ describe('SMART protocol', () => {
     const t = device(methods);
     const r = await new SmartProtocol(t).multi(Object.keys(methods).map((method) => ({ method })));
     assert.equal(t.sent.length, 2);
-    assert.equal(((t.sent[0]!['params'] as { requests: unknown[] }).requests).length, 5);
+    assert.equal((t.sent[0]!['params'] as { requests: unknown[] }).requests.length, 5);
     assert.deepEqual(r['m6'], { i: 6 });
   });
 
@@ -89,7 +89,10 @@ describe('SMART protocol', () => {
     assert.deepEqual(r['a'], { a: 1 });
     assert.ok(r['b'] instanceof KasaTapoError && r['b'].code === 'EUNSUPPORTED');
     assert.deepEqual(r['c'], { c: 1 });
-    assert.deepEqual(t.sent.map((s) => s['method']), ['multipleRequest', 'c']);
+    assert.deepEqual(
+      t.sent.map((s) => s['method']),
+      ['multipleRequest', 'c'],
+    );
   });
 
   it('turns batching off after an outer -1003', async () => {
@@ -99,7 +102,10 @@ describe('SMART protocol', () => {
     assert.deepEqual(r, { a: { a: 1 }, b: { b: 2 } });
     assert.equal(p.batchSize, 1);
     await p.multi([{ method: 'a' }, { method: 'b' }]);
-    assert.deepEqual(t.sent.map((s) => s['method']), ['multipleRequest', 'a', 'b', 'a', 'b']);
+    assert.deepEqual(
+      t.sent.map((s) => s['method']),
+      ['multipleRequest', 'a', 'b', 'a', 'b'],
+    );
   });
 
   it('throws session-wide errors from inside a batch', async () => {
@@ -127,9 +133,15 @@ describe('SMART protocol', () => {
 
   it('pages with start_index/sum', async () => {
     const all = [1, 2, 3, 4, 5];
-    const t = device({ get_child_device_list: (p) => ok({ child_device_list: all.slice(p!['start_index'] as number, (p!['start_index'] as number) + 2), start_index: p!['start_index'], sum: 5 }) });
+    const t = device({
+      get_child_device_list: (p) =>
+        ok({ child_device_list: all.slice(p!['start_index'] as number, (p!['start_index'] as number) + 2), start_index: p!['start_index'], sum: 5 }),
+    });
     assert.deepEqual(await new SmartProtocol(t).list('get_child_device_list', 'child_device_list'), all);
-    assert.deepEqual(t.sent.map((s) => (s['params'] as Record<string, number>)['start_index']), [0, 2, 4]);
+    assert.deepEqual(
+      t.sent.map((s) => (s['params'] as Record<string, number>)['start_index']),
+      [0, 2, 4],
+    );
   });
 
   it('stops on an empty page and at the page cap', async () => {

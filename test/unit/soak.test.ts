@@ -162,7 +162,12 @@ describe(`soak: ${DEVICES} simulated devices, random faults, ${DURATION_S} s (KA
       }
       pool = new Pool(POOL);
       const p = pool;
-      const ref = (s: SimulatedDevice) => ({ host: s.host, port: s.port, transport: s.transport as TransportKind, ...(s.profile.loginVersion === 1 && s.transport === 'aes' ? { loginVersion: 1 as const } : {}) });
+      const ref = (s: SimulatedDevice) => ({
+        host: s.host,
+        port: s.port,
+        transport: s.transport as TransportKind,
+        ...(s.profile.loginVersion === 1 && s.transport === 'aes' ? { loginVersion: 1 as const } : {}),
+      });
       for (const s of sims) {
         subs.push(p.subscribe(ref(s), { intervalMs: POLL_MS }, (err) => note(polled, err)));
         if (METERED.has(s.profile.id)) subs.push(p.subscribe(ref(s), { intervalMs: POLL_MS * 2, kind: 'energy' }, (err) => note(polled, err)));

@@ -33,7 +33,12 @@ describe('issue 16: subnet broadcast discovery and CLI --child / energy', functi
   };
 
   before(async () => {
-    home = await startSimulatedHome({ baseAddress: base, profiles: ['hs100', 'p110', 'p304m', 'kl130', 'l530', 'hs300'], standardPorts: false, credentials: creds });
+    home = await startSimulatedHome({
+      baseAddress: base,
+      profiles: ['hs100', 'p110', 'p304m', 'kl130', 'l530', 'hs300'],
+      standardPorts: false,
+      credentials: creds,
+    });
   });
   after(async () => {
     await home?.close();
@@ -42,7 +47,11 @@ describe('issue 16: subnet broadcast discovery and CLI --child / energy', functi
   it(`discover() with broadcast ${'<base>'}.255 finds the devices of that subnet`, async () => {
     const found = (await discover({ broadcast: `${base}.255`, timeoutMs: 800, rounds: 2 })).filter((d) => d.host.startsWith(`${base}.`));
     const models = new Set(found.map((d) => d.model));
-    for (const m of ['HS100(US)', 'P110(UK)', 'P304M(UK)', 'KL130(EU)']) assert.ok([...models].some((x) => x?.startsWith(m.slice(0, 4))), `${m} in ${[...models].join()}`);
+    for (const m of ['HS100(US)', 'P110(UK)', 'P304M(UK)', 'KL130(EU)'])
+      assert.ok(
+        [...models].some((x) => x?.startsWith(m.slice(0, 4))),
+        `${m} in ${[...models].join()}`,
+      );
     assert.equal(new Set(found.map((d) => d.host)).size, 6);
   });
 

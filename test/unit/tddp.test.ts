@@ -28,8 +28,14 @@ describe('DES-ECB (node-forge)', () => {
   });
 
   it('refuses bad keys and partial blocks with EBADINPUT', () => {
-    assert.throws(() => desEcbEncrypt(Buffer.alloc(7), Buffer.alloc(8)), (e: unknown) => isKasaTapoError(e) && e.code === 'EBADINPUT');
-    assert.throws(() => desEcbDecrypt(Buffer.alloc(8), Buffer.alloc(9)), (e: unknown) => isKasaTapoError(e) && e.code === 'EBADINPUT');
+    assert.throws(
+      () => desEcbEncrypt(Buffer.alloc(7), Buffer.alloc(8)),
+      (e: unknown) => isKasaTapoError(e) && e.code === 'EBADINPUT',
+    );
+    assert.throws(
+      () => desEcbDecrypt(Buffer.alloc(8), Buffer.alloc(9)),
+      (e: unknown) => isKasaTapoError(e) && e.code === 'EBADINPUT',
+    );
   });
 });
 
@@ -49,10 +55,16 @@ describe('TDDP packets', () => {
     assert.equal(tddpDecrypt(key, p.payload).toString(), 'hello');
     b[30] = b[30]! ^ 1;
     assert.equal(parseTddpPacket(b).digestOk, false);
-    assert.throws(() => parseTddpPacket(b.subarray(0, 20)), (e: unknown) => isKasaTapoError(e) && e.code === 'EPROTOCOL');
+    assert.throws(
+      () => parseTddpPacket(b.subarray(0, 20)),
+      (e: unknown) => isKasaTapoError(e) && e.code === 'EPROTOCOL',
+    );
     const lying = Buffer.from(b);
     lying.writeUInt32BE(100, 4);
-    assert.throws(() => parseTddpPacket(lying), (e: unknown) => isKasaTapoError(e) && e.code === 'EPROTOCOL');
+    assert.throws(
+      () => parseTddpPacket(lying),
+      (e: unknown) => isKasaTapoError(e) && e.code === 'EPROTOCOL',
+    );
   });
 });
 
@@ -81,11 +93,17 @@ describe('tddp() against the simulated HS110', function () {
 
   it('an unknown subtype → EDEVICE; silence → ETIMEDOUT', async () => {
     const t = dev.tddp!;
-    await assert.rejects(tddp({ host: t.host, port: t.port, replyPort: 0, subtype: 0x55, timeoutMs: 3000 }), (e: unknown) => isKasaTapoError(e) && e.code === 'EDEVICE');
+    await assert.rejects(
+      tddp({ host: t.host, port: t.port, replyPort: 0, subtype: 0x55, timeoutMs: 3000 }),
+      (e: unknown) => isKasaTapoError(e) && e.code === 'EDEVICE',
+    );
     const quiet = dgram.createSocket('udp4');
     await new Promise<void>((r) => quiet.bind(0, '127.0.0.1', () => r()));
     try {
-      await assert.rejects(tddp({ host: '127.0.0.1', port: quiet.address().port, replyPort: 0, timeoutMs: 300 }), (e: unknown) => isKasaTapoError(e) && e.code === 'ETIMEDOUT');
+      await assert.rejects(
+        tddp({ host: '127.0.0.1', port: quiet.address().port, replyPort: 0, timeoutMs: 300 }),
+        (e: unknown) => isKasaTapoError(e) && e.code === 'ETIMEDOUT',
+      );
     } finally {
       quiet.close();
     }
@@ -95,10 +113,16 @@ describe('tddp() against the simulated HS110', function () {
   it('a simulated home gives its HS110 (only) a TDDP responder', async () => {
     const home = await startSimulatedHome({ baseAddress: randomBase(), profiles: ['hs100', 'hs110v1', 'p110'], standardPorts: false, discovery: false });
     try {
-      assert.deepEqual(home.devices.map((d) => d.tddp !== undefined), [false, true, false]);
+      assert.deepEqual(
+        home.devices.map((d) => d.tddp !== undefined),
+        [false, true, false],
+      );
       const t = home.device('hs110v1')!.tddp!;
       assert.equal(t.host, home.device('hs110v1')!.host);
-      assert.equal((await tddp({ host: t.host, port: t.port, replyPort: 0, subtype: 0x14, timeoutMs: 3000 })).text, home.device('hs110v1')!.profile.deviceId.slice(0, 32));
+      assert.equal(
+        (await tddp({ host: t.host, port: t.port, replyPort: 0, subtype: 0x14, timeoutMs: 3000 })).text,
+        home.device('hs110v1')!.profile.deviceId.slice(0, 32),
+      );
     } finally {
       await home.close();
     }
@@ -112,7 +136,12 @@ describe('tddp() against the simulated HS110', function () {
       responder = await startTddpResponder({ port: 0, replyPort: rx.address().port, answers: { 0x0a: 'X' } });
       const got = new Promise<Buffer>((r) => rx.once('message', (m) => r(m)));
       const tx = dgram.createSocket('udp4');
-      tx.send(buildTddpPacket({ version: 2, type: 3, code: 1, replyInfo: 0, packetId: 7, subtype: 0x0a, payload: Buffer.alloc(0) }), responder.port, '127.0.0.1', () => tx.close());
+      tx.send(
+        buildTddpPacket({ version: 2, type: 3, code: 1, replyInfo: 0, packetId: 7, subtype: 0x0a, payload: Buffer.alloc(0) }),
+        responder.port,
+        '127.0.0.1',
+        () => tx.close(),
+      );
       const p = parseTddpPacket(await got);
       assert.equal(p.code, 2);
       assert.equal(p.packetId, 7);
@@ -127,7 +156,11 @@ describe('tddp() against the simulated HS110', function () {
     const t = dev.tddp!;
     const cli = path.join(__dirname, '../../src/cli.js');
     const run = (args: string[]): Promise<{ code: number; stdout: string; stderr: string }> =>
-      new Promise((resolve) => execFile(process.execPath, [cli, ...args], { timeout: 15000 }, (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: unknown }).code ?? 99) : 0, stdout, stderr })));
+      new Promise((resolve) =>
+        execFile(process.execPath, [cli, ...args], { timeout: 15000 }, (err, stdout, stderr) =>
+          resolve({ code: err ? Number((err as { code?: unknown }).code ?? 99) : 0, stdout, stderr }),
+        ),
+      );
     const base = ['tddp', '--host', t.host, '--port', String(t.port), '--reply-port', '0', '--timeout', '3000'];
     const r = await run([...base, '--subtype', '12', '--type', '03']);
     assert.equal(r.code, 0, r.stderr);

@@ -58,7 +58,10 @@ describe(`toolkit fuzz (seed ${SEED}, ${N} inputs)`, function () {
   before(async () => {
     const creds = { username: 'fz@example.com', password: 'fz' };
     const w = new PcapWriter();
-    for (const [id, transport] of [['hs100', 'xor'], ['p110', 'klap']] as const) {
+    for (const [id, transport] of [
+      ['hs100', 'xor'],
+      ['p110', 'klap'],
+    ] as const) {
       const dev = await startSimulatedDevice(id, { credentials: creds });
       const relay = await startPcapRelay({ host: dev.host, port: dev.port }, w);
       const c = await connect({ host: relay.host, port: relay.port, transport, credentials: creds, retries: 0 });
@@ -73,7 +76,10 @@ describe(`toolkit fuzz (seed ${SEED}, ${N} inputs)`, function () {
   it('decodeCapture: mutated captures and random bytes', () => {
     const r = rng(SEED);
     for (let i = 0; i < N; i++) {
-      const input = i % 5 === 0 ? Buffer.concat([capture.subarray(0, 24), Buffer.from(Array.from({ length: Math.floor(r() * 600) }, () => Math.floor(r() * 256)))]) : mutate(r, capture);
+      const input =
+        i % 5 === 0
+          ? Buffer.concat([capture.subarray(0, 24), Buffer.from(Array.from({ length: Math.floor(r() * 600) }, () => Math.floor(r() * 256)))])
+          : mutate(r, capture);
       typedOrOk(() => decodeCapture(input, { credentials: { username: 'fz@example.com', password: 'fz' } }), `decode case ${i}`);
     }
   });
@@ -118,7 +124,10 @@ describe(`toolkit fuzz (seed ${SEED}, ${N} inputs)`, function () {
     try {
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
       for (let i = 0; i < answers.length * 2; i++) {
-        await assert.rejects(cloudLogin({ username: 'a@b.c', password: 'secret-zz', baseUrl: url, timeoutMs: 3000 }), (e: unknown) => isKasaTapoError(e) && !e.message.includes('secret-zz'));
+        await assert.rejects(
+          cloudLogin({ username: 'a@b.c', password: 'secret-zz', baseUrl: url, timeoutMs: 3000 }),
+          (e: unknown) => isKasaTapoError(e) && !e.message.includes('secret-zz'),
+        );
       }
     } finally {
       server.closeAllConnections();
@@ -130,9 +139,18 @@ describe(`toolkit fuzz (seed ${SEED}, ${N} inputs)`, function () {
     const cloud = await startSimulatedCloud({ credentials: { username: 'u', password: 'p' }, devices: [] });
     try {
       const r = rng(SEED + 3);
-      const bodies = ['', 'x', '[]', '{"method":"passthrough"}', '{"method":"login","params":[]}', '{"method":"__proto__"}', '{"method":"login","params":{"cloudUserName":"u","cloudPassword":"p","__proto__":{"a":1}}}'];
+      const bodies = [
+        '',
+        'x',
+        '[]',
+        '{"method":"passthrough"}',
+        '{"method":"login","params":[]}',
+        '{"method":"__proto__"}',
+        '{"method":"login","params":{"cloudUserName":"u","cloudPassword":"p","__proto__":{"a":1}}}',
+      ];
       for (let i = 0; i < 60; i++) {
-        const body = i < bodies.length ? bodies[i]! : Buffer.from(Array.from({ length: Math.floor(r() * 200) }, () => Math.floor(r() * 256))).toString('latin1');
+        const body =
+          i < bodies.length ? bodies[i]! : Buffer.from(Array.from({ length: Math.floor(r() * 200) }, () => Math.floor(r() * 256))).toString('latin1');
         const res = await fetch(cloud.url + '/?token=' + encodeURIComponent(String(i)), { method: 'POST', body });
         const j = (await res.json()) as { error_code: unknown };
         assert.equal(typeof j.error_code, 'number');

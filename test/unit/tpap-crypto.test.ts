@@ -186,8 +186,14 @@ describe('TPAP crypto (protocol.md §7.5)', () => {
   });
 
   it('rejects invalid shares and iteration counts', async () => {
-    assert.throws(() => decodeTpapPoint(Buffer.alloc(65, 4)), (e: unknown) => e instanceof KasaTapoError && e.code === 'EPROTOCOL');
-    assert.throws(() => decodeTpapPoint(Buffer.alloc(10)), (e: unknown) => e instanceof KasaTapoError && e.code === 'EPROTOCOL');
+    assert.throws(
+      () => decodeTpapPoint(Buffer.alloc(65, 4)),
+      (e: unknown) => e instanceof KasaTapoError && e.code === 'EPROTOCOL',
+    );
+    assert.throws(
+      () => decodeTpapPoint(Buffer.alloc(10)),
+      (e: unknown) => e instanceof KasaTapoError && e.code === 'EPROTOCOL',
+    );
     await assert.rejects(tpapDeriveSecrets('x', V.salt, 0), (e: unknown) => e instanceof KasaTapoError && e.code === 'EPROTOCOL');
     await assert.rejects(tpapDeriveSecrets('x', V.salt, 2.5), (e: unknown) => e instanceof KasaTapoError && e.code === 'EPROTOCOL');
   });
@@ -224,9 +230,18 @@ describe('TPAP crypto (protocol.md §7.5)', () => {
       assert.equal(b.open(frame, 0xfffffffe).plain.toString(), text);
       const bad = Buffer.from(frame);
       bad[10] = bad[10]! ^ 1;
-      assert.throws(() => b.open(bad), (e: unknown) => e instanceof KasaTapoError && e.code === 'EPROTOCOL');
-      assert.throws(() => b.open(frame, 7), (e: unknown) => e instanceof KasaTapoError && e.code === 'EPROTOCOL');
-      assert.throws(() => b.open(frame.subarray(0, 10)), (e: unknown) => e instanceof KasaTapoError && e.code === 'EPROTOCOL');
+      assert.throws(
+        () => b.open(bad),
+        (e: unknown) => e instanceof KasaTapoError && e.code === 'EPROTOCOL',
+      );
+      assert.throws(
+        () => b.open(frame, 7),
+        (e: unknown) => e instanceof KasaTapoError && e.code === 'EPROTOCOL',
+      );
+      assert.throws(
+        () => b.open(frame.subarray(0, 10)),
+        (e: unknown) => e instanceof KasaTapoError && e.code === 'EPROTOCOL',
+      );
       // A wrong password on one side gives different confirmations.
       const s2 = await tpapDeriveSecrets('other', V.salt, 10);
       const d2 = tpapDeviceFinish({ y: dev.y, w: s2.w, h: s2.h, R: dev.R, L: cli.L, userRandom: V.userRandom, devRandom: V.devRandom });

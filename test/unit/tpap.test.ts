@@ -97,7 +97,13 @@ describe('TPAP against the simulator', function () {
   it('light strip (L900): brightness and colour; each cipher the device accepts', async () => {
     for (const cipher of ['aes_128_ccm', 'aes_256_ccm', 'chacha20_poly1305'] as const) {
       await withSim('l900tpap', async (sim) => {
-        const d = await connect({ host: sim.host, port: sim.port, transport: 'tpap', credentials, createTransport: (_k, o) => new TpapTransport({ ...o, tpapCiphers: [cipher] }) });
+        const d = await connect({
+          host: sim.host,
+          port: sim.port,
+          transport: 'tpap',
+          credentials,
+          createTransport: (_k, o) => new TpapTransport({ ...o, tpapCiphers: [cipher] }),
+        });
         try {
           const s = await d.setState({ on: true, brightness: 42 });
           assert.equal(s.family, 'lightstrip');
@@ -170,7 +176,10 @@ describe('TPAP against the simulator', function () {
         const s = (t as unknown as { session: { seq: number } }).session;
         const before = s.seq;
         sim.expireSessions();
-        await assert.rejects(t.send('{"method":"get_device_info"}'), (e: unknown) => e instanceof KasaTapoError && e.code === 'ESESSION' && e.deviceCode === -2203);
+        await assert.rejects(
+          t.send('{"method":"get_device_info"}'),
+          (e: unknown) => e instanceof KasaTapoError && e.code === 'ESESSION' && e.deviceCode === -2203,
+        );
         assert.equal(s.seq, before + 1);
         // The next send logs in again by itself.
         await t.send('{"method":"get_device_info"}');
@@ -231,10 +240,18 @@ describe('TPAP against the simulator', function () {
   it('CLI: --transport tpap switches the device; --verbose shows the decrypted request and answer', () =>
     withSim('kp125mtpap', async (sim) => {
       const cli = path.join(__dirname, '../../src/cli.js');
-      const env = { ...process.env, KASA_TAPO_USERNAME: credentials.username, KASA_TAPO_PASSWORD: credentials.password, HOME: path.join(__dirname, 'no-such-home') };
+      const env = {
+        ...process.env,
+        KASA_TAPO_USERNAME: credentials.username,
+        KASA_TAPO_PASSWORD: credentials.password,
+        HOME: path.join(__dirname, 'no-such-home'),
+      };
       const r = await new Promise<{ code: unknown; stdout: string; stderr: string }>((resolve) =>
-        execFile(process.execPath, [cli, '--host', sim.host, '--port', String(sim.port), '--transport', 'tpap', '--verbose', 'on'], { env, timeout: 20000 }, (e, stdout, stderr) =>
-          resolve({ code: e ? e.code : 0, stdout, stderr }),
+        execFile(
+          process.execPath,
+          [cli, '--host', sim.host, '--port', String(sim.port), '--transport', 'tpap', '--verbose', 'on'],
+          { env, timeout: 20000 },
+          (e, stdout, stderr) => resolve({ code: e ? e.code : 0, stdout, stderr }),
         ),
       );
       assert.equal(r.code, 0, r.stderr);
@@ -275,7 +292,9 @@ describe('TPAP against the simulator', function () {
 });
 
 /** A hand-made TPAP device: answers each login step from `steps`, records what it got. */
-async function fakeDevice(steps: Record<string, (params: Record<string, unknown>) => unknown>): Promise<{ port: number; calls: string[]; close(): Promise<void> }> {
+async function fakeDevice(
+  steps: Record<string, (params: Record<string, unknown>) => unknown>,
+): Promise<{ port: number; calls: string[]; close(): Promise<void> }> {
   const calls: string[] = [];
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -311,10 +330,20 @@ describe('TPAP against misbehaving devices', () => {
     const s = await tpapDeriveSecrets('tpap@example.com/Tpap-Pass-1', salt, 10);
     devShare = tpapDeviceShare(s.w).R.toString('base64');
   });
-  const register = (over: Record<string, unknown> = {}) => () => ({
-    error_code: 0,
-    result: { dev_random: Buffer.alloc(32, 1).toString('base64'), dev_salt: salt.toString('base64'), dev_share: devShare, cipher_suites: 1, iterations: 10, encryption: 'aes_128_ccm', ...over },
-  });
+  const register =
+    (over: Record<string, unknown> = {}) =>
+    () => ({
+      error_code: 0,
+      result: {
+        dev_random: Buffer.alloc(32, 1).toString('base64'),
+        dev_salt: salt.toString('base64'),
+        dev_share: devShare,
+        cipher_suites: 1,
+        iterations: 10,
+        encryption: 'aes_128_ccm',
+        ...over,
+      },
+    });
 
   async function login(steps: Record<string, (p: Record<string, unknown>) => unknown>): Promise<{ error: unknown; calls: string[] }> {
     const dev = await fakeDevice(steps);

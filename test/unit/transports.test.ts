@@ -48,7 +48,15 @@ const open: { close(): Promise<void> }[] = [];
 
 async function rig(
   kind: TransportKind,
-  o: { device?: Credentials; client?: Credentials | null; deviceLv?: 1 | 2; clientLv?: 1 | 2; ttl?: number; faults?: Faults; topts?: Partial<TransportOptions> } = {},
+  o: {
+    device?: Credentials;
+    client?: Credentials | null;
+    deviceLv?: 1 | 2;
+    clientLv?: 1 | 2;
+    ttl?: number;
+    faults?: Faults;
+    topts?: Partial<TransportOptions>;
+  } = {},
 ): Promise<Rig> {
   const faults: Faults = o.faults ?? {};
   const handler = new Echo();
@@ -396,12 +404,12 @@ describe('transports against the wire servers', function () {
         sock.send(xorEncrypt(JSON.stringify({ echo: req })), rinfo.port, rinfo.address);
       });
       await new Promise<void>((res) => sock.bind(0, HOST, () => res()));
-      const port = (sock.address()).port;
+      const port = sock.address().port;
       assert.deepEqual(await xorUdpRequest(HOST, port, iotReq(1), 1000), { echo: JSON.parse(iotReq(1)) });
       const mute = dgram.createSocket('udp4');
       open.push({ close: () => new Promise<void>((res) => mute.close(() => res())) });
       await new Promise<void>((res) => mute.bind(0, HOST, () => res()));
-      await expectCode(xorUdpRequest(HOST, (mute.address()).port, iotReq(1), 300), 'ETIMEDOUT');
+      await expectCode(xorUdpRequest(HOST, mute.address().port, iotReq(1), 300), 'ETIMEDOUT');
     });
   });
 

@@ -35,7 +35,14 @@ describe('trust: text clipping and host checks', () => {
     assert.equal(clip('a\r\nb\t\u0000\u2028'), 'a\\r\\nb\\t\\u0000\\u2028');
     assert.equal(clip('short'), 'short');
     assert.ok(!/[\r\n]/.test(clip('\n'.repeat(1000))));
-    assert.equal(clip({ toString: () => { throw new Error('x'); } }), '[unprintable]');
+    assert.equal(
+      clip({
+        toString: () => {
+          throw new Error('x');
+        },
+      }),
+      '[unprintable]',
+    );
   });
 
   it('every KasaTapoError message is escaped and bounded', () => {
@@ -46,7 +53,23 @@ describe('trust: text clipping and host checks', () => {
 
   it('isValidHost / checkHost: addresses and host names only', () => {
     for (const h of ['127.0.0.1', '::1', 'fe80::1', 'plug.local', 'a-b.example.org', 'x', 'tapo-p110.']) assert.ok(isValidHost(h), h);
-    for (const h of ['', ' ', 'a b', 'evil\r\nhost', '-a.com', 'a-.com', 'a..b', '1.2.3', '999.1.1.1', 'host:80', 'a/b', 'x'.repeat(254), '%00', 'ex ample.com']) assert.ok(!isValidHost(h), JSON.stringify(h));
+    for (const h of [
+      '',
+      ' ',
+      'a b',
+      'evil\r\nhost',
+      '-a.com',
+      'a-.com',
+      'a..b',
+      '1.2.3',
+      '999.1.1.1',
+      'host:80',
+      'a/b',
+      'x'.repeat(254),
+      '%00',
+      'ex ample.com',
+    ])
+      assert.ok(!isValidHost(h), JSON.stringify(h));
     assert.equal(checkHost(' 127.0.0.1 '), '127.0.0.1');
     const e = (() => {
       try {
@@ -145,12 +168,24 @@ describe('trust: where an AES login goes', function () {
   it('pool: a 10 MB reference or a host object with CRLF → a short, escaped error, no lookup', async () => {
     const pool = new Pool({ credentials: CREDS });
     try {
-      const e1 = await rejects(Promise.resolve().then(() => pool.device(TEN_MB)), 'ENOTFOUND');
+      const e1 = await rejects(
+        Promise.resolve().then(() => pool.device(TEN_MB)),
+        'ENOTFOUND',
+      );
       assert.ok(e1.message.length < 300, `${e1.message.length} chars`);
-      const e2 = await rejects(Promise.resolve().then(() => pool.device({ host: 'evil\r\nX-Forged: yes' })), 'EBADINPUT');
+      const e2 = await rejects(
+        Promise.resolve().then(() => pool.device({ host: 'evil\r\nX-Forged: yes' })),
+        'EBADINPUT',
+      );
       assert.ok(!/[\r\n]/.test(e2.message) && e2.message.includes('\\r\\n'));
-      await rejects(Promise.resolve().then(() => pool.device({ host: 'a..b' })), 'EBADINPUT');
-      await rejects(Promise.resolve().then(() => pool.device({ host: '127.0.0.1', port: 70000 })), 'EBADINPUT');
+      await rejects(
+        Promise.resolve().then(() => pool.device({ host: 'a..b' })),
+        'EBADINPUT',
+      );
+      await rejects(
+        Promise.resolve().then(() => pool.device({ host: '127.0.0.1', port: 70000 })),
+        'EBADINPUT',
+      );
       await rejects(connect({ host: 'evil\r\nhost' }), 'EBADINPUT');
     } finally {
       await pool.close();
@@ -178,7 +213,12 @@ describe('trust: where an AES login goes', function () {
   it('default credentials: a KLAP device bound to no account works, is flagged in state and info, warned once', async () => {
     const blank = await startSimulatedDevice('p110', { host: `${base}.5`, credentials: { username: '', password: '' } });
     const warnings: string[] = [];
-    const pool = new Pool({ credentials: CREDS, timeoutMs: 2000, logger: { warn: (m) => warnings.push(m) }, devices: [{ alias: 'fresh', host: blank.host, port: blank.port, transport: 'klap' }] });
+    const pool = new Pool({
+      credentials: CREDS,
+      timeoutMs: 2000,
+      logger: { warn: (m) => warnings.push(m) },
+      devices: [{ alias: 'fresh', host: blank.host, port: blank.port, transport: 'klap' }],
+    });
     try {
       const d = pool.device('fresh');
       const s = await d.getState();

@@ -30,7 +30,14 @@ describe('device verbs in the library', () => {
     it(`${profile}: toggle flips the switch and answers the new state; reboot sends the family's command`, () =>
       withSim(profile, async (sim) => {
         // The simulated P100 is old firmware that needs AES login v1 (its discovery answer has no lv).
-        const dev = await connect({ host: sim.host, port: sim.port, transport, credentials, timeoutMs: 3000, ...(profile === 'p100' ? { loginVersion: 1 as const } : {}) });
+        const dev = await connect({
+          host: sim.host,
+          port: sim.port,
+          transport,
+          credentials,
+          timeoutMs: 3000,
+          ...(profile === 'p100' ? { loginVersion: 1 as const } : {}),
+        });
         try {
           const before = (await dev.getState()).on;
           assert.equal(typeof before, 'boolean');

@@ -16,15 +16,30 @@ const WIFI_PW = 'Wifi-Secret-77';
 describe('Wi-Fi onboarding', function () {
   this.timeout(30000);
 
-  for (const [profile, transport] of [['hs100', 'xor'], ['p110', 'klap'], ['p100', 'aes']] as const) {
+  for (const [profile, transport] of [
+    ['hs100', 'xor'],
+    ['p110', 'klap'],
+    ['p100', 'aes'],
+  ] as const) {
     it(`${profile} (${transport}): scan, then join; the device reports the new network`, async () => {
       const sim = await startSimulatedDevice(profile, { credentials: CREDS });
       const traced: string[] = [];
       // The simulated P100 is old firmware that needs AES login v1 (logins never downgrade by themselves).
-      const dev = await connect({ host: sim.host, port: sim.port, transport, credentials: CREDS, retries: 0, trace: (_d, t) => void traced.push(t), ...(profile === 'p100' ? { loginVersion: 1 as const } : {}) });
+      const dev = await connect({
+        host: sim.host,
+        port: sim.port,
+        transport,
+        credentials: CREDS,
+        retries: 0,
+        trace: (_d, t) => void traced.push(t),
+        ...(profile === 'p100' ? { loginVersion: 1 as const } : {}),
+      });
       try {
         const nets = await dev.wifiScan();
-        assert.deepEqual(nets.map((n) => n.ssid), SIM_NETWORKS.map((n) => n.ssid));
+        assert.deepEqual(
+          nets.map((n) => n.ssid),
+          SIM_NETWORKS.map((n) => n.ssid),
+        );
         assert.equal(nets.find((n) => n.ssid === 'Neighbour')?.keyType, 2);
         const r = await dev.wifiJoin('SimHome-IoT', WIFI_PW);
         assert.deepEqual(r, { ssid: 'SimHome-IoT', confirmed: true });
@@ -57,7 +72,12 @@ describe('Wi-Fi onboarding', function () {
     const sim = await startSimulatedDevice('hs100', { credentials: CREDS });
     const dev = await connect({ host: sim.host, port: sim.port, transport: 'xor' });
     try {
-      for (const [ssid, pw, kt] of [['', 'x', 3], ['a'.repeat(33), 'x', 3], ['SimHome', 'x', 9], ['SimHome', '', 3]] as const) {
+      for (const [ssid, pw, kt] of [
+        ['', 'x', 3],
+        ['a'.repeat(33), 'x', 3],
+        ['SimHome', 'x', 9],
+        ['SimHome', '', 3],
+      ] as const) {
         await assert.rejects(wifiJoin(dev, ssid, pw, kt), (e: unknown) => isKasaTapoError(e) && e.code === 'EBADINPUT');
       }
       assert.equal((await wifiScan(dev)).length, SIM_NETWORKS.length);
@@ -83,7 +103,10 @@ describe('Wi-Fi onboarding', function () {
   });
 
   it('redactSecrets hides password values, whatever their content', () => {
-    assert.equal(redactSecrets('{"netif":{"set_stainfo":{"ssid":"A","password":"p\\"w","key_type":3}}}'), '{"netif":{"set_stainfo":{"ssid":"A","password":"***","key_type":3}}}');
+    assert.equal(
+      redactSecrets('{"netif":{"set_stainfo":{"ssid":"A","password":"p\\"w","key_type":3}}}'),
+      '{"netif":{"set_stainfo":{"ssid":"A","password":"***","key_type":3}}}',
+    );
     assert.equal(redactSecrets('{"wireless":{"password":"cXE=","ssid":"QQ=="}}'), '{"wireless":{"password":"***","ssid":"QQ=="}}');
     assert.equal(redactSecrets('{"system":{"get_sysinfo":{}}}'), '{"system":{"get_sysinfo":{}}}');
   });
@@ -93,8 +116,11 @@ describe('Wi-Fi onboarding', function () {
     const cli = path.join(__dirname, '../../src/cli.js');
     const run = (args: string[]): Promise<{ code: number; stdout: string; stderr: string }> =>
       new Promise((resolve) =>
-        execFile(process.execPath, [cli, '--host', sim.host, '--port', String(sim.port), '--transport', 'klap', ...args], { timeout: 15000, env: { ...process.env, KASA_TAPO_USERNAME: CREDS.username, KASA_TAPO_PASSWORD: CREDS.password } }, (err, stdout, stderr) =>
-          resolve({ code: err ? Number((err as { code?: unknown }).code ?? 99) : 0, stdout, stderr }),
+        execFile(
+          process.execPath,
+          [cli, '--host', sim.host, '--port', String(sim.port), '--transport', 'klap', ...args],
+          { timeout: 15000, env: { ...process.env, KASA_TAPO_USERNAME: CREDS.username, KASA_TAPO_PASSWORD: CREDS.password } },
+          (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: unknown }).code ?? 99) : 0, stdout, stderr }),
         ),
       );
     try {

@@ -70,7 +70,8 @@ export class IotAdapter implements Adapter {
       if (p.brightness !== undefined && !off) {
         const b = Math.max(1, p.brightness);
         await send({
-          [IOT_DIMMER]: p.transition !== undefined ? { set_dimmer_transition: { brightness: b, duration: p.transition } } : { set_brightness: { brightness: b } },
+          [IOT_DIMMER]:
+            p.transition !== undefined ? { set_dimmer_transition: { brightness: b, duration: p.transition } } : { set_brightness: { brightness: b } },
         });
       }
       if (p.on !== undefined || off) await send({ [mods.system]: { set_relay_state: { state: p.on && !off ? 1 : 0 } } }, ids);
@@ -87,7 +88,10 @@ export class IotAdapter implements Adapter {
       return await fn();
     } catch (e) {
       if (e instanceof KasaTapoError && e.code === 'EUNSUPPORTED') {
-        throw new KasaTapoError('EUNSUPPORTED', `${describe(n, child)} has no energy meter`, { cause: e, ...(e.deviceCode !== undefined ? { deviceCode: e.deviceCode } : {}) });
+        throw new KasaTapoError('EUNSUPPORTED', `${describe(n, child)} has no energy meter`, {
+          cause: e,
+          ...(e.deviceCode !== undefined ? { deviceCode: e.deviceCode } : {}),
+        });
       }
       throw e;
     }
@@ -103,7 +107,10 @@ export class IotAdapter implements Adapter {
       const value = normaliseIotRealtime(rt.value[em]!['get_realtime']!);
       const now = new Date();
       try {
-        const st = await this.proto.exchange({ [em]: { get_daystat: { year: now.getFullYear(), month: now.getMonth() + 1 }, get_monthstat: { year: now.getFullYear() } } }, ids);
+        const st = await this.proto.exchange(
+          { [em]: { get_daystat: { year: now.getFullYear(), month: now.getMonth() + 1 }, get_monthstat: { year: now.getFullYear() } } },
+          ids,
+        );
         raw.push(st.raw);
         Object.assign(value, iotTodayMonth(obj(st.value[em]?.['get_daystat']), obj(st.value[em]?.['get_monthstat']), now));
       } catch (e) {

@@ -22,7 +22,7 @@ function smartAlias(v: unknown): string | undefined {
 function celsius(o: Obj): number | undefined {
   const t = num(o['current_temp'], -100, 200);
   if (t === undefined) return undefined;
-  return o['temp_unit'] === 'fahrenheit' ? Math.round(((t - 32) * 5) / 9 * 10) / 10 + 0 : t;
+  return o['temp_unit'] === 'fahrenheit' ? Math.round((((t - 32) * 5) / 9) * 10) / 10 + 0 : t;
 }
 
 /** One SMART child (strip outlet or hub sensor) from get_child_device_list. Never throws. */
@@ -151,7 +151,10 @@ export function normaliseSmartEnergyData(period: 'day' | 'month', result: Obj, s
   for (const [i, v] of (Array.isArray(data) ? data.slice(0, LIMITS.historyEntries) : []).entries()) {
     const kWh = scaled(v, 1e-3, 0, 1e9);
     if (kWh === undefined) continue;
-    const d = period === 'day' ? new Date(Date.UTC(d0.getUTCFullYear(), d0.getUTCMonth(), d0.getUTCDate() + i)) : new Date(Date.UTC(d0.getUTCFullYear(), d0.getUTCMonth() + i, 1));
+    const d =
+      period === 'day'
+        ? new Date(Date.UTC(d0.getUTCFullYear(), d0.getUTCMonth(), d0.getUTCDate() + i))
+        : new Date(Date.UTC(d0.getUTCFullYear(), d0.getUTCMonth() + i, 1));
     if (d.getUTCFullYear() !== year || (period === 'day' && d.getUTCMonth() + 1 !== month)) continue;
     const ym = `${d.getUTCFullYear()}-${pad2(d.getUTCMonth() + 1)}`;
     entries.push({ date: period === 'day' ? `${ym}-${pad2(d.getUTCDate())}` : ym, kWh });

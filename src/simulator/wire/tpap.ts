@@ -115,7 +115,9 @@ export function startTpapServer(opts: WireServerOptions): Promise<WireServer> {
         if (p.username !== tpapRegisterUsername() || !userRandom || userRandom.length < 16) return err(-1501);
         if (!suites.includes(1) || !cipher || (p.passcode_type !== undefined && p.passcode_type !== 'userpw')) return err(UNKNOWN);
         const creds = opts.faults.wrongCredentials ? { username: 'someone-else@example.com', password: 'another-account-password' } : opts.credentials;
-        const secretsP = opts.faults.wrongCredentials ? (other ??= secretsFor(creds.username, creds.password)) : (own ??= secretsFor(creds.username, creds.password));
+        const secretsP = opts.faults.wrongCredentials
+          ? (other ??= secretsFor(creds.username, creds.password))
+          : (own ??= secretsFor(creds.username, creds.password));
         const secrets = await secretsP;
         const devRandom = randomBytes(32);
         const { y, R } = tpapDeviceShare(secrets.w);
@@ -138,7 +140,15 @@ export function startTpapServer(opts: WireServerOptions): Promise<WireServer> {
         if (!reg || !L || !confirm) return err(UNKNOWN);
         let keys;
         try {
-          keys = await tpapDeviceFinishAsync({ y: reg.y, w: reg.secrets.w, h: reg.secrets.h, R: reg.R, L, userRandom: reg.userRandom, devRandom: reg.devRandom });
+          keys = await tpapDeviceFinishAsync({
+            y: reg.y,
+            w: reg.secrets.w,
+            h: reg.secrets.h,
+            R: reg.R,
+            L,
+            userRandom: reg.userRandom,
+            devRandom: reg.devRandom,
+          });
         } catch {
           return err(UNKNOWN);
         }
