@@ -6,6 +6,8 @@
  *   through the hub.
  * Kasa (IOT) devices have none.
  */
+import type { Adapter } from './adapter';
+import { SmartAdapter } from './smart/adapter';
 import { KasaTapoError } from '../errors';
 import type { SmartProtocol } from '../protocols/smart';
 
@@ -23,4 +25,18 @@ export async function smartChildLock(proto: SmartProtocol, childId: string | und
   else await proto.query('set_child_protection', { enable: on });
   const after = (await info())['child_protection'];
   return { childLock: typeof after === 'boolean' ? after : on };
+}
+
+/**
+ * The child lock where `adapter` speaks SMART. `what` names the device or child in errors.
+ * Throws KasaTapoError: EUNSUPPORTED (no child lock), protocol/transport errors.
+ */
+export async function childLockOn(adapter: Adapter, what: string, childId: string | undefined, on?: boolean): Promise<{ childLock: boolean }> {
+  if (!(adapter instanceof SmartAdapter)) throw new KasaTapoError('EUNSUPPORTED', `${what} has no child lock`);
+  try {
+    return await smartChildLock(adapter.proto, childId, on);
+  } catch (e) {
+    if (e instanceof KasaTapoError && e.code === 'EUNSUPPORTED') throw new KasaTapoError('EUNSUPPORTED', `${what} has no child lock`, { cause: e });
+    throw e;
+  }
 }

@@ -10,6 +10,9 @@
  *
  * The answer is normalised to `{active, on?, delayS?, remainS?}`.
  */
+import type { Adapter } from './adapter';
+import { IotAdapter } from './iot/adapter';
+import { SmartAdapter } from './smart/adapter';
 import type { Countdown, CountdownSpec } from '../types';
 import { KasaTapoError } from '../errors';
 import { isObject } from '../json';
@@ -79,3 +82,18 @@ export async function smartCountdown(proto: SmartProtocol, childId: string | und
 }
 
 export type { Countdown, CountdownSpec };
+
+/**
+ * The countdown on whichever family `adapter` speaks. `what` names the device or child in errors.
+ * Throws KasaTapoError: EUNSUPPORTED (no countdown timer), EBADINPUT, protocol/transport errors.
+ */
+export async function countdownOn(adapter: Adapter, what: string, childId: string | undefined, op: CountdownOp): Promise<Countdown> {
+  const none = (cause?: unknown): KasaTapoError => new KasaTapoError('EUNSUPPORTED', `${what} has no countdown timer`, cause ? { cause } : {});
+  try {
+    if (adapter instanceof SmartAdapter) return await smartCountdown(adapter.proto, childId, op);
+    if (adapter instanceof IotAdapter) return await iotCountdown(adapter.proto, childId !== undefined ? [childId] : undefined, op);
+  } catch (e) {
+    throw e instanceof KasaTapoError && e.code === 'EUNSUPPORTED' ? none(e) : e;
+  }
+  throw none();
+}

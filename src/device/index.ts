@@ -26,8 +26,8 @@ import type {
 import { describe, type Adapter } from './adapter';
 import { childCaps, type Normalised } from './caps';
 import { resolveChild } from './children';
-import { smartChildLock } from './childlock';
-import { iotCountdown, smartCountdown, type Countdown, type CountdownOp, type CountdownSpec } from './countdown';
+import { childLockOn } from './childlock';
+import { countdownOn, type Countdown, type CountdownOp, type CountdownSpec } from './countdown';
 import { readHubEvents, triggerLogQuery, type EventsOptions, type HubEvents } from './events';
 import { readHourlyEnergy, readPowerHistory, type HourlyEnergyHistory, type HourlyEnergyOptions, type PowerHistory, type PowerHistoryOptions } from './history';
 import { IotAdapter } from './iot/adapter';
@@ -101,8 +101,7 @@ export class Device implements DeviceApi {
     return given(ref) ? { n, c: resolveChild(n, ref) } : { n };
   }
 
-  // Every verb takes a `note` first: where the device's own answer(s) behind the value go (withRaw),
-  // or nowhere (the plain methods). The adapters answer {value, raw}; no answer is kept on the device.
+  // Every verb takes a `note` first: where the device's answer(s) behind the value go (withRaw), or nowhere.
 
   private opState(note: Note): Promise<DeviceState> {
     return this.run(async () => {
@@ -187,29 +186,14 @@ export class Device implements DeviceApi {
   private opCountdown(what: CountdownOp, child?: ChildRef): Promise<Countdown> {
     return this.run(async () => {
       const { n, c } = await this.child(child);
-      const a = this.adapter;
-      const none = (cause?: unknown): KasaTapoError => new KasaTapoError('EUNSUPPORTED', `${describe(n, c)} has no countdown timer`, cause ? { cause } : {});
-      try {
-        if (a instanceof SmartAdapter) return await smartCountdown(a.proto, c?.id, what);
-        if (a instanceof IotAdapter) return await iotCountdown(a.proto, c ? [c.id] : undefined, what);
-      } catch (e) {
-        throw e instanceof KasaTapoError && e.code === 'EUNSUPPORTED' ? none(e) : e;
-      }
-      throw none();
+      return countdownOn(this.adapter, describe(n, c), c?.id, what);
     });
   }
 
   private opChildLock(child: ChildRef | undefined, on?: boolean): Promise<{ childLock: boolean }> {
     return this.run(async () => {
       const { n, c } = await this.child(child);
-      if (!(this.adapter instanceof SmartAdapter)) throw new KasaTapoError('EUNSUPPORTED', `${describe(n, c)} has no child lock`);
-      try {
-        return await smartChildLock(this.adapter.proto, c?.id, on);
-      } catch (e) {
-        if (e instanceof KasaTapoError && e.code === 'EUNSUPPORTED')
-          throw new KasaTapoError('EUNSUPPORTED', `${describe(n, c)} has no child lock`, { cause: e });
-        throw e;
-      }
+      return childLockOn(this.adapter, describe(n, c), c?.id, on);
     });
   }
 
@@ -298,8 +282,9 @@ export class Device implements DeviceApi {
 
   /**
    * Countdown timer ("off in 10 minutes", countdown.ts) on the device or an outlet: set replaces any
-   * running countdown; all three answer `{active, on, delayS, remainS}`. Throws KasaTapoError:
-   * EBADINPUT, EUNSUPPORTED (no countdown), ENOTFOUND, ECLOSED, protocol/transport errors.
+   * running countdown; all three answer `{active, on, delayS, remainS}`. Child lock (childlock.ts):
+   * answers `{childLock}`. Throw KasaTapoError: EBADINPUT, EUNSUPPORTED (no countdown / child lock),
+   * ENOTFOUND, ECLOSED, protocol/transport errors.
    */
   setCountdown(spec: CountdownSpec, child?: ChildRef): Promise<Countdown> {
     return this.opCountdown({ op: 'set', spec }, child);
@@ -310,8 +295,6 @@ export class Device implements DeviceApi {
   clearCountdown(child?: ChildRef): Promise<Countdown> {
     return this.opCountdown({ op: 'clear' }, child);
   }
-
-  /** Child lock (childlock.ts): answers `{childLock}`. Throws as setCountdown (EUNSUPPORTED: no child lock). */
   setChildLock(on: boolean, child?: ChildRef): Promise<{ childLock: boolean }> {
     return this.opChildLock(child, on);
   }
@@ -320,9 +303,8 @@ export class Device implements DeviceApi {
   }
 
   /**
-   * Send a request as is (IOT `{module:{method:params}}`, SMART `{method, params}`), to a child when
-   * given; answers the device's own JSON. Throws KasaTapoError: EBADINPUT, ENOTFOUND, ECLOSED,
-   * session-wide and transport errors.
+   * Send a request as is (IOT `{module:{method:params}}`, SMART `{method, params}`), to a child when given; answers
+   * the device's own JSON. Throws KasaTapoError: EBADINPUT, ENOTFOUND, ECLOSED, session-wide and transport errors.
    */
   raw(request: unknown, child?: ChildRef): Promise<unknown> {
     return this.opRaw(undefined, request, child);
@@ -334,9 +316,7 @@ export class Device implements DeviceApi {
    */
   async withRaw<T>(fn: (dev: DeviceApi) => Promise<T>): Promise<WithRaw<T>> {
     let raw: unknown;
-    const note: Note = (r) => {
-      raw = r;
-    };
+    const note: Note = (r) => void (raw = r);
     const view: DeviceApi = {
       host: this.host,
       port: this.port,
@@ -363,12 +343,10 @@ export class Device implements DeviceApi {
     return { value, raw };
   }
 
-  /** Wi-Fi onboarding (device/wifi.ts): the networks the device sees. Throws what `wifiScan` throws. */
+  /** Wi-Fi onboarding (device/wifi.ts): the networks the device sees; join one. Throw what `wifiScan`/`wifiJoin` throw. */
   wifiScan(): Promise<WifiNetwork[]> {
     return wifiScan(this);
   }
-
-  /** Wi-Fi onboarding (device/wifi.ts): move the device to another network. Throws what `wifiJoin` throws. */
   wifiJoin(ssid: string, password: string, keyType?: number | string): Promise<WifiJoinResult> {
     return wifiJoin(this, ssid, password, keyType);
   }
