@@ -17,6 +17,7 @@ function layerOf(abs) {
     errors: 0,
     json: 0,
     defaults: 0,
+    fixes: 0,
     crypto: 1,
     wire: 1,
     trust: 1,
@@ -37,7 +38,7 @@ function layerOf(abs) {
   return top in RANKS ? [RANKS[top], top] : [99, top];
 }
 
-const SIMULATOR_MAY_USE = new Set(['crypto', 'wire', 'json', 'errors', 'types', 'simulator']);
+const SIMULATOR_MAY_USE = new Set(['crypto', 'wire', 'json', 'errors', 'fixes', 'types', 'simulator']);
 
 const rule = {
   meta: {

@@ -4,6 +4,7 @@
  * The message says what went wrong and, where a fix is known, how to fix it (`hint`).
  * Messages never contain credentials, hashes, tokens or keys.
  */
+import type { FixId } from './fixes';
 
 export type ErrorCode =
   | 'ETIMEDOUT' // the device did not answer in time
@@ -21,10 +22,15 @@ export type ErrorCode =
   | 'EQUEUEFULL' // too many requests queued for this device
   | 'ECLOSED' // the device, transport or pool was closed
   | 'ENOTFOUND' // no such device / child / alias
-  | 'ENOTTRUSTED'; // the device needs an AES login, which goes only to hosts in the pool's list (src/trust.ts)
+  | 'ENOTTRUSTED' // the device needs an AES login, which goes only to hosts in the pool's list (src/trust.ts)
+  | 'ELOCKED'; // the device blocks logins until `until` (its lockout, or the pool's login budget); nothing is sent before
 
 export interface ErrorDetails {
   hint?: string;
+  /** The guided fix (src/fixes.ts) whose sentence `hint` is. */
+  fix?: FixId;
+  /** ELOCKED: epoch ms when logins are allowed again. */
+  until?: number;
   /** Numeric device code (IOT `err_code`, SMART `error_code`) or HTTP status. */
   deviceCode?: number;
   httpStatus?: number;
@@ -43,6 +49,8 @@ export type ErrorPhase = 'connect' | 'exchange';
 export class KasaTapoError extends Error {
   readonly code: ErrorCode;
   readonly hint?: string;
+  readonly fix?: FixId;
+  readonly until?: number;
   readonly deviceCode?: number;
   readonly httpStatus?: number;
   readonly host?: string;
@@ -56,6 +64,8 @@ export class KasaTapoError extends Error {
     this.name = 'KasaTapoError';
     this.code = code;
     if (details.hint !== undefined) this.hint = details.hint;
+    if (details.fix !== undefined) this.fix = details.fix;
+    if (details.until !== undefined) this.until = details.until;
     if (details.deviceCode !== undefined) this.deviceCode = details.deviceCode;
     if (details.httpStatus !== undefined) this.httpStatus = details.httpStatus;
     if (details.host !== undefined) this.host = clip(details.host, 256);

@@ -8,6 +8,7 @@ export { connect, clearRouteCache, type ConnectOptions } from './connect';
 export { Device } from './device';
 export { findChild } from './device/children';
 export { KasaTapoError, isKasaTapoError, isConnectTimeout, HINTS, clip, type ErrorCode, type ErrorPhase } from './errors';
+export { FIXES, fixFor, clockTime, type FixId, type FixFacts } from './fixes';
 export { AesTrust, DEFAULT_CREDENTIALS_NOTICE, discoveredLoginVersion, isValidHost } from './trust';
 export { Pool, PooledDevice } from './pool';
 export { createTransport, DEFAULT_PORTS } from './transports';

@@ -54,7 +54,15 @@ export interface PoolOptions {
   connect?: (opts: ConnectOptions) => Promise<DeviceApi>;
 }
 
-export type DeviceStatus = 'idle' | 'connecting' | 'online' | 'offline' | 'auth-error' | 'error';
+/** 'locked': the device blocks logins until a time (ELOCKED, `error.until`); nothing is sent before it. */
+export type DeviceStatus = 'idle' | 'connecting' | 'online' | 'offline' | 'auth-error' | 'locked' | 'error';
+
+/** A device's transport or firmware changed (`protocol-changed`, `firmware-changed`). */
+export interface DeviceChange {
+  host: string;
+  from: string;
+  to: string;
+}
 
 export interface DeviceStats {
   key: string;
@@ -113,5 +121,9 @@ export interface PoolEvents {
   online: [key: string];
   offline: [key: string, error: KasaTapoError];
   'auth-error': [key: string, error: KasaTapoError];
+  /** The pool re-detected the device on another transport (a firmware update, Third-Party Compatibility). */
+  'protocol-changed': [key: string, change: DeviceChange];
+  /** The device reports another firmware version than when last seen by this pool. */
+  'firmware-changed': [key: string, change: DeviceChange];
   error: [error: unknown];
 }
