@@ -8,7 +8,7 @@ import { registerAdminEndpoints } from './lib/admin';
 import { CLOSE_BUDGET_MS, closeWithin } from './lib/close';
 import { Board, addBoard, registerSidebarEndpoints, removeBoard } from './lib/sidebar';
 import { useTranslator } from './lib/status';
-import type { PoolConfigNode, PoolUser } from './lib/device';
+import { CHANGE_EVENTS, type PoolConfigNode, type PoolUser } from './lib/device';
 import { num, text } from './lib/device';
 import { credentialsOf, parseDeviceList } from './lib/pool-config';
 import { redact } from './lib/errors';
@@ -54,16 +54,21 @@ export = function register(RED: RED): void {
     // The editor's sidebar view of this pool (lib/sidebar.ts): fed by status events and readings.
     const board = new Board(def.id, text(def.name) ?? '', pool, deviceList, secrets);
     addBoard(board);
-    pool.on('status', (key: string, status, err?: { code?: string }) => {
-      board.status(key, status, err);
+    const tell = (f: (u: PoolUser) => void): void => {
       for (const u of [...users]) {
         try {
-          u.poolStatus(key, status, err);
+          f(u);
         } catch (e) {
           node.debug(`status listener failed: ${e instanceof Error ? e.message : String(e)}`);
         }
       }
+    };
+    pool.on('status', (key, status, err) => {
+      board.status(key, status, err);
+      tell((u) => u.poolStatus(key, status, err));
     });
+    // A device re-detected on another transport, or with other firmware (tplink-state can send them as messages).
+    for (const event of CHANGE_EVENTS) pool.on(event, (key, change) => tell((u) => u.poolChange?.(event, key, change)));
     const self = this as unknown as PoolConfigNode & Record<string, unknown>;
     Object.assign(self, {
       pool,

@@ -4,19 +4,21 @@
  * devices; with several, a summary message follows ({allOn, anyOn, on, off, offline, total}).
  */
 import type { DeviceState } from '../src/index';
-import type { DeviceStatus } from '../src/pool';
-import { childRef, describeDevice, deviceOf, findChild, num, setupDeviceNode, type DeviceNodeDef } from './lib/device';
+import type { DeviceChange, DeviceStatus } from '../src/pool';
+import { childRef, describeDevice, deviceOf, deviceOfRef, findChild, keyOf, num, setupDeviceNode, type ChangeEvent, type DeviceNodeDef } from './lib/device';
 import { nodeError } from './lib/errors';
 import { toNodeError } from './lib/errors';
 import { pollTargets, targetsOf, type Target, type TargetDef } from './lib/poll';
 import type { Node, NodeMessage, NodeStatus, RED, SendFn } from './lib/red';
-import { poolStatusView, stateStatus, statusOf, useTranslator } from './lib/status';
+import { poolStatusView, stateStatus, statusOf, useTranslator, type ErrorFacts } from './lib/status';
 import { eventsBehaviour } from './lib/events';
 
 interface StateDef extends DeviceNodeDef, TargetDef {
   mode?: string;
   interval?: string | number;
   onlyChanges?: boolean;
+  /** Send the pool's protocol-changed / firmware-changed events of the watched devices as messages. Default off. */
+  changes?: boolean;
 }
 
 interface Summary {
@@ -107,6 +109,19 @@ export = function register(RED: RED): void {
         }
       }
 
+      if (def.changes === true && def.mode !== 'poll') {
+        // Watch the configured devices from the start, so their changes arrive before any input.
+        try {
+          for (const t of targetsOf(ctx, def)) {
+            const key = keyOf(ctx.config.pool, t.ref);
+            if (!keys.has(key)) keys.set(key, t);
+            ctx.watch(key);
+          }
+        } catch {
+          /* no configured device (msg.device only): learnt on input */
+        }
+      }
+
       return {
         async input(msg, send) {
           const targets = targetsOf(ctx, def, msg);
@@ -148,7 +163,7 @@ export = function register(RED: RED): void {
           emitSummary(send, true);
           if (results.every((r) => r.status === 'rejected')) throw (results[0] as PromiseRejectedResult).reason;
         },
-        poolStatus(key: string, status: DeviceStatus, err?: { code?: string }) {
+        poolStatus(key: string, status: DeviceStatus, err?: ErrorFacts) {
           const t = keys.get(key);
           if (!t) return;
           const was = seen.get(t.label);
@@ -165,6 +180,17 @@ export = function register(RED: RED): void {
             const view = poolStatusView(status, err);
             if (view) node.status(view);
           }
+        },
+        poolChange(event: ChangeEvent, key: string, change: DeviceChange) {
+          const t = keys.get(key);
+          if (def.changes !== true || !t) return;
+          let device: Record<string, unknown>;
+          try {
+            device = deviceOfRef(ctx.config.pool, t.ref);
+          } catch {
+            device = { host: change.host };
+          }
+          node.send({ topic: event, payload: { host: change.host, from: change.from, to: change.to }, device });
         },
         close: () => cancel(),
       };

@@ -15,6 +15,7 @@ import { randomUUID } from 'node:crypto';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { KasaTapoError, type ErrorCode } from './errors';
+import { fixFor, type FixId } from './fixes';
 import { isObject, parseJson } from './json';
 
 /** TP-Link's production endpoint: the default, never used by tests or the demo. */
@@ -52,7 +53,7 @@ export interface CloudDevice {
 }
 
 /** Cloud error codes and what they mean for the caller. */
-const CLOUD_ERRORS: Record<number, { code: ErrorCode; text: string; hint?: string }> = {
+const CLOUD_ERRORS: Record<number, { code: ErrorCode; text: string; hint?: string; fix?: FixId }> = {
   [-20601]: {
     code: 'EAUTH',
     text: 'The TP-Link cloud refused the e-mail or password',
@@ -63,11 +64,12 @@ const CLOUD_ERRORS: Record<number, { code: ErrorCode; text: string; hint?: strin
     text: 'The TP-Link cloud knows no account with that e-mail',
     hint: 'Use the e-mail exactly as registered in the Kasa or Tapo app',
   },
-  [-20615]: {
-    code: 'EAUTH',
-    text: 'The TP-Link cloud wants a verification code for this login',
-    hint: 'Sign in once in the Kasa or Tapo app on this network, or switch off two-step verification for the account',
-  },
+  // Two-factor (two-step) verification: the cloud wants a code sent to the user's e-mail or phone.
+  // -20677 is the current answer (with `result.mfaType`, sometimes only in `result.errorCode`);
+  // -20615 and -23003 ("App version is too old") are what older logins get for such an account.
+  [-20677]: { code: 'EAUTH', text: 'The TP-Link cloud wants a two-factor verification code for this login', fix: 'two-factor' },
+  [-20615]: { code: 'EAUTH', text: 'The TP-Link cloud wants a verification code for this login', fix: 'two-factor' },
+  [-23003]: { code: 'EAUTH', text: 'The TP-Link cloud refused this login client for an account with two-step verification', fix: 'two-factor' },
   [-20651]: { code: 'ESESSION', text: 'The cloud token has expired', hint: 'Log in again' },
   [-20675]: { code: 'ESESSION', text: 'The cloud token was ended by another login', hint: 'Log in again' },
   [-20571]: {
@@ -97,7 +99,7 @@ export function cloudError(errorCode: number, method: string, msg?: string): Kas
     return new KasaTapoError(known.code, `${known.text} (cloud error ${errorCode} on ${method})`, {
       deviceCode: errorCode,
       method,
-      ...(known.hint ? { hint: known.hint } : {}),
+      ...(known.fix ? { fix: known.fix, hint: fixFor(known.fix) } : known.hint ? { hint: known.hint } : {}),
     });
   return new KasaTapoError('EDEVICE', `The TP-Link cloud answered error ${errorCode} to ${method}${safeMsg}`, { deviceCode: errorCode, method });
 }
@@ -171,7 +173,9 @@ function postJson(url: URL, body: unknown, timeoutMs: number): Promise<Record<st
 
 /** Check an answer; `secrets` (the password, the token) are cut out of any text the cloud sent back. */
 function checkAnswer(ans: Record<string, unknown>, method: string, secrets: string[]): Record<string, unknown> {
-  const code = ans['error_code'];
+  // Some regions answer a login that needs more (two-factor) with error_code 0 and the real code in result.errorCode.
+  const nested = isObject(ans['result']) ? ans['result']['errorCode'] : undefined;
+  const code = ans['error_code'] === 0 && typeof nested === 'number' && nested !== 0 ? nested : ans['error_code'];
   if (typeof code !== 'number') throw new KasaTapoError('EPROTOCOL', `The cloud's answer to ${method} has no error_code`, { method });
   if (code !== 0) {
     let msg = typeof ans['msg'] === 'string' ? ans['msg'] : undefined;
@@ -283,7 +287,8 @@ export class CloudSession {
 
 /**
  * Log in to the TP-Link cloud. Resolves with a session. Throws KasaTapoError: EBADINPUT (no
- * username/password, bad base URL), EAUTH (wrong e-mail or password), ETIMEDOUT, ECONNREFUSED,
+ * username/password, bad base URL), EAUTH (wrong e-mail or password; an account with two-factor
+ * verification: `fix` 'two-factor'), ETIMEDOUT, ECONNREFUSED,
  * ENOTFOUND, EPROTOCOL, EDEVICE (other cloud errors). The password is sent to `baseUrl` only.
  */
 export async function cloudLogin(opts: CloudLoginOptions): Promise<CloudSession> {

@@ -40,17 +40,21 @@ export function clockTime(ms: number, now = Date.now()): string {
   return new Date(now).toDateString() === d.toDateString() ? hm : `${d.toISOString().slice(0, 10)} ${hm}`;
 }
 
-/** The guided-fix table: signature → sentence. */
+/** How a TPAP credential transform reads in a sentence. */
+const transformText = (t: string | undefined): string =>
+  t === undefined || t === 'none' || t === 'plain' ? 'the plain e-mail and password' : `the "${t}" credential transform the device asked for`;
+
+/** The guided-fix table: signature → sentence. Sentences never quote credentials. */
 export const FIXES: Readonly<Record<FixId, (f: FixFacts) => string>> = {
   'third-party': () =>
-    'The device refused the login handshake (HTTP 403). Enable "Third-Party Compatibility" in the Tapo or Kasa app ' +
-    '(Me > Third-Party Services), or switch it off and on again, then retry',
+    'Third-Party Compatibility is off on this device (it refused the login handshake with HTTP 403). Turn it on in the ' +
+    'Tapo app (Me > Third-Party Services > Third-Party Compatibility) or the Kasa app, or switch it off and on again, then retry',
   'klap-v2-iot': () =>
     'This Kasa device uses the 2025 login (KLAP with login version 2) and rejected the TP-Link account. Check the ' +
     'e-mail and password of the account the device is registered to in the Kasa app',
   'tpap-credentials': (f) =>
-    `The device rejected the TP-Link account (tried the ${f.transform ?? 'plain'} credential transform). Check the ` +
-    'e-mail and password of the account the device is registered to in the Tapo app',
+    `The device rejected the TP-Link account (tried ${transformText(f.transform)}). Check the e-mail and password of the ` +
+    'account the device is registered to in the Tapo app; after a password change, power-cycle the device so it learns the new one',
   locked: (f) =>
     `Login blocked until ${f.until !== undefined ? clockTime(f.until) : 'later'} after failed logins; no login is sent ` +
     'before then (each one would extend the block). Fix the password in the pool meanwhile',
@@ -59,8 +63,8 @@ export const FIXES: Readonly<Record<FixId, (f: FixFacts) => string>> = {
     `Port ${f.port ?? 80} stays closed even after a UDP 20002 discovery probe. Check that the device is powered and on ` +
     'this network, and that its address has not changed',
   'two-factor': () =>
-    'The TP-Link account uses two-factor authentication, which the cloud login cannot answer. Local control still ' +
-    'works: use the account e-mail and password in the pool, or a second account without two-factor authentication',
+    'The TP-Link account uses two-factor (two-step) verification, which the cloud login cannot answer. Local control still ' +
+    'works: use the account e-mail and password in the pool; for the cloud, use a second account without two-step verification',
 };
 
 /** The sentence for a signature. Never throws. */

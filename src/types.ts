@@ -227,6 +227,9 @@ export interface DeviceApi {
   /** Child lock (src/device/childlock.ts); as getPower */
   setChildLock?(on: boolean, child?: ChildRef): Promise<{ childLock: boolean }>;
   getChildLock?(child?: ChildRef): Promise<{ childLock: boolean }>;
+  /** Automatic firmware updates (src/device/autoupdate.ts; SMART devices with the setting); as getPower */
+  getAutoUpdate?(): Promise<AutoUpdate>;
+  setAutoUpdate?(enable: boolean): Promise<AutoUpdate>;
   /** Hub children's trigger-log events (src/device/events.ts); as getPower */
   getEvents?(child: ChildRef, opts?: EventsOptions): Promise<HubEvents>;
   /** IOT: a `{module:{method:params}}` object; SMART: `{method, params}`. Answers the device's own JSON. */
@@ -279,6 +282,16 @@ export interface Countdown {
   on?: boolean;
   delayS?: number;
   remainS?: number;
+}
+
+/** A device's automatic firmware update setting (src/device/autoupdate.ts). */
+export interface AutoUpdate {
+  /** The device installs new firmware by itself. */
+  autoUpdate: boolean;
+  /** Start of its nightly update window, local time "HH:MM". */
+  time?: string;
+  /** The device picks a moment up to this many minutes after `time`. */
+  randomMinutes?: number;
 }
 
 export interface CountdownSpec {

@@ -1,12 +1,13 @@
 /**
  * The tplink-pool editor's admin endpoints, protected by `tplink-pool.write`:
  *   POST /tplink-pool/scan  {id?, broadcast?, timeout?, username?, password?}
- *     → {devices:[{host, port, model, alias, family, protocol, loginVersion?, supported, reason?, auth, warning?}]}
+ *     → {devices:[{host, port, model, alias, family, protocol, loginVersion?, supported, reason?, auth, warning?, fix?, hint?}]}
  *     The alias of a KLAP/AES/TPAP device is not in its discovery answer: it is read during the
  *     login check, so every supported device the account opens comes back named.
  *     One scan at a time per pool (and at most MAX_SCANS in all): another one gets HTTP 429.
  *   POST /tplink-pool/test  {id?, host, port?, transport?, username?, password?}
- *     → {ok:true, device:{…}, on?, warning?} | {ok:false, code, error, reason?}
+ *     → {ok:true, device:{…}, on?, warning?} | {ok:false, code, error, reason?, fix?, hint?}
+ *     `fix`/`hint`: a failure's guided fix (src/fixes.ts): its id and the one sentence saying what to do.
  *     When the device refuses us for another reason than the login, its discovery answer is asked
  *     for: a device it says we cannot control comes back as EUNSUPPORTED with Scan's `reason`.
  * Unsaved credentials may come in the body (the editor sends them only when changed); they are
@@ -26,6 +27,7 @@ import {
   connect,
   discover,
   discoverSingle,
+  fixFor,
   isKasaTapoError,
   type ConnectOptions,
   type Credentials,
@@ -33,7 +35,7 @@ import {
   type TransportChoice,
 } from '../../src/index';
 import type { PoolDeviceConfig } from '../../src/pool';
-import { NodeError, toNodeError } from './errors';
+import { NodeError, redact, toNodeError } from './errors';
 import { num, text } from './device';
 import { credentialsOf } from './pool-config';
 import type { HttpRequest, HttpResponse, Node, RED } from './red';
@@ -110,9 +112,19 @@ async function authCheck(r: DiscoveryResult, c: CredsChoice, aesAllowed: boolean
     await dev.close();
     return dflt ? 'default credentials' : 'ok';
   } catch (e) {
+    Object.assign(out, fixOf(e, secretsOf(c.creds)));
     const code = toNodeError(e).code;
     return code === 'EAUTH' ? 'failed' : `error ${code}`;
   }
+}
+
+/**
+ * The guided fix of a failure (src/fixes.ts), for Scan's row and Test's answer: `{fix, hint}` with
+ * the id and its one sentence, or nothing when the error carries none. Never throws.
+ */
+function fixOf(e: unknown, secrets: string[]): { fix?: string; hint?: string } {
+  if (!isKasaTapoError(e) || !e.fix) return {};
+  return { fix: e.fix, hint: redact(e.hint ?? fixFor(e.fix, e.until !== undefined ? { until: e.until } : {}), secrets) };
 }
 
 async function scan(RED: RED, body: Body): Promise<unknown> {
@@ -205,9 +217,10 @@ async function test(RED: RED, body: Body): Promise<unknown> {
       };
     }
     const err = toNodeError(e, secretsOf(c.creds));
-    const why = err.code === 'EAUTH' || err.code === 'EBADINPUT' ? undefined : await unsupportedReason(host);
+    const fix = fixOf(e, secretsOf(c.creds));
+    const why = err.code === 'EAUTH' || err.code === 'EBADINPUT' || fix.fix ? undefined : await unsupportedReason(host);
     if (why !== undefined) return { ok: false, code: 'EUNSUPPORTED', reason: why, error: `${host} answers discovery but cannot be controlled: ${why}` };
-    return { ok: false, code: err.code, error: err.message };
+    return { ok: false, code: err.code, error: err.message, ...fix };
   }
 }
 

@@ -5,15 +5,21 @@
  * `msg.device` description.
  */
 import { clip, type ChildRef, type ChildState, type DeviceInfo, type DeviceState, type EnergyReading, type Pool } from '../../src/index';
-import type { DeviceRef, DeviceStatus, PoolDeviceConfig, PooledDevice } from '../../src/pool';
+import type { DeviceChange, DeviceRef, DeviceStatus, PoolDeviceConfig, PooledDevice } from '../../src/pool';
 import { CLOSE_BUDGET_MS, closeWithin } from './close';
 import { fail, nodeError, toNodeError } from './errors';
 import type { DoneFn, Node, NodeMessage, RED, SendFn } from './red';
-import { poolStatusView, statusOf } from './status';
+import { fixStatus, poolStatusView, statusOf, type ErrorFacts } from './status';
+
+/** The pool's change events a node may hear of (src/pool/types.ts PoolEvents). */
+export const CHANGE_EVENTS = ['protocol-changed', 'firmware-changed'] as const;
+export type ChangeEvent = (typeof CHANGE_EVENTS)[number];
 
 /** A node that wants the pool's status events. */
 export interface PoolUser {
-  poolStatus(key: string, status: DeviceStatus, err?: { code?: string }): void;
+  poolStatus(key: string, status: DeviceStatus, err?: ErrorFacts): void;
+  /** A device's transport or firmware changed (`{host, from, to}`). */
+  poolChange?(event: ChangeEvent, key: string, change: DeviceChange): void;
 }
 
 /** The runtime side of a tplink-pool config node, as the device nodes see it. */
@@ -56,7 +62,9 @@ export interface DeviceNodeContext {
 export interface DeviceNodeBehaviour {
   input(msg: NodeMessage, send: SendFn): Promise<void>;
   /** Replace the default status handling of pool events. */
-  poolStatus?(key: string, status: DeviceStatus, err?: { code?: string }): void;
+  poolStatus?(key: string, status: DeviceStatus, err?: ErrorFacts): void;
+  /** Hear of a watched device's transport or firmware change (after the status says so). */
+  poolChange?(event: ChangeEvent, key: string, change: DeviceChange): void;
   close?(): void | Promise<void>;
 }
 
@@ -86,6 +94,12 @@ export function setupDeviceNode(RED: RED, node: Node, def: DeviceNodeDef, make: 
       const view = poolStatusView(status, err);
       if (view) node.status(view);
     },
+    poolChange(event, key, change) {
+      if (closed || !keys.has(key)) return;
+      // Briefly on the status (the next reading replaces it): "klap → tpap", "firmware 1.2.3 → 1.3.0".
+      node.status(statusOf.changed(event === 'protocol-changed' ? 'protocolChanged' : 'firmwareChanged', change.from, change.to));
+      behaviour?.poolChange?.(event, key, change);
+    },
   };
   const ctx: DeviceNodeContext = {
     RED,
@@ -103,7 +117,7 @@ export function setupDeviceNode(RED: RED, node: Node, def: DeviceNodeDef, make: 
     },
     report(e, msg) {
       const err = toNodeError(e, secrets());
-      node.status(statusOf.error(err.code));
+      node.status(fixStatus(err) ?? statusOf.error(err.code));
       node.error(err, msg);
     },
     get closed() {

@@ -8,7 +8,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { DeviceState } from '../../src/index';
+import { clip, clockTime, type DeviceState } from '../../src/index';
 import type { DeviceStatus } from '../../src/pool';
 import type { NodeStatus } from './red';
 
@@ -70,12 +70,43 @@ export const statusOf = {
   /** A red ring "error CODE" (polling and pool events), "offline" for EOFFLINE. */
   error: (code: string | undefined): NodeStatus => (code === 'EOFFLINE' ? red(say('offline')) : red(code ? say('errorCode', { code }) : say('error'))),
   power: (watts: number): NodeStatus => green(say('power', { watts })),
+  /** A device's transport or firmware changed: a blue dot "protocol klap → tpap". */
+  changed: (key: 'protocolChanged' | 'firmwareChanged', from: string, to: string): NodeStatus => ({
+    fill: 'blue',
+    shape: 'dot',
+    text: say(key, { from: clip(from, 40), to: clip(to, 40) }),
+  }),
   entries: (count: number, period: 'day' | 'month'): NodeStatus => green(say(period === 'day' ? 'days' : 'months', { count })),
   summary: (on: number, off: number, offline: number, anyOn: boolean): NodeStatus => {
     const text = offline ? say('summaryOffline', { on, off, offline }) : say('summary', { on, off });
     return offline ? red(text) : { fill: anyOn ? 'green' : 'grey', shape: 'dot', text };
   },
 };
+
+/** What a status needs of an error: its code, and the guided fix it carries (src/fixes.ts `fix`, ELOCKED `until`). */
+export interface ErrorFacts {
+  code?: string;
+  fix?: string;
+  until?: number;
+}
+
+/**
+ * The short red status of a guided fix: "login blocked until 14:32" for a lockout (ELOCKED or the
+ * 'locked' fix), else the fix's own short text (status.fix.<id>); undefined for an error without a
+ * fix we have a text for. The whole sentence is in the error's message (Catch nodes, the debug log).
+ */
+export function fixStatus(e: ErrorFacts | undefined): NodeStatus | undefined {
+  if (!e) return undefined;
+  if (e.code === 'ELOCKED' || e.fix === 'locked') return lockedStatus(e.until);
+  if (!e.fix) return undefined;
+  const t = say(`fix.${e.fix}`);
+  return t === `fix.${e.fix}` ? undefined : red(t);
+}
+
+/** "login blocked until 14:32" (local time of `until`), or "login blocked" without a time. */
+export function lockedStatus(until: number | undefined): NodeStatus {
+  return red(typeof until === 'number' && Number.isFinite(until) ? say('lockedUntil', { time: clockTime(until) }) : say('locked'));
+}
 
 /** Short status text per error code (the full message goes to done(err)); the code itself when there is none. */
 export function shortError(code: string): string {
@@ -88,19 +119,21 @@ export function stateStatus(s: Pick<DeviceState, 'on'> | undefined): NodeStatus 
   return s?.on === true ? statusOf.on() : s?.on === false ? statusOf.off() : statusOf.online();
 }
 
-/** The status for a pool event; undefined for statuses that need no change (idle). */
-export function poolStatusView(status: DeviceStatus, err?: { code?: string }): NodeStatus | undefined {
+/** The status for a pool event; undefined for statuses that need no change (idle). A failure with a guided fix shows the fix's text. */
+export function poolStatusView(status: DeviceStatus, err?: ErrorFacts): NodeStatus | undefined {
   switch (status) {
     case 'connecting':
       return statusOf.connecting();
     case 'online':
       return statusOf.online();
+    case 'locked':
+      return lockedStatus(err?.until);
     case 'offline':
-      return statusOf.offline();
+      return fixStatus(err) ?? statusOf.offline();
     case 'auth-error':
-      return statusOf.authError();
+      return fixStatus(err) ?? statusOf.authError();
     case 'error':
-      return statusOf.error(err?.code);
+      return fixStatus(err) ?? statusOf.error(err?.code);
     default:
       return undefined;
   }

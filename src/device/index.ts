@@ -1,7 +1,6 @@
 /**
- * The device facade: every device verb (state, set, toggle, reboot, energy, history, raw) over one
- * protocol adapter (IOT or SMART, chosen from the family × encryption table), answering normalised
- * values (design.md §1). connect() (src/connect.ts) opens the transport and builds the Device.
+ * The device facade: every device verb (state, set, toggle, reboot, energy, history, raw, …) over one protocol adapter (IOT or
+ * SMART, chosen from the family × encryption table), answering normalised values (design.md §1); built by connect() (src/connect.ts).
  *
  * Raw answers travel with the values: the adapters answer `{value, raw}`, and `withRaw(fn)` hands
  * the device's own answer(s) behind `fn`'s last call back to the caller (the nodes' `msg.raw`).
@@ -10,6 +9,7 @@ import { KasaTapoError } from '../errors';
 import { IotProtocol } from '../protocols/iot';
 import { SmartProtocol } from '../protocols/smart';
 import type {
+  AutoUpdate,
   ChildRef,
   ChildState,
   DeviceApi,
@@ -24,6 +24,7 @@ import type {
   WithRaw,
 } from '../types';
 import { describe, type Adapter } from './adapter';
+import { autoUpdateOn } from './autoupdate';
 import { childCaps, type Normalised } from './caps';
 import { resolveChild } from './children';
 import { childLockOn } from './childlock';
@@ -36,6 +37,8 @@ import { SmartAdapter } from './smart/adapter';
 import { PROTOCOL_OF } from './table';
 import { wifiJoin, wifiScan, type WifiJoinResult, type WifiNetwork } from './wifi';
 
+/** Verbs the withRaw view hands straight to the device. */
+const FORWARDED = ['setCountdown', 'getCountdown', 'clearCountdown', 'setChildLock', 'getChildLock', 'getAutoUpdate', 'setAutoUpdate'] as const;
 type HistoryOpts = { year?: number; month?: number; child?: ChildRef };
 /** Receives the device's own answer(s) behind a value (withRaw), when set. */
 type Note = ((raw: unknown) => void) | undefined;
@@ -223,18 +226,16 @@ export class Device implements DeviceApi {
   }
 
   /**
-   * Apply a patch to the device (or a child) and answer the state read after the change.
-   * Throws KasaTapoError: EBADINPUT (malformed patch or child ref), EUNSUPPORTED (the family cannot
-   * do it), ENOTFOUND (unknown child), ECLOSED, and protocol/transport errors.
+   * Apply a patch to the device (or a child) and answer the state read after the change. Throws KasaTapoError: EBADINPUT
+   * (malformed patch or child ref), EUNSUPPORTED (the family cannot do it), ENOTFOUND (unknown child), ECLOSED, and protocol/transport errors.
    */
   setState(patch: StatePatch, child?: ChildRef): Promise<DeviceState> {
     return this.opSet(undefined, patch, child);
   }
 
   /**
-   * Read the device afresh and switch it (or a child) to the opposite; `patch` may add fields such
-   * as a transition. Answers the state after the change. Throws KasaTapoError: EUNSUPPORTED (nothing
-   * to switch), ENOTFOUND (unknown child), and what setState throws.
+   * Read the device afresh and switch it (or a child) to the opposite; `patch` may add fields such as a transition. Answers
+   * the state after the change. Throws KasaTapoError: EUNSUPPORTED (nothing to switch), ENOTFOUND (unknown child), and what setState throws.
    */
   toggle(child?: ChildRef, patch?: StatePatch): Promise<DeviceState> {
     return this.opToggle(undefined, child, patch);
@@ -251,9 +252,8 @@ export class Device implements DeviceApi {
   }
 
   /**
-   * Day totals of a month, or month totals of a year (default: now).
-   * Throws KasaTapoError: EBADINPUT (period/year/month), EUNSUPPORTED, ENOTFOUND, ECLOSED, and
-   * protocol/transport errors.
+   * Day totals of a month, or month totals of a year (default: now). Throws KasaTapoError: EBADINPUT (period/year/month),
+   * EUNSUPPORTED, ENOTFOUND, ECLOSED, and protocol/transport errors.
    */
   getEnergyHistory(period: 'hour', opts?: HourlyEnergyOptions & { child?: ChildRef }): Promise<HourlyEnergyHistory>;
   getEnergyHistory(period: 'day' | 'month', opts?: HistoryOpts): Promise<EnergyHistory>;
@@ -262,29 +262,26 @@ export class Device implements DeviceApi {
   }
 
   /**
-   * Power by 5 minutes or by hour (SMART meters: `get_power_data`), `{intervalMin, entries:[{at, powerW}]}`.
-   * Throws KasaTapoError: EBADINPUT (options), EUNSUPPORTED (not a SMART meter), ENOTFOUND, ECLOSED,
-   * protocol/transport errors.
+   * Power by 5 minutes or by hour (SMART meters: `get_power_data`), `{intervalMin, entries:[{at, powerW}]}`. Throws
+   * KasaTapoError: EBADINPUT (options), EUNSUPPORTED (not a SMART meter), ENOTFOUND, ECLOSED, protocol/transport errors.
    */
   getPowerHistory(opts: PowerHistoryOptions & { child?: ChildRef } = {}): Promise<PowerHistory> {
     return this.opSmart(undefined, 'power history', opts.child, (q) => readPowerHistory(q, opts));
   }
 
   /**
-   * New events of a hub child from its trigger log (events.ts): `{events, lastId}`, the events with
-   * an id above `sinceId`, oldest first; without `sinceId` only `lastId` (a baseline).
-   * Throws KasaTapoError: EBADINPUT, EUNSUPPORTED (not a SMART hub child), ENOTFOUND, ECLOSED,
-   * protocol/transport errors.
+   * New events of a hub child from its trigger log (events.ts): `{events, lastId}`, the events with an id above `sinceId`,
+   * oldest first; without `sinceId` only `lastId` (a baseline). Throws KasaTapoError: EBADINPUT, EUNSUPPORTED (not a
+   * SMART hub child), ENOTFOUND, ECLOSED, protocol/transport errors.
    */
   getEvents(child: ChildRef, opts: EventsOptions = {}): Promise<HubEvents> {
     return this.opEvents(undefined, child, opts);
   }
 
   /**
-   * Countdown timer ("off in 10 minutes", countdown.ts) on the device or an outlet: set replaces any
-   * running countdown; all three answer `{active, on, delayS, remainS}`. Child lock (childlock.ts):
-   * answers `{childLock}`. Throw KasaTapoError: EBADINPUT, EUNSUPPORTED (no countdown / child lock),
-   * ENOTFOUND, ECLOSED, protocol/transport errors.
+   * Countdown timer ("off in 10 minutes", countdown.ts) on the device or an outlet: set replaces any running countdown; all
+   * three answer `{active, on, delayS, remainS}`. Child lock (childlock.ts): answers `{childLock}`. Throw KasaTapoError:
+   * EBADINPUT, EUNSUPPORTED (no countdown / child lock), ENOTFOUND, ECLOSED, protocol/transport errors.
    */
   setCountdown(spec: CountdownSpec, child?: ChildRef): Promise<Countdown> {
     return this.opCountdown({ op: 'set', spec }, child);
@@ -300,6 +297,13 @@ export class Device implements DeviceApi {
   }
   getChildLock(child?: ChildRef): Promise<{ childLock: boolean }> {
     return this.opChildLock(child);
+  }
+  /** Automatic firmware updates (autoupdate.ts): `{autoUpdate, time?, randomMinutes?}`. Throw EUNSUPPORTED (none), EBADINPUT, as above. */
+  getAutoUpdate(): Promise<AutoUpdate> {
+    return this.run(async () => autoUpdateOn(this.adapter, describe(await this.last())));
+  }
+  setAutoUpdate(enable: boolean): Promise<AutoUpdate> {
+    return this.run(async () => autoUpdateOn(this.adapter, describe(await this.last()), enable ?? (null as never)));
   }
 
   /**
@@ -329,16 +333,12 @@ export class Device implements DeviceApi {
       raw: (request, child) => this.opRaw(note, request, child),
       getPowerHistory: (opts) => this.opSmart(note, 'power history', opts?.child, (q) => readPowerHistory(q, opts)),
       getEvents: (child, opts) => this.opEvents(note, child, opts),
-      setCountdown: (spec, child) => this.setCountdown(spec, child),
-      getCountdown: (child) => this.getCountdown(child),
-      clearCountdown: (child) => this.clearCountdown(child),
-      setChildLock: (on, child) => this.setChildLock(on, child),
-      getChildLock: (child) => this.getChildLock(child),
       withRaw: (f) => this.withRaw(f),
       info: () => this.info(),
       close: () => this.close(),
     };
     Object.defineProperty(view, 'stats', { get: () => this.stats, enumerable: true });
+    for (const k of FORWARDED) Object.assign(view, { [k]: this[k].bind(this) }); // no raw answer of their own
     const value = await fn(view);
     return { value, raw };
   }

@@ -1,7 +1,10 @@
 /** The device API through a pool: the same verbs as connect()'s device, over the pool's shared session. */
-import type { ChildRef, DeviceApi, DeviceInfo, DeviceState, EnergyHistory, EnergyReading, StatePatch, WithRaw } from '../types';
+import type { AutoUpdate, ChildRef, DeviceApi, DeviceInfo, DeviceState, EnergyHistory, EnergyReading, StatePatch, WithRaw } from '../types';
+import { KasaTapoError } from '../errors';
 import type { Entry } from './entry';
 import type { DeviceStatus } from './types';
+
+const noAutoUpdate = (): KasaTapoError => new KasaTapoError('EUNSUPPORTED', 'This device has no automatic firmware update setting');
 
 /** What a handle needs from its pool. */
 export interface PoolLink {
@@ -56,6 +59,13 @@ export class PooledDevice implements DeviceApi {
   }
   raw(request: unknown, child?: ChildRef): Promise<unknown> {
     return this.pool.enqueue(this.e, (d) => d.raw(request, child));
+  }
+  /** Automatic firmware updates (src/device/autoupdate.ts): EUNSUPPORTED where the device has no such setting. */
+  getAutoUpdate(): Promise<AutoUpdate> {
+    return this.pool.enqueue(this.e, (d) => (d.getAutoUpdate ? d.getAutoUpdate() : Promise.reject(noAutoUpdate())));
+  }
+  setAutoUpdate(enable: boolean): Promise<AutoUpdate> {
+    return this.pool.enqueue(this.e, (d) => (d.setAutoUpdate ? d.setAutoUpdate(enable) : Promise.reject(noAutoUpdate())));
   }
   /**
    * Run several calls as one queued job and return the device's own answer to the last of them

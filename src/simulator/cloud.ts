@@ -3,7 +3,7 @@
  * `passthrough` over plain HTTP, serving the simulator's devices. Passthrough hands the command to
  * the simulated device's own model, so `set_relay_state` through the cloud switches the same
  * device a local client sees. It refuses a wrong password (-20601) or an unknown account (-20600),
- * answers -20571 for a device that is offline, -1 for SMART (Tapo) devices, which do not accept
+ * asks an account with two-factor verification (option `twoFactor`) for a code (-20677), answers -20571 for a device that is offline, -1 for SMART (Tapo) devices, which do not accept
  * passthrough, and -20651 for an unknown token. It is its own regional server: every device's
  * `appServerUrl` is the cloud's URL.
  */
@@ -33,6 +33,11 @@ export interface SimulatedCloudOptions {
   port?: number;
   /** The account. */
   credentials: Credentials;
+  /**
+   * The account has two-factor verification on: a login with the right password is answered
+   * -20677 with `result.mfaType` (the code would go to the user's e-mail), and no token.
+   */
+  twoFactor?: boolean;
   devices: CloudTarget[];
 }
 
@@ -83,6 +88,14 @@ export async function startSimulatedCloud(opts: SimulatedCloudOptions): Promise<
       if (params['cloudPassword'] !== opts.credentials.password) {
         stats.refused++;
         return { error_code: -20601, msg: 'Incorrect email or password' };
+      }
+      if (opts.twoFactor) {
+        stats.refused++;
+        return {
+          error_code: -20677,
+          msg: 'MFA code required',
+          result: { mfaType: 'verifyCodeLogin', mfaProcessId: randomBytes(8).toString('hex'), supportedMFATypes: ['email'] },
+        };
       }
       stats.logins++;
       const t = randomBytes(16).toString('hex');

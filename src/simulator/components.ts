@@ -20,7 +20,7 @@ type Result = Record<string, unknown>;
 
 export const COMPONENT_GETTERS: Readonly<Record<string, readonly string[]>> = Object.freeze({
   device: ['get_device_info'],
-  firmware: ['get_latest_fw', 'get_fw_download_state'],
+  firmware: ['get_latest_fw', 'get_fw_download_state', 'get_auto_update_info'],
   quick_setup: ['qs_component_nego'],
   time: ['get_device_time'],
   wireless: ['get_wireless_scan_info'],
@@ -193,6 +193,19 @@ export function addComponentMethods(model: SmartDeviceModel, n: SmartNode, badPa
     add('set_child_protection', (q) => {
       if (typeof q['enable'] !== 'boolean') throw badParams();
       locked = q['enable'];
+      return undefined;
+    });
+  }
+  if (comps.has('firmware')) {
+    // Automatic firmware updates: the nightly window (minutes after midnight) and a random spread.
+    // Like the firmware, set_auto_update_info wants all three fields, not only `enable`.
+    const auto = { enable: true, time: 180, random_range: 120 };
+    add('get_auto_update_info', () => ({ ...auto }));
+    add('set_auto_update_info', (q) => {
+      const { enable, time, random_range: range } = q;
+      const minutes = (v: unknown, max: number) => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= max;
+      if (typeof enable !== 'boolean' || !minutes(time, 1439) || !minutes(range, 1440)) throw badParams();
+      Object.assign(auto, { enable, time, random_range: range });
       return undefined;
     });
   }

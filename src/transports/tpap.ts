@@ -24,7 +24,8 @@
  * client's elliptic-curve work runs on a worker thread (crypto/tpap-worker.ts), off the event loop.
  */
 import { randomBytes } from 'node:crypto';
-import { HINTS, KasaTapoError } from '../errors';
+import { KasaTapoError } from '../errors';
+import { fixFor } from '../fixes';
 import { isObject, parseJsonObject } from '../json';
 import {
   TpapCipher,
@@ -209,7 +210,8 @@ export class TpapTransport extends HttpSessionTransport<TpapSession> {
     const authError = (why: string, code?: number): KasaTapoError =>
       new KasaTapoError('EAUTH', `${this.host} rejected the TPAP login (${why}; credential transform tried: ${transform})`, {
         host: this.host,
-        hint: HINTS.auth,
+        fix: 'tpap-credentials',
+        hint: fixFor('tpap-credentials', { transform }),
         method: 'login pake_share',
         ...(code !== undefined ? { deviceCode: code } : {}),
       });
