@@ -59,7 +59,8 @@ const USAGE = `Usage:
   kasa-tapo simulate [--base 127.0.X] [--ephemeral]
 ${TOOLKIT_USAGE}
 
-Commands: info, state, on, off, toggle, energy, off-in MIN, on-in MIN, countdown-clear, lock, unlock, raw JSON, and the presets
+Commands: info, state, on, off, toggle, energy, off-in MIN, on-in MIN, countdown-clear, lock, unlock, autoupdate [on|off],
+  raw JSON, and the presets
   ${Object.keys(PRESETS).join(', ')}
   (info/on/off/energy/state/toggle print the normalised form; use --json for JSON; presets other
   than those send the device's own command and print its answer)
@@ -267,6 +268,15 @@ async function runDevice(a: Args, cfg: ConfigFile): Promise<void> {
         const d = dev as DeviceApi & Required<Pick<DeviceApi, 'setChildLock'>>;
         const r = await d.setChildLock(cmd === 'lock', child);
         return out(a, r, `${child === undefined ? (dev.info()?.alias ?? host) : String(child)}: child lock ${r.childLock ? 'on' : 'off'}`);
+      }
+      case 'autoupdate': {
+        // automatic firmware updates (src/device/autoupdate.ts): no argument reads, on/off sets
+        const d = dev as DeviceApi & Required<Pick<DeviceApi, 'getAutoUpdate' | 'setAutoUpdate'>>;
+        const v = a.rest[0]?.toLowerCase();
+        if (v !== undefined && v !== 'on' && v !== 'off') throw new KasaTapoError('EBADINPUT', 'autoupdate takes on, off or nothing (to read it)');
+        const r = v === undefined ? await d.getAutoUpdate() : await d.setAutoUpdate(v === 'on');
+        const when = r.time !== undefined ? ` (window ${r.time}${r.randomMinutes !== undefined ? ` + up to ${r.randomMinutes} min` : ''})` : '';
+        return out(a, r, `${dev.info()?.alias ?? host}: automatic firmware updates ${r.autoUpdate ? 'on' : 'off'}${when}`);
       }
       case 'raw':
         return out(a, await dev.raw(parseRaw(a.rest[0]), child));

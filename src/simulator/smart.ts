@@ -150,7 +150,6 @@ export class SmartDeviceModel implements SimHandler, SmartNodeOwner {
     if (n.kind === 'device') {
       m['device_reboot'] = (q) => (optInt(q, 'delay', 0, 3600), undefined);
       m['device_reset'] = () => undefined;
-      m['get_auto_update_info'] = () => ({ enable: true, time: 180, random_range: 120 });
       m['get_wireless_scan_info'] = (q) => ({ ...page(smartScanList(this.wifi), q, 'ap_list', this.pageSize), wep_supported: false });
       m['set_qs_info'] = (q) => {
         const code = smartJoin(this.wifi, q);
