@@ -1,8 +1,9 @@
 /**
- * The one error mapper of the nodes: any failure becomes a `NodeError` (message + stable `code`, and
- * the guided fix's id `fix` and a lockout's `until` when the error has them; nothing else attached,
- * so Catch nodes get `msg.error.code` and never a socket, a cause chain or a secret) plus a short red
- * status text (lib/status.ts): the guided fix's own text when there is one.
+ * The one error mapper of the nodes: any failure becomes a `NodeError` (message + stable `code`,
+ * nothing else a Catch node sees, so `msg.error.code` and never a socket, a cause chain or a secret)
+ * plus a short red status text (lib/status.ts). A guided fix (src/fixes.ts) ends the message with its
+ * sentence; the error keeps the fix's id and a lockout's `until` for the status text ("login blocked
+ * until 14:32"), which Node-RED does not copy into msg.error.
  */
 import { clip, isKasaTapoError } from '../../src/index';
 import type { DoneFn, Node } from './red';
