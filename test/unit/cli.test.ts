@@ -87,6 +87,23 @@ describe('kasa-tapo CLI against kasa-tapo simulate', function () {
     assert.match(on.stdout, /switched on/);
   });
 
+  it('autoupdate reads and switches automatic firmware updates; a Kasa plug has none', async () => {
+    const host = /(\S+):80\s+P110\(UK\)\s+klap /.exec(listing)?.[1];
+    assert.ok(host);
+    const off = await run(['--host', host, 'autoupdate', 'off', '--json']);
+    assert.equal(off.code, 0, off.stderr);
+    assert.equal((JSON.parse(off.stdout) as { autoUpdate: boolean }).autoUpdate, false);
+    const read = await run(['--host', host, 'autoupdate']);
+    assert.equal(read.code, 0, read.stderr);
+    assert.match(read.stdout, /automatic firmware updates off \(window 03:00 \+ up to 120 min\)/);
+    assert.equal((await run(['--host', host, 'autoupdate', 'on'])).code, 0);
+    const kasa = /(\S+):9999\s+HS110\(EU\)/.exec(listing)?.[1];
+    assert.ok(kasa);
+    const none = await run(['--host', kasa, 'autoupdate']);
+    assert.notEqual(none.code, 0);
+    assert.match(none.stderr, /EUNSUPPORTED: .*no automatic firmware update setting/);
+  });
+
   it('sends presets and raw JSON', async () => {
     const host = /(\S+):9999\s+HS110\(EU\)/.exec(listing)?.[1];
     assert.ok(host);
