@@ -104,6 +104,7 @@ const state = (name, more = {}) => ({
   mode: more.mode ?? 'input',
   interval: more.interval ?? '',
   onlyChanges: more.onlyChanges ?? true,
+  ...(more.changes !== undefined ? { changes: more.changes } : {}),
   version: 1,
 });
 const energy = (name, device, more = {}) => ({
@@ -441,6 +442,32 @@ const EXAMPLES = {
       ['power CSV'],
     ],
     [debug('power CSV'), 3, 1],
+  ],
+  '12 - Firmware updates and protocol changes': [
+    [
+      comment(
+        'Keep firmware updates in hand: automatic updates off, and a message when a device changes',
+        `A firmware update can change how a device talks (a new login, Third-Party Compatibility switched off), so many users switch automatic updates off and update by hand from the app when they choose.\n\nThe action node reads the Dishwasher's (Tapo P110) setting with msg.payload "autoUpdate" and switches it with {"autoUpdate": false}: msg.payload = {autoUpdate, time, randomMinutes}, time being the start of the device's nightly update window. Kasa devices have no such setting (EUNSUPPORTED).\n\nThe state node polls the Dishwasher with "also send protocol and firmware changes" ticked: besides its state, it sends msg.topic "firmware-changed" or "protocol-changed" with msg.payload {host, from, to} when the pool sees the device come back with other firmware or on another protocol (the pool re-detects it by itself).\n\n${USE_POOL}`,
+      ),
+      0,
+      0,
+    ],
+    [inject('read the setting', 'autoUpdate', 'str', { once: true, onceDelay: 2 }), 0, 1, ['Dishwasher auto-update']],
+    [inject('switch it off', '{"autoUpdate":false}', 'json'), 0, 2, ['Dishwasher auto-update']],
+    [action('Dishwasher auto-update', 'Dishwasher', 'payload'), 1, 1, ['auto-update setting']],
+    [debug('auto-update setting'), 2, 1],
+    [state('watch the Dishwasher', { device: 'Dishwasher', mode: 'poll', interval: '60', onlyChanges: true, changes: true }), 0, 3, ['changes only']],
+    [
+      sw('changes only', 'topic', [
+        { t: 'eq', v: 'firmware-changed', vt: 'str' },
+        { t: 'eq', v: 'protocol-changed', vt: 'str' },
+      ]),
+      1,
+      3,
+      [['firmware changed'], ['protocol changed']],
+    ],
+    [debug('firmware changed'), 2, 3],
+    [debug('protocol changed'), 2, 4],
   ],
 };
 

@@ -77,8 +77,14 @@ const EXPECT: Record<string, (msgs: Node[]) => void> = {
       m.some((x) => /^at,powerW\n\d{4}-\d\d-\d\dT[\d:.]+Z,\d+/.test(x.payload)) && m.some((x) => /^at,kWh\n/.test(x.payload)),
       JSON.stringify(m).slice(0, 300),
     ),
+  '12/auto-update setting': (m) =>
+    assert.ok(
+      m.some((x) => typeof x.payload.autoUpdate === 'boolean' && /^\d\d:\d\d$/.test(x.payload.time)),
+      JSON.stringify(m),
+    ),
 };
-const SILENT = ['02/not answering', '09/done'];
+// 12: the simulated home's firmware and protocols do not change during the test.
+const SILENT = ['02/not answering', '09/done', '12/firmware changed', '12/protocol changed'];
 
 describe('examples: every one deployed in a real Node-RED against the simulated home', function () {
   this.timeout(120_000);
