@@ -34,10 +34,10 @@ export function autoUpdateOf(info: unknown): AutoUpdate | undefined {
 }
 
 /**
- * Read (and with `enable` set, change) the setting over SMART. Throws KasaTapoError: EBADINPUT
- * (enable not a boolean), EUNSUPPORTED (the firmware has no such setting), protocol errors.
+ * Read (`enable` undefined) or change the setting over SMART. Throws KasaTapoError: EBADINPUT
+ * (enable given but not a boolean), EUNSUPPORTED (the firmware has no such setting), protocol errors.
  */
-export async function smartAutoUpdate(proto: SmartProtocol, enable?: boolean): Promise<AutoUpdate> {
+export async function smartAutoUpdate(proto: SmartProtocol, enable?: unknown): Promise<AutoUpdate> {
   if (enable !== undefined && typeof enable !== 'boolean') {
     throw new KasaTapoError('EBADINPUT', `autoUpdate must be true or false, got ${JSON.stringify(enable)?.slice(0, 40)}`);
   }
@@ -55,7 +55,7 @@ export async function smartAutoUpdate(proto: SmartProtocol, enable?: boolean): P
  * Throws KasaTapoError: EUNSUPPORTED (a Kasa device, or firmware without the setting), EBADINPUT,
  * protocol/transport errors.
  */
-export async function autoUpdateOn(adapter: Adapter, what: string, enable?: boolean): Promise<AutoUpdate> {
+export async function autoUpdateOn(adapter: Adapter, what: string, enable?: unknown): Promise<AutoUpdate> {
   const none = (cause?: unknown): KasaTapoError =>
     new KasaTapoError('EUNSUPPORTED', `${what} has no automatic firmware update setting (Tapo devices have one; Kasa devices update only from the app)`, {
       ...(cause ? { cause } : {}),

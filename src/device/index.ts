@@ -303,7 +303,7 @@ export class Device implements DeviceApi {
     return this.run(async () => autoUpdateOn(this.adapter, describe(await this.last())));
   }
   setAutoUpdate(enable: boolean): Promise<AutoUpdate> {
-    return this.run(async () => autoUpdateOn(this.adapter, describe(await this.last()), enable ?? (null as never)));
+    return this.run(async () => autoUpdateOn(this.adapter, describe(await this.last()), enable ?? null));
   }
 
   /**
