@@ -14,7 +14,7 @@
  */
 import type { DeviceState, EnergyReading, Pool } from '../../src/index';
 import type { DeviceStatus, PoolDeviceConfig } from '../../src/pool';
-import { NodeError, toNodeError } from './errors';
+import { NodeError, redact, toNodeError } from './errors';
 import type { HttpHandler, HttpRequest, HttpResponse, RED } from './red';
 
 const REFRESH_MS = 10_000;
@@ -37,6 +37,8 @@ export interface BoardDevice {
   protocol?: string;
   firmware?: string;
   error?: string;
+  /** The guided fix's sentence (src/fixes.ts) of the last failure, when it has one. */
+  hint?: string;
   seen?: number;
 }
 
@@ -77,12 +79,18 @@ export class Board {
     }
   }
 
-  status(key: string, status: DeviceStatus, err?: { code?: string }): void {
+  status(key: string, status: DeviceStatus, err?: { code?: string; fix?: string; hint?: string }): void {
     const r = this.rows.get(key);
     if (!r) return;
     r.view.status = status;
-    if (err?.code) r.view.error = err.code;
-    else if (status === 'online') delete r.view.error;
+    if (err?.code) {
+      r.view.error = err.code;
+      if (err.fix && err.hint) r.view.hint = redact(err.hint, this.secrets());
+      else delete r.view.hint;
+    } else if (status === 'online') {
+      delete r.view.error;
+      delete r.view.hint;
+    }
   }
 
   /** A state or energy reading of a listed device (from a node's poll, a refresh or a toggle). */

@@ -92,6 +92,10 @@ describe('guided fixes in the nodes, Test and Scan', function () {
         assert.ok(String(err.message).endsWith(fixFor('third-party')), err.message);
         await until(() => seen.at(-1)?.text === 'enable Third-Party Compatibility', 3000, 'the fix on the status');
         assert.equal(seen.at(-1)!.fill, 'red');
+        // The sidebar's device row carries the sentence too (shown on hover).
+        const sb = await helper.request().get('/tplink-pool/sidebar').expect(200);
+        const sbDev = (sb.body.pools as Msg[]).flatMap((p) => p.devices as Msg[]).find((d) => d.host === p110.host);
+        assert.equal(sbDev?.hint, fixFor('third-party'), JSON.stringify(sb.body));
 
         const t = await helper.request().post('/tplink-pool/test').send({ id: 'pool', host: p110.host, port: p110.port, transport: 'klap' }).expect(200);
         assert.equal(t.body.ok, false);
