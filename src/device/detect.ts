@@ -10,6 +10,7 @@
  * every style misses, the device is EUNSUPPORTED with what it answered — never an empty state.
  */
 import { KasaTapoError, clip, isKasaTapoError } from '../errors';
+import { withRetry } from '../protocols/retry';
 import type { ProtocolKind, Transport } from '../types';
 import { createDevice, type Device, type DeviceOptions } from './index';
 import { PROTOCOLS_OF } from './table';
@@ -34,12 +35,19 @@ export function answeredNeitherStyle(e: unknown): boolean {
  * and whatever the read throws (EAUTH, ETIMEDOUT, ECONNREFUSED, ESESSION, ...).
  */
 export async function openDevice(transport: Transport, opts: DeviceOptions = {}, signal?: AbortSignal): Promise<{ device: Device; protocol: ProtocolKind }> {
-  const styles: readonly ProtocolKind[] = opts.protocol ? [opts.protocol] : (PROTOCOLS_OF[transport.kind] ?? ['smart']);
   const misses: string[] = [];
   let current: Device | undefined;
-  const onAbort = (): void => void current?.close();
+  const onAbort = (): void => void (current ? current.close() : transport.close());
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
+    let styles: readonly ProtocolKind[] = opts.protocol ? [opts.protocol] : (PROTOCOLS_OF[transport.kind] ?? ['smart']);
+    const login = (transport as Transport & { login?: () => Promise<void> }).login;
+    if (styles.length > 1 && typeof login === 'function') {
+      // Log in first (under the retry policy, as a first request would): the hash version the
+      // device proves (KLAP v1: the 2021 Kasa firmware) orders the styles, at no extra cost.
+      await withRetry(transport, () => login.call(transport), { ...opts, ...(signal ? { signal } : {}) }, { retries: 0 });
+      styles = PROTOCOLS_OF[transport.kind] ?? styles;
+    }
     for (const protocol of styles) {
       current = createDevice(transport, { ...opts, protocol });
       const answered = transport.stats.requests;

@@ -18,12 +18,12 @@
  * payload: IOT or SMART JSON is the device's family (device/detect.ts).
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { HINTS, KasaTapoError } from '../errors';
+import { HINTS, KasaTapoError, toKasaTapoError } from '../errors';
 import { fixFor } from '../fixes';
 import { KlapCipher, klapAuthHash, klapClientHash, klapServerHash, type KlapVersion } from '../crypto/klap';
 import { warnDefaultCredentials } from '../trust';
 import type { TransportOptions } from '../types';
-import { DEFAULT_CREDENTIALS, HttpSessionTransport, parseSessionCookie, renewalDeadline, type HttpSession } from './http';
+import { DEFAULT_CREDENTIALS, HttpSessionTransport, closedError, parseSessionCookie, renewalDeadline, type HttpSession } from './http';
 
 interface KlapSession extends HttpSession {
   cipher: KlapCipher;
@@ -119,6 +119,25 @@ export class KlapTransport extends HttpSessionTransport<KlapSession> {
       }
     }
     return list;
+  }
+
+  /**
+   * Log in now when there is no live session, so `kind` tells the hash version the device proved
+   * before the first request (device/detect.ts orders the request styles by it). Throws what the
+   * handshake throws (EAUTH, EPROTOCOL, network errors), ECLOSED after close().
+   */
+  async login(): Promise<void> {
+    if (this.closed) throw closedError(this.host);
+    if (this.session && !this.due(this.session)) return;
+    this.session = undefined;
+    try {
+      const s = await this.handshake();
+      if (this.closed) throw closedError(this.host);
+      this.session = s;
+      this.stats.handshakes++;
+    } catch (e) {
+      throw this.closed ? closedError(this.host) : toKasaTapoError(e, this.host);
+    }
   }
 
   protected override due(s: KlapSession): boolean {

@@ -4,6 +4,8 @@
 // version from discovery or, for free, from handshake1 (protocol.md §3.12). Counted at the
 // simulator: logins (KLAP handshake2 accepted) and failed logins.
 import { strict as assert } from 'node:assert';
+import { execFile } from 'node:child_process';
+import * as path from 'node:path';
 import { clearRouteCache, connect, type ConnectOptions } from '../../src/connect';
 import { discoverSingle, parseTdpAnswer } from '../../src/discovery';
 import { routeFor } from '../../src/device/table';
@@ -75,7 +77,7 @@ function checkState(s: DeviceState, sim: SimulatedDevice): void {
   if (p.family === 'strip') {
     assert.equal(s.children?.length, p.iot!.outlets!.length);
     assert.deepEqual(
-      s.children!.map((c) => c.alias),
+      s.children.map((c) => c.alias),
       p.iot!.outlets!.map((o) => o.alias),
     );
   }
@@ -255,6 +257,8 @@ describe('IOT over KLAP v2 (issue 13.1)', function () {
           }
         }
         assert.equal(sim.stats.authFailures, 0);
+        // Handshake1 proved v1 before the first request: the 2021 Kasa firmware gets IOT JSON only.
+        assert.equal(sim.log.count('multipleRequest') + sim.log.count('get_device_info'), 0);
       });
     });
 
@@ -280,6 +284,29 @@ describe('IOT over KLAP v2 (issue 13.1)', function () {
         }
         assert.equal(sim.log.count('system.get_sysinfo'), 0, 'SMART is tried first on KLAP: no IOT request reached the Tapo plug');
       });
+    });
+  });
+
+  it("the CLI shows it as supported with transport 'klap' (discover) and reads it (auto and --transport klap)", async () => {
+    const cli = path.join(__dirname, '../../src/cli.js');
+    const env = { ...process.env, KASA_TAPO_USERNAME: credentials.username, KASA_TAPO_PASSWORD: credentials.password };
+    const run = (args: string[]): Promise<{ code: number; stdout: string; stderr: string }> =>
+      new Promise((resolve) => {
+        execFile(process.execPath, [cli, ...args], { env, timeout: 15000 }, (err, stdout, stderr) =>
+          resolve({ code: err ? (typeof err.code === 'number' ? err.code : 99) : 0, stdout, stderr }),
+        );
+      });
+    await withSim('hs300klap2', async (sim) => {
+      const found = await run(['discover', '--broadcast', sim.host, '--timeout', '1500', '--json']);
+      assert.equal(found.code, 0, found.stderr);
+      const d = (JSON.parse(found.stdout) as { host: string; supported: boolean; transport?: string; protocol: string }[]).find((x) => x.host === sim.host);
+      assert.deepEqual([d?.supported, d?.transport, d?.protocol], [true, 'klap', 'iot']);
+      for (const extra of [[], ['--port', String(sim.port), '--transport', 'klap']]) {
+        const r = await run(['--host', sim.host, ...extra, 'info', '--json']);
+        assert.equal(r.code, 0, r.stderr);
+        const s = JSON.parse(r.stdout) as DeviceState;
+        assert.deepEqual([s.protocol, s.family, s.model, s.children?.length], ['klap', 'strip', 'HS300', 6]);
+      }
     });
   });
 
