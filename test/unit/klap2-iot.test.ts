@@ -11,6 +11,8 @@ import { discoverSingle, parseTdpAnswer } from '../../src/discovery';
 import { routeFor } from '../../src/device/table';
 import { KasaTapoError } from '../../src/errors';
 import { fixFor } from '../../src/fixes';
+import { klapAuthHash, klapServerHash } from '../../src/crypto/klap';
+import { matchKlapHandshake1 } from '../../src/transports/klap';
 import { Pool } from '../../src/pool';
 import { getProfile, listProfiles, startSimulatedDevice, tdpPacket, discoveryResult, type DeviceProfile, type SimulatedDevice } from '../../src/simulator';
 import type { DeviceApi, DeviceState } from '../../src/types';
@@ -221,6 +223,23 @@ describe('IOT over KLAP v2 (issue 13.1)', function () {
   }
 
   describe('the hash version from handshake1 (§3.12 rule 3): a wrong guess costs no extra login', () => {
+    it('matchKlapHandshake1 finds the version whose server hash matches, whichever is preferred', () => {
+      const local = Buffer.alloc(16, 1);
+      const remote = Buffer.alloc(16, 2);
+      const hashes = { 1: [klapAuthHash(1, 'u', 'p')], 2: [klapAuthHash(2, 'u', 'p')] };
+      for (const v of [1, 2] as const) {
+        const body = Buffer.concat([remote, klapServerHash(v, local, remote, hashes[v][0]!)]);
+        for (const preferred of [1, 2] as const) {
+          const m = matchKlapHandshake1(preferred, local, body, hashes, 'h');
+          assert.equal(m.version, v);
+          assert.ok(m.auth.equals(hashes[v][0]!));
+        }
+        const other = { 1: [klapAuthHash(1, 'u', 'wrong')], 2: [klapAuthHash(2, 'u', 'wrong')] };
+        assert.throws(() => matchKlapHandshake1(v, local, body, other, 'h'), isErr('EAUTH'));
+      }
+      assert.throws(() => matchKlapHandshake1(2, local, Buffer.alloc(47), hashes, 'h'), isErr('EPROTOCOL'));
+    });
+
     it("transport 'klap-v1' to a v2 IOT device: continues with v2, reports 'klap', one login", async () => {
       await withSim('hs103klap2', async (sim) => {
         const dev = await connect({ host: sim.host, port: sim.port, credentials, transport: 'klap-v1' });
