@@ -34,7 +34,7 @@ export const KLAP2_PROFILES: DeviceProfile[] = [
   },
   {
     id: 'kp115klap2',
-    alias: 'Dishwasher',
+    alias: 'Tumble Dryer',
     model: 'KP115(US)',
     family: 'plug',
     protocol: 'iot',
@@ -52,7 +52,7 @@ export const KLAP2_PROFILES: DeviceProfile[] = [
   },
   {
     id: 'hs300klap2',
-    alias: 'Office Strip',
+    alias: 'Studio Strip',
     model: 'HS300(US)',
     family: 'strip',
     protocol: 'iot',

@@ -127,6 +127,10 @@ describe('IOT over KLAP v2 (issue 13.1)', function () {
       assert.ok(listProfiles({ all: true }).includes(id));
     }
     assert.equal(getProfile('hs300klap2').iot!.outlets!.length, 6);
+    // Kept out of the default home (the examples' pools list it), but unique should they join it.
+    assert.ok(!listProfiles().includes('hs103klap2'));
+    const all = listProfiles({ all: true }).map(getProfile);
+    for (const k of ['mac', 'deviceId', 'alias'] as const) assert.equal(new Set(all.map((p) => p[k])).size, all.length, k);
   });
 
   describe('discovery picks the hashes (§3.12 rule 1) and the family from device_type', () => {
