@@ -1,27 +1,35 @@
 /**
  * connect(): from a host to a ready Device (python-kasa's device_factory). It picks a transport —
  * the one given, the one a discovery answer names, a single-host discovery, what worked before
- * (a bounded route cache), or probing XOR, KLAP v2, AES, KLAP v1 in turn — builds transport +
- * protocol + adapter through the device layer, and reads the device once so `info()` is known.
+ * (a bounded route cache), or probing XOR, KLAP, AES, TPAP in turn — builds transport + protocol +
+ * adapter through the device layer, and reads the device once so `info()` is known. The
+ * application protocol (IOT or SMART JSON) is the device's own: discovery's `device_type`, what
+ * the route cache learned, or both request styles tried over the session (device/detect.ts);
+ * never the KLAP hash version, which handshake1 proves by itself (transports/klap.ts).
  * It sits above both device/ and discovery.ts, and owns the process's RSA key store (AES sessions
  * share one key pair; a caller may supply its own with `keyPair`).
  */
 import { RsaKeyStore } from './crypto/rsa';
 import { SINGLE_DISCOVERY_TIMEOUT_MS } from './defaults';
-import { createDevice, type Device, type DeviceOptions } from './device';
+import type { Device, DeviceOptions } from './device';
+import { answeredNeitherStyle, openDevice } from './device/detect';
 import { redactingTrace } from './device/wifi';
-import { PORT_OF, PROTOCOL_OF } from './device/table';
+import { PORT_OF, PROTOCOL_OF, PROTOCOLS_OF } from './device/table';
 import { discoverSingle } from './discovery';
 import { KasaTapoError, clip, isKasaTapoError } from './errors';
 import { aesNotTrusted, checkHost, discoveredLoginVersion } from './trust';
 import { createTransport as defaultCreateTransport } from './transports';
-import type { Credentials, DiscoveryResult, Logger, TraceFn, Transport, TransportChoice, TransportKind, TransportOptions } from './types';
+import type { Credentials, DiscoveryResult, Logger, ProtocolKind, TraceFn, Transport, TransportChoice, TransportKind, TransportOptions } from './types';
 
 export interface ConnectOptions {
   host: string;
   port?: number;
   credentials?: Credentials;
-  /** Default 'auto': single-host discovery, then probing XOR, KLAP v2, AES (only if allowed), KLAP v1. */
+  /**
+   * Default 'auto': single-host discovery, then probing XOR, KLAP, AES (only if allowed), TPAP.
+   * 'klap' and 'klap-v1' name the preferred KLAP hashes; the device's handshake1 proves which
+   * version it uses, and that one is used (state.protocol then says which).
+   */
   transport?: TransportChoice;
   /**
    * May an AES login go to this host? It shows the device the password's SHA-1 (login v2) or the
@@ -56,11 +64,22 @@ export interface ConnectOptions {
   signal?: AbortSignal;
 }
 
-/** The order 'auto' probes in when discovery gives nothing. */
-export const PROBE_ORDER: readonly TransportKind[] = ['xor', 'klap', 'aes', 'klap-v1', 'tpap'];
+/**
+ * The order 'auto' probes in when discovery gives nothing. One KLAP probe covers both hash
+ * versions (handshake1 proves which); 'klap-v1' is still a valid explicit choice.
+ */
+export const PROBE_ORDER: readonly TransportKind[] = ['xor', 'klap', 'aes', 'tpap'];
 
-/** Transports found by 'auto', remembered per host:port (bounded). */
-const routeCache = new Map<string, { kind: TransportKind; port: number; loginVersion?: 1 | 2 }>();
+/** A remembered route: transport, port, AES login version, and the device's application protocol. */
+interface Route {
+  kind: TransportKind;
+  port: number;
+  loginVersion?: 1 | 2;
+  protocol?: ProtocolKind;
+}
+
+/** Transports (and protocols) found by 'auto', remembered per host:port (bounded). */
+const routeCache = new Map<string, Route>();
 const ROUTE_CACHE_MAX = 256;
 
 /** Forget what 'auto' learned (all hosts, or one). Never throws. */
@@ -70,12 +89,19 @@ export function clearRouteCache(host?: string): void {
 }
 
 const cacheKey = (o: ConnectOptions): string => `${o.host}|${o.port ?? ''}`;
+const isKlap = (k: TransportKind): boolean => k === 'klap' || k === 'klap-v1';
+/** Whether two transport kinds are one probe (KLAP v1 and v2: handshake1 tells them apart). */
+const sameProbe = (a: TransportKind, b: TransportKind): boolean => a === b || (isKlap(a) && isKlap(b));
+/** A protocol known for this transport (from discovery or the cache), if the transport can carry it. */
+const usable = (kind: TransportKind, p: ProtocolKind | undefined): ProtocolKind | undefined => (p && PROTOCOLS_OF[kind].includes(p) ? p : undefined);
+/** The protocol each device opened by connect() answered in (for the route cache). */
+const learned = new WeakMap<Device, ProtocolKind>();
 
 /** The RSA key pair every AES session opened by connect() shares, generated once on first use. */
 export const keyStore = new RsaKeyStore();
 
-/** Build transport + protocol + adapter + Device for one transport kind. Throws what the factory throws. */
-function build(kind: TransportKind, port: number, opts: ConnectOptions, loginVersion?: 1 | 2): Device {
+/** Build the transport for one kind. Throws what the factory throws. */
+function build(kind: TransportKind, port: number, opts: ConnectOptions, loginVersion?: 1 | 2, protocol?: ProtocolKind): Transport {
   const factory = opts.createTransport ?? defaultCreateTransport;
   const topts: TransportOptions = { host: opts.host, port, keyPair: opts.keyPair ?? (() => keyStore.get()) };
   if (opts.timeoutMs !== undefined) topts.timeoutMs = opts.timeoutMs;
@@ -84,29 +110,32 @@ function build(kind: TransportKind, port: number, opts: ConnectOptions, loginVer
   if (opts.trace) topts.trace = redactingTrace(opts.trace);
   const lv = opts.loginVersion ?? loginVersion;
   if (lv !== undefined) topts.loginVersion = lv;
+  if (protocol) topts.protocol = protocol;
+  return factory(kind, topts);
+}
+
+/**
+ * Connect with one transport and read the device once, in `protocol` when known, else in each
+ * protocol the transport can carry (device/detect.ts); closes the transport on failure.
+ */
+async function open(kind: TransportKind, port: number, opts: ConnectOptions, loginVersion?: 1 | 2, protocol?: ProtocolKind): Promise<Device> {
+  const signal = opts.signal;
+  if (signal?.aborted) throw abortedError(opts.host);
   const retry: DeviceOptions = {};
   if (opts.retries !== undefined) retry.retries = opts.retries;
   if (opts.backoffMs !== undefined) retry.backoffMs = opts.backoffMs;
   if (opts.logger) retry.logger = opts.logger;
-  return createDevice(factory(kind, topts), retry);
-}
-
-/** Connect with one transport and read the device once; closes the transport on failure. */
-async function open(kind: TransportKind, port: number, opts: ConnectOptions, loginVersion?: 1 | 2): Promise<Device> {
-  const signal = opts.signal;
-  if (signal?.aborted) throw abortedError(opts.host);
-  const dev = build(kind, port, opts, loginVersion);
-  const onAbort = (): void => void dev.close();
-  signal?.addEventListener('abort', onAbort, { once: true });
+  if (protocol) retry.protocol = protocol;
   try {
-    await dev.getState();
-    if (signal?.aborted) throw abortedError(opts.host);
-    return dev;
+    const r = await openDevice(build(kind, port, opts, loginVersion, protocol), retry, signal);
+    if (signal?.aborted) {
+      await r.device.close();
+      throw abortedError(opts.host);
+    }
+    learned.set(r.device, r.protocol);
+    return r.device;
   } catch (e) {
-    await dev.close();
     throw signal?.aborted ? abortedError(opts.host) : e;
-  } finally {
-    signal?.removeEventListener('abort', onAbort);
   }
 }
 
@@ -114,6 +143,7 @@ const abortedError = (host: string): KasaTapoError => new KasaTapoError('ECLOSED
 
 /** Worse errors are replaced by more telling ones while probing. */
 const PROBE_RANK: Partial<Record<string, number>> = { EAUTH: 5, EUNSUPPORTED: 1, ETIMEDOUT: 2, EPROTOCOL: 1, ECONNREFUSED: 0 };
+const rank = (e: KasaTapoError): number => PROBE_RANK[e.code] ?? 1;
 
 /**
  * Connect to a device and read its state once (so `info()` is known).
@@ -134,7 +164,12 @@ export async function connect(opts: ConnectOptions): Promise<Device> {
     if (!(choice in PROTOCOL_OF)) throw new KasaTapoError('EBADINPUT', `Unknown transport "${clip(choice)}"; expected auto, xor, klap, klap-v1, aes or tpap`);
     if (choice === 'aes' && !aesOk) throw aesNotTrusted(host, opts.port, 'is not a device you listed');
     const given = opts.discovery?.transport === choice ? discoveredLoginVersion(opts.discovery) : undefined;
-    return open(choice, opts.port ?? PORT_OF[choice], opts, given);
+    const port = opts.port ?? PORT_OF[choice];
+    // The device's protocol: its discovery answer's, else what an earlier session learned.
+    const known = usable(choice, opts.discovery?.protocol) ?? usable(choice, routeCache.get(`${host}|${port}`)?.protocol);
+    const dev = await open(choice, port, opts, given, known);
+    rememberProtocol(`${host}|${port}`, dev);
+    return dev;
   }
 
   // 1. A discovery answer (given, or asked for now).
@@ -159,33 +194,36 @@ export async function connect(opts: ConnectOptions): Promise<Device> {
     const port = opts.port ?? disc.port;
     if (disc.transport === 'aes' && !aesOk) throw aesNotTrusted(host, port, 'announces AES in its discovery answer');
     const lv = discoveredLoginVersion(disc);
-    const dev = await open(disc.transport, port, opts, lv);
-    remember(key, disc.transport, port, lv);
+    const dev = await open(disc.transport, port, opts, lv, usable(disc.transport, disc.protocol));
+    remember(key, dev, port, lv);
     return dev;
   }
 
   // 2. What worked before, then 3. probing.
-  const order = cached ? [cached.kind, ...PROBE_ORDER.filter((k) => k !== cached.kind)] : PROBE_ORDER;
+  const order = cached ? [cached.kind, ...PROBE_ORDER.filter((k) => !sameProbe(k, cached.kind))] : PROBE_ORDER;
   let best: KasaTapoError | undefined;
   for (const kind of order) {
     if (opts.signal?.aborted) throw abortedError(opts.host);
-    const port = opts.port ?? (cached?.kind === kind ? cached.port : PORT_OF[kind]);
+    const hit = cached?.kind === kind ? cached : undefined;
+    const port = opts.port ?? (hit ? hit.port : PORT_OF[kind]);
     if (kind === 'aes' && !aesOk) {
       // No login: an RSA handshake alone tells whether the host speaks AES, to say what to do.
       const e = await probeAes(port, opts);
       if (!e) throw aesNotTrusted(host, port, 'answers the AES handshake');
-      if (!best || (PROBE_RANK[e.code] ?? 1) > (PROBE_RANK[best.code] ?? 1)) best = e;
+      if (!best || rank(e) > rank(best)) best = e;
       continue;
     }
     try {
-      const dev = await open(kind, port, opts, cached?.kind === kind ? cached.loginVersion : undefined);
-      remember(key, kind, port, opts.loginVersion);
+      const dev = await open(kind, port, opts, hit?.loginVersion, usable(kind, hit?.protocol));
+      remember(key, dev, port, opts.loginVersion);
       return dev;
     } catch (e) {
       const ke = isKasaTapoError(e) ? e : new KasaTapoError('EPROTOCOL', String(e), { cause: e });
       opts.logger?.debug?.(`${opts.host}: ${kind} probe failed: ${ke.code}`);
-      if (cached?.kind === kind) routeCache.delete(key);
-      if (!best || (PROBE_RANK[ke.code] ?? 1) > (PROBE_RANK[best.code] ?? 1)) best = ke;
+      if (hit) routeCache.delete(key);
+      // It logged in but answered neither request style: no other transport will be this device.
+      if (answeredNeitherStyle(ke)) throw ke;
+      if (!best || rank(ke) > rank(best)) best = ke;
     }
   }
   throw best ?? new KasaTapoError('ECONNREFUSED', `No transport reached ${opts.host}`, { host: opts.host });
@@ -213,7 +251,30 @@ async function probeAes(port: number, opts: ConnectOptions): Promise<KasaTapoErr
   }
 }
 
-function remember(key: string, kind: TransportKind, port: number, loginVersion?: 1 | 2): void {
+/** Remember how `dev` was reached (its transport kind as proven, e.g. KLAP v1 or v2) and the protocol it answered in. */
+function remember(key: string, dev: Device, port: number, loginVersion?: 1 | 2): void {
+  const kind = dev.info()?.protocol;
+  if (!kind) return;
+  const route: Route = { kind, port };
+  if (loginVersion !== undefined) route.loginVersion = loginVersion;
+  const protocol = learned.get(dev);
+  if (protocol) route.protocol = protocol;
+  put(key, route);
+  // The pool reconnects with the transport and port found: let that connect know the protocol too.
+  const exact = `${dev.host}|${dev.port}`;
+  if (exact !== key) put(exact, route);
+}
+
+/** After an explicit-transport connect: remember the protocol the device answered in, for the next one. */
+function rememberProtocol(key: string, dev: Device): void {
+  const protocol = learned.get(dev);
+  const kind = dev.info()?.protocol;
+  if (!protocol || !kind) return;
+  const old = routeCache.get(key);
+  put(key, old && sameProbe(old.kind, kind) ? { ...old, kind, protocol } : { kind, port: dev.port, protocol });
+}
+
+function put(key: string, route: Route): void {
   if (routeCache.size >= ROUTE_CACHE_MAX && !routeCache.has(key)) routeCache.delete(routeCache.keys().next().value!);
-  routeCache.set(key, loginVersion !== undefined ? { kind, port, loginVersion } : { kind, port });
+  routeCache.set(key, route);
 }

@@ -127,7 +127,7 @@ export function parseTdpAnswer(buf: Buffer, host: string): DiscoveryResult | und
   const https = mgt?.['is_support_https'] === true;
   const httpPort = mgt?.['http_port'];
   const route = mgt
-    ? routeFor(type, encrypt, https, { profile: res['tpap'], preferred: res['tpap_preferred'] })
+    ? routeFor(type, encrypt, https, { profile: res['tpap'], preferred: res['tpap_preferred'] }, { lv: mgt['lv'], newKlap: mgt['new_klap'] })
     : {
         supported: false as const,
         protocol: type.toUpperCase().startsWith('IOT.') ? ('iot' as const) : ('smart' as const),
@@ -150,6 +150,8 @@ export function parseTdpAnswer(buf: Buffer, host: string): DiscoveryResult | und
   if (r.transport === 'tpap' && typeof tpapPort === 'number' && Number.isInteger(tpapPort) && tpapPort > 0 && tpapPort < 65536) r.port = tpapPort;
   const lv = mgt?.['lv'];
   if (lv === 1 || lv === 2) r.loginVersion = lv;
+  // An IOT device on the v2 KLAP hashes (protocol.md §3.12), announced by `new_klap` alone: login version 2.
+  else if (r.transport === 'klap' && r.protocol === 'iot') r.loginVersion = 2;
   const alias = s(res['device_name']);
   if (alias) r.alias = alias;
   const mac = normaliseMac(res['mac']);

@@ -84,6 +84,11 @@ export interface TransportOptions {
    * the user chose it. Never a fallback from one to the other (src/trust.ts).
    */
   loginVersion?: 1 | 2;
+  /**
+   * The application protocol the device speaks, when known (discovery, or an earlier session).
+   * KLAP only uses it to word a login failure: an IOT device on v2 hashes gets fix 'klap-v2-iot'.
+   */
+  protocol?: ProtocolKind;
   /** AES only: supplies the RSA key pair (a pool shares one). Default: one generated per transport. */
   keyPair?: () => Promise<RsaKeyPair>;
   trace?: TraceFn;
@@ -262,8 +267,9 @@ export interface DiscoveryResult {
   deviceType?: string;
   /** Set when the library can talk to the device. */
   transport?: TransportKind;
+  /** The application protocol (IOT or SMART JSON): the prefix of `deviceType`, never the KLAP hash version. */
   protocol: ProtocolKind;
-  /** AES login version from discovery (`mgt_encrypt_schm.lv`). */
+  /** Login version from discovery (`mgt_encrypt_schm.lv`; AES login, KLAP hashes of IOT devices). */
   loginVersion?: 1 | 2;
   supported: boolean;
   /** Why `supported` is false, with the fix where one is known. */

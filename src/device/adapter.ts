@@ -1,6 +1,6 @@
 /** The contract between the device facade and its two protocol adapters (IOT and SMART). */
 import type { RetryStats } from '../protocols/retry';
-import type { ChildState, EnergyHistory, EnergyReading, WithRaw } from '../types';
+import type { ChildState, EnergyHistory, EnergyReading, Transport, TransportKind, WithRaw } from '../types';
 import type { Normalised } from './caps';
 import type { NormPatch } from './patch';
 
@@ -23,4 +23,12 @@ export interface Adapter {
 export function describe(n: Normalised, child?: ChildState): string {
   const base = n.state.model ?? n.state.alias ?? n.state.host;
   return child ? `${base} ${child.kind ?? 'child'} "${child.alias ?? child.id}"` : base;
+}
+
+/** Where a state comes from: `transport` read live (a KLAP transport's kind follows the hash version handshake1 proved). Never throws. */
+export function whereOf(t: Transport): { host: string; port: number; transport: TransportKind } {
+  return Object.defineProperty({ host: t.host, port: t.port } as { host: string; port: number; transport: TransportKind }, 'transport', {
+    get: () => t.kind,
+    enumerable: true,
+  });
 }

@@ -19,11 +19,12 @@ import type {
   EnergyHistory,
   EnergyReading,
   Logger,
+  ProtocolKind,
   StatePatch,
   Transport,
   WithRaw,
 } from '../types';
-import { describe, type Adapter } from './adapter';
+import { describe, whereOf, type Adapter } from './adapter';
 import { autoUpdateOn } from './autoupdate';
 import { childCaps, type Normalised } from './caps';
 import { resolveChild } from './children';
@@ -377,23 +378,22 @@ function noted<T>(note: Note, r: WithRaw<T>): T {
   return r.value;
 }
 
-/** What a Device needs besides its transport: the protocol layer's retry policy. */
+/** What a Device needs besides its transport: the protocol layer's retry policy, and the device's protocol. */
 export interface DeviceOptions {
   retries?: number;
   backoffMs?: number;
   logger?: Logger;
+  /** IOT or SMART JSON (discovery's device_type, or device/detect.ts). Default: the transport's usual one (PROTOCOL_OF). */
+  protocol?: ProtocolKind;
 }
 
-/**
- * Build protocol + adapter + Device over an open-able transport (chosen by the transport's kind
- * from the one family × encryption table). Never throws.
- */
+/** Build protocol + adapter + Device over an open-able transport, in the given protocol. Never throws. */
 export function createDevice(transport: Transport, opts: DeviceOptions = {}): Device {
   const abort = new AbortController();
   const retry = { retries: opts.retries, backoffMs: opts.backoffMs, signal: abort.signal, ...(opts.logger ? { logger: opts.logger } : {}) };
-  const where = { host: transport.host, port: transport.port, transport: transport.kind };
+  const where = whereOf(transport);
   const adapter: Adapter =
-    PROTOCOL_OF[transport.kind] === 'iot'
+    (opts.protocol ?? PROTOCOL_OF[transport.kind]) === 'iot'
       ? new IotAdapter(new IotProtocol(transport, retry), where)
       : new SmartAdapter(new SmartProtocol(transport, retry), where);
   return new Device(transport, adapter, abort);

@@ -1,14 +1,27 @@
 /**
  * The one table that maps family × encryption to a protocol and a transport (protocol.md §1, §6.5),
  * and the family classifiers. Nothing else in the library branches on Kasa versus Tapo: the two
- * protocol adapters (iot-adapter.ts, smart-adapter.ts) are chosen from `PROTOCOL_OF`.
+ * protocol adapters (iot-adapter.ts, smart-adapter.ts) are chosen from the device's protocol
+ * (discovery's `device_type`, or what the device answered: device/detect.ts).
  */
 import { DEFAULT_PORTS } from '../defaults';
 import { HINTS } from '../errors';
 import { tpapProfileIssue, type TpapProfile } from '../transports/tpap';
 import type { Family, ProtocolKind, TransportKind } from '../types';
 
-/** Which application protocol each transport carries. */
+/**
+ * The application protocols each transport can carry, the usual one first. KLAP carries both:
+ * its hash version never says which (Kasa IOT devices on 2025–26 firmware use the v2 hashes).
+ */
+export const PROTOCOLS_OF: Readonly<Record<TransportKind, readonly ProtocolKind[]>> = {
+  xor: ['iot'],
+  'klap-v1': ['iot', 'smart'],
+  klap: ['smart', 'iot'],
+  aes: ['smart'],
+  tpap: ['smart'],
+};
+
+/** The usual application protocol of each transport (the first of PROTOCOLS_OF); createDevice's default. */
 export const PROTOCOL_OF: Readonly<Record<TransportKind, ProtocolKind>> = {
   xor: 'iot',
   'klap-v1': 'iot',
@@ -20,7 +33,7 @@ export const PROTOCOL_OF: Readonly<Record<TransportKind, ProtocolKind>> = {
 /** Default port per transport. */
 export const PORT_OF: Readonly<Record<TransportKind, number>> = DEFAULT_PORTS;
 
-/** `<IOT|SMART>.<encrypt_type>` → transport (protocol.md §1; HTTPS variants are unsupported). */
+/** `<IOT|SMART>.<encrypt_type>` → transport (protocol.md §1; HTTPS variants are unsupported; IOT.KLAP: see routeFor). */
 const ROUTES: Readonly<Record<string, TransportKind>> = {
   'IOT.XOR': 'xor',
   'IOT.KLAP': 'klap-v1',
@@ -38,9 +51,17 @@ export type Route = { supported: true; transport: TransportKind; protocol: Proto
  * Route a device from its type (`IOT.SMARTPLUGSWITCH`, `SMART.TAPOPLUG`, ...), its encryption
  * (`XOR`, `KLAP`, `AES`, `TPAP`, ...), its HTTPS flag and, for TPAP, the discovery's `tpap` object
  * and `tpap_preferred` flag: `TPAP` (or `KLAP` with `tpap_preferred: true` and a usable profile)
- * routes to the tpap transport unless the profile needs TLS or a cloud certificate. Never throws.
+ * routes to the tpap transport unless the profile needs TLS or a cloud certificate. `IOT.KLAP`
+ * takes the v2 hashes ('klap') when `mgt_encrypt_schm.lv >= 2` or `new_klap >= 1` (`klap`, from
+ * the same answer), else v1 ('klap-v1'); `SMART.KLAP` is always v2 (protocol.md §3.12). Never throws.
  */
-export function routeFor(deviceType: string, encrypt: string | undefined, https: boolean, tpap?: { profile?: unknown; preferred?: unknown }): Route {
+export function routeFor(
+  deviceType: string,
+  encrypt: string | undefined,
+  https: boolean,
+  tpap?: { profile?: unknown; preferred?: unknown },
+  klap?: { lv?: unknown; newKlap?: unknown },
+): Route {
   const prefix = deviceType.toUpperCase().startsWith('IOT.') ? 'IOT' : 'SMART';
   const protocol: ProtocolKind = prefix === 'IOT' ? 'iot' : 'smart';
   const enc = (encrypt ?? '').toUpperCase();
@@ -51,9 +72,16 @@ export function routeFor(deviceType: string, encrypt: string | undefined, https:
     return issue ? { supported: false, protocol, reason: issue } : { supported: true, transport: 'tpap', protocol };
   }
   if (https || HTTPS_ONLY_TYPES.has(deviceType.toUpperCase())) return { supported: false, protocol, reason: HINTS.https };
+  if (prefix === 'IOT' && enc === 'KLAP' && isKlapV2(klap)) return { supported: true, transport: 'klap', protocol };
   const transport = ROUTES[`${prefix}.${enc}`];
   if (!transport) return { supported: false, protocol, reason: `Unknown encryption "${enc.slice(0, 20) || 'none'}" for ${deviceType.slice(0, 40)}` };
   return { supported: true, transport, protocol };
+}
+
+/** Whether an IOT.KLAP discovery answer announces the v2 hashes: `lv >= 2` or `new_klap >= 1` (either suffices). Never throws. */
+export function isKlapV2(klap: { lv?: unknown; newKlap?: unknown } | undefined): boolean {
+  const n = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : typeof v === 'string' && /^\d{1,3}$/.test(v) ? Number(v) : 0);
+  return n(klap?.lv) >= 2 || n(klap?.newKlap) >= 1;
 }
 
 /** Strip the region suffix: 'HS110(EU)' → 'HS110'. Never throws. */

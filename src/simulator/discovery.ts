@@ -101,6 +101,7 @@ export function discoveryResult(p: DeviceProfile, host: string, httpPort: number
   const schm: Record<string, unknown> = { is_support_https: !!d.https, http_port: httpPort };
   if (d.encryptType) schm['encrypt_type'] = d.encryptType;
   if (d.lv !== undefined) schm['lv'] = d.lv;
+  if (d.newKlap !== undefined) schm['new_klap'] = d.newKlap;
   const result: Record<string, unknown> = {
     device_id: simHex(`${p.id}:disco`, 32),
     owner: simHex('owner', 32),

@@ -1,6 +1,87 @@
-/** The simulated Kasa (IOT) devices: XOR and KLAP v1 firmware. */
+/**
+ * The simulated Kasa (IOT) devices: XOR, KLAP v1 (2021 UK firmware) and KLAP v2 firmware — the
+ * 2025–26 "enhanced local communication security" updates of HS103, KP115, HS300 (IOT JSON over
+ * the v2 KLAP hashes; their 20002 answer carries `lv: 2, new_klap: 1`, protocol.md §3.12).
+ */
 import type { DeviceProfile } from './profiles';
 import { simHex } from './sim-hex';
+
+/** `mgt_encrypt_schm` of the 2025–26 Kasa IOT firmware: KLAP, login version 2, new KLAP. */
+const IOT_KLAP2 = { deviceType: 'IOT.SMARTPLUGSWITCH', encryptType: 'KLAP', httpPort: 80, lv: 2, newKlap: 1 } as const;
+
+/**
+ * Kasa IOT devices on 2025–26 firmware: IOT JSON over KLAP with the v2 hashes (values of our own).
+ * Kept out of the default home for now (`inHome: false`: the examples' pools list the home).
+ */
+export const KLAP2_PROFILES: DeviceProfile[] = [
+  {
+    id: 'hs103klap2',
+    alias: 'Porch Light',
+    model: 'HS103(US)',
+    family: 'plug',
+    protocol: 'iot',
+    transport: 'klap',
+    mac: '5C:62:8B:3A:10:0A',
+    deviceId: simHex('hs103klap2', 40),
+    hwVer: '5.0',
+    fwVer: '1.1.3 Build 250310 Rel.104522',
+    on: true,
+    baseW: 60,
+    voltageV: 120,
+    discovery: { ...IOT_KLAP2 },
+    inHome: false,
+    iot: { kind: 'plug', devName: 'Smart Wi-Fi Plug Lite', typeKey: 'mic_type' },
+  },
+  {
+    id: 'kp115klap2',
+    alias: 'Tumble Dryer',
+    model: 'KP115(US)',
+    family: 'plug',
+    protocol: 'iot',
+    transport: 'klap',
+    mac: '5C:62:8B:3A:10:0B',
+    deviceId: simHex('kp115klap2', 40),
+    hwVer: '1.0',
+    fwVer: '1.1.2 Build 241220 Rel.160512',
+    on: true,
+    baseW: 1150,
+    voltageV: 120,
+    discovery: { ...IOT_KLAP2 },
+    inHome: false,
+    iot: { kind: 'plug', devName: 'Smart Wi-Fi Plug Mini', typeKey: 'mic_type', emeter: 'v2' },
+  },
+  {
+    id: 'hs300klap2',
+    alias: 'Studio Strip',
+    model: 'HS300(US)',
+    family: 'strip',
+    protocol: 'iot',
+    transport: 'klap',
+    mac: '5C:62:8B:3A:10:0C',
+    deviceId: simHex('hs300klap2', 40),
+    hwVer: '2.0',
+    fwVer: '1.1.2 Build 241220 Rel.161303',
+    on: true,
+    baseW: 0,
+    voltageV: 120,
+    discovery: { ...IOT_KLAP2 },
+    inHome: false,
+    iot: {
+      kind: 'strip',
+      devName: 'Smart Wi-Fi Power Strip',
+      typeKey: 'mic_type',
+      emeter: 'v2',
+      outlets: [
+        { alias: 'Monitor', on: true, baseW: 28 },
+        { alias: 'Desk Lamp', on: false, baseW: 9 },
+        { alias: 'Printer', on: false, baseW: 350 },
+        { alias: 'Speakers', on: true, baseW: 14 },
+        { alias: 'Phone Charger', on: true, baseW: 6 },
+        { alias: 'Desk Fan', on: false, baseW: 45 },
+      ],
+    },
+  },
+];
 
 export const KASA_PROFILES: DeviceProfile[] = [
   {

@@ -7,7 +7,7 @@
  * `discovery` block) and its initial state. `iot.ts` and `smart.ts` turn a profile into a stateful
  * device model.
  */
-import { KASA_PROFILES } from './profiles-kasa';
+import { KASA_PROFILES, KLAP2_PROFILES } from './profiles-kasa';
 import { TAPO_PROFILES } from './profiles-tapo';
 import { TPAP_PROFILES } from './profiles-tpap';
 import type { Family, TransportKind } from '../types';
@@ -24,6 +24,11 @@ export interface DiscoverySpec {
   encryptType?: 'KLAP' | 'AES' | 'TPAP';
   /** `mgt_encrypt_schm.lv`; absent = login v1 / KLAP v1. */
   lv?: number;
+  /**
+   * `mgt_encrypt_schm.new_klap` (2025–26 Kasa IOT firmware on the v2 KLAP hashes, with `lv: 2`).
+   * Either field alone announces v2 (protocol.md §3.12 rule 1): drop one to test that.
+   */
+  newKlap?: number;
   https?: boolean;
   /** Port advertised when the device runs on its standard port (default 80, 443 for https). */
   httpPort?: number;
@@ -129,6 +134,11 @@ export interface DeviceProfile {
   defaultFaults?: Faults;
   /** TPAP devices: how they log in (wire/tpap.ts). */
   tpap?: TpapSimOptions;
+  /**
+   * false: not in the default simulated home (startSimulatedHome without `profiles`, listProfiles());
+   * start it by id. Default true.
+   */
+  inHome?: boolean;
   /** Why a client cannot control it, for the "found but unsupported" discovery cases. */
   unsupported?: string;
   iot?: IotSpec;
@@ -138,13 +148,14 @@ export interface DeviceProfile {
 /** Deterministic, masked-looking hex ids of our own (not any real device's). */
 export { simHex } from './sim-hex';
 
-const PROFILE_LIST: DeviceProfile[] = [...KASA_PROFILES, ...TAPO_PROFILES, ...TPAP_PROFILES];
+// New profiles go last: a simulated home puts device i on <base>.<i+1>, so the earlier ones keep their addresses.
+const PROFILE_LIST: DeviceProfile[] = [...KASA_PROFILES, ...TAPO_PROFILES, ...TPAP_PROFILES, ...KLAP2_PROFILES];
 
 export const PROFILES: Readonly<Record<string, DeviceProfile>> = Object.freeze(Object.fromEntries(PROFILE_LIST.map((p) => [p.id, p])));
 
-/** Every profile id, in table order. */
-export function listProfiles(): string[] {
-  return PROFILE_LIST.map((p) => p.id);
+/** Every profile id of the default simulated home, in table order; with `all`, also those kept out of it (`inHome: false`). */
+export function listProfiles(opts: { all?: boolean } = {}): string[] {
+  return PROFILE_LIST.filter((p) => opts.all || p.inHome !== false).map((p) => p.id);
 }
 
 /** A deep copy of a profile (callers may change it). Throws Error on an unknown id. */

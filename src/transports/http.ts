@@ -9,8 +9,8 @@
 import * as http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { HINTS, KasaTapoError, toKasaTapoError } from '../errors';
-import { parseJson } from '../json';
 import { fixFor } from '../fixes';
+import { parseJson } from '../json';
 import type { Credentials, Transport, TransportKind, TransportOptions, TransportStats } from '../types';
 
 import { DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_PORTS, DEFAULT_TIMEOUT_MS } from '../defaults';
@@ -213,11 +213,11 @@ export abstract class HttpSessionTransport<S extends HttpSession> implements Tra
     this.http.close();
   }
 
-  /** Error for an unexpected HTTP status during a handshake (403 → EAUTH + hint, 404 → EUNSUPPORTED). */
+  /** Error for an unexpected HTTP status during a handshake (403 → EAUTH + fix 'third-party', 404 → EUNSUPPORTED). */
   protected statusError(status: number, step: string): KasaTapoError {
     const d = { host: this.host, httpStatus: status };
     if (status === 403)
-      return new KasaTapoError('EAUTH', `${this.host} refused the ${step} (HTTP 403)`, { ...d, fix: 'third-party', hint: fixFor('third-party') });
+      return new KasaTapoError('EAUTH', `${this.host} refused the ${step} (HTTP 403)`, { ...d, fix: 'third-party', hint: fixFor('third-party', d) });
     if (status === 404) return new KasaTapoError('EUNSUPPORTED', `${this.host} does not offer the ${this.kind} transport (HTTP 404 on ${step})`, d);
     return new KasaTapoError('EPROTOCOL', `${this.host} answered the ${step} with HTTP ${status}`, d);
   }

@@ -628,9 +628,9 @@ describe('device facade', () => {
       );
     });
 
-    it('probes XOR, KLAP, AES, KLAP v1 in order, keeps the most telling error, remembers the winner', async () => {
+    it('probes XOR, KLAP (both hash versions at once), AES, TPAP in order, keeps the most telling error, remembers the winner', async () => {
       const tried: TransportKind[] = [];
-      const plug = iotDevice({ mic_type: 'IOT.SMARTPLUGSWITCH', relay_state: 1 });
+      const plug = smartDevice({ get_device_info: () => ({ type: 'SMART.TAPOPLUG', model: 'P110', device_on: true }) });
       const factory = (winner: TransportKind | undefined) => (k: TransportKind, o: { host: string; port?: number }) => {
         tried.push(k);
         return new FakeTransport(
@@ -644,12 +644,12 @@ describe('device facade', () => {
           o.port,
         );
       };
-      const dev = await connect({ host: '127.0.0.1', discoveryTimeoutMs: 0, createTransport: factory('klap-v1') });
-      assert.deepEqual(tried, ['xor', 'klap', 'aes', 'klap-v1']);
-      assert.equal(dev.info()!.protocol, 'klap-v1');
+      const dev = await connect({ host: '127.0.0.1', discoveryTimeoutMs: 0, createTransport: factory('tpap') });
+      assert.deepEqual(tried, ['xor', 'klap', 'aes', 'tpap']);
+      assert.equal(dev.info()!.protocol, 'tpap');
       tried.length = 0;
-      await connect({ host: '127.0.0.1', discoveryTimeoutMs: 0, createTransport: factory('klap-v1') });
-      assert.deepEqual(tried, ['klap-v1']);
+      await connect({ host: '127.0.0.1', discoveryTimeoutMs: 0, createTransport: factory('tpap') });
+      assert.deepEqual(tried, ['tpap']);
       clearRouteCache();
       await assert.rejects(connect({ host: '127.0.0.1', discoveryTimeoutMs: 0, createTransport: factory(undefined) }), isErr('EAUTH'));
     });

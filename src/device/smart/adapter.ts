@@ -38,6 +38,13 @@ export class SmartAdapter implements Adapter {
     const info = res['get_device_info'];
     if (info instanceof KasaTapoError) throw info;
     if (!info) throw new KasaTapoError('EPROTOCOL', 'The device did not answer get_device_info', { host: this.where.host });
+    // Every SMART device names itself; an empty result is another dialect's answer read as SMART (device/detect.ts).
+    if (!['device_id', 'model', 'type'].some((k) => typeof info[k] === 'string')) {
+      throw new KasaTapoError('EPROTOCOL', 'The get_device_info answer names no device (no device_id, model or type): not a SMART answer', {
+        host: this.where.host,
+        method: 'get_device_info',
+      });
+    }
     if (first) {
       const nego = res['component_nego'];
       this.components = smartComponents(nego instanceof KasaTapoError ? undefined : nego);
