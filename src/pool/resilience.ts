@@ -4,7 +4,7 @@
  * and transport it remembers per device (protocol-changed, firmware-changed). Plain functions
  * over an entry's state, kept off the hot path: a request that goes well reads two fields here.
  */
-import { KasaTapoError, isConnectTimeout } from '../errors';
+import { type KasaTapoError, isConnectTimeout } from '../errors';
 import { isRateLimited } from '../protocols/retry';
 import type { Pacing } from '../types';
 
