@@ -33,6 +33,13 @@ export interface HealthHost {
   dropSession(e: Entry): Promise<void>;
 }
 
+/**
+ * Whether a rejected login counts against the login budget: one that showed the device a proof
+ * (AES, TPAP). A KLAP client checks the device's hash itself and never sends a wrong proof, and a
+ * handshake refused with HTTP 403 (Third-Party Compatibility off) is no login either.
+ */
+const spendsLogin = (e: Entry, err: KasaTapoError): boolean => err.httpStatus !== 403 && e.transport !== 'klap' && e.transport !== 'klap-v1';
+
 export class Health {
   constructor(
     private readonly opts: HealthOptions,
@@ -86,7 +93,7 @@ export class Health {
   failed(e: Entry, err: KasaTapoError): void {
     this.countError(e, err.code);
     e.lastError = err;
-    if (err.code === 'EAUTH' && ++e.loginFails >= this.opts.loginBudget) {
+    if (err.code === 'EAUTH' && spendsLogin(e, err) && ++e.loginFails >= this.opts.loginBudget) {
       // The login budget is spent: no login for loginLockMs (the device's own lockout is worse).
       const until = Date.now() + this.opts.loginLockMs;
       err = new KasaTapoError('ELOCKED', `${e.key}: ${e.loginFails} failed logins in a row; no login is sent before ${clockTime(until)}`, {

@@ -52,7 +52,8 @@ export interface PoolOptions {
    */
   authRetryMs?: number;
   /**
-   * Login budget: after this many failed logins in a row (no success between), the pool itself
+   * Login budget: after this many failed logins in a row (no success between; AES and TPAP logins —
+   * a KLAP client never sends a wrong proof, and a handshake refused with 403 is no login), the pool itself
    * blocks logins to the device for `loginLockMs` — requests fail at once with ELOCKED (`until`,
    * guided fix 'locked') and status 'locked', and nothing is sent — so a wrong password never runs
    * into the device's own lockout (often 30 minutes). A device's lockout answer (-40404 with
