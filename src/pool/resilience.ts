@@ -20,8 +20,10 @@ export function signalsChange(err: KasaTapoError): boolean {
   switch (err.code) {
     case 'EAUTH':
     case 'ECONNREFUSED':
-    case 'EUNSUPPORTED':
       return true;
+    case 'EUNSUPPORTED':
+      // Only "not this transport" (HTTP 404 on a handshake, AES 1003), never "no energy meter".
+      return err.httpStatus === 404 || err.deviceCode === 1003;
     case 'EPROTOCOL':
       return err.httpStatus !== undefined && err.httpStatus >= 400 && err.httpStatus < 500;
     default:
