@@ -25,6 +25,7 @@ function layerOf(abs) {
     protocols: 3,
     device: 4,
     discovery: 5,
+    wake: 5,
     connect: 6,
     pool: 7,
     tddp: 7,

@@ -10,7 +10,7 @@
  * share one key pair; a caller may supply its own with `keyPair`).
  */
 import { RsaKeyStore } from './crypto/rsa';
-import { SINGLE_DISCOVERY_TIMEOUT_MS } from './defaults';
+import { SINGLE_DISCOVERY_TIMEOUT_MS, WAKE_WAIT_MS } from './defaults';
 import type { Device, DeviceOptions } from './device';
 import { answeredNeitherStyle, openDevice } from './device/detect';
 import { redactingTrace } from './device/wifi';
@@ -19,7 +19,9 @@ import { discoverSingle } from './discovery';
 import { KasaTapoError, clip, isKasaTapoError } from './errors';
 import { aesNotTrusted, checkHost, discoveredLoginVersion } from './trust';
 import { createTransport as defaultCreateTransport } from './transports';
-import type { Credentials, DiscoveryResult, Logger, ProtocolKind, TraceFn, Transport, TransportChoice, TransportKind, TransportOptions } from './types';
+import type { Credentials, DiscoveryResult, Logger, Pacing, ProtocolKind, TraceFn, Transport, TransportChoice, TransportKind, TransportOptions } from './types';
+import { wakeDevice } from './wake';
+import { fixFor } from './fixes';
 
 export interface ConnectOptions {
   host: string;
@@ -62,6 +64,13 @@ export interface ConnectOptions {
    * then rejects with ECLOSED. The pool's close() uses it.
    */
   signal?: AbortSignal;
+  /**
+   * Wake-up (src/wake.ts): when an HTTP transport's connection is refused, send one UDP 20002
+   * probe to the host, wait WAKE_WAIT_MS and retry once (once per connect). Default true.
+   */
+  wake?: boolean;
+  /** HTTP transports: the pool's pacing of this device (TransportOptions.pacing). */
+  pacing?: Pacing;
 }
 
 /**
@@ -108,17 +117,50 @@ function build(kind: TransportKind, port: number, opts: ConnectOptions, loginVer
   if (opts.credentials) topts.credentials = opts.credentials;
   if (opts.logger) topts.logger = opts.logger;
   if (opts.trace) topts.trace = redactingTrace(opts.trace);
+  if (opts.pacing) topts.pacing = opts.pacing;
   const lv = opts.loginVersion ?? loginVersion;
   if (lv !== undefined) topts.loginVersion = lv;
   if (protocol) topts.protocol = protocol;
   return factory(kind, topts);
 }
 
+/** One wake-up per connect() call. */
+const wakes = new WeakMap<ConnectOptions, true>();
+
+/**
+ * openOnce(), and when an HTTP transport's connection is refused: one UDP 20002 wake-up probe, a
+ * WAKE_WAIT_MS wait and one retry (once per connect() call). A refusal after that carries the
+ * guided fix 'unreachable'; success after it is logged with the fix 'woke'.
+ */
+async function open(kind: TransportKind, port: number, opts: ConnectOptions, loginVersion?: 1 | 2, protocol?: ProtocolKind): Promise<Device> {
+  try {
+    return await openOnce(kind, port, opts, loginVersion, protocol);
+  } catch (e) {
+    if (!isKasaTapoError(e) || e.code !== 'ECONNREFUSED' || kind === 'xor' || opts.wake === false || wakes.has(opts) || opts.signal?.aborted) throw e;
+    wakes.set(opts, true);
+    await wakeDevice(opts.host, { keyPair: opts.keyPair ?? (() => keyStore.get()), ...(opts.logger ? { logger: opts.logger } : {}) });
+    await new Promise((r) => setTimeout(r, WAKE_WAIT_MS));
+    try {
+      const dev = await openOnce(kind, port, opts, loginVersion, protocol);
+      opts.logger?.info?.(`${opts.host}: ${fixFor('woke', { port })}`);
+      return dev;
+    } catch (e2) {
+      if (!isKasaTapoError(e2) || e2.code !== 'ECONNREFUSED') throw e2;
+      throw new KasaTapoError('ECONNREFUSED', `Connection to ${opts.host}:${port} refused, also after a wake-up probe`, {
+        host: opts.host,
+        fix: 'unreachable',
+        hint: fixFor('unreachable', { port }),
+        cause: e2,
+      });
+    }
+  }
+}
+
 /**
  * Connect with one transport and read the device once, in `protocol` when known, else in each
  * protocol the transport can carry (device/detect.ts); closes the transport on failure.
  */
-async function open(kind: TransportKind, port: number, opts: ConnectOptions, loginVersion?: 1 | 2, protocol?: ProtocolKind): Promise<Device> {
+async function openOnce(kind: TransportKind, port: number, opts: ConnectOptions, loginVersion?: 1 | 2, protocol?: ProtocolKind): Promise<Device> {
   const signal = opts.signal;
   if (signal?.aborted) throw abortedError(opts.host);
   const retry: DeviceOptions = {};

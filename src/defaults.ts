@@ -50,7 +50,19 @@ export const POOL_DEFAULTS = {
   probeMaxMs: 30000,
   idleCloseMs: 300000,
   authRetryMs: 60000,
+  loginBudget: 3,
+  loginLockMs: 1_800_000,
+  paceMs: 250,
+  paceMaxMs: 4000,
+  paceQuietMs: 60_000,
+  paceRetries: 3,
 } as const;
+/** A lockout answer (-40404) without `sec_left`: assume devices' usual 30 minutes. */
+export const DEFAULT_LOCKOUT_MS = 1_800_000;
+/** Wake-up: after the UDP 20002 probe, wait this long before the one retry of a refused connection. */
+export const WAKE_WAIT_MS = 300;
+/** Re-detection's unicast discovery wait. */
+export const REDETECT_TIMEOUT_MS = 1500;
 /** A handshake holds one of the pool's connectConcurrency slots for at most this long. */
 export const SETUP_LEASE_MS = 250;
 /** The offline probe's TCP connect waits at most this long (or timeoutMs when shorter). */

@@ -96,6 +96,20 @@ export interface TransportOptions {
   tpapCiphers?: ('aes_128_ccm' | 'aes_256_ccm' | 'chacha20_poly1305')[];
   /** TPAP only: log in again after this many ms even if the device has not ended the session. Default 3,600,000. */
   tpapRenewAfterMs?: number;
+  /** HTTP transports: a minimum gap between requests, shared with (and set by) the pool. Default none. */
+  pacing?: Pacing;
+}
+
+/**
+ * Pacing of one device (the pool's, after rate-limit answers or socket errors): no request starts
+ * before `last + gapMs`. `gapMs` 0 = no pacing. Mutable; the pool owns it.
+ */
+export interface Pacing {
+  gapMs: number;
+  /** Epoch ms when the last request ended (kept while gapMs > 0). */
+  last: number;
+  /** Epoch ms after which, with no new trouble, pacing ends. */
+  calmAt: number;
 }
 
 // ---------------------------------------------------------------------------------------------

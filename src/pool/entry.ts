@@ -1,7 +1,7 @@
 /** One device the pool tracks: its session, queue, health, pollers and counters. Plain state. */
 import type * as net from 'node:net';
 import type { KasaTapoError } from '../errors';
-import type { ChildRef, DeviceApi, TransportKind } from '../types';
+import type { ChildRef, DeviceApi, Pacing, TransportKind } from '../types';
 import type { DeviceStats, DeviceStatus, PollKind, PollListener, PoolDeviceConfig, SubscribeOptions } from './types';
 
 /** A queued call on a device's session. */
@@ -53,6 +53,20 @@ export class Entry {
   probeDelay = 0;
   /** Until this epoch ms, requests fail at once with lastError (EAUTH). */
   authUntil = 0;
+  /** Failed logins in a row (the login budget). */
+  loginFails = 0;
+  /** While status is 'locked': until this epoch ms requests fail at once with lastError (ELOCKED). */
+  lockedUntil = 0;
+  /** Minimum gap between requests (rate limits, socket errors); shared with the HTTP transport. */
+  readonly pacing: Pacing = { gapMs: 0, last: 0, calmAt: 0 };
+  /** A request on a known transport succeeded since the last re-detection (re-detection may run). */
+  worked = false;
+  /** The transport the device last spoke (protocol-changed compares with it). */
+  spoke?: TransportKind;
+  /** The wake-up probe before the first connect was sent. */
+  woken = false;
+  /** The firmware version of the last reading. */
+  firmware?: string;
   readonly pollers = new Map<string, PollStream>();
   lastError?: KasaTapoError;
   readonly stats: DeviceStats;

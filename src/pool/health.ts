@@ -1,11 +1,13 @@
 /**
- * Health: each device's status (idle → connecting → online, error, offline, auth-error), the
- * refusals that fail a request at once (offline, locked out after EAUTH, queue full), and the
+ * Health: each device's status (idle → connecting → online, error, offline, auth-error, locked),
+ * the refusals that fail a request at once (offline, held after EAUTH, locked — the device's
+ * lockout or the login budget — until a time, queue full), and the
  * offline probe — a light TCP connect with a doubling delay — that brings a device back.
  */
 import * as net from 'node:net';
 import { DEFAULT_PORTS, PROBE_TIMEOUT_MS } from '../defaults';
 import { KasaTapoError, isConnectTimeout, type ErrorCode } from '../errors';
+import { clockTime, fixFor } from '../fixes';
 import type { Entry } from './entry';
 import type { DeviceStatus, PoolEvents } from './types';
 
@@ -18,6 +20,8 @@ export interface HealthOptions {
   probeMinMs: number;
   probeMaxMs: number;
   authRetryMs: number;
+  loginBudget: number;
+  loginLockMs: number;
 }
 
 export interface HealthHost {
@@ -29,6 +33,13 @@ export interface HealthHost {
   dropSession(e: Entry): Promise<void>;
 }
 
+/**
+ * Whether a rejected login counts against the login budget: one that showed the device a proof
+ * (AES, TPAP). A KLAP client checks the device's hash itself and never sends a wrong proof, and a
+ * handshake refused with HTTP 403 (Third-Party Compatibility off) is no login either.
+ */
+const spendsLogin = (e: Entry, err: KasaTapoError): boolean => err.httpStatus !== 403 && e.transport !== 'klap' && e.transport !== 'klap-v1';
+
 export class Health {
   constructor(
     private readonly opts: HealthOptions,
@@ -37,6 +48,11 @@ export class Health {
 
   /** Why a new request for `e` fails at once (counted in its stats, never sent), or undefined. */
   refusal(e: Entry): KasaTapoError | undefined {
+    if (e.status === 'locked' && e.lastError?.code === 'ELOCKED') {
+      // Nothing is sent before the time the device (or the login budget) gave; then one login at once.
+      if (Date.now() < e.lockedUntil) return e.lastError;
+      e.loginFails = 0;
+    }
     if (e.status === 'auth-error' && e.lastError?.code === 'EAUTH' && Date.now() < e.authUntil) {
       // Not retried: the same answer until authRetryMs has passed (no lock-out by repeated logins).
       return e.lastError;
@@ -69,6 +85,7 @@ export class Health {
 
   succeeded(e: Entry): void {
     e.failures = 0;
+    e.loginFails = 0;
     e.lastError = undefined;
     this.setStatus(e, 'online');
   }
@@ -76,6 +93,25 @@ export class Health {
   failed(e: Entry, err: KasaTapoError): void {
     this.countError(e, err.code);
     e.lastError = err;
+    if (err.code === 'EAUTH' && spendsLogin(e, err) && ++e.loginFails >= this.opts.loginBudget) {
+      // The login budget is spent: no login for loginLockMs (the device's own lockout is worse).
+      const until = Date.now() + this.opts.loginLockMs;
+      err = new KasaTapoError('ELOCKED', `${e.key}: ${e.loginFails} failed logins in a row; no login is sent before ${clockTime(until)}`, {
+        host: e.config.host,
+        until,
+        fix: 'locked',
+        hint: fixFor('locked', { until }),
+        cause: err,
+      });
+      e.lastError = err;
+    }
+    if (err.code === 'ELOCKED') {
+      e.lockedUntil = err.until ?? Date.now() + this.opts.loginLockMs;
+      // Locked again (a new time): say so even though the status stays the same.
+      if (e.status === 'locked') this.host.emit('status', e.key, 'locked', err);
+      else this.setStatus(e, 'locked', err);
+      return;
+    }
     if (err.code === 'EAUTH') {
       e.authUntil = Date.now() + this.opts.authRetryMs;
       this.setStatus(e, 'auth-error', err);

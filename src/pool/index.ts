@@ -9,10 +9,11 @@
  * pair for AES comes from connect()'s key store.
  */
 import { EventEmitter } from 'node:events';
-import { connect as connectDevice, keyStore } from '../connect';
-import { discover as discoverDevices, type DiscoverOptions } from '../discovery';
+import { clearRouteCache, connect as connectDevice, keyStore } from '../connect';
+import { discover as discoverDevices, discoverSingle, type DiscoverOptions } from '../discovery';
+import { wakeDevice } from '../wake';
 import type { RsaKeyPair } from '../crypto/rsa';
-import { POOL_DEFAULTS } from '../defaults';
+import { POOL_DEFAULTS, REDETECT_TIMEOUT_MS } from '../defaults';
 import { KasaTapoError } from '../errors';
 import type { DeviceApi, DiscoveryResult, Logger } from '../types';
 import { Entry, type Job } from './entry';
@@ -43,7 +44,8 @@ const copyStats = (s: DeviceStats): DeviceStats => ({ ...s, errorsByCode: { ...s
 
 /**
  * Sessions shared per device. Events (typed by PoolEvents): 'status' (key, status, error?),
- * 'online' (key), 'offline' (key, error), 'connecting' (key), 'auth-error' (key, error).
+ * 'online' (key), 'offline' (key, error), 'connecting' (key), 'auth-error' (key, error),
+ * 'protocol-changed' and 'firmware-changed' (key, {host, from, to}).
  */
 export class Pool extends EventEmitter<PoolEvents> {
   private readonly opts: { -readonly [K in keyof typeof POOL_DEFAULTS]: number };
@@ -83,6 +85,19 @@ export class Pool extends EventEmitter<PoolEvents> {
         connect: options.connect ?? connectDevice,
         trusted: (host, port) => this.refs.trust.lookup(host, port),
         isClosed,
+        pace: o,
+        emit: (event, ...args) => (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args),
+        rediscover: (host) => {
+          clearRouteCache(host);
+          return discoverSingle(host, {
+            timeoutMs: Math.min(REDETECT_TIMEOUT_MS, o.timeoutMs),
+            rounds: 2,
+            keyPair: () => this.keyPair(),
+            ...(this.logger ? { logger: this.logger } : {}),
+          }).catch(() => undefined);
+        },
+        trustDiscovered: (r) => this.refs.trust.addDiscovered(r),
+        wake: (host) => wakeDevice(host, { keyPair: () => this.keyPair(), ...(this.logger ? { logger: this.logger } : {}) }),
         ...(options.credentials ? { credentials: options.credentials } : {}),
         ...(options.logger ? { logger: options.logger } : {}),
       },

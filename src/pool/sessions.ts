@@ -6,10 +6,12 @@
 import type { ConnectOptions } from '../connect';
 import { KasaTapoError, toKasaTapoError } from '../errors';
 import type { AesTrustEntry } from '../trust';
-import type { Credentials, DeviceApi, Logger } from '../types';
+import type { Credentials, DeviceApi, DiscoveryResult, Logger, TransportKind } from '../types';
 import type { Entry, Job } from './entry';
 import type { Health } from './health';
+import { Memory, isRateLimited, isSocketTrouble, paced, signalsChange, slowDown, type PaceLimits } from './resilience';
 import type { Scheduler } from './scheduler';
+import type { PoolEvents } from './types';
 
 export interface SessionOptions {
   timeoutMs: number;
@@ -21,9 +23,19 @@ export interface SessionOptions {
   /** Where an AES login may go (the pool's list and discovery): the entry for host[:port], if any. */
   trusted: (host: string, port?: number) => AesTrustEntry | undefined;
   isClosed(): boolean;
+  pace: PaceLimits & { paceRetries: number };
+  emit<K extends keyof PoolEvents>(event: K, ...args: PoolEvents[K]): boolean;
+  /** Re-detection: unicast discovery of one host; undefined when it does not answer. Never rejects. */
+  rediscover(host: string): Promise<DiscoveryResult | undefined>;
+  /** A discovery answer found by re-detection (an AES device becomes trusted like pool.discover()'s). */
+  trustDiscovered(r: DiscoveryResult): void;
+  /** Wake-up probe before the first connect to an HTTP device. Never rejects. */
+  wake(host: string): Promise<void>;
 }
 
 export class Sessions {
+  private readonly memory = new Memory();
+
   constructor(
     private readonly opts: SessionOptions,
     private readonly health: Health,
@@ -35,15 +47,26 @@ export class Sessions {
     const t0 = Date.now();
     e.stats.requests++;
     try {
-      const dev = e.device ?? (await this.open(e));
       let value: unknown;
+      const p = e.pacing;
       try {
-        value = await job.run(dev);
-      } finally {
-        this.count(e, dev);
+        // attempt(), inlined: the hot path pays two field reads for pacing.
+        if (p.gapMs > 0) await paced(p);
+        const dev = e.device ?? (await this.open(e));
+        try {
+          value = await job.run(dev);
+        } finally {
+          this.count(e, dev);
+          if (p.gapMs > 0) p.last = Date.now();
+        }
+      } catch (err) {
+        value = await this.recover(e, job, toKasaTapoError(err, e.config.host));
       }
       e.stats.lastLatencyMs = Date.now() - t0;
       this.health.succeeded(e);
+      e.worked = true;
+      if (p.gapMs > 0 && Date.now() >= p.calmAt) p.gapMs = 0; // a quiet period: pacing ends
+      if (typeof value === 'object' && value !== null) this.watchFirmware(e, value);
       job.resolve(value);
     } catch (err) {
       const ke = toKasaTapoError(err, e.config.host);
@@ -51,6 +74,75 @@ export class Sessions {
       this.health.failed(e, ke);
       job.reject(ke);
     }
+  }
+
+  /** One run of the job on the device's session (opened if needed), paced when pacing is on (as in execute()). */
+  private async attempt(e: Entry, job: Job): Promise<unknown> {
+    if (e.pacing.gapMs > 0) await paced(e.pacing);
+    const dev = e.device ?? (await this.open(e));
+    try {
+      return await job.run(dev);
+    } finally {
+      this.count(e, dev);
+      if (e.pacing.gapMs > 0) e.pacing.last = Date.now();
+    }
+  }
+
+  /**
+   * The slow path after a failed attempt: a rate-limited request is retried after the (growing)
+   * gap, up to paceRetries times; socket trouble starts pacing; a failure that signals a protocol
+   * change of a device that worked runs one re-detection (once per failure episode) and replays
+   * the request on the new transport. Throws the error when none of these helps.
+   */
+  private async recover(e: Entry, job: Job, err: KasaTapoError): Promise<unknown> {
+    for (let i = 0; isRateLimited(err) && i < this.opts.pace.paceRetries && !this.opts.isClosed(); i++) {
+      slowDown(e.pacing, this.opts.pace);
+      try {
+        return await this.attempt(e, job);
+      } catch (x) {
+        err = toKasaTapoError(x, e.config.host);
+      }
+    }
+    if (isSocketTrouble(err) || isRateLimited(err)) slowDown(e.pacing, this.opts.pace);
+    if (e.worked && signalsChange(err) && !this.opts.isClosed()) {
+      e.worked = false; // one re-detection per failure episode: the next one after a success
+      if (await this.redetect(e)) return this.attempt(e, job);
+    }
+    throw err;
+  }
+
+  /**
+   * Unicast discovery of the device: when it now names another transport (or port), drop the
+   * session and switch to it (the next open() connects with it). False when nothing changed.
+   */
+  private async redetect(e: Entry): Promise<boolean> {
+    const disc = await this.opts.rediscover(e.config.host);
+    if (!disc?.supported || !disc.transport || this.opts.isClosed()) return false;
+    const port = e.config.port ?? disc.port;
+    if (disc.transport === e.transport && port === e.port()) return false;
+    this.opts.logger?.info?.(`${e.key}: the device now announces ${disc.transport} (was ${e.transport ?? 'unknown'}); switching`);
+    this.opts.trustDiscovered(disc);
+    await this.drop(e);
+    e.transport = disc.transport;
+    e.foundPort = disc.port;
+    return true;
+  }
+
+  /** Remember the transport spoken; a change from the last one is 'protocol-changed'. */
+  private spoke(e: Entry, kind: TransportKind | undefined): void {
+    if (!kind) return;
+    const from = e.spoke;
+    e.spoke = kind;
+    if (from && from !== kind) this.opts.emit('protocol-changed', e.key, { host: e.config.host, from, to: kind });
+  }
+
+  /** A reading's firmware version; a change from the last one seen is 'firmware-changed'. */
+  private watchFirmware(e: Entry, value: { firmware?: unknown }): void {
+    const fw = value.firmware;
+    if (typeof fw !== 'string' || fw === e.firmware) return;
+    e.firmware = fw;
+    const was = this.memory.firmware(e.key, fw);
+    if (was !== undefined) this.opts.emit('firmware-changed', e.key, { host: e.config.host, from: was, to: fw });
   }
 
   /** Open (or reuse) the device's session; the transport found first is remembered. Throws what connect() throws, ECLOSED. */
@@ -70,6 +162,7 @@ export class Sessions {
         allowAesLogin: e.config.transport === 'aes' || trusted !== undefined,
         ...(lv !== undefined ? { loginVersion: lv } : {}),
         ...(trusted?.discovery && !e.transport && port === undefined ? { discovery: trusted.discovery } : {}),
+        pacing: e.pacing,
         timeoutMs: this.opts.timeoutMs,
         retries: this.opts.retries,
         backoffMs: this.opts.backoffMs,
@@ -78,8 +171,14 @@ export class Sessions {
         ...(this.opts.credentials ? { credentials: this.opts.credentials } : {}),
         ...(this.opts.logger ? { logger: this.opts.logger } : {}),
       };
+      // Wake-up before the first connect to an HTTP device ('auto' without a port: discovery probes).
+      const wake = !e.woken && e.transport !== 'xor' && (e.transport !== undefined || port !== undefined) && port !== 9999;
+      e.woken = true;
       e.connecting = this.gate
-        .gated(abort.signal, () => this.opts.connect(opts))
+        .gated(abort.signal, async () => {
+          if (wake) await this.opts.wake(e.config.host);
+          return this.opts.connect(opts);
+        })
         .then(
           (dev) => {
             e.connecting = undefined;
@@ -93,6 +192,7 @@ export class Sessions {
             if (info) {
               e.transport = info.protocol;
               e.foundPort = info.port;
+              this.spoke(e, info.protocol);
             }
             e.stats.transport = e.transport;
             // The connect's handshakes count; its read's retries do not (as before the split).

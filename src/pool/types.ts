@@ -46,9 +46,33 @@ export interface PoolOptions {
   idleCloseMs?: number;
   /**
    * After a device rejected the credentials (EAUTH), requests fail at once with that error for this
-   * long instead of logging in again (devices lock accounts out after repeated failures). Default 60000 ms.
+   * long instead of logging in again (devices lock accounts out after repeated failures): at most
+   * one failed login per device per authRetryMs, so never more than `loginBudget` in any window of
+   * that length. Default 60000 ms.
    */
   authRetryMs?: number;
+  /**
+   * Login budget: after this many failed logins in a row (no success between; AES and TPAP logins —
+   * a KLAP client never sends a wrong proof, and a handshake refused with 403 is no login), the pool itself
+   * blocks logins to the device for `loginLockMs` — requests fail at once with ELOCKED (`until`,
+   * guided fix 'locked') and status 'locked', and nothing is sent — so a wrong password never runs
+   * into the device's own lockout (often 30 minutes). A device's lockout answer (-40404 with
+   * sec_left) does the same until the time the device gave. When the time has passed the next
+   * request logs in at once (a fixed password works immediately). Defaults 3 and 1800000 ms.
+   */
+  loginBudget?: number;
+  loginLockMs?: number;
+  /**
+   * Pacing: after a rate-limit answer (SMART -40109, -40406) or a socket error (ECONNRESET, a
+   * timeout on an open connection), requests to that device keep a minimum gap of `paceMs`,
+   * doubling on each further rate limit up to `paceMaxMs`, back to none after `paceQuietMs`
+   * without trouble. A rate-limited request is retried after the gap, up to `paceRetries` times.
+   * Defaults 250, 4000, 60000 ms and 3.
+   */
+  paceMs?: number;
+  paceMaxMs?: number;
+  paceQuietMs?: number;
+  paceRetries?: number;
   logger?: Logger;
   /** Replaces connect() (tests, custom transports). */
   connect?: (opts: ConnectOptions) => Promise<DeviceApi>;
@@ -113,7 +137,12 @@ export interface Subscription {
 
 /**
  * The pool's events and their arguments (`pool.on('status', (key, status, error) => …)`): every
- * status change, and the four that matter most on their own.
+ * status change, and the four that matter most on their own. `protocol-changed` comes once per
+ * change of a device's transport (re-detection after a failure that signals a change: KLAP
+ * handshake 403, an auth failure after a good session, a refused port, an HTTP 404 from the other
+ * protocol; the pool then runs unicast discovery once, switches with no redeploy and replays the
+ * request). `firmware-changed` comes when a reading shows another firmware version than the last
+ * one this pool saw for the device (not for the first reading).
  */
 export interface PoolEvents {
   status: [key: string, status: DeviceStatus, error: KasaTapoError | undefined];

@@ -7,6 +7,7 @@
  * | ESESSION              | reset the transport (new handshake) and replay once, at once   |
  * | ECONNRESET            | retry once at once (the transport reconnects by itself)        |
  * | ETIMEDOUT, EBUSY      | reset, wait `backoffMs`, retry up to `retries` times           |
+ * | EBUSY rate limit      | no retry: thrown for the pool's pacing (-40109, -40406)         |
  * | ETIMEDOUT on connect  | no retry (see below)                                           |
  * | anything else         | no retry (EAUTH, ECONNREFUSED, EPROTOCOL, EUNSUPPORTED, ...)   |
  *
@@ -36,6 +37,17 @@ export interface RetryStats {
 }
 
 export { DEFAULT_BACKOFF_MS, DEFAULT_RETRIES } from '../defaults';
+
+/** SMART rate-limit codes (ONE_SECOND_REPEAT_REQUEST, OUT_OF_LIMIT): EBUSY with this deviceCode. */
+export const RATE_LIMIT_CODES: ReadonlySet<number> = new Set([-40109, -40406]);
+
+/**
+ * Whether `e` is a device's rate-limit answer. Not retried here (a retry at once is what the device
+ * refuses): the pool paces the device and retries after the gap. Never throws.
+ */
+export function isRateLimited(e: unknown): boolean {
+  return e instanceof KasaTapoError && e.code === 'EBUSY' && e.deviceCode !== undefined && RATE_LIMIT_CODES.has(e.deviceCode);
+}
 
 /** Wait `ms`, or less if `signal` aborts. Never rejects. */
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -73,7 +85,7 @@ export async function withRetry<T>(transport: Transport, attempt: () => Promise<
         transport.reset();
       } else if (e.code === 'ECONNRESET' && !resetRetried) {
         resetRetried = true;
-      } else if ((e.code === 'EBUSY' || (e.code === 'ETIMEDOUT' && !isConnectTimeout(e))) && slowRetries < retries) {
+      } else if (((e.code === 'EBUSY' && !isRateLimited(e)) || (e.code === 'ETIMEDOUT' && !isConnectTimeout(e))) && slowRetries < retries) {
         slowRetries++;
         transport.reset();
         if (backoffMs > 0) await sleep(backoffMs, opts.signal);

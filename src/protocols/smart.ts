@@ -10,7 +10,7 @@ import { HINTS, KasaTapoError, clip, type ErrorDetails } from '../errors';
 import { LIMITS } from '../defaults';
 import { isObject } from '../json';
 import type { Transport } from '../types';
-import { withRetry, type RetryOptions, type RetryStats } from './retry';
+import { RATE_LIMIT_CODES, withRetry, type RetryOptions, type RetryStats } from './retry';
 
 export interface SmartRequest {
   method: string;
@@ -43,6 +43,7 @@ export function smartError(code: number, rawMethod: string, host?: string): Kasa
     });
   }
   if (BUSY_CODES.has(code)) return new KasaTapoError('EBUSY', `${method}: the device is busy (error_code ${code})`, d);
+  if (RATE_LIMIT_CODES.has(code)) return new KasaTapoError('EBUSY', `${method}: the device limits the request rate (error_code ${code})`, d);
   if (SESSION_CODES.has(code)) return new KasaTapoError('ESESSION', `${method}: the session expired (error_code ${code})`, d);
   if (UNSUPPORTED_CODES.has(code)) return new KasaTapoError('EUNSUPPORTED', `${method} is not supported by this device's firmware (error_code ${code})`, d);
   return new KasaTapoError('EDEVICE', `The device refused ${method} (error_code ${code})`, d);

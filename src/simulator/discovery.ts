@@ -44,6 +44,8 @@ export interface DiscoveryTarget {
   httpPort: number;
   /** True while the device must not answer. */
   offline?: () => boolean;
+  /** A 20002 probe reached the device (faults.sleepUntilProbed wakes on it). */
+  onProbe?: () => void;
 }
 
 export interface DiscoveryResponderOptions {
@@ -248,6 +250,7 @@ export async function startDiscoveryResponder(opts: DiscoveryResponderOptions): 
     }
     for (const t of targets) {
       if (t.offline?.()) continue;
+      t.onProbe?.();
       const result = discoveryResult(t.profile, t.host, t.httpPort, rsaKey);
       if (!result) continue;
       const body = Buffer.from(JSON.stringify({ error_code: 0, result }), 'utf8');

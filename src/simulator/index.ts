@@ -18,7 +18,7 @@
 import * as net from 'node:net';
 import { KasaTapoError } from '../errors';
 import { isObject, parseJson } from '../json';
-import type { Credentials } from '../types';
+import type { Credentials, TransportKind } from '../types';
 import { startDiscoveryResponder, type DiscoveryResponder, type DiscoveryTarget } from './discovery';
 import { IotDeviceModel } from './iot';
 import { getProfile, listProfiles, type DeviceProfile, type SimTransport } from './profiles';
@@ -27,6 +27,7 @@ import type { Faults, SimHandler, WireServer, WireStats } from './types';
 import { startWireServer } from './wire';
 import { startSimulatedCloud, type SimulatedCloud } from './cloud';
 import { hs110TddpAnswers, startTddpResponder, type TddpResponder } from './tddp';
+import { switchedProfile } from './switch';
 
 export { getProfile, listProfiles, PROFILES, type DeviceProfile, type SimTransport } from './profiles';
 export { IotDeviceModel } from './iot';
@@ -132,6 +133,13 @@ export interface SimulatedDevice {
   readonly tddp?: TddpResponder;
   /** End every open session now (KLAP/AES: the next request gets 403 / 9999; XOR: connections close). */
   expireSessions(): void;
+  /**
+   * Change protocol at run time, as a firmware update or the Third-Party Compatibility toggle does:
+   * the same device (model, state, faults, counters) served over `kind` on the same host:port, and
+   * its discovery answer says so. Open sessions end. SMART devices: klap, aes, tpap; IOT: klap-v1.
+   * Rejects EBADINPUT for another kind, or with the listen error.
+   */
+  switchTransport(kind: TransportKind): Promise<void>;
   /** Stop the device (wire server and its discovery responder). Idempotent. */
   close(): Promise<void>;
 }
@@ -155,7 +163,7 @@ async function startDeadEnd(host: string, port: number): Promise<WireServer> {
     server.once('error', reject);
     server.listen(port, host, () => resolve());
   });
-  const stats: WireStats = { handshakes: 0, requests: 0, connections: 0, maxConcurrent: 0, expired: 0, authFailures: 0 };
+  const stats: WireStats = { handshakes: 0, requests: 0, connections: 0, maxConcurrent: 0, expired: 0, authFailures: 0, logins: 0, rateLimited: 0 };
   server.on('connection', () => stats.connections++);
   let closed: Promise<void> | undefined;
   return {
@@ -175,10 +183,16 @@ function assertLoopback(host: string): void {
 
 const discoveryTarget = (d: SimulatedDevice): DiscoveryTarget => ({
   host: d.host,
-  profile: d.profile,
+  get profile() {
+    return d.profile; // read on every probe: switchTransport() changes it
+  },
   ...(d.model && d.profile.transport === 'xor' ? { handler: d.model } : {}),
   httpPort: d.port,
   offline: () => !!d.faults.unreachable || (d.faults.offlineUntil !== undefined && Date.now() < d.faults.offlineUntil),
+  onProbe: () => {
+    const f = d.faults;
+    if (f.sleepUntilProbed && f.awakeAt === undefined) f.awakeAt = Date.now() + (f.wakeDelayMs ?? 100);
+  },
 });
 
 /**
@@ -200,27 +214,34 @@ export async function startSimulatedDevice(profileOrId: DeviceProfile | string, 
       return model ? model.handle(text) : '{}';
     },
   };
-  const wire =
-    profile.transport === 'https'
-      ? await startDeadEnd(host, opts.port ?? 0)
-      : await startWireServer(profile.transport, {
+  const serve = (p: DeviceProfile, port: number, stats?: WireStats): Promise<WireServer> =>
+    p.transport === 'https'
+      ? startDeadEnd(host, port)
+      : startWireServer(p.transport, {
           host,
-          port: opts.port ?? 0,
+          port,
           handler,
           credentials: opts.credentials ?? DEMO_CREDENTIALS,
           faults,
+          ...(stats ? { stats } : {}),
           ...(opts.sessionTtlS !== undefined ? { sessionTtlS: opts.sessionTtlS } : {}),
-          ...(profile.loginVersion ? { loginVersion: profile.loginVersion } : {}),
-          ...(profile.transport === 'tpap' ? { tpap: { ...profile.tpap, mac: profile.mac.replace(/:/g, '-') } } : {}),
+          ...(p.loginVersion ? { loginVersion: p.loginVersion } : {}),
+          ...(p.transport === 'tpap' ? { tpap: { ...p.tpap, mac: p.mac.replace(/:/g, '-') } } : {}),
         });
+  let wire = await serve(profile, opts.port ?? 0);
+  let current = profile;
   let discovery: DiscoveryResponder | undefined;
   let tddp: TddpResponder | undefined;
   let closed: Promise<void> | undefined;
   const dev: SimulatedDevice = {
-    profile,
+    get profile() {
+      return current;
+    },
     host,
     port: wire.port,
-    transport: profile.transport,
+    get transport() {
+      return current.transport;
+    },
     faults,
     stats: wire.stats,
     model,
@@ -232,6 +253,15 @@ export async function startSimulatedDevice(profileOrId: DeviceProfile | string, 
       return tddp;
     },
     expireSessions: () => wire.expireSessions(),
+    async switchTransport(kind) {
+      const next = switchedProfile(current, kind);
+      if (closed) throw new KasaTapoError('ECLOSED', 'The simulated device is closed');
+      current = next; // the discovery answer changes with it
+      const port = wire.port;
+      await wire.close();
+      wire = await serve(next, port, wire.stats);
+      if (closed) await wire.close(); // closed while switching
+    },
     close: () => (closed ??= Promise.all([wire.close(), discovery?.close(), tddp?.close()]).then(() => undefined)),
   };
   if (opts.tddp) {

@@ -54,6 +54,33 @@ export interface Faults {
    * already open keep working until they end. XOR has no login: no effect.
    */
   wrongCredentials?: boolean;
+  /**
+   * Lockout after this many failed logins in a row (AES login_device, TPAP pake_share): from then
+   * on every login, right or wrong, answers `-40404` with `result.sec_left` until `lockedUntil`
+   * (the device does not extend it). KLAP: a locked device answers handshake1 with HTTP 403 (the
+   * client's wrong proof never reaches a KLAP device — it checks the device's hash locally — so
+   * only handshake2 failures count there). Set by the device: `lockedUntil` (epoch ms).
+   */
+  lockAfter?: number;
+  /** Length of that lockout in seconds (`sec_left` of the first -40404). Default 1800. */
+  lockoutS?: number;
+  /** Set by the device while locked (epoch ms); a test may clear or move it. */
+  lockedUntil?: number;
+  /**
+   * SMART rate limit: an application request closer than this many ms to the previous one is
+   * answered `{"error_code":-40109}` (ONE_SECOND_REPEAT_REQUEST) instead of being handled.
+   */
+  rateLimitMs?: number;
+  /**
+   * HTTP devices: the TCP port stays closed (connections refused) until a UDP 20002 discovery probe
+   * reaches the device (needs `discovery: true`); it opens `wakeDelayMs` after the probe (default
+   * 100) and stays open. Set by the device: `awakeAt` (epoch ms); clear it to close the port again.
+   */
+  sleepUntilProbed?: boolean;
+  wakeDelayMs?: number;
+  awakeAt?: number;
+  // One request per session (old KLAP firmware): `expireSessionEvery: 1` — the second request on a
+  // session answers 403 and ends it.
 }
 
 export interface WireStats {
@@ -69,6 +96,10 @@ export interface WireStats {
   expired: number;
   /** Failed logins (wrong credentials). */
   authFailures: number;
+  /** Logins that reached the device (AES login_device, TPAP pake_share, KLAP handshake2), answered or refused, locked ones included. */
+  logins: number;
+  /** Requests answered -40109 (faults.rateLimitMs). */
+  rateLimited: number;
 }
 
 export interface WireServerOptions {
@@ -86,6 +117,8 @@ export interface WireServerOptions {
   loginVersion?: 1 | 2;
   /** TPAP: how the device logs in (credential transform, iterations, ciphers, codes). */
   tpap?: TpapSimOptions;
+  /** Counters to keep (a device that switches transport keeps one set). Default: new ones. */
+  stats?: WireStats;
 }
 
 export interface WireServer {

@@ -20,7 +20,7 @@ import { generateRsaKeyPair, rsaPkcs1Decrypt, type RsaKeyPair } from '../crypto/
 import { isObject, parseJsonObject } from '../json';
 import { warnDefaultCredentials } from '../trust';
 import type { Credentials, TransportOptions } from '../types';
-import { DEFAULT_CREDENTIALS, HttpSessionTransport, parseSessionCookie, renewalDeadline, type HttpSession } from './http';
+import { DEFAULT_CREDENTIALS, HttpSessionTransport, LOCKOUT_CODE, lockedError, parseSessionCookie, renewalDeadline, type HttpSession } from './http';
 
 interface AesSession extends HttpSession {
   cipher: AesCipher;
@@ -123,7 +123,8 @@ export class AesTransport extends HttpSessionTransport<AesSession> {
    * Handshake and log in, once: the user's credentials in the configured login version (default 2),
    * or TP-Link's default account when there are none. No second login after a -1501: that is
    * EAUTH (no downgrade to login v1, no other account after the user's).
-   * Throws KasaTapoError: EAUTH (login refused, or 403 on the handshake), EUNSUPPORTED (1003: the
+   * Throws KasaTapoError: EAUTH (login refused, or 403 on the handshake), ELOCKED (-40404: the
+   * device blocks logins; `until` from its sec_left), EUNSUPPORTED (1003: the
    * device wants KLAP; 404), EDEVICE (other device codes), EPROTOCOL, network errors.
    */
   protected async handshake(): Promise<AesSession> {
@@ -189,6 +190,7 @@ export class AesTransport extends HttpSessionTransport<AesSession> {
     });
     const answer = parseJsonObject(await this.passthrough(s, '/app', inner), 'login answer');
     const code = typeof answer.error_code === 'number' ? answer.error_code : -100000;
+    if (code === LOCKOUT_CODE) throw lockedError(this.host, answer, 'login_device');
     if (code !== 0) return code;
     const token = isObject(answer.result) ? answer.result.token : undefined;
     if (typeof token !== 'string' || !token) throw new KasaTapoError('EPROTOCOL', `${this.host}: the login answer has no token`, { host: this.host });

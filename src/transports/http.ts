@@ -11,9 +11,10 @@ import { performance } from 'node:perf_hooks';
 import { HINTS, KasaTapoError, toKasaTapoError } from '../errors';
 import { fixFor } from '../fixes';
 import { parseJson } from '../json';
-import type { Credentials, Transport, TransportKind, TransportOptions, TransportStats } from '../types';
+import type { Credentials, Pacing, Transport, TransportKind, TransportOptions, TransportStats } from '../types';
 
-import { DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_PORTS, DEFAULT_TIMEOUT_MS } from '../defaults';
+import { DEFAULT_LOCKOUT_MS, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_PORTS, DEFAULT_TIMEOUT_MS } from '../defaults';
+import { isObject } from '../json';
 import { parseSessionCookie } from '../wire/cookie';
 
 export { DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_SESSION_TIMEOUT_S, DEFAULT_TIMEOUT_MS } from '../defaults';
@@ -110,6 +111,12 @@ export class HttpClient {
   }
 }
 
+/** Wait until `pacing.last + pacing.gapMs` (at most the gap). Never rejects. */
+export function paceWait(pacing: Pacing): Promise<void> {
+  const ms = Math.min(pacing.gapMs, pacing.last + pacing.gapMs - Date.now());
+  return ms > 0 ? new Promise((r) => setTimeout(r, ms)) : Promise.resolve();
+}
+
 /** Monotonic milliseconds (immune to wall-clock changes). Never throws. */
 export const monotonicMs = (): number => performance.now();
 
@@ -130,6 +137,31 @@ export function renewalDeadline(timeoutS: number): number {
  */
 export function connectTimeoutError(host: string, ms: number): KasaTapoError {
   return new KasaTapoError('ETIMEDOUT', `${host} did not accept a connection within ${ms} ms`, { host, hint: HINTS.timeout, phase: 'connect' });
+}
+
+/** SMART/TPAP "device blocked after repeated failed logins" (DEVICE_BLOCKED, with `sec_left`). */
+export const LOCKOUT_CODE = -40404;
+
+/**
+ * ELOCKED for a lockout answer: `until` from its `sec_left` (in `result`, `data` or at the top; 30
+ * minutes when absent), the guided fix 'locked' with that time. Never throws.
+ */
+export function lockedError(host: string, answer: unknown, step: string, now = Date.now()): KasaTapoError {
+  const a = isObject(answer) ? answer : {};
+  const inner = isObject(a.result) ? a.result : isObject(a.data) ? a.data : a;
+  const left = typeof inner.sec_left === 'number' && Number.isFinite(inner.sec_left) ? Math.max(0, Math.min(inner.sec_left, 86400)) : undefined;
+  const until = now + (left !== undefined ? Math.ceil(left * 1000) : DEFAULT_LOCKOUT_MS);
+  return new KasaTapoError(
+    'ELOCKED',
+    `${host} blocks logins after repeated failures (error ${LOCKOUT_CODE} at ${step}${left !== undefined ? `, ${Math.round(left)} s left` : ''})`,
+    {
+      host,
+      deviceCode: LOCKOUT_CODE,
+      until,
+      fix: 'locked',
+      hint: fixFor('locked', { until }),
+    },
+  );
 }
 
 /** The error every call on a closed transport rejects with (ECLOSED). */
@@ -175,9 +207,18 @@ export abstract class HttpSessionTransport<S extends HttpSession> implements Tra
     this.opts.logger?.debug?.(`${this.kind} ${this.host}:${this.port}: ${msg}`);
   }
 
+  /** Requests answered on the current session. */
+  private onSession = 0;
+  /** Sessions in a row that the device ended at their second request. */
+  private shortSessions = 0;
+  /** One request per session (old KLAP firmware): a handshake before every request. */
+  oneRequestPerSession = false;
+
   /** See Transport.send. Throws KasaTapoError (ECLOSED after close()). */
   async send(request: string): Promise<unknown> {
     if (this.closed) throw closedError(this.host);
+    const pacing = this.opts.pacing;
+    if (pacing && pacing.gapMs > 0) await paceWait(pacing);
     try {
       let s = this.session;
       if (!s || this.due(s)) {
@@ -186,6 +227,7 @@ export abstract class HttpSessionTransport<S extends HttpSession> implements Tra
         s = await this.handshake();
         if (this.closed) throw closedError(this.host);
         this.session = s;
+        this.onSession = 0;
         this.stats.handshakes++;
       }
       this.opts.trace?.('request', request);
@@ -194,12 +236,32 @@ export abstract class HttpSessionTransport<S extends HttpSession> implements Tra
       const answer = parseJson(text);
       this.inspect(answer);
       this.stats.requests++;
+      this.onSession++;
+      if (this.oneRequestPerSession) this.session = undefined;
       return answer;
     } catch (e) {
       if (this.closed) throw closedError(this.host);
       const err = toKasaTapoError(e, this.host);
       if (err.code === 'ESESSION' || err.code === 'EPROTOCOL') this.session = undefined;
+      if (err.code === 'ESESSION') this.sessionEnded();
       throw err;
+    } finally {
+      if (pacing && pacing.gapMs > 0) pacing.last = Date.now();
+    }
+  }
+
+  /**
+   * The device ended the session: when it did so at the second request twice in a row, it is
+   * firmware that serves one request per session — from then on a handshake precedes every request.
+   */
+  private sessionEnded(): void {
+    if (this.onSession !== 1) {
+      this.shortSessions = 0;
+      return;
+    }
+    if (++this.shortSessions >= 2 && !this.oneRequestPerSession) {
+      this.oneRequestPerSession = true;
+      this.debug('the device serves one request per session: a handshake before each request from now on');
     }
   }
 

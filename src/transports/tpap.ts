@@ -40,7 +40,7 @@ import {
 } from '../crypto/tpap';
 import { tpapClientKeys } from '../crypto/tpap-worker';
 import type { TransportOptions } from '../types';
-import { HttpSessionTransport, monotonicMs, type HttpResponse, type HttpSession } from './http';
+import { HttpSessionTransport, LOCKOUT_CODE, lockedError, monotonicMs, type HttpResponse, type HttpSession } from './http';
 
 /** Proactive renewal of a TPAP session (protocol.md §7.5.5 recommends about an hour). */
 export const TPAP_DEFAULT_RENEW_MS = 3_600_000;
@@ -51,7 +51,7 @@ export const TPAP_AUTH_CODES: ReadonlySet<number> = new Set([-2203, -1501, -2101
 /** Device code for an expired or unknown session token on the data channel. */
 export const TPAP_SESSION_EXPIRED = -2203;
 /** Device code for "locked after repeated failures" (with `sec_left`). */
-export const TPAP_LOCKED = -40404;
+export const TPAP_LOCKED = LOCKOUT_CODE;
 
 const JSON_HEADERS = { 'Content-Type': 'application/json', Accept: 'application/json' };
 const OCTET = { 'Content-Type': 'application/octet-stream' };
@@ -139,6 +139,7 @@ export class TpapTransport extends HttpSessionTransport<TpapSession> {
     const r = await this.http.post('/', Buffer.from(JSON.stringify({ method: 'login', params: { sub_method: step, ...params } })), JSON_HEADERS);
     if (r.status !== 200) throw this.statusError(r.status, `TPAP ${step}`);
     const answer = parseJsonObject(r.body, `TPAP ${step} answer`);
+    if (answer.error_code === TPAP_LOCKED) throw lockedError(this.host, answer, `TPAP ${step}`);
     if (answer.error_code !== 0) throw onCode?.(answer.error_code, answer) ?? this.codeError(answer.error_code, step);
     if (!isObject(answer.result)) throw new KasaTapoError('EPROTOCOL', `${this.host}: the TPAP ${step} answer has no result`, { host: this.host });
     return answer.result;
@@ -154,8 +155,8 @@ export class TpapTransport extends HttpSessionTransport<TpapSession> {
 
   /**
    * discover → pake_register → pake_share, and the check of the device's confirmation.
-   * Throws KasaTapoError: EAUTH (-2203/-1501/-2101 at pake_share, a wrong device confirmation,
-   * -40404 locked; 403), EUNSUPPORTED (TLS/NOC profile, no user-password passcode, an unknown
+   * Throws KasaTapoError: EAUTH (-2203/-1501/-2101 at pake_share, a wrong device confirmation; 403),
+   * ELOCKED (-40404 at any login step: the device blocks logins, `until` from its sec_left), EUNSUPPORTED (TLS/NOC profile, no user-password passcode, an unknown
    * credential transform, a suite or cipher we did not offer; 404), EDEVICE (other device codes),
    * EPROTOCOL (malformed answers), network errors.
    */
@@ -222,19 +223,7 @@ export class TpapTransport extends HttpSessionTransport<TpapSession> {
         user_confirm: keys.userConfirm.toString('base64'),
         ...(profile?.dac === 1 ? { dac_nonce: randomBytes(16).toString('base64') } : {}),
       },
-      (code, answer) => {
-        if (typeof code === 'number' && TPAP_AUTH_CODES.has(code)) return authError(`error ${code}`, code);
-        if (code === TPAP_LOCKED) {
-          const res = isObject(answer.result) ? answer.result : answer;
-          const left = typeof res.sec_left === 'number' ? Math.max(0, Math.round(res.sec_left)) : undefined;
-          return new KasaTapoError('EAUTH', `${this.host} is locked after repeated failed logins${left !== undefined ? `; retry in ${left} s` : ''}`, {
-            host: this.host,
-            deviceCode: code,
-            hint: 'Wait until the lock ends, then check the credentials before trying again',
-          });
-        }
-        return undefined;
-      },
+      (code) => (typeof code === 'number' && TPAP_AUTH_CODES.has(code) ? authError(`error ${code}`, code) : undefined),
     );
     const devConfirm = b64(share.dev_confirm);
     if (!devConfirm || !tpapEqual(devConfirm, keys.devConfirm)) throw authError('the device could not prove it knows the password');

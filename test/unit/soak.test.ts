@@ -28,9 +28,11 @@ const POOL = {
   probeMinMs: 200,
   probeMaxMs: 1000,
   authRetryMs: 1000,
+  // The login budget's own lock (3 failed logins in a row), scaled down like authRetryMs.
+  loginLockMs: 1000,
 };
 /** Codes the injected faults can cause; anything else is a bug. */
-const EXPECTED: ReadonlySet<ErrorCode> = new Set(['ETIMEDOUT', 'ECONNRESET', 'ECONNREFUSED', 'ETOOBIG', 'EPROTOCOL', 'EBUSY', 'EAUTH', 'EOFFLINE']);
+const EXPECTED: ReadonlySet<ErrorCode> = new Set(['ETIMEDOUT', 'ECONNRESET', 'ECONNREFUSED', 'ETOOBIG', 'EPROTOCOL', 'EBUSY', 'EAUTH', 'EOFFLINE', 'ELOCKED']);
 /** Heap growth allowed between before and after (both after a full GC). Generous on purpose. */
 const HEAP_GROWTH_MAX = 48 << 20;
 /** Devices unreachable at once (each holds a blocked worker thread). */

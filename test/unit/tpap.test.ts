@@ -425,9 +425,12 @@ describe('TPAP against misbehaving devices', () => {
     for (const c of codes) assert.ok(['EAUTH', 'EPROTOCOL', 'EUNSUPPORTED', 'EDEVICE'].includes(c), c);
   });
 
-  it('-40404 at pake_share: locked, with the seconds left', async () => {
+  it('-40404 at pake_share: ELOCKED until the time the device gave', async () => {
     const { error } = await login({ discover: discoverOk, pake_register: register(), pake_share: () => ({ error_code: -40404, result: { sec_left: 120 } }) });
-    assert.ok(isCode('EAUTH')(error));
-    assert.match((error as Error).message, /locked.*120 s/);
+    assert.ok(isCode('ELOCKED')(error));
+    assert.match((error as Error).message, /blocks logins.*120 s left/);
+    const e = error as KasaTapoError;
+    assert.equal(e.fix, 'locked');
+    assert.ok(e.until !== undefined && Math.abs(e.until - Date.now() - 120_000) < 10_000, String(e.until));
   });
 });

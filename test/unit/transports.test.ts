@@ -352,11 +352,14 @@ describe('transports against the wire servers', function () {
     it('asks opts.keyPair once per transport', async () => {
       const r = await rig('aes', { faults: { expireSessionEvery: 1 } });
       const calls = keyPairCalls;
-      for (let i = 0; i < 3; i++) {
+      for (let i = 0; i < 2; i++) {
         await roundTrip(r, 'aes', i);
         await expectCode(r.transport.send(smartReq(9)), 'ESESSION');
       }
-      assert.equal(r.transport.stats.handshakes, 3);
+      // Two sessions in a row ended at their second request: a handshake before each request now.
+      await roundTrip(r, 'aes', 2);
+      await roundTrip(r, 'aes', 3);
+      assert.equal(r.transport.stats.handshakes, 4);
       assert.ok(keyPairCalls - calls <= 1);
     });
 

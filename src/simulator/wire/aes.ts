@@ -85,11 +85,17 @@ export function startAesServer(opts: WireServerOptions): Promise<WireServer> {
     const reply = (answerText: string): HttpAnswer => jsonAnswer({ error_code: 0, result: { response: s.cipher.encrypt(answerText) } });
 
     if (inner.method === 'login_device') {
+      const left = core.loginAttempt();
+      if (left !== undefined) {
+        s.dead = true;
+        return reply(JSON.stringify({ error_code: -40404, result: { sec_left: left } }));
+      }
       if (core.faults.wrongCredentials || !sameParams(inner.params, login)) {
-        core.stats.authFailures++;
+        core.loginFailed();
         s.dead = true;
         return reply(JSON.stringify({ error_code: -1501 }));
       }
+      core.loginOk();
       s.token = randomBytes(16).toString('hex').toUpperCase();
       core.stats.handshakes++;
       return reply(JSON.stringify({ error_code: 0, result: { token: s.token } }));

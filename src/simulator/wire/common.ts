@@ -29,7 +29,7 @@ type ListenState = 'idle' | 'listening' | 'closing' | 'closed';
 
 /** Listener, sockets, timers, stats and faults of one simulated device endpoint. */
 export class WireCore {
-  readonly stats: WireStats = { handshakes: 0, requests: 0, connections: 0, maxConcurrent: 0, expired: 0, authFailures: 0 };
+  readonly stats: WireStats;
   port = 0;
   shut = false;
   private readonly sockets = new Set<net.Socket>();
@@ -50,6 +50,7 @@ export class WireCore {
     private readonly smart: boolean,
   ) {
     assertLoopback(opts.host);
+    this.stats = opts.stats ?? { handshakes: 0, requests: 0, connections: 0, maxConcurrent: 0, expired: 0, authFailures: 0, logins: 0, rateLimited: 0 };
     server.on('error', () => {
       // A failed reopen: try again on the next watch tick.
       if (this.state === 'listening') this.state = 'closed';
@@ -62,7 +63,42 @@ export class WireCore {
 
   refused(): boolean {
     const f = this.faults;
-    return !!f.refuse || (f.offlineUntil !== undefined && Date.now() < f.offlineUntil);
+    return (
+      !!f.refuse ||
+      (f.offlineUntil !== undefined && Date.now() < f.offlineUntil) ||
+      (!!f.sleepUntilProbed && !(f.awakeAt !== undefined && Date.now() >= f.awakeAt))
+    );
+  }
+
+  /** Failed logins in a row (faults.lockAfter). */
+  private loginFailures = 0;
+  private lastAnswerAt = 0;
+
+  /** A login reached the device: undefined to go on, or the seconds left of a lockout (answer -40404). */
+  loginAttempt(): number | undefined {
+    this.stats.logins++;
+    const until = this.faults.lockedUntil;
+    if (until !== undefined && Date.now() < until) return Math.max(1, Math.ceil((until - Date.now()) / 1000));
+    return undefined;
+  }
+
+  /** Count a failed login (and start the lockout when faults.lockAfter is reached). */
+  loginFailed(): void {
+    this.stats.authFailures++;
+    const f = this.faults;
+    if (f.lockedUntil !== undefined && Date.now() >= f.lockedUntil) {
+      f.lockedUntil = undefined;
+      this.loginFailures = 0;
+    }
+    this.loginFailures++;
+    if (f.lockAfter !== undefined && f.lockAfter > 0 && this.loginFailures >= f.lockAfter && f.lockedUntil === undefined) {
+      f.lockedUntil = Date.now() + (f.lockoutS ?? 1800) * 1000;
+    }
+  }
+
+  /** A login succeeded: the failure count starts again. */
+  loginOk(): void {
+    this.loginFailures = 0;
   }
 
   /** `unreachable`: new connections time out, open ones get no answer (and no FIN). */
@@ -185,6 +221,15 @@ export class WireCore {
   async answer(request: string): Promise<string> {
     const f = this.faults;
     this.stats.requests++;
+    if (f.rateLimitMs !== undefined && f.rateLimitMs > 0) {
+      const now = Date.now();
+      const close = now - this.lastAnswerAt < f.rateLimitMs;
+      this.lastAnswerAt = now;
+      if (close) {
+        this.stats.rateLimited++;
+        return this.smart ? '{"error_code":-40109}' : '{"err_code":-40109,"err_msg":"one second repeat request"}';
+      }
+    }
     if (f.invalidJson) return 'not json{';
     if (f.busyCode) return this.smart ? JSON.stringify({ error_code: f.busyCode }) : '{"err_code":-1,"err_msg":"busy"}';
     return this.opts.handler.handle(request);

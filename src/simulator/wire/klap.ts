@@ -44,6 +44,7 @@ export function startKlapServer(version: KlapVersion, opts: WireServerOptions): 
     switch (url.pathname) {
       case '/app/handshake1': {
         if (opts.faults.forbidHandshake) return empty(403);
+        if (opts.faults.lockedUntil !== undefined && Date.now() < opts.faults.lockedUntil) return empty(403);
         if (body.length !== 16) return empty(400);
         const remote = randomBytes(16);
         const a = opts.faults.wrongCredentials ? otherAuth : auth;
@@ -59,11 +60,13 @@ export function startKlapServer(version: KlapVersion, opts: WireServerOptions): 
       case '/app/handshake2': {
         if (!s || s.cipher) return empty(403);
         const expected = klapClientHash(version, s.local, s.remote, s.auth);
+        if (core.loginAttempt() !== undefined) return empty(403);
         if (body.length !== 32 || !timingSafeEqual(body, expected)) {
-          st.authFailures++;
+          core.loginFailed();
           sessions.delete(id!);
           return empty(403);
         }
+        core.loginOk();
         s.cipher = new KlapCipher(s.local, s.remote, s.auth);
         s.lastSeq = s.cipher.seq;
         s.created = Date.now();

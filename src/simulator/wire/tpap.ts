@@ -138,6 +138,8 @@ export function startTpapServer(opts: WireServerOptions): Promise<WireServer> {
         const L = b64(p.user_share);
         const confirm = b64(p.user_confirm);
         if (!reg || !L || !confirm) return err(UNKNOWN);
+        const left = c.loginAttempt();
+        if (left !== undefined) return jsonAnswer({ error_code: -40404, result: { sec_left: left } }, { 'Content-Type': 'application/json' });
         let keys;
         try {
           keys = await tpapDeviceFinishAsync({
@@ -153,9 +155,10 @@ export function startTpapServer(opts: WireServerOptions): Promise<WireServer> {
           return err(UNKNOWN);
         }
         if (!tpapEqual(confirm, keys.userConfirm)) {
-          c.stats.authFailures++;
+          c.loginFailed();
           return err(t.authErrorCode ?? EXPIRED);
         }
+        c.loginOk();
         const stok = randomBytes(16).toString('hex');
         const startSeq = randomInt(1, 0x7fffffff);
         if (sessions.size >= MAX_SESSIONS) sessions.delete(sessions.keys().next().value as string);
