@@ -10,7 +10,7 @@
  * share one key pair; a caller may supply its own with `keyPair`).
  */
 import { RsaKeyStore } from './crypto/rsa';
-import { SINGLE_DISCOVERY_TIMEOUT_MS, WAKE_WAIT_MS } from './defaults';
+import { SINGLE_DISCOVERY_TIMEOUT_MS, WAKE_MAX_WAIT_MS, WAKE_WAIT_MS } from './defaults';
 import type { Device, DeviceOptions } from './device';
 import { answeredNeitherStyle, openDevice } from './device/detect';
 import { redactingTrace } from './device/wifi';
@@ -20,7 +20,7 @@ import { KasaTapoError, clip, isKasaTapoError } from './errors';
 import { aesNotTrusted, checkHost, discoveredLoginVersion } from './trust';
 import { createTransport as defaultCreateTransport } from './transports';
 import type { Credentials, DiscoveryResult, Logger, Pacing, ProtocolKind, TraceFn, Transport, TransportChoice, TransportKind, TransportOptions } from './types';
-import { wakeDevice } from './wake';
+import { waitForPort, wakeDevice } from './wake';
 import { fixFor } from './fixes';
 
 export interface ConnectOptions {
@@ -66,7 +66,7 @@ export interface ConnectOptions {
   signal?: AbortSignal;
   /**
    * Wake-up (src/wake.ts): when an HTTP transport's connection is refused, send one UDP 20002
-   * probe to the host, wait WAKE_WAIT_MS and retry once (once per connect). Default true.
+   * probe to the host, wait until the port accepts connections (at most WAKE_MAX_WAIT_MS) and retry once (once per connect). Default true.
    */
   wake?: boolean;
   /** HTTP transports: the pool's pacing of this device (TransportOptions.pacing). */
@@ -129,7 +129,7 @@ const wakes = new WeakMap<ConnectOptions, true>();
 
 /**
  * openOnce(), and when an HTTP transport's connection is refused: one UDP 20002 wake-up probe, a
- * WAKE_WAIT_MS wait and one retry (once per connect() call). A refusal after that carries the
+ * wait until the port opens (at most WAKE_MAX_WAIT_MS) and one retry (once per connect() call). A refusal after that carries the
  * guided fix 'unreachable'; success after it is logged with the fix 'woke'.
  */
 async function open(kind: TransportKind, port: number, opts: ConnectOptions, loginVersion?: 1 | 2, protocol?: ProtocolKind): Promise<Device> {
@@ -139,7 +139,7 @@ async function open(kind: TransportKind, port: number, opts: ConnectOptions, log
     if (!isKasaTapoError(e) || e.code !== 'ECONNREFUSED' || kind === 'xor' || opts.wake === false || wakes.has(opts) || opts.signal?.aborted) throw e;
     wakes.set(opts, true);
     await wakeDevice(opts.host, { keyPair: opts.keyPair ?? (() => keyStore.get()), ...(opts.logger ? { logger: opts.logger } : {}) });
-    await new Promise((r) => setTimeout(r, WAKE_WAIT_MS));
+    await waitForPort(opts.host, port, WAKE_WAIT_MS, WAKE_MAX_WAIT_MS, opts.signal);
     try {
       const dev = await openOnce(kind, port, opts, loginVersion, protocol);
       opts.logger?.info?.(`${opts.host}: ${fixFor('woke', { port })}`);

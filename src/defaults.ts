@@ -59,8 +59,10 @@ export const POOL_DEFAULTS = {
 } as const;
 /** A lockout answer (-40404) without `sec_left`: assume devices' usual 30 minutes. */
 export const DEFAULT_LOCKOUT_MS = 1_800_000;
-/** Wake-up: after the UDP 20002 probe, wait this long before the one retry of a refused connection. */
+/** Wake-up: after the UDP 20002 probe, look this often whether the port accepts connections... */
 export const WAKE_WAIT_MS = 300;
+/** ...for at most this long (firmware opens it "within seconds"), then retry the connection once. */
+export const WAKE_MAX_WAIT_MS = 4000;
 /** Re-detection's unicast discovery wait. */
 export const REDETECT_TIMEOUT_MS = 1500;
 /** A handshake holds one of the pool's connectConcurrency slots for at most this long. */

@@ -2,10 +2,12 @@
  * Wake-up: some firmware (Tapo 1.4.6 and others) keeps its HTTP port closed until a UDP 20002
  * discovery probe arrives from the client, then opens it within a moment. `wakeDevice` sends that
  * one unicast TDP probe (the one discovery builds) to the device's own address and does not wait
- * for an answer; connect() sends it after a refused connection, waits WAKE_WAIT_MS and retries
- * once, and the pool sends it before its first connect to an HTTP device.
+ * for an answer; connect() sends it after a refused connection, waits until the port accepts a TCP
+ * connection (`waitForPort`, at most WAKE_MAX_WAIT_MS) and retries once, and the pool sends it
+ * before its first connect to an HTTP device.
  */
 import * as dgram from 'node:dgram';
+import * as net from 'node:net';
 import { isIP } from 'node:net';
 import type { RsaKeyPair } from './crypto/rsa';
 import { DISCOVERY_PORTS } from './defaults';
@@ -40,4 +42,36 @@ export async function wakeDevice(host: string, opts: WakeOptions): Promise<void>
   } catch (e) {
     opts.logger?.debug?.(`${host}: wake-up probe not sent (${e instanceof Error ? e.message : String(e)})`);
   }
+}
+
+/** Does `host:port` accept a TCP connection within `timeoutMs`? Never rejects. */
+function accepts(host: string, port: number, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = net.connect({ host, port });
+    const done = (ok: boolean): void => {
+      clearTimeout(timer);
+      sock.destroy();
+      resolve(ok);
+    };
+    const timer = setTimeout(() => done(false), timeoutMs);
+    sock.once('connect', () => done(true));
+    sock.once('error', () => done(false));
+  });
+}
+
+/**
+ * After a wake-up probe: look every `stepMs` whether `host:port` accepts a TCP connection, for at
+ * most `maxMs` (at most maxMs / stepMs + 1 looks). True as soon as it does; false when the time is
+ * up or `signal` aborts. Never rejects.
+ */
+export async function waitForPort(host: string, port: number, stepMs: number, maxMs: number, signal?: AbortSignal): Promise<boolean> {
+  const end = Date.now() + maxMs;
+  const looks = Math.ceil(maxMs / Math.max(1, stepMs)) + 1;
+  for (let i = 0; i < looks && !signal?.aborted; i++) {
+    await new Promise((r) => setTimeout(r, stepMs));
+    if (signal?.aborted) return false;
+    if (await accepts(host, port, Math.max(50, Math.min(stepMs, end - Date.now())))) return true;
+    if (Date.now() >= end) return false;
+  }
+  return false;
 }

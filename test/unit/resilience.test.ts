@@ -98,8 +98,9 @@ describe('resilience: devices that change under the pool (issue 13)', function (
       assert.equal(p.deviceStats('d')!.errors, 0);
     });
 
-    it("connect(): refused, one probe, a short wait and one retry; still refused → fix 'unreachable'", async () => {
-      const dev = await sim('p110', { host: '127.0.113.4', discovery: true, faults: { sleepUntilProbed: true, wakeDelayMs: 100 } });
+    it("connect(): refused, one probe, a wait until the port opens and one retry; still refused → fix 'unreachable'", async () => {
+      // The port opens 1.5 s after the probe ("within seconds"): the one retry waits for it.
+      const dev = await sim('p110', { host: '127.0.113.4', discovery: true, faults: { sleepUntilProbed: true, wakeDelayMs: 1500 } });
       const d = await connect({ host: dev.host, port: dev.port, transport: 'klap', credentials });
       closers.push(() => d.close());
       assert.equal(d.info()?.protocol, 'klap');
