@@ -1,8 +1,10 @@
 /**
- * Guided fixes (src/fixes.ts) in the library's errors, end to end against the simulator where the
- * fault exists on this branch: Third-Party Compatibility off (KLAP handshake 403), a TPAP login
- * refused (names the credential transform), a cloud account with two-factor verification. The
- * table itself: one sentence per row, never a credential, and the lockout time as a clock time.
+ * Guided fixes (src/fixes.ts) in the library's errors, one test per row, end to end against the
+ * simulator: Third-Party Compatibility off (KLAP handshake 403), a Kasa device on KLAP v2 refusing
+ * the account, a TPAP login refused (names the credential transform), a device locking logins, a
+ * port closed until a wake-up probe (woke / still unreachable), a cloud account with two-factor
+ * verification. The table itself: one sentence per row, never a credential, and the lockout time
+ * as a clock time. (test/nodes/fixes.test.ts shows the same sentences in status, Catch, Test, Scan.)
  */
 import { strict as assert } from 'node:assert';
 import * as http from 'node:http';
@@ -77,6 +79,62 @@ describe('guided fixes in the library errors', function () {
     } finally {
       await plain.close();
       await shadow.close();
+    }
+  });
+
+  it('klap-v2-iot: a Kasa plug on KLAP v2 (lv 2, new_klap) that refuses the account', async () => {
+    const sim = await startSimulatedDevice('hs103klap2', { host: `${randomBase()}.4`, credentials: creds, discovery: true });
+    try {
+      const wrong = { username: creds.username, password: 'not-the-password' };
+      const e = await failure(connect({ host: sim.host, credentials: wrong, retries: 0 }));
+      assert.equal(e.code, 'EAUTH');
+      assert.equal(e.fix, 'klap-v2-iot');
+      assert.equal(e.hint, fixFor('klap-v2-iot'));
+    } finally {
+      await sim.close();
+    }
+  });
+
+  it('locked: a device that blocks logins (-40404 with sec_left) → ELOCKED until the time it gave', async () => {
+    const until = Date.now() + 20 * 60_000;
+    const sim = await startSimulatedDevice('p110aes', { host: `${randomBase()}.5`, credentials: creds, faults: { lockedUntil: until } });
+    try {
+      const e = await failure(connect({ host: sim.host, port: sim.port, transport: 'aes', loginVersion: 2, credentials: creds, retries: 0 }));
+      assert.equal(e.code, 'ELOCKED');
+      assert.equal(e.fix, 'locked');
+      assert.ok(e.until !== undefined && Math.abs(e.until - until) < 5000, String(e.until));
+      assert.equal(e.hint, fixFor('locked', { until: e.until }));
+      assert.match(e.message, /Login blocked until \d\d:\d\d/);
+    } finally {
+      await sim.close();
+    }
+  });
+
+  it('woke / unreachable: a port closed until a UDP 20002 probe; one that stays closed', async () => {
+    const base = randomBase();
+    const sleepy = await startSimulatedDevice('p110', {
+      host: `${base}.6`,
+      credentials: creds,
+      discovery: true,
+      faults: { sleepUntilProbed: true, wakeDelayMs: 100 },
+    });
+    const shut = await startSimulatedDevice('p110', { host: `${base}.7`, credentials: creds, faults: { refuse: true } });
+    const info: string[] = [];
+    const logger = { info: (m: string) => info.push(m), warn: () => undefined, debug: () => undefined, error: () => undefined };
+    try {
+      const dev = await connect({ host: sleepy.host, port: sleepy.port, transport: 'klap', credentials: creds, logger });
+      await dev.close();
+      assert.ok(
+        info.some((m) => m.endsWith(fixFor('woke', { port: sleepy.port }))),
+        info.join('\n'),
+      );
+      const e = await failure(connect({ host: shut.host, port: shut.port, transport: 'klap', credentials: creds, retries: 0 }));
+      assert.equal(e.code, 'ECONNREFUSED');
+      assert.equal(e.fix, 'unreachable');
+      assert.equal(e.hint, fixFor('unreachable', { port: shut.port }));
+    } finally {
+      await sleepy.close();
+      await shut.close();
     }
   });
 
