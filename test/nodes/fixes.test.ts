@@ -4,11 +4,10 @@
  * the node status (a short red text; a lockout shows its
  * time), and in the editor's Test and Scan answers (`hint`).
  *
- * End to end against the simulator for the faults this branch can produce (Third-Party
- * Compatibility off → KLAP 403; a TPAP login refused). The others (KLAP v2 on Kasa, lockouts,
- * wake-up probes) are produced by the library on other branches: here a fake connect() raises the
- * error they raise, with its fix, to show the nodes, Test and Scan display any error's fix with
- * no code of their own. Also: tplink-state's protocol/firmware change messages, and tplink-action's
+ * End to end against the simulator for Third-Party Compatibility off (KLAP 403) and a TPAP login
+ * refused. For the others (KLAP v2 on Kasa, lockouts, wake-up probes) a fake connect() raises the
+ * error the library raises, with its fix, to show the nodes, Test and Scan display any error's fix
+ * with no code of their own; test/unit/fixes.test.ts produces each of those faults end to end. Also: tplink-state's protocol/firmware change messages, and tplink-action's
  * auto-update forms.
  */
 import { strict as assert } from 'node:assert';
