@@ -11,7 +11,8 @@ const IOT_KLAP2 = { deviceType: 'IOT.SMARTPLUGSWITCH', encryptType: 'KLAP', http
 
 /**
  * Kasa IOT devices on 2025–26 firmware: IOT JSON over KLAP with the v2 hashes (values of our own).
- * Kept out of the default home for now (`inHome: false`: the examples' pools list the home).
+ * The HS103 is in the default home (the "Porch Light", last so the other addresses stay); the
+ * KP115 and HS300 are kept out of it (`inHome: false`) to keep the home small.
  */
 export const KLAP2_PROFILES: DeviceProfile[] = [
   {
@@ -29,7 +30,6 @@ export const KLAP2_PROFILES: DeviceProfile[] = [
     baseW: 60,
     voltageV: 120,
     discovery: { ...IOT_KLAP2 },
-    inHome: false,
     iot: { kind: 'plug', devName: 'Smart Wi-Fi Plug Lite', typeKey: 'mic_type' },
   },
   {
