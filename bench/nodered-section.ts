@@ -9,7 +9,7 @@
  */
 import { fork } from 'node:child_process';
 import * as path from 'node:path';
-import { type BenchContext, type BenchRow, type BenchSection, type SimGroup } from './lib';
+import { wanted, type BenchContext, type BenchRow, type BenchSection, type SimGroup } from './lib';
 import type { RedDevice, RedJob, RedReply, RedRow } from './nodered-host';
 
 const KINDS: { label: string; profile: string; transport: RedDevice['transport'] }[] = [
@@ -54,10 +54,11 @@ export const noderedSection: BenchSection = {
       groups: [],
       requests: ctx.quick ? 80 : 200,
       rowMaxMs: ctx.quick ? 2000 : 4000,
-      rounds: ctx.quick ? 3 : 6,
+      rounds: ctx.only.rounds ?? (ctx.quick ? 3 : 6),
+      concs: [1, 10].filter((c) => wanted(ctx.only.conc, c)),
     };
     try {
-      for (const k of KINDS) {
+      for (const k of KINDS.filter((x) => wanted(ctx.only.transports, x.transport))) {
         const g = await ctx.sims.start(k.profile, 10, ctx.credentials);
         groups.push(g);
         job.groups.push({
