@@ -24,7 +24,7 @@ import type {
   WithRaw,
 } from '../types';
 import { describe, type Adapter } from './adapter';
-import { childCaps, type Normalised } from './caps';
+import { childCaps, cloneState, type Normalised } from './caps';
 import { resolveChild } from './children';
 import { childLockOn } from './childlock';
 import { countdownOn, type Countdown, type CountdownOp, type CountdownSpec } from './countdown';
@@ -107,7 +107,7 @@ export class Device implements DeviceApi {
     return this.run(async () => {
       const r = await this.read();
       note?.(r.raw);
-      return structuredClone(r.value.state);
+      return cloneState(r.value.state);
     });
   }
 
@@ -214,7 +214,7 @@ export class Device implements DeviceApi {
     const set = await this.adapter.apply(p, n, c);
     const got = await this.read();
     note?.({ set, get: got.raw });
-    return structuredClone(got.value.state);
+    return cloneState(got.value.state);
   }
 
   /** Throws KasaTapoError: ECLOSED, and every protocol/transport error. */
