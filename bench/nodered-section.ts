@@ -19,7 +19,10 @@ const KINDS: { label: string; profile: string; transport: RedDevice['transport']
 ];
 
 function runHost(job: RedJob, ctx: BenchContext, limitMs: number): Promise<RedReply> {
+  const prof = ctx.only.profileDir;
   const child = fork(path.join(__dirname, 'nodered-host.js'), [], {
+    // --profile DIR: a CPU profile of the whole Node-RED host process (written when it exits).
+    ...(prof ? { execArgv: ['--cpu-prof', '--cpu-prof-dir', prof, '--cpu-prof-name', 'nodered-host.cpuprofile'] } : {}),
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     env: { ...process.env, NODE_RED_DISABLE_TELEMETRY: '1' },
   });

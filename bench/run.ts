@@ -13,7 +13,8 @@
  *   --no-floor                 scale: skip the floor rows (the ratio to the floor is then absent)
  *   --seconds 20               scale: poll this long per row
  *   --rounds 5                 pool, nodered: alternating rounds per row
- *   --profile DIR              scale: write a CPU profile of each polling window to DIR
+ *   --profile DIR              scale: write a CPU profile of each polling window to DIR;
+ *                              nodered: a CPU profile of the Node-RED host process
  * e.g. `node dist/bench/run.js scale --devices 1000 --no-floor --seconds 30`.
  *
  * Sections: pool (floors and pooled throughput, issue items 1-2), handshakes (3), eventloop (4),
