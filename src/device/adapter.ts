@@ -24,3 +24,12 @@ export function describe(n: Normalised, child?: ChildState): string {
   const base = n.state.model ?? n.state.alias ?? n.state.host;
   return child ? `${base} ${child.kind ?? 'child'} "${child.alias ?? child.id}"` : base;
 }
+
+/** Receives the device's own answer(s) behind a value (withRaw), when set. */
+export type Note = ((raw: unknown) => void) | undefined;
+
+/** Pass an adapter's raw answer to `note`, if any, and answer its value. Never throws. */
+export function noted<T>(note: Note, r: WithRaw<T>): T {
+  note?.(r.raw);
+  return r.value;
+}
