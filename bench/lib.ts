@@ -5,6 +5,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as inspector from 'node:inspector';
 import * as path from 'node:path';
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
@@ -47,7 +48,8 @@ export class SimHost {
   private nextId = 1;
 
   constructor() {
-    this.child = fork(path.join(__dirname, 'sim-host.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    // Not the parent's flags: profiling or tracing options are meant for the measuring process.
+    this.child = fork(path.join(__dirname, 'sim-host.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] });
     this.child.on('message', (r: HostReply) => {
       const p = this.pending.get(r.id);
       this.pending.delete(r.id);
@@ -222,6 +224,55 @@ export interface BenchContext {
   /** Longest a row's measurement may take. */
   rowMaxMs: number;
   progress(msg: string): void;
+  /** Narrowing from the command line, to run part of a section while iterating (see run.ts). */
+  only: BenchFilter;
+}
+
+/** Rows to keep (command-line options of run.ts); empty: every row. */
+export interface BenchFilter {
+  /** Transports by kind (xor, klap, aes). */
+  transports?: string[];
+  /** Concurrency levels (pool section). */
+  conc?: number[];
+  /** Fleet sizes (scale section). */
+  devices?: number[];
+  /** Skip the floor rows where a section measures them on their own (scale). */
+  noFloor?: boolean;
+  /** Polling time per scale row (s), instead of the plan's. */
+  seconds?: number;
+  /** Rounds of alternating slices (pool), instead of the plan's. */
+  rounds?: number;
+  /** Write a CPU profile (.cpuprofile) of each measured polling window (scale) into this directory. */
+  profileDir?: string;
+}
+
+/**
+ * Run `fn` under the V8 CPU profiler when `dir` is set, and write the profile to
+ * `<dir>/<label>.cpuprofile` (open it in Chrome DevTools). Only the window of `fn` is profiled, so
+ * that setup and teardown stay out of it. Sampling every 1 ms keeps the profiler's own cost small.
+ */
+export async function profiled<T>(dir: string | undefined, label: string, fn: () => Promise<T>): Promise<T> {
+  if (!dir) return fn();
+  const session = new inspector.Session();
+  session.connect();
+  const post = (method: string, params?: object): Promise<unknown> =>
+    new Promise((resolve, reject) => session.post(method, params, (err, res) => (err ? reject(err) : resolve(res))));
+  await post('Profiler.enable');
+  await post('Profiler.setSamplingInterval', { interval: 1000 });
+  await post('Profiler.start');
+  try {
+    return await fn();
+  } finally {
+    const r = (await post('Profiler.stop')) as { profile: unknown };
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, `${label.replace(/[^\w.-]+/g, '-')}.cpuprofile`), JSON.stringify(r.profile));
+    session.disconnect();
+  }
+}
+
+/** Whether `value` passes a filter list (no list: everything passes). */
+export function wanted<T>(list: T[] | undefined, value: T): boolean {
+  return !list || list.length === 0 || list.includes(value);
 }
 
 /** A part of `npm run bench`; issue 7 appends its own sections to the list in run.ts. */

@@ -38,6 +38,8 @@ export interface RedJob {
   rowMaxMs: number;
   /** Alternating rounds (library, Node-RED) per row. */
   rounds: number;
+  /** Concurrency levels to measure (1 and 10). */
+  concs: number[];
 }
 export interface RedRow {
   transport: string;
@@ -236,7 +238,7 @@ async function run(job: RedJob): Promise<RedReply> {
     rows.push({ transport: '—', client: 'node-red runtime only', conc: 1, m: combine((await alternate([w0], job.rounds, job.requests, job.rowMaxMs))[0]!) });
     say(rows[0]!);
     for (const g of job.groups) {
-      for (const conc of [1, 10]) {
+      for (const conc of job.concs) {
         const devs = g.devices.slice(0, conc);
         const lib = devs.map((d) => libPool.device({ host: d.host, port: d.port, transport: d.transport }));
         const libWorkers = lib.map((d) => () => d.setState({ on: true }));

@@ -9,7 +9,7 @@
  */
 import { fork } from 'node:child_process';
 import * as path from 'node:path';
-import { type BenchContext, type BenchRow, type BenchSection, type SimGroup } from './lib';
+import { wanted, type BenchContext, type BenchRow, type BenchSection, type SimGroup } from './lib';
 import type { RedDevice, RedJob, RedReply, RedRow } from './nodered-host';
 
 const KINDS: { label: string; profile: string; transport: RedDevice['transport'] }[] = [
@@ -19,7 +19,10 @@ const KINDS: { label: string; profile: string; transport: RedDevice['transport']
 ];
 
 function runHost(job: RedJob, ctx: BenchContext, limitMs: number): Promise<RedReply> {
+  const prof = ctx.only.profileDir;
   const child = fork(path.join(__dirname, 'nodered-host.js'), [], {
+    // --profile DIR: a CPU profile of the whole Node-RED host process (written when it exits).
+    ...(prof ? { execArgv: ['--cpu-prof', '--cpu-prof-dir', prof, '--cpu-prof-name', 'nodered-host.cpuprofile'] } : {}),
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     env: { ...process.env, NODE_RED_DISABLE_TELEMETRY: '1' },
   });
@@ -54,10 +57,11 @@ export const noderedSection: BenchSection = {
       groups: [],
       requests: ctx.quick ? 80 : 200,
       rowMaxMs: ctx.quick ? 2000 : 4000,
-      rounds: ctx.quick ? 3 : 6,
+      rounds: ctx.only.rounds ?? (ctx.quick ? 3 : 6),
+      concs: [1, 10].filter((c) => wanted(ctx.only.conc, c)),
     };
     try {
-      for (const k of KINDS) {
+      for (const k of KINDS.filter((x) => wanted(ctx.only.transports, x.transport))) {
         const g = await ctx.sims.start(k.profile, 10, ctx.credentials);
         groups.push(g);
         job.groups.push({

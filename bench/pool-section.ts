@@ -16,7 +16,7 @@
 import { Pool } from '../src/pool';
 import type { TransportKind } from '../src/types';
 import { openFloor, type FloorClient } from './floor';
-import { alternate, combine, measure, pairedRatio, type BenchContext, type BenchRow, type BenchSection, type Measured, type SimGroup } from './lib';
+import { alternate, combine, measure, pairedRatio, wanted, type BenchContext, type BenchRow, type BenchSection, type Measured, type SimGroup } from './lib';
 
 type Kind = Exclude<TransportKind, 'klap-v1' | 'tpap'>;
 
@@ -103,7 +103,7 @@ const LEVELS: Level[] = [
 /** Requests per slice at a concurrency, and rounds. */
 function plan(ctx: BenchContext, conc: number): { slice: number; rounds: number; warm: number } {
   const slice = Math.round(ctx.requests * (conc >= 50 ? 1 : conc > 1 ? 0.6 : 0.3));
-  return { slice, rounds: ctx.quick ? 4 : 7, warm: Math.min(200 * conc, 1000) };
+  return { slice, rounds: ctx.only.rounds ?? (ctx.quick ? 4 : 7), warm: Math.min(200 * conc, 1000) };
 }
 
 const f3 = (v: number): number => Number(v.toFixed(3));
@@ -114,7 +114,8 @@ export const poolSection: BenchSection = {
   title: 'Pooled requests vs the raw floor (loopback simulator in a child process; alternating slices, medians over rounds)',
   async run(ctx) {
     const rows: BenchRow[] = [];
-    for (const t of TARGETS) {
+    for (const t of TARGETS.filter((x) => wanted(ctx.only.transports, x.kind))) {
+      const levels = LEVELS.filter((l) => wanted(ctx.only.conc, l.conc));
       const groups: Record<GroupName, SimGroup> = {
         one: await ctx.sims.start(t.profile, 1, ctx.credentials),
         wide: await ctx.sims.start(t.profile, 10, ctx.credentials),
@@ -122,7 +123,7 @@ export const poolSection: BenchSection = {
         expiring: await ctx.sims.start(t.profile, 1, ctx.credentials, { faults: { expireSessionEvery: 20 } }),
       };
       try {
-        for (const level of LEVELS) {
+        for (const level of levels) {
           if (Date.now() > ctx.deadline) break;
           const p = plan(ctx, level.conc);
           const opened: Opened[] = [];

@@ -4,7 +4,18 @@
  * targets, and writes bench/results.json (gitignored). Bounded: each row stops after a request
  * count or a time limit, and no row starts after the overall deadline.
  *
- *   node dist/bench/run.js [--quick] [section ...]
+ *   node dist/bench/run.js [--quick] [options] [section ...]
+ *
+ * Options narrow the run while iterating on one figure (the summary then holds only those rows):
+ *   --transport xor,klap,aes   pool, nodered: only these transports
+ *   --conc 10,50               pool, nodered: only these concurrency levels
+ *   --devices 1000             scale: only fleets of this size
+ *   --no-floor                 scale: skip the floor rows (the ratio to the floor is then absent)
+ *   --seconds 20               scale: poll this long per row
+ *   --rounds 5                 pool, nodered: alternating rounds per row
+ *   --profile DIR              scale: write a CPU profile of each polling window to DIR;
+ *                              nodered: a CPU profile of the Node-RED host process
+ * e.g. `node dist/bench/run.js scale --devices 1000 --no-floor --seconds 30`.
  *
  * Sections: pool (floors and pooled throughput, issue items 1-2), handshakes (3), eventloop (4),
  * scale (5), nodered (6), discovery (7), tpap (issue 12: TPAP login CPU, stall, throughput).
@@ -15,7 +26,7 @@ import * as path from 'node:path';
 import { discoverySection } from './discovery-section';
 import { eventLoopSection } from './eventloop-section';
 import { handshakeSection } from './handshake-section';
-import { SimHost, repoRoot, summaryMarkdown, table, type BenchContext, type BenchRow, type BenchSection, type SummaryItem } from './lib';
+import { SimHost, repoRoot, summaryMarkdown, table, type BenchContext, type BenchFilter, type BenchRow, type BenchSection, type SummaryItem } from './lib';
 import { noderedSection } from './nodered-section';
 import { poolSection } from './pool-section';
 import { scaleSection } from './scale-section';
@@ -27,10 +38,36 @@ export const SECTIONS: BenchSection[] = [poolSection, handshakeSection, eventLoo
 /** No row starts after this much time (the scale section's fixed runs are sized to fit). */
 const TOTAL_MS = { full: 480_000, quick: 150_000 };
 
+/** Split options (`--name value` or `--name=value`; flags without a value) from section names. Throws on an unknown option. */
+function parseArgs(argv: string[]): { quick: boolean; only: BenchFilter; sections: string[] } {
+  const only: BenchFilter = {};
+  const sections: string[] = [];
+  let quick = false;
+  const list = (v: string | undefined): string[] => (v ?? '').split(',').filter(Boolean);
+  const nums = (v: string | undefined): number[] => list(v).map(Number);
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (!a.startsWith('--')) {
+      sections.push(a);
+      continue;
+    }
+    const [name, inline] = a.slice(2).split('=', 2) as [string, string | undefined];
+    const value = (): string | undefined => inline ?? argv[++i];
+    if (name === 'quick') quick = true;
+    else if (name === 'no-floor') only.noFloor = true;
+    else if (name === 'transport') only.transports = list(value());
+    else if (name === 'conc') only.conc = nums(value());
+    else if (name === 'devices') only.devices = nums(value());
+    else if (name === 'seconds') only.seconds = Number(value());
+    else if (name === 'rounds') only.rounds = Number(value());
+    else if (name === 'profile') only.profileDir = value();
+    else throw new Error(`unknown option --${name}`);
+  }
+  return { quick, only, sections };
+}
+
 async function main(): Promise<void> {
-  const args = process.argv.slice(2);
-  const quick = args.includes('--quick');
-  const wanted = args.filter((a) => !a.startsWith('--'));
+  const { quick, only, sections: wanted } = parseArgs(process.argv.slice(2));
   const unknown = wanted.filter((w) => !SECTIONS.some((s) => s.name === w));
   if (unknown.length) throw new Error(`unknown section(s) ${unknown.join(', ')}; sections: ${SECTIONS.map((s) => s.name).join(', ')}`);
   const sections = SECTIONS.filter((s) => wanted.length === 0 || wanted.includes(s.name));
@@ -47,6 +84,7 @@ async function main(): Promise<void> {
     rowMaxMs: quick ? 2000 : 8000,
     summary: (item) => void summary.push({ section: current, ...item }),
     progress: (msg) => process.stderr.write(`  ${msg}\n`),
+    only,
   };
   const results: Record<string, { title: string; seconds: number; rows: BenchRow[]; error?: string }> = {};
   try {

@@ -19,7 +19,7 @@ import { generateRsaKeyPair } from '../src/crypto/rsa';
 import { Pool } from '../src/pool';
 import type { TransportKind } from '../src/types';
 import { openFloor, type FloorClient } from './floor';
-import { gc, loopbackHosts, sleep, type BenchContext, type BenchRow, type BenchSection, type SimGroup } from './lib';
+import { gc, loopbackHosts, profiled, sleep, wanted, type BenchContext, type BenchRow, type BenchSection, type SimGroup } from './lib';
 
 const INTERVAL_MS = 10_000;
 /** Slot length of the batched floor variant. */
@@ -176,11 +176,12 @@ async function runScale(fleet: Fleet, n: number, seconds: number, ctx: BenchCont
       });
     });
     const loop = coarseLoopWatch();
-    const p0 = process.cpuUsage();
-    const w0 = performance.now();
-    await sleep(seconds * 1000);
-    const pc = process.cpuUsage(p0);
-    const wall = (performance.now() - w0) / 1000;
+    const { pc, wall } = await profiled(ctx.only.profileDir, `scale-pool-${n}`, async () => {
+      const p0 = process.cpuUsage();
+      const w0 = performance.now();
+      await sleep(seconds * 1000);
+      return { pc: process.cpuUsage(p0), wall: (performance.now() - w0) / 1000 };
+    });
     const polls = [...ok.values()].reduce((a, v) => a + v, 0) + pollErrors; // answered inside the window
     const stallMs = loop.stop();
     const k = Math.round((seconds * 1000) / INTERVAL_MS);
@@ -356,7 +357,7 @@ export const scaleSection: BenchSection = {
   name: 'scale',
   title: `Scale: 100 and 1,000 devices (⅓ XOR, KLAP, AES on 127.${FIRST_OCTET}.x.y) polled every ${INTERVAL_MS / 1000} s through pool.subscribe`,
   async run(ctx) {
-    const plan: { n: number; s: number; floor?: boolean; slotMs?: number }[] = ctx.quick
+    const full: { n: number; s: number; floor?: boolean; slotMs?: number }[] = ctx.quick
       ? [
           { n: 100, s: 10 },
           { n: MAX_DEVICES, s: 10, floor: true },
@@ -368,6 +369,9 @@ export const scaleSection: BenchSection = {
           { n: MAX_DEVICES, s: 20, floor: true, slotMs: SLOT_MS },
           { n: MAX_DEVICES, s: 60 },
         ];
+    const plan = full
+      .filter((p) => wanted(ctx.only.devices, p.n) && !(p.floor && ctx.only.noFloor))
+      .map((p) => (ctx.only.seconds ? { ...p, s: ctx.only.seconds } : p));
     const wake = await wakeupCost();
     ctx.progress(`starting ${MAX_DEVICES} simulated devices`);
     const fleet = await startFleet(ctx);

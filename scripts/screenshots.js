@@ -11,28 +11,14 @@ const os = require('node:os');
 const path = require('node:path');
 const http = require('node:http');
 const { spawn } = require('node:child_process');
+const { launch, sleep, waitForLine } = require('./chromium');
 
 const root = path.resolve(__dirname, '..');
-const WebSocket = require(require.resolve('ws', { paths: [path.dirname(require.resolve('node-red/package.json', { paths: [root] }))] }));
 const outDir = path.join(root, 'docs', 'images');
 const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium';
 const children = [];
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function waitForLine(child, re, ms) {
-  return new Promise((resolve, reject) => {
-    let buf = '';
-    const on = (c) => {
-      buf += c.toString();
-      const m = buf.match(re);
-      if (m) resolve(m);
-    };
-    child.stdout?.on('data', on);
-    child.stderr?.on('data', on);
-    setTimeout(() => reject(new Error(`timed out waiting for ${re}:\n${buf.slice(-2000)}`)), ms).unref();
-  });
-}
+/** The Chromium this script started (stopped by stopAll on any exit). */
+let browser;
 
 function post(url) {
   return new Promise((resolve, reject) => {
@@ -45,30 +31,6 @@ function post(url) {
   });
 }
 
-/** A minimal Chrome DevTools Protocol client for one page. */
-async function cdp(wsUrl) {
-  const ws = new WebSocket(wsUrl, { perMessageDeflate: false });
-  await new Promise((r, j) => (ws.once('open', r), ws.once('error', j)));
-  let next = 1;
-  const pending = new Map();
-  ws.on('message', (d) => {
-    const m = JSON.parse(d.toString());
-    if (m.id && pending.has(m.id)) {
-      const { resolve, reject } = pending.get(m.id);
-      pending.delete(m.id);
-      if (m.error) reject(new Error(m.error.message));
-      else resolve(m.result);
-    }
-  });
-  const send = (method, params = {}, sessionId) =>
-    new Promise((resolve, reject) => {
-      const id = next++;
-      pending.set(id, { resolve, reject });
-      ws.send(JSON.stringify({ id, method, params, ...(sessionId ? { sessionId } : {}) }));
-    });
-  return { send, close: () => ws.close() };
-}
-
 async function main() {
   const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kasa-tapo-shots-'));
   const start = spawn(process.execPath, [path.join(root, 'scripts', 'start.js')], {
@@ -78,39 +40,8 @@ async function main() {
   children.push(start);
   const [, editor] = await waitForLine(start, /Node-RED editor: (http:\/\/127\.0\.0\.1:\d+)\//, 120000);
 
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'kasa-tapo-chromium-'));
-  const chrome = spawn(
-    chromiumPath,
-    [
-      '--headless=new',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--disable-extensions',
-      '--disable-default-apps',
-      '--mute-audio',
-      '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
-      `--user-data-dir=${profile}`,
-      '--remote-debugging-address=127.0.0.1',
-      '--remote-debugging-port=0',
-      '--window-size=1680,960',
-      '--hide-scrollbars',
-      'about:blank',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  children.push(chrome);
-  const [, browserWs] = await waitForLine(chrome, /DevTools listening on (ws:\/\/\S+)/, 30000);
-  const browser = await cdp(browserWs);
-  const { targetInfos } = await browser.send('Target.getTargets');
-  const page = targetInfos.find((t) => t.type === 'page');
-  const { sessionId } = await browser.send('Target.attachToTarget', { targetId: page.targetId, flatten: true });
-  const send = (m, p) => browser.send(m, p, sessionId);
-  const evaluate = async (expression) => (await send('Runtime.evaluate', { expression, awaitPromise: true, returnByValue: true })).result.value;
+  browser = await launch(chromiumPath, 1680, 960);
+  const { send, evaluate } = browser;
   const waitFor = async (expression, ms) => {
     for (const t0 = Date.now(); Date.now() - t0 < ms; await sleep(200)) if (await evaluate(expression).catch(() => false)) return;
     const where = await evaluate("location.href + ' | ' + document.title + ' | ' + (typeof RED) + ' | ' + document.body.innerText.slice(0, 300)").catch(
@@ -125,7 +56,6 @@ async function main() {
     console.log(`wrote docs/images/${name}`);
   };
 
-  await send('Emulation.setDeviceMetricsOverride', { width: 1680, height: 960, deviceScaleFactor: 1, mobile: false });
   await send('Page.navigate', { url: `${editor}/` });
   await waitFor(
     "!!(window.RED && RED.nodes && RED.nodes.filterNodes({type: 'tplink-action'}).length && document.querySelector('#red-ui-workspace-chart'))",
@@ -178,12 +108,12 @@ async function main() {
   await sleep(3000);
   await shot('sidebar.png');
 
-  browser.close();
-  fs.rmSync(profile, { recursive: true, force: true });
+  await browser.close();
   fs.rmSync(userDir, { recursive: true, force: true });
 }
 
 async function stopAll() {
+  await browser?.close();
   for (const c of children.reverse()) {
     if (c.exitCode === null && c.signalCode === null) {
       c.kill('SIGINT'); // only the processes this script started, by PID

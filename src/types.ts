@@ -236,6 +236,8 @@ export interface DeviceApi {
   /** Ask the device to restart (after about a second). */
   reboot(): Promise<void>;
   getEnergy(child?: ChildRef): Promise<EnergyReading>;
+  /** Day totals of a month or month totals of a year; 'hour': hourly energy (SMART meters, src/device/history.ts). */
+  getEnergyHistory(period: 'hour', opts?: HourlyEnergyOptions & { child?: ChildRef }): Promise<HourlyEnergyHistory>;
   getEnergyHistory(period: 'day' | 'month', opts?: { year?: number; month?: number; child?: ChildRef }): Promise<EnergyHistory>;
   /** SMART meters (src/device/history.ts); absent on pooled handles until the pool forwards it (use withRaw). */
   getPowerHistory?(opts?: PowerHistoryOptions & { child?: ChildRef }): Promise<PowerHistory>;

@@ -43,10 +43,7 @@ export function historyRead(
   const start = time(p['start'], 'start') ?? (end !== undefined ? undefined : Date.now() - hours * 3_600_000);
   const range = { ...(start !== undefined ? { start } : {}), ...(end !== undefined ? { end } : {}), ...(child !== undefined ? { child } : {}) };
   return (dev) => {
-    if (period === 'hour') {
-      const d = dev as DeviceApi & { getEnergyHistory(period: 'hour', opts: unknown): Promise<HourlyEnergyHistory> };
-      return d.getEnergyHistory('hour', range);
-    }
+    if (period === 'hour') return dev.getEnergyHistory('hour', range);
     if (typeof dev.getPowerHistory !== 'function') throw new NodeError('EUNSUPPORTED', 'This device has no power history');
     return dev.getPowerHistory({ ...range, intervalMin: step as 5 | 60 });
   };

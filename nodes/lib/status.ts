@@ -18,10 +18,18 @@ type Translate = (key: string, vars?: Vars) => string;
 
 let translate: Translate | undefined;
 let english: Record<string, unknown> | undefined;
+/**
+ * Texts without variables, once translated: a status is set on every message (an action node's
+ * "on"), and a catalogue lookup through RED._ costs more than the rest of the node's work.
+ */
+const plain = new Map<string, string>();
 
 /** Use the runtime's RED._ for status texts and error messages (called by every node type at registration). */
 export function useTranslator(fn: Translate | undefined): void {
-  if (typeof fn === 'function') translate = fn;
+  if (typeof fn === 'function' && fn !== translate) {
+    translate = fn;
+    plain.clear();
+  }
 }
 
 function englishText(key: string): string | undefined {
@@ -39,9 +47,14 @@ function englishText(key: string): string | undefined {
 
 /** A text of the catalogue under tplink-pool (e.g. 'status.on', 'errors.noPool'), in the runtime's language. */
 export function catalogueText(key: string, vars?: Vars): string {
+  const known = vars ? undefined : plain.get(key);
+  if (known !== undefined) return known;
   const full = NS + key;
   const t = translate?.(full, vars);
-  if (typeof t === 'string' && t !== '' && t !== full && !t.startsWith(NS)) return t;
+  if (typeof t === 'string' && t !== '' && t !== full && !t.startsWith(NS)) {
+    if (!vars) plain.set(key, t);
+    return t;
+  }
   const en = englishText(key) ?? key;
   return vars ? en.replace(/__(\w+)__/g, (m, k: string) => (k in vars ? String(vars[k]) : m)) : en;
 }

@@ -32,3 +32,12 @@ export function whereOf(t: Transport): { host: string; port: number; transport: 
     enumerable: true,
   });
 }
+
+/** Receives the device's own answer(s) behind a value (withRaw), when set. */
+export type Note = ((raw: unknown) => void) | undefined;
+
+/** Pass an adapter's raw answer to `note`, if any, and answer its value. Never throws. */
+export function noted<T>(note: Note, r: WithRaw<T>): T {
+  note?.(r.raw);
+  return r.value;
+}

@@ -48,3 +48,20 @@ export function childCaps(c: ChildState): Caps {
   if (c.family === 'dimmer') return { ...OUTLET_CAPS, brightness: true };
   return { ...NO_CAPS, alias: true };
 }
+
+/**
+ * A deep copy of a normalised state (plain objects, arrays and primitives only, as the normalisers
+ * build them), for callers to own: what structuredClone gives for such data, several times faster
+ * (every poll copies one). Never throws.
+ */
+export function cloneState<T>(v: T): T {
+  if (typeof v !== 'object' || v === null) return v;
+  if (Array.isArray(v)) return v.map(cloneState) as T;
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(v)) {
+    const x = cloneState((v as Record<string, unknown>)[k]);
+    if (k === '__proto__') Object.defineProperty(out, k, { value: x, enumerable: true, writable: true, configurable: true });
+    else out[k] = x;
+  }
+  return out as T;
+}

@@ -24,9 +24,9 @@ import type {
   Transport,
   WithRaw,
 } from '../types';
-import { describe, whereOf, type Adapter } from './adapter';
+import { describe, noted, whereOf, type Adapter, type Note } from './adapter';
 import { autoUpdateOn } from './autoupdate';
-import { childCaps, type Normalised } from './caps';
+import { childCaps, cloneState, type Normalised } from './caps';
 import { resolveChild } from './children';
 import { childLockOn } from './childlock';
 import { countdownOn, type Countdown, type CountdownOp, type CountdownSpec } from './countdown';
@@ -41,8 +41,8 @@ import { wifiJoin, wifiScan, type WifiJoinResult, type WifiNetwork } from './wif
 /** Verbs the withRaw view hands straight to the device. */
 const FORWARDED = ['setCountdown', 'getCountdown', 'clearCountdown', 'setChildLock', 'getChildLock', 'getAutoUpdate', 'setAutoUpdate'] as const;
 type HistoryOpts = { year?: number; month?: number; child?: ChildRef };
-/** Receives the device's own answer(s) behind a value (withRaw), when set. */
-type Note = ((raw: unknown) => void) | undefined;
+type HourlyOpts = HourlyEnergyOptions & { child?: ChildRef };
+type Period = 'hour' | 'day' | 'month';
 const given = (child: ChildRef | undefined | null): child is ChildRef => child !== undefined && child !== null;
 
 export class Device implements DeviceApi {
@@ -111,7 +111,7 @@ export class Device implements DeviceApi {
     return this.run(async () => {
       const r = await this.read();
       note?.(r.raw);
-      return structuredClone(r.value.state);
+      return cloneState(r.value.state);
     });
   }
 
@@ -144,11 +144,11 @@ export class Device implements DeviceApi {
     });
   }
 
-  private opHistory(note: Note, period: 'day' | 'month', opts: HistoryOpts = {}): Promise<EnergyHistory> {
-    if ((period as string) === 'hour')
-      return this.opSmart(note, 'hourly energy history', opts.child, (q) =>
-        readHourlyEnergy(q, opts as HourlyEnergyOptions),
-      ) as unknown as Promise<EnergyHistory>;
+  private opHistory(note: Note, period: 'hour', opts?: HourlyOpts): Promise<HourlyEnergyHistory>;
+  private opHistory(note: Note, period: 'day' | 'month', opts?: HistoryOpts): Promise<EnergyHistory>;
+  private opHistory(note: Note, period: Period, opts?: HistoryOpts & HourlyOpts): Promise<EnergyHistory | HourlyEnergyHistory>;
+  private opHistory(note: Note, period: Period, opts: HistoryOpts & HourlyOpts = {}): Promise<EnergyHistory | HourlyEnergyHistory> {
+    if (period === 'hour') return this.opSmart(note, 'hourly energy history', opts.child, (q) => readHourlyEnergy(q, opts));
     return this.run(async () => {
       if (period !== 'day' && period !== 'month') throw new KasaTapoError('EBADINPUT', `period must be "day" or "month", got ${JSON.stringify(period)}`);
       const now = new Date();
@@ -218,7 +218,7 @@ export class Device implements DeviceApi {
     const set = await this.adapter.apply(p, n, c);
     const got = await this.read();
     note?.({ set, get: got.raw });
-    return structuredClone(got.value.state);
+    return cloneState(got.value.state);
   }
 
   /** Throws KasaTapoError: ECLOSED, and every protocol/transport error. */
@@ -256,10 +256,10 @@ export class Device implements DeviceApi {
    * Day totals of a month, or month totals of a year (default: now). Throws KasaTapoError: EBADINPUT (period/year/month),
    * EUNSUPPORTED, ENOTFOUND, ECLOSED, and protocol/transport errors.
    */
-  getEnergyHistory(period: 'hour', opts?: HourlyEnergyOptions & { child?: ChildRef }): Promise<HourlyEnergyHistory>;
+  getEnergyHistory(period: 'hour', opts?: HourlyOpts): Promise<HourlyEnergyHistory>;
   getEnergyHistory(period: 'day' | 'month', opts?: HistoryOpts): Promise<EnergyHistory>;
-  getEnergyHistory(period: 'hour' | 'day' | 'month', opts: HistoryOpts & HourlyEnergyOptions = {}): Promise<EnergyHistory | HourlyEnergyHistory> {
-    return this.opHistory(undefined, period as 'day', opts);
+  getEnergyHistory(period: Period, opts?: HistoryOpts & HourlyOpts): Promise<EnergyHistory | HourlyEnergyHistory> {
+    return this.opHistory(undefined, period, opts);
   }
 
   /**
@@ -322,6 +322,12 @@ export class Device implements DeviceApi {
   async withRaw<T>(fn: (dev: DeviceApi) => Promise<T>): Promise<WithRaw<T>> {
     let raw: unknown;
     const note: Note = (r) => void (raw = r);
+    const op = (period: Period, opts?: HistoryOpts & HourlyOpts) => this.opHistory(note, period, opts);
+    function history(period: 'hour', opts?: HourlyOpts): Promise<HourlyEnergyHistory>;
+    function history(period: 'day' | 'month', opts?: HistoryOpts): Promise<EnergyHistory>;
+    function history(period: Period, opts?: HistoryOpts & HourlyOpts) {
+      return op(period, opts);
+    }
     const view: DeviceApi = {
       host: this.host,
       port: this.port,
@@ -330,7 +336,7 @@ export class Device implements DeviceApi {
       toggle: (child, patch) => this.opToggle(note, child, patch),
       reboot: () => this.opReboot(note),
       getEnergy: (child) => this.opEnergy(note, child),
-      getEnergyHistory: (period, opts) => this.opHistory(note, period, opts),
+      getEnergyHistory: history,
       raw: (request, child) => this.opRaw(note, request, child),
       getPowerHistory: (opts) => this.opSmart(note, 'power history', opts?.child, (q) => readPowerHistory(q, opts)),
       getEvents: (child, opts) => this.opEvents(note, child, opts),
@@ -370,12 +376,6 @@ export class Device implements DeviceApi {
     this.abort?.abort();
     await this.transport.close().catch(() => undefined);
   }
-}
-
-/** Pass an adapter's raw answer to `note` and answer its value. Never throws. */
-function noted<T>(note: Note, r: WithRaw<T>): T {
-  note?.(r.raw);
-  return r.value;
 }
 
 /** What a Device needs besides its transport: the protocol layer's retry policy, and the device's protocol. */

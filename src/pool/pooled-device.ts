@@ -1,5 +1,17 @@
 /** The device API through a pool: the same verbs as connect()'s device, over the pool's shared session. */
-import type { AutoUpdate, ChildRef, DeviceApi, DeviceInfo, DeviceState, EnergyHistory, EnergyReading, StatePatch, WithRaw } from '../types';
+import type {
+  AutoUpdate,
+  ChildRef,
+  DeviceApi,
+  DeviceInfo,
+  DeviceState,
+  EnergyHistory,
+  EnergyReading,
+  HourlyEnergyHistory,
+  HourlyEnergyOptions,
+  StatePatch,
+  WithRaw,
+} from '../types';
 import { KasaTapoError } from '../errors';
 import type { Entry } from './entry';
 import type { DeviceStatus } from './types';
@@ -54,8 +66,12 @@ export class PooledDevice implements DeviceApi {
   getEnergy(child?: ChildRef): Promise<EnergyReading> {
     return this.pool.enqueue(this.e, (d) => d.getEnergy(child));
   }
-  getEnergyHistory(period: 'day' | 'month', opts?: { year?: number; month?: number; child?: ChildRef }): Promise<EnergyHistory> {
-    return this.pool.enqueue(this.e, (d) => d.getEnergyHistory(period, opts));
+  getEnergyHistory(period: 'hour', opts?: HourlyEnergyOptions & { child?: ChildRef }): Promise<HourlyEnergyHistory>;
+  getEnergyHistory(period: 'day' | 'month', opts?: { year?: number; month?: number; child?: ChildRef }): Promise<EnergyHistory>;
+  getEnergyHistory(period: 'hour' | 'day' | 'month', opts?: HourlyEnergyOptions & { year?: number; month?: number; child?: ChildRef }) {
+    return period === 'hour'
+      ? this.pool.enqueue(this.e, (d) => d.getEnergyHistory(period, opts))
+      : this.pool.enqueue(this.e, (d) => d.getEnergyHistory(period, opts));
   }
   raw(request: unknown, child?: ChildRef): Promise<unknown> {
     return this.pool.enqueue(this.e, (d) => d.raw(request, child));

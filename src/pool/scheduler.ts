@@ -43,19 +43,30 @@ export class Scheduler {
     e.stats.queueDepth = e.queue.length;
     e.running = true;
     this.inFlight++;
-    void this.execute(e, job).finally(() => {
-      e.running = false;
-      this.inFlight--;
-      // Devices that waited for a slot go first; this one queues behind them (a caller in a tight
-      // loop on one device must not starve the others).
-      while (this.waiting.length && this.inFlight < this.limits.concurrency) {
-        const w = this.waiting.shift();
-        if (!w) break;
-        w.waiting = false;
-        this.pump(w);
-      }
-      this.pump(e);
-    });
+    // As finally(), without its extra promises (execute() is not meant to reject; if it ever does,
+    // the rejection stays unhandled as before).
+    void this.execute(e, job).then(
+      () => this.done(e),
+      (err: unknown) => {
+        this.done(e);
+        throw err;
+      },
+    );
+  }
+
+  /** A job of `e` ended: free its slot and start what waits. */
+  private done(e: Entry): void {
+    e.running = false;
+    this.inFlight--;
+    // Devices that waited for a slot go first; this one queues behind them (a caller in a tight
+    // loop on one device must not starve the others).
+    while (this.waiting.length && this.inFlight < this.limits.concurrency) {
+      const w = this.waiting.shift();
+      if (!w) break;
+      w.waiting = false;
+      this.pump(w);
+    }
+    this.pump(e);
   }
 
   /**

@@ -51,6 +51,15 @@ export class XorFrameReader {
    */
   push(c: Buffer): Buffer | undefined {
     const host = this.host;
+    // The usual case, a whole frame in one chunk: no buffering, no copy.
+    if (this.size === 0 && c.length >= 4) {
+      const expected = c.readUInt32BE(0);
+      if (expected > this.max) {
+        throw new KasaTapoError('ETOOBIG', `${host} announced a ${expected}-byte answer, above the ${this.max}-byte limit`, { host });
+      }
+      if (c.length === 4 + expected) return c.subarray(4);
+      if (c.length > 4 + expected) throw new KasaTapoError('EPROTOCOL', `${host} sent more than one frame`, { host });
+    }
     this.chunks.push(c);
     this.size += c.length;
     if (this.expected < 0 && this.size >= 4) {
@@ -74,7 +83,10 @@ export class XorFrameReader {
   }
 }
 
-/** One TCP connection and its frame reader. */
+/**
+ * One TCP connection and its frame reader. The socket stays unref'd: an idle kept-alive connection
+ * must not keep the process alive, and a request in flight keeps it alive by its timeout timer.
+ */
 class Conn {
   readonly sock: net.Socket;
   alive = true;
@@ -85,6 +97,7 @@ class Conn {
     this.reader = new XorFrameReader(max, host);
     this.sock = net.connect({ host, port });
     this.sock.setNoDelay(true);
+    this.sock.unref();
     this.sock.once('connect', onConnect);
     this.sock.on('data', (c: Buffer) => this.onData(c, host));
     this.sock.on('end', () => this.fail(droppedError(host, this.received)));
@@ -120,6 +133,49 @@ class Conn {
   }
 }
 
+/** One request in flight: its frame, its promise, its timeout (one object, no closures per request). */
+class Exchange implements Waiter {
+  settled = false;
+  /** May a dead reused connection be replaced (once)? */
+  mayRetry = true;
+  conn: Conn | undefined;
+  readonly timer: NodeJS.Timeout;
+
+  constructor(
+    readonly t: XorTransport,
+    readonly frame: Buffer,
+    private readonly ok: (b: Buffer) => void,
+    private readonly ko: (e: unknown) => void,
+    timeoutMs: number,
+  ) {
+    this.timer = setTimeout(onExchangeTimeout, timeoutMs, this);
+  }
+
+  resolve(b: Buffer): void {
+    if (this.settled) return;
+    this.settled = true;
+    clearTimeout(this.timer);
+    this.ok(b);
+  }
+
+  reject(e: unknown): void {
+    this.t.failed(this, e);
+  }
+
+  /** Settle with an error. */
+  fail(e: unknown): void {
+    if (this.settled) return;
+    this.settled = true;
+    clearTimeout(this.timer);
+    this.ko(e instanceof Error ? e : toKasaTapoError(e, this.t.host));
+  }
+}
+
+/** Still connecting when the time is up → a connect timeout (not retried; the pool goes offline). */
+function onExchangeTimeout(x: Exchange): void {
+  x.fail(x.conn?.sock.connecting ? connectTimeoutError(x.t.host, x.t.timeoutMs) : timeoutError(x.t.host));
+}
+
 export class XorTransport implements Transport {
   readonly kind = 'xor' as const;
   readonly host: string;
@@ -127,7 +183,8 @@ export class XorTransport implements Transport {
   readonly stats: TransportStats = { handshakes: 0, requests: 0 };
   private conn: Conn | undefined;
   private closed = false;
-  private readonly timeoutMs: number;
+  /** @internal */
+  readonly timeoutMs: number;
   private readonly max: number;
 
   /** Never throws. */
@@ -166,41 +223,32 @@ export class XorTransport implements Transport {
    * is replaced once by a fresh one and the request resent.
    */
   private exchange(frame: Buffer): Promise<Buffer> {
-    return new Promise<Buffer>((resolve, reject) => {
-      let settled = false;
-      const done = (e: unknown, b?: Buffer): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        if (b) {
-          this.conn?.sock.unref();
-          resolve(b);
-        } else reject(e instanceof Error ? e : toKasaTapoError(e, this.host));
-      };
-      // Still connecting when the time is up → a connect timeout (not retried; the pool goes offline).
-      const timer = setTimeout(
-        () => done(this.conn?.sock.connecting ? connectTimeoutError(this.host, this.timeoutMs) : timeoutError(this.host)),
-        this.timeoutMs,
-      );
-      const attempt = (mayRetry: boolean): void => {
-        if (this.conn && !this.conn.alive) this.dropConn();
-        const reused = this.conn !== undefined;
-        const conn = (this.conn ??= new Conn(this.host, this.port, this.max, () => this.stats.handshakes++));
-        conn.sock.ref();
-        conn.waiter = {
-          resolve: (b) => done(undefined, b),
-          reject: (e) => {
-            if (this.conn === conn) this.conn = undefined;
-            if (!this.closed && reused && mayRetry && conn.received === 0 && !settled) {
-              this.opts.logger?.debug?.(`xor ${this.host}: reused connection was dead, reconnecting`);
-              attempt(false);
-            } else done(e);
-          },
-        };
-        conn.sock.write(frame);
-      };
-      attempt(true);
-    });
+    return new Promise<Buffer>((resolve, reject) => this.attempt(new Exchange(this, frame, resolve, reject, this.timeoutMs)));
+  }
+
+  private attempt(x: Exchange): void {
+    if (this.conn && !this.conn.alive) this.dropConn();
+    const reused = this.conn !== undefined;
+    const conn = (this.conn ??= new Conn(this.host, this.port, this.max, this.onConnect));
+    x.conn = conn;
+    x.mayRetry &&= reused;
+    conn.waiter = x;
+    conn.sock.write(x.frame);
+  }
+
+  private readonly onConnect = (): void => {
+    this.stats.handshakes++;
+  };
+
+  /** @internal The connection of `x` failed: retry once on a fresh one if it was a dead reused one, else fail. */
+  failed(x: Exchange, e: unknown): void {
+    const conn = x.conn;
+    if (this.conn === conn) this.conn = undefined;
+    if (!this.closed && x.mayRetry && conn && conn.received === 0 && !x.settled) {
+      this.opts.logger?.debug?.(`xor ${this.host}: reused connection was dead, reconnecting`);
+      x.mayRetry = false;
+      this.attempt(x);
+    } else x.fail(e);
   }
 
   private dropConn(): void {

@@ -61,7 +61,8 @@ function fakeFactory(ctl: FakeControl, protocol: TransportKind = 'klap') {
           return state();
         }),
       getEnergy: () => step(() => ({ powerW: 1 })),
-      getEnergyHistory: (period) => step(() => ({ period, entries: [] })),
+      // One fake for both overloads (hour, day/month): an empty history of the period asked for.
+      getEnergyHistory: ((period: 'hour' | 'day' | 'month') => step(() => ({ period, entries: [] }))) as DeviceApi['getEnergyHistory'],
       raw: (req) =>
         step(() => {
           ctl.order.push((req as { n: number }).n);
