@@ -184,7 +184,7 @@ async function openOnce(kind: TransportKind, port: number, opts: ConnectOptions,
 const abortedError = (host: string): KasaTapoError => new KasaTapoError('ECLOSED', `Connecting to ${host} was abandoned (closed)`, { host });
 
 /** Worse errors are replaced by more telling ones while probing. */
-const PROBE_RANK: Partial<Record<string, number>> = { EAUTH: 5, EUNSUPPORTED: 1, ETIMEDOUT: 2, EPROTOCOL: 1, ECONNREFUSED: 0 };
+const PROBE_RANK: Partial<Record<string, number>> = { ELOCKED: 6, EAUTH: 5, EUNSUPPORTED: 1, ETIMEDOUT: 2, EPROTOCOL: 1, ECONNREFUSED: 0 };
 const rank = (e: KasaTapoError): number => PROBE_RANK[e.code] ?? 1;
 
 /**
@@ -264,7 +264,8 @@ export async function connect(opts: ConnectOptions): Promise<Device> {
       opts.logger?.debug?.(`${opts.host}: ${kind} probe failed: ${ke.code}`);
       if (hit) routeCache.delete(key);
       // It logged in but answered neither request style: no other transport will be this device.
-      if (answeredNeitherStyle(ke)) throw ke;
+      // A device that blocks logins (ELOCKED) is found too: probing on would only log in again.
+      if (answeredNeitherStyle(ke) || ke.code === 'ELOCKED') throw ke;
       if (!best || rank(ke) > rank(best)) best = ke;
     }
   }

@@ -5,6 +5,7 @@
  * Messages never contain credentials, hashes, tokens or keys.
  */
 import type { FixId } from './fixes';
+import type { TransportKind } from './types';
 
 export type ErrorCode =
   | 'ETIMEDOUT' // the device did not answer in time
@@ -31,6 +32,8 @@ export interface ErrorDetails {
   fix?: FixId;
   /** ELOCKED: epoch ms when logins are allowed again. */
   until?: number;
+  /** EAUTH/ELOCKED from a login: the transport whose login failed (the pool's login budget counts AES and TPAP only). */
+  login?: TransportKind;
   /** Numeric device code (IOT `err_code`, SMART `error_code`) or HTTP status. */
   deviceCode?: number;
   httpStatus?: number;
@@ -51,6 +54,7 @@ export class KasaTapoError extends Error {
   readonly hint?: string;
   readonly fix?: FixId;
   readonly until?: number;
+  readonly login?: TransportKind;
   readonly deviceCode?: number;
   readonly httpStatus?: number;
   readonly host?: string;
@@ -66,6 +70,7 @@ export class KasaTapoError extends Error {
     if (details.hint !== undefined) this.hint = details.hint;
     if (details.fix !== undefined) this.fix = details.fix;
     if (details.until !== undefined) this.until = details.until;
+    if (details.login !== undefined) this.login = details.login;
     if (details.deviceCode !== undefined) this.deviceCode = details.deviceCode;
     if (details.httpStatus !== undefined) this.httpStatus = details.httpStatus;
     if (details.host !== undefined) this.host = clip(details.host, 256);

@@ -38,7 +38,11 @@ export interface HealthHost {
  * (AES, TPAP). A KLAP client checks the device's hash itself and never sends a wrong proof, and a
  * handshake refused with HTTP 403 (Third-Party Compatibility off) is no login either.
  */
-const spendsLogin = (e: Entry, err: KasaTapoError): boolean => err.httpStatus !== 403 && e.transport !== 'klap' && e.transport !== 'klap-v1';
+const spendsLogin = (e: Entry, err: KasaTapoError): boolean => {
+  // The transport whose login failed, when the error says (an 'auto' entry has no transport yet).
+  const kind = err.login ?? e.transport;
+  return err.httpStatus !== 403 && kind !== 'klap' && kind !== 'klap-v1';
+};
 
 export class Health {
   constructor(
@@ -46,8 +50,12 @@ export class Health {
     private readonly host: HealthHost,
   ) {}
 
-  /** Why a new request for `e` fails at once (counted in its stats, never sent), or undefined. */
-  refusal(e: Entry): KasaTapoError | undefined {
+  /**
+   * The hold on `e` after a refused or blocked login, or undefined: checked when a request is
+   * queued and again when a queued one is about to run (requests queued before the failure must
+   * not log in again either).
+   */
+  held(e: Entry): KasaTapoError | undefined {
     if (e.status === 'locked' && e.lastError?.code === 'ELOCKED') {
       // Nothing is sent before the time the device (or the login budget) gave; then one login at once.
       if (Date.now() < e.lockedUntil) return e.lastError;
@@ -57,6 +65,18 @@ export class Health {
       // Not retried: the same answer until authRetryMs has passed (no lock-out by repeated logins).
       return e.lastError;
     }
+    return undefined;
+  }
+
+  /** Whether the pool must keep `e` (not sweep it) to remember a hold or failed logins. Never throws. */
+  remembers(e: Entry, now = Date.now()): boolean {
+    return e.loginFails > 0 || now < e.lockedUntil || now < e.authUntil;
+  }
+
+  /** Why a new request for `e` fails at once (counted in its stats, never sent), or undefined. */
+  refusal(e: Entry): KasaTapoError | undefined {
+    const hold = this.held(e);
+    if (hold) return hold;
     if (e.status === 'offline') {
       return new KasaTapoError('EOFFLINE', `Device ${e.key} is offline; waiting for it to come back`, {
         host: e.config.host,

@@ -14,7 +14,7 @@ import { discover as discoverDevices, discoverSingle, type DiscoverOptions } fro
 import { wakeDevice } from '../wake';
 import type { RsaKeyPair } from '../crypto/rsa';
 import { POOL_DEFAULTS, REDETECT_TIMEOUT_MS } from '../defaults';
-import { KasaTapoError } from '../errors';
+import { KasaTapoError, clip } from '../errors';
 import type { DeviceApi, DiscoveryResult, Logger } from '../types';
 import { Entry, type Job } from './entry';
 import { Health } from './health';
@@ -71,7 +71,7 @@ export class Pool extends EventEmitter<PoolEvents> {
     if (options.logger) this.logger = options.logger;
     const isClosed = (): boolean => this.closed;
     this.health = new Health(o, {
-      emit: (event, ...args) => (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args),
+      emit: (event, ...args) => this.safeEmit(event, ...args),
       isClosed,
       isCurrent: (e) => this.entries.get(e.key) === e,
       dropSession: (e) => this.sessions.drop(e),
@@ -86,7 +86,7 @@ export class Pool extends EventEmitter<PoolEvents> {
         trusted: (host, port) => this.refs.trust.lookup(host, port),
         isClosed,
         pace: o,
-        emit: (event, ...args) => (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args),
+        emit: (event, ...args) => this.safeEmit(event, ...args),
         rediscover: (host) => {
           clearRouteCache(host);
           return discoverSingle(host, {
@@ -215,6 +215,16 @@ export class Pool extends EventEmitter<PoolEvents> {
     return this.poller.subscribe(this.entry(ref), options, listener);
   }
 
+  /** Emit to the caller's listeners: one that throws is logged and never breaks the pool's bookkeeping (or settles no job). */
+  private safeEmit(event: string, ...args: unknown[]): boolean {
+    try {
+      return (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args);
+    } catch (err) {
+      this.logger?.error?.(`A '${clip(event)}' listener threw: ${clip(err instanceof Error ? err.message : err)}`);
+      return true;
+    }
+  }
+
   private ensureSweep(): void {
     if (this.sweepTimer || this.closed) return;
     const every = Math.max(1000, Math.min(30000, Math.floor(this.opts.idleCloseMs / 2)));
@@ -226,6 +236,11 @@ export class Pool extends EventEmitter<PoolEvents> {
   sweep(now = Date.now()): void {
     for (const e of this.entries.values()) {
       if (e.inUse() || now - e.lastUsed < this.opts.idleCloseMs) continue;
+      if (this.health.remembers(e, now)) {
+        // A login hold or failed logins outlive the session: close it, keep the entry (a few fields).
+        void this.sessions.drop(e);
+        continue;
+      }
       this.health.stop(e);
       void this.sessions.drop(e);
       this.entries.delete(e.key);

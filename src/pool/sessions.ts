@@ -46,6 +46,15 @@ export class Sessions {
   async execute(e: Entry, job: Job): Promise<void> {
     const t0 = Date.now();
     e.stats.requests++;
+    if (e.status === 'locked' || e.status === 'auth-error') {
+      // Queued before a login failed: held like a new request, nothing sent.
+      const hold = this.health.held(e);
+      if (hold) {
+        this.health.countError(e, hold.code);
+        job.reject(hold);
+        return;
+      }
+    }
     try {
       let value: unknown;
       const p = e.pacing;
@@ -104,7 +113,9 @@ export class Sessions {
       }
     }
     if (isSocketTrouble(err) || isRateLimited(err)) slowDown(e.pacing, this.opts.pace);
-    if (e.worked && signalsChange(err) && !this.opts.isClosed()) {
+    // A plain wrong password on a device the user pinned to a transport is no protocol change.
+    const pinnedAuth = err.code === 'EAUTH' && err.httpStatus !== 403 && e.config.transport !== undefined && e.config.transport !== 'auto';
+    if (e.worked && !pinnedAuth && signalsChange(err) && !this.opts.isClosed()) {
       e.worked = false; // one re-detection per failure episode: the next one after a success
       if (await this.redetect(e)) return this.attempt(e, job);
     }
@@ -121,7 +132,10 @@ export class Sessions {
     const port = e.config.port ?? disc.port;
     if (disc.transport === e.transport && port === e.port()) return false;
     this.opts.logger?.info?.(`${e.key}: the device now announces ${disc.transport} (was ${e.transport ?? 'unknown'}); switching`);
-    this.opts.trustDiscovered(disc);
+    // Re-detection never adds trust (an AES login goes only to a listed or pool-discovered
+    // device, src/trust.ts): it only refreshes the discovery answer of a device already trusted.
+    // An untrusted device now on AES fails with ENOTTRUSTED at the next connect, before any login.
+    if (this.opts.trusted(e.config.host, port)) this.opts.trustDiscovered(disc);
     await this.drop(e);
     e.transport = disc.transport;
     e.foundPort = disc.port;

@@ -69,7 +69,7 @@ export function matchKlapHandshake1(
     const auth = candidates[version]?.find((a) => timingSafeEqual(klapServerHash(version, local, remote, a), serverHash));
     if (auth) return { remote, auth, version };
   }
-  throw new KasaTapoError('EAUTH', `${host} rejected the credentials (KLAP)`, { host, hint: HINTS.auth });
+  throw new KasaTapoError('EAUTH', `${host} rejected the credentials (KLAP)`, { host, hint: HINTS.auth, login: 'klap' });
 }
 
 export class KlapTransport extends HttpSessionTransport<KlapSession> {
@@ -164,6 +164,7 @@ export class KlapTransport extends HttpSessionTransport<KlapSession> {
           host: this.host,
           fix: 'klap-v2-iot',
           hint: fixFor('klap-v2-iot', facts),
+          login: 'klap',
         });
       }
       throw e;

@@ -128,7 +128,8 @@ describe('IOT over KLAP v2 (issue 13.1)', function () {
     }
     assert.equal(getProfile('hs300klap2').iot!.outlets!.length, 6);
     // Kept out of the default home (the examples' pools list it), but unique should they join it.
-    assert.ok(!listProfiles().includes('hs103klap2'));
+    assert.ok(listProfiles().includes('hs103klap2'), 'the HS103 is in the demo home');
+    assert.ok(!listProfiles().includes('kp115klap2') && !listProfiles().includes('hs300klap2'), 'the KP115 and HS300 are started by id');
     const all = listProfiles({ all: true }).map(getProfile);
     for (const k of ['mac', 'deviceId', 'alias'] as const) assert.equal(new Set(all.map((p) => p[k])).size, all.length, k);
   });
