@@ -79,11 +79,15 @@ export class HttpClient {
         headers: { ...headers, 'Content-Length': String(body.length) },
       });
       // Still connecting when the time is up (no TCP answer at all) → a connect timeout, which the
-      // retry policy and the pool treat as "unreachable" (see connectTimeoutError).
-      const timer = setTimeout(
-        () => finish(req.socket?.connecting ? connectTimeoutError(host, this.timeoutMs) : Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })),
-        this.timeoutMs,
-      );
+      // retry policy and the pool treat as "unreachable" (see connectTimeoutError). A stall of our
+      // own event loop is not the device's: the time it took is given back once (stallExtension).
+      const dueAt = Date.now() + this.timeoutMs;
+      const expire = (extended: boolean): void => {
+        const more = stallExtension(dueAt, this.timeoutMs, extended);
+        if (more > 0) timer = setTimeout(expire, more, true);
+        else finish(req.socket?.connecting ? connectTimeoutError(host, this.timeoutMs) : Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' }));
+      };
+      let timer = setTimeout(expire, this.timeoutMs, false);
       req.on('error', (e) => finish(e));
       req.on('response', (res) => {
         const declared = Number(res.headers['content-length']);
@@ -127,6 +131,22 @@ export const monotonicMs = (): number => performance.now();
 export function renewalDeadline(timeoutS: number): number {
   const margin = timeoutS >= 2400 ? 1200 : timeoutS * 0.1;
   return monotonicMs() + (timeoutS - margin) * 1000;
+}
+
+/** A timer that fires this much later than due means our own event loop stalled (a busy flow, a burst of messages). */
+export const LOOP_STALL_MS = 100;
+
+/**
+ * When an exchange's timer fires: how much longer to wait instead of timing out. Once per
+ * exchange, after a stall of the event loop (the timer fired LOOP_STALL_MS or more after
+ * `dueAt`), the time lost is given back (at most the timeout again): the device's answer may be
+ * waiting unread, or the request may not even have been sent. 0 when the device is simply late.
+ * Never throws.
+ */
+export function stallExtension(dueAt: number, timeoutMs: number, extended: boolean): number {
+  if (extended) return 0;
+  const late = Date.now() - dueAt;
+  return late >= LOOP_STALL_MS ? Math.min(late, timeoutMs) : 0;
 }
 
 /**

@@ -13,7 +13,7 @@ import { xorDecrypt, xorEncrypt, xorFrame } from '../crypto/xor';
 import { DEFAULT_PORTS } from '../defaults';
 import { parseJson } from '../json';
 import type { Transport, TransportOptions, TransportStats } from '../types';
-import { DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT_MS, closedError, connectTimeoutError } from './http';
+import { DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT_MS, closedError, connectTimeoutError, stallExtension } from './http';
 
 const timeoutError = (host: string): KasaTapoError => new KasaTapoError('ETIMEDOUT', `${host} did not answer in time`, { host, hint: HINTS.timeout });
 const droppedError = (host: string, got: number): KasaTapoError =>
@@ -139,7 +139,10 @@ class Exchange implements Waiter {
   /** May a dead reused connection be replaced (once)? */
   mayRetry = true;
   conn: Conn | undefined;
-  readonly timer: NodeJS.Timeout;
+  timer: NodeJS.Timeout;
+  /** When the timeout is due, and whether a stall of the event loop already extended it (stallExtension). */
+  readonly dueAt: number;
+  extended = false;
 
   constructor(
     readonly t: XorTransport,
@@ -148,6 +151,7 @@ class Exchange implements Waiter {
     private readonly ko: (e: unknown) => void,
     timeoutMs: number,
   ) {
+    this.dueAt = Date.now() + timeoutMs;
     this.timer = setTimeout(onExchangeTimeout, timeoutMs, this);
   }
 
@@ -171,8 +175,17 @@ class Exchange implements Waiter {
   }
 }
 
-/** Still connecting when the time is up → a connect timeout (not retried; the pool goes offline). */
+/**
+ * Still connecting when the time is up → a connect timeout (not retried; the pool goes offline).
+ * A stall of our own event loop is not the device's: the time lost is given back once.
+ */
 function onExchangeTimeout(x: Exchange): void {
+  const more = stallExtension(x.dueAt, x.t.timeoutMs, x.extended);
+  if (more > 0) {
+    x.extended = true;
+    x.timer = setTimeout(onExchangeTimeout, more, x);
+    return;
+  }
   x.fail(x.conn?.sock.connecting ? connectTimeoutError(x.t.host, x.t.timeoutMs) : timeoutError(x.t.host));
 }
 
