@@ -44,18 +44,35 @@ export async function wakeDevice(host: string, opts: WakeOptions): Promise<void>
   }
 }
 
-/** Does `host:port` accept a TCP connection within `timeoutMs`? Never rejects. */
-function accepts(host: string, port: number, timeoutMs: number): Promise<boolean> {
+/** Does `host:port` accept a TCP connection within `timeoutMs`? False at once when `signal` aborts. Never rejects. */
+function accepts(host: string, port: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
   return new Promise((resolve) => {
     const sock = net.connect({ host, port });
     const done = (ok: boolean): void => {
       clearTimeout(timer);
+      signal?.removeEventListener('abort', aborted);
       sock.destroy();
       resolve(ok);
     };
-    const timer = setTimeout(() => done(false), timeoutMs);
+    const aborted = (): void => done(false);
+    const timer = setTimeout(aborted, timeoutMs);
+    signal?.addEventListener('abort', aborted, { once: true });
     sock.once('connect', () => done(true));
-    sock.once('error', () => done(false));
+    sock.once('error', aborted);
+  });
+}
+
+/** Wait `ms`, or less when `signal` aborts (its timer cleared then). Never rejects. */
+function pause(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
   });
 }
 
@@ -68,9 +85,9 @@ export async function waitForPort(host: string, port: number, stepMs: number, ma
   const end = Date.now() + maxMs;
   const looks = Math.ceil(maxMs / Math.max(1, stepMs)) + 1;
   for (let i = 0; i < looks && !signal?.aborted; i++) {
-    await new Promise((r) => setTimeout(r, stepMs));
+    await pause(stepMs, signal);
     if (signal?.aborted) return false;
-    if (await accepts(host, port, Math.max(50, Math.min(stepMs, end - Date.now())))) return true;
+    if (await accepts(host, port, Math.max(50, Math.min(stepMs, end - Date.now())), signal)) return true;
     if (Date.now() >= end) return false;
   }
   return false;

@@ -162,6 +162,8 @@ export class Sessions {
   /** Open (or reuse) the device's session; the transport found first is remembered. Throws what connect() throws, ECLOSED. */
   private open(e: Entry): Promise<DeviceApi> {
     if (e.device) return Promise.resolve(e.device);
+    // A job still running when the pool closed must not open a session close() can no longer reach.
+    if (this.opts.isClosed()) return Promise.reject(new KasaTapoError('ECLOSED', 'The connection pool is closed'));
     if (!e.connecting) {
       this.health.setStatus(e, 'connecting');
       const abort = (e.connectAbort = new AbortController());
