@@ -18,6 +18,7 @@ function layerOf(abs) {
     json: 0,
     defaults: 0,
     fixes: 0,
+    sleep: 0,
     crypto: 1,
     wire: 1,
     trust: 1,

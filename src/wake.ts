@@ -12,6 +12,7 @@ import { isIP } from 'node:net';
 import type { RsaKeyPair } from './crypto/rsa';
 import { DISCOVERY_PORTS } from './defaults';
 import { buildTdpProbe } from './discovery';
+import { sleep } from './sleep';
 import type { Logger } from './types';
 
 export interface WakeOptions {
@@ -62,20 +63,6 @@ function accepts(host: string, port: number, timeoutMs: number, signal?: AbortSi
   });
 }
 
-/** Wait `ms`, or less when `signal` aborts (its timer cleared then). Never rejects. */
-function pause(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const done = (): void => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
-
 /**
  * After a wake-up probe: look every `stepMs` whether `host:port` accepts a TCP connection, for at
  * most `maxMs` (at most maxMs / stepMs + 1 looks). True as soon as it does; false when the time is
@@ -85,7 +72,7 @@ export async function waitForPort(host: string, port: number, stepMs: number, ma
   const end = Date.now() + maxMs;
   const looks = Math.ceil(maxMs / Math.max(1, stepMs)) + 1;
   for (let i = 0; i < looks && !signal?.aborted; i++) {
-    await pause(stepMs, signal);
+    await sleep(stepMs, signal);
     if (signal?.aborted) return false;
     if (await accepts(host, port, Math.max(50, Math.min(stepMs, end - Date.now())), signal)) return true;
     if (Date.now() >= end) return false;

@@ -19,6 +19,7 @@
  */
 import { KasaTapoError, isConnectTimeout, isKasaTapoError, toKasaTapoError } from '../errors';
 import { DEFAULT_BACKOFF_MS, DEFAULT_RETRIES } from '../defaults';
+import { sleep } from '../sleep';
 import type { Logger, Transport } from '../types';
 
 export interface RetryOptions {
@@ -47,20 +48,6 @@ export const RATE_LIMIT_CODES: ReadonlySet<number> = new Set([-40109, -40406]);
  */
 export function isRateLimited(e: unknown): boolean {
   return e instanceof KasaTapoError && e.code === 'EBUSY' && e.deviceCode !== undefined && RATE_LIMIT_CODES.has(e.deviceCode);
-}
-
-/** Wait `ms`, or less if `signal` aborts. Never rejects. */
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const done = (): void => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }
 
 /**
