@@ -9,7 +9,7 @@
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { linkedUserDir, repoRoot, startNodeRed, type NodeRed } from '../helpers/nodered';
+import { flowNode, linkedUserDir, repoRoot, startNodeRed, type NodeRed } from '../helpers/nodered';
 import { findChromium, openPage, type Page } from './chromium';
 
 describe('editor in headless Chromium: the pool editor fits the window', function () {
@@ -28,23 +28,7 @@ describe('editor in headless Chromium: the pool editor fits the window', functio
     red = await startNodeRed({ userDir });
     await red.deploy([
       { id: 'layout-tab', type: 'tab', label: 'layout', disabled: false, info: '' },
-      {
-        id: 'layout-action',
-        type: 'tplink-action',
-        z: 'layout-tab',
-        name: '',
-        pool: '',
-        device: 'Desk Lamp',
-        child: '',
-        action: 'payload',
-        value: '',
-        valueType: 'str',
-        transition: '',
-        version: 1,
-        x: 200,
-        y: 80,
-        wires: [[]],
-      },
+      flowNode('tplink-action', { id: 'layout-action', z: 'layout-tab', pool: '', device: 'Desk Lamp', x: 200, y: 80, wires: [[]] }),
     ]);
     page = await openPage(chromium, 1600, 1000);
     await page.navigate(`${red.url}/`);

@@ -507,3 +507,17 @@ return msg;`;
     },
   ];
 }
+
+/** What the editor puts in a new node of each type (its `defaults`), so the flows written as data here stay short. */
+type EditorType = 'tplink-action' | 'tplink-state' | 'tplink-energy' | 'inject';
+const EDITOR_DEFAULTS: Readonly<Record<EditorType, Readonly<Record<string, unknown>>>> = {
+  'tplink-action': { name: '', device: '', child: '', action: 'payload', value: '', valueType: 'str', transition: '', version: 1 },
+  'tplink-state': { name: '', target: 'one', device: '', devices: '', mode: 'input', interval: '', onlyChanges: false, version: 1 },
+  'tplink-energy': { name: '', device: '', child: '', mode: 'realtime', year: '', month: '', poll: false, interval: '', onlyChanges: false, version: 1 },
+  inject: { name: '', props: [{ p: 'payload' }], repeat: '', crontab: '', once: false, onceDelay: 0.1, topic: '', payload: '', payloadType: 'date' },
+};
+
+/** A flow node of `type` as the editor would save it: its defaults, then `props` (id, z, wires, what differs). */
+export function flowNode(type: EditorType, props: Record<string, unknown>): Record<string, unknown> {
+  return { type, ...structuredClone(EDITOR_DEFAULTS[type]), ...props };
+}
