@@ -1,14 +1,13 @@
 /**
- * The HTTP side shared by the KLAP and AES transports: a minimal HTTP/1.1 POST client (keep-alive,
- * one socket per device, explicit Content-Length, a per-request timeout and a body-size cap), (the
- * session cookie parser lives in wire/cookie.ts, shared with the simulator), session-renewal timing on a monotonic clock, and the base class that runs
- * "handshake when needed, then exchange" for both. Handshakes and encryption themselves live in
- * klap.ts (seed/hash handshake, AES-128-CBC per sequence number) and aes.ts (RSA-wrapped AES key,
- * login token, securePassthrough).
+ * The HTTP side shared by the KLAP, AES and TPAP transports: session-renewal timing on a monotonic
+ * clock, pacing, lockout answers, and the base class that runs "handshake when needed, then
+ * exchange" for all three. The HTTP/1.1 client itself is http-client.ts; the session cookie parser
+ * is wire/cookie.ts (shared with the simulator). Handshakes and encryption live in klap.ts
+ * (seed/hash handshake, AES-128-CBC per sequence number), aes.ts (RSA-wrapped AES key, login
+ * token, securePassthrough) and tpap.ts.
  */
-import * as http from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { HINTS, KasaTapoError, toKasaTapoError } from '../errors';
+import { KasaTapoError, toKasaTapoError } from '../errors';
 import { fixFor } from '../fixes';
 import { parseJson } from '../json';
 import type { Credentials, Pacing, Transport, TransportKind, TransportOptions, TransportStats } from '../types';
@@ -16,9 +15,13 @@ import type { Credentials, Pacing, Transport, TransportKind, TransportOptions, T
 import { DEFAULT_LOCKOUT_MS, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_PORTS, DEFAULT_TIMEOUT_MS } from '../defaults';
 import { isObject } from '../json';
 import { parseSessionCookie } from '../wire/cookie';
+import { HttpClient } from './http-client';
 
 export { DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_SESSION_TIMEOUT_S, DEFAULT_TIMEOUT_MS } from '../defaults';
 export { parseSessionCookie };
+export { HttpClient, type HttpResponse } from './http-client';
+export { HttpResponseReader } from './http-reader';
+export { LOOP_STALL_MS, connectTimeoutError, stallExtension } from './timing';
 
 /**
  * Built-in default accounts devices may accept (protocol.md §3.10; public knowledge). KLAP tries
@@ -31,89 +34,6 @@ export const DEFAULT_CREDENTIALS: Readonly<Record<'KASA' | 'KASACAMERA' | 'TAPO'
   TAPOCAMERA: { username: 'admin', password: 'admin' },
   TAPOCAMERA_LV3: { username: 'admin', password: 'TPL075526460603' },
 };
-
-export interface HttpResponse {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: Buffer;
-}
-
-/** A keep-alive HTTP/1.1 POST client bound to one device (one socket at most). */
-export class HttpClient {
-  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 1, maxFreeSockets: 1 });
-
-  constructor(
-    readonly host: string,
-    readonly port: number,
-    readonly timeoutMs = DEFAULT_TIMEOUT_MS,
-    readonly maxResponseBytes = DEFAULT_MAX_RESPONSE_BYTES,
-  ) {}
-
-  /**
-   * POST `body` to `path`. Resolves with any HTTP status (callers judge it).
-   * Throws KasaTapoError: ETIMEDOUT (connect + answer took longer than timeoutMs), ETOOBIG (declared
-   * or received body above maxResponseBytes), ECONNREFUSED, ECONNRESET (incl. a dropped keep-alive
-   * socket or a body cut short), EPROTOCOL (anything else).
-   */
-  post(path: string, body: Buffer, headers: Record<string, string> = {}): Promise<HttpResponse> {
-    const { host, port, maxResponseBytes: max } = this;
-    return new Promise<HttpResponse>((resolve, reject) => {
-      let settled = false;
-      const finish = (err: unknown, res?: HttpResponse): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        if (res) resolve(res);
-        else {
-          req.destroy();
-          reject(toKasaTapoError(err, host));
-        }
-      };
-      const tooBig = (n: number): KasaTapoError => new KasaTapoError('ETOOBIG', `${host} sent an answer of ${n} bytes, above the ${max}-byte limit`, { host });
-      const req = http.request({
-        host,
-        port,
-        path,
-        method: 'POST',
-        agent: this.agent,
-        headers: { ...headers, 'Content-Length': String(body.length) },
-      });
-      // Still connecting when the time is up (no TCP answer at all) → a connect timeout, which the
-      // retry policy and the pool treat as "unreachable" (see connectTimeoutError). A stall of our
-      // own event loop is not the device's: the time it took is given back once (stallExtension).
-      const dueAt = Date.now() + this.timeoutMs;
-      const expire = (extended: boolean): void => {
-        const more = stallExtension(dueAt, this.timeoutMs, extended);
-        if (more > 0) timer = setTimeout(expire, more, true);
-        else finish(req.socket?.connecting ? connectTimeoutError(host, this.timeoutMs) : Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' }));
-      };
-      let timer = setTimeout(expire, this.timeoutMs, false);
-      req.on('error', (e) => finish(e));
-      req.on('response', (res) => {
-        const declared = Number(res.headers['content-length']);
-        if (declared > max) return finish(tooBig(declared));
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (c: Buffer) => {
-          size += c.length;
-          if (size > max) finish(tooBig(size));
-          else chunks.push(c);
-        });
-        res.on('end', () => finish(undefined, { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks, size) }));
-        res.on('error', (e) => finish(e));
-        res.on('close', () => {
-          if (!res.complete) finish(Object.assign(new Error('answer cut short'), { code: 'ECONNRESET' }));
-        });
-      });
-      req.end(body);
-    });
-  }
-
-  /** Destroy every socket. Never throws. */
-  close(): void {
-    this.agent.destroy();
-  }
-}
 
 /** Wait until `pacing.last + pacing.gapMs` (at most the gap). Never rejects. */
 export function paceWait(pacing: Pacing): Promise<void> {
@@ -131,32 +51,6 @@ export const monotonicMs = (): number => performance.now();
 export function renewalDeadline(timeoutS: number): number {
   const margin = timeoutS >= 2400 ? 1200 : timeoutS * 0.1;
   return monotonicMs() + (timeoutS - margin) * 1000;
-}
-
-/** A timer that fires this much later than due means our own event loop stalled (a busy flow, a burst of messages). */
-export const LOOP_STALL_MS = 100;
-
-/**
- * When an exchange's timer fires: how much longer to wait instead of timing out. Once per
- * exchange, after a stall of the event loop (the timer fired LOOP_STALL_MS or more after
- * `dueAt`), the time lost is given back (at most the timeout again): the device's answer may be
- * waiting unread, or the request may not even have been sent. 0 when the device is simply late.
- * Never throws.
- */
-export function stallExtension(dueAt: number, timeoutMs: number, extended: boolean): number {
-  if (extended) return 0;
-  const late = Date.now() - dueAt;
-  return late >= LOOP_STALL_MS ? Math.min(late, timeoutMs) : 0;
-}
-
-/**
- * ETIMEDOUT for a TCP connection that was not established within `ms` (no SYN-ACK, no refusal: the
- * device is off or out of range). Unlike a timeout waiting for an answer on an open connection, it
- * is not retried (protocols/retry.ts) and takes a pooled device offline at once (pool.ts); tell it
- * apart with isConnectTimeout() (errors.ts: `phase` 'connect'). Never throws.
- */
-export function connectTimeoutError(host: string, ms: number): KasaTapoError {
-  return new KasaTapoError('ETIMEDOUT', `${host} did not accept a connection within ${ms} ms`, { host, hint: HINTS.timeout, phase: 'connect' });
 }
 
 /** SMART/TPAP "device blocked after repeated failed logins" (DEVICE_BLOCKED, with `sec_left`). */

@@ -13,7 +13,8 @@ import { xorDecrypt, xorEncrypt, xorFrame } from '../crypto/xor';
 import { DEFAULT_PORTS } from '../defaults';
 import { parseJson } from '../json';
 import type { Transport, TransportOptions, TransportStats } from '../types';
-import { DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT_MS, closedError, connectTimeoutError, stallExtension } from './http';
+import { DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT_MS, closedError } from './http';
+import { connectTimeoutError, stallExtension } from './timing';
 
 const timeoutError = (host: string): KasaTapoError => new KasaTapoError('ETIMEDOUT', `${host} did not answer in time`, { host, hint: HINTS.timeout });
 const droppedError = (host: string, got: number): KasaTapoError =>

@@ -1,0 +1,239 @@
+/**
+ * The HTTP/1.1 client of the KLAP, AES and TPAP transports: POST only, one kept-alive TCP
+ * connection per device, one request at a time (others wait their turn), explicit Content-Length,
+ * a per-request timeout and a cap on the answer's body.
+ *
+ * Written on a bare socket instead of node:http: a poll is one small request and one small answer,
+ * and node:http's request, response, agent and stream objects cost more than the exchange itself
+ * (issue 11: polling 1,000 devices). Answers are parsed by http-reader.ts.
+ */
+import * as net from 'node:net';
+import { DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT_MS } from '../defaults';
+import { KasaTapoError, toKasaTapoError } from '../errors';
+import { HttpResponseReader, dropped, type HttpResponse } from './http-reader';
+import { connectTimeoutError, stallExtension } from './timing';
+
+export type { HttpResponse } from './http-reader';
+
+/** One request in flight or queued: its bytes, its promise, its timeout (one object, no closures). */
+class Exchange {
+  settled = false;
+  /** May a dead reused connection be replaced (once)? */
+  mayRetry = true;
+  conn: Conn | undefined;
+  timer: NodeJS.Timeout;
+  readonly dueAt: number;
+  extended = false;
+
+  constructor(
+    readonly client: HttpClient,
+    readonly bytes: Buffer,
+    private readonly ok: (r: HttpResponse) => void,
+    private readonly ko: (e: unknown) => void,
+  ) {
+    this.dueAt = Date.now() + client.timeoutMs;
+    this.timer = setTimeout(onExchangeTimeout, client.timeoutMs, this);
+  }
+
+  resolve(r: HttpResponse): void {
+    if (this.settled) return;
+    this.settled = true;
+    clearTimeout(this.timer);
+    this.ok(r);
+    this.client.next(this);
+  }
+
+  fail(e: unknown): void {
+    if (this.settled) return;
+    this.settled = true;
+    clearTimeout(this.timer);
+    this.ko(toKasaTapoError(e, this.client.host));
+    this.client.next(this);
+  }
+}
+
+/**
+ * Still connecting when the time is up → a connect timeout (not retried; the pool goes offline).
+ * A stall of our own event loop is not the device's: the time lost is given back once.
+ */
+function onExchangeTimeout(x: Exchange): void {
+  const c = x.client;
+  const more = stallExtension(x.dueAt, c.timeoutMs, x.extended);
+  if (more > 0) {
+    x.extended = true;
+    x.timer = setTimeout(onExchangeTimeout, more, x);
+    return;
+  }
+  const conn = x.conn;
+  const err = conn?.sock.connecting ? connectTimeoutError(c.host, c.timeoutMs) : Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' });
+  // A late answer must not be taken for the next request's: the connection goes with the request.
+  if (conn) conn.drop();
+  x.fail(err);
+}
+
+/**
+ * One TCP connection and the reader of the answer in flight. The socket stays unref'd: an idle
+ * kept-alive connection must not keep the process alive, and a request in flight keeps it alive by
+ * its timeout timer.
+ */
+class Conn {
+  readonly sock: net.Socket;
+  alive = true;
+  /** Requests answered on this connection. */
+  served = 0;
+  exchange: Exchange | undefined;
+  reader: HttpResponseReader;
+
+  constructor(readonly client: HttpClient) {
+    this.reader = new HttpResponseReader(client.maxResponseBytes, client.host);
+    this.sock = net.connect({ host: client.host, port: client.port });
+    this.sock.setNoDelay(true);
+    this.sock.unref();
+    this.sock.on('data', (c: Buffer) => this.onData(c));
+    this.sock.on('end', () => this.onEnd());
+    this.sock.on('close', () => this.onEnd());
+    this.sock.on('error', (e) => this.fail(e));
+  }
+
+  send(x: Exchange): void {
+    this.exchange = x;
+    x.conn = this;
+    this.reader = this.served === 0 ? this.reader : new HttpResponseReader(this.client.maxResponseBytes, this.client.host);
+    this.sock.write(x.bytes);
+  }
+
+  private onData(c: Buffer): void {
+    const x = this.exchange;
+    if (!x) return this.fail(new KasaTapoError('EPROTOCOL', `${this.client.host} sent data nobody asked for`, { host: this.client.host }));
+    let r: HttpResponse | undefined;
+    try {
+      r = this.reader.push(c);
+    } catch (e) {
+      return this.fail(e);
+    }
+    if (!r) return;
+    this.exchange = undefined;
+    this.served++;
+    if (!this.reader.keepAlive) this.drop();
+    x.resolve(r);
+  }
+
+  private onEnd(): void {
+    const x = this.exchange;
+    if (!x) return this.drop();
+    let r: HttpResponse;
+    try {
+      r = this.reader.end();
+    } catch (e) {
+      return this.fail(e);
+    }
+    this.exchange = undefined;
+    this.drop();
+    x.resolve(r);
+  }
+
+  /** Close without blaming anyone. */
+  drop(): void {
+    this.alive = false;
+    this.exchange = undefined;
+    this.sock.destroy();
+  }
+
+  /** Any failure kills the connection (its framing can no longer be trusted). */
+  fail(e: unknown): void {
+    const x = this.exchange;
+    const got = this.reader.received;
+    this.drop();
+    if (x) this.client.failed(x, e, got);
+  }
+}
+
+/** Characters that would break a request head (header injection). */
+const BAD_HEAD = /[\0\r\n]/;
+
+/** A keep-alive HTTP/1.1 POST client bound to one device (one connection, one request at a time). */
+export class HttpClient {
+  private conn: Conn | undefined;
+  private current: Exchange | undefined;
+  private readonly queue: Exchange[] = [];
+  private readonly hostHeader: string;
+
+  constructor(
+    readonly host: string,
+    readonly port: number,
+    readonly timeoutMs = DEFAULT_TIMEOUT_MS,
+    readonly maxResponseBytes = DEFAULT_MAX_RESPONSE_BYTES,
+  ) {
+    this.hostHeader = `${net.isIPv6(host) ? `[${host}]` : host}:${port}`;
+  }
+
+  /**
+   * POST `body` to `path`. Resolves with any HTTP status (callers judge it).
+   * Throws KasaTapoError: ETIMEDOUT (connect + answer took longer than timeoutMs; `phase` 'connect'
+   * when no connection was made), ETOOBIG (declared or received body above maxResponseBytes),
+   * ECONNREFUSED, ECONNRESET (the connection closed before the whole answer came), EPROTOCOL
+   * (a malformed answer, anything else).
+   */
+  post(path: string, body: Buffer, headers: Record<string, string> = {}): Promise<HttpResponse> {
+    let head = `POST ${path} HTTP/1.1\r\nHost: ${this.hostHeader}\r\nConnection: keep-alive\r\n`;
+    let bad = BAD_HEAD.test(path);
+    for (const k in headers) {
+      const v = headers[k]!;
+      bad ||= BAD_HEAD.test(k) || BAD_HEAD.test(v);
+      head += `${k}: ${v}\r\n`;
+    }
+    head += `Content-Length: ${body.length}\r\n\r\n`;
+    if (bad) return Promise.reject(new KasaTapoError('EPROTOCOL', `A request to ${this.host} would carry a line break in its head`, { host: this.host }));
+    const bytes = Buffer.allocUnsafe(head.length + body.length);
+    bytes.write(head, 0, 'latin1');
+    body.copy(bytes, head.length);
+    return new Promise<HttpResponse>((resolve, reject) => {
+      const x = new Exchange(this, bytes, resolve, reject);
+      if (this.current) this.queue.push(x);
+      else this.start(x);
+    });
+  }
+
+  private start(x: Exchange): void {
+    this.current = x;
+    if (this.conn && !this.conn.alive) this.conn = undefined;
+    const reused = this.conn !== undefined;
+    const conn = (this.conn ??= new Conn(this));
+    x.mayRetry &&= reused;
+    conn.send(x);
+  }
+
+  /** @internal `x` settled: start the next queued request. */
+  next(x: Exchange): void {
+    if (this.current === x) this.current = undefined;
+    else {
+      const i = this.queue.indexOf(x);
+      if (i >= 0) this.queue.splice(i, 1);
+    }
+    if (!this.current) {
+      const n = this.queue.shift();
+      if (n) this.start(n);
+    }
+  }
+
+  /** @internal The connection of `x` failed: retry once on a fresh one if it was a dead reused one, else fail. */
+  failed(x: Exchange, e: unknown, received: number): void {
+    if (x.conn === this.conn) this.conn = undefined;
+    if (x.settled) return;
+    if (x.mayRetry && received === 0) {
+      x.mayRetry = false;
+      this.start(x);
+    } else x.fail(e);
+  }
+
+  /** Destroy the connection; a request in flight or queued fails with ECONNRESET. Never throws. */
+  close(): void {
+    const c = this.conn;
+    this.conn = undefined;
+    const pending = [...(this.current ? [this.current] : []), ...this.queue];
+    this.queue.length = 0;
+    this.current = undefined;
+    c?.drop();
+    for (const x of pending) x.fail(dropped(this.host, 0));
+  }
+}

@@ -1,0 +1,31 @@
+/**
+ * Time rules shared by the XOR and HTTP clients: how a timeout tells our own event-loop stall from
+ * a slow device, and the error for a connection that was never made.
+ */
+import { HINTS, KasaTapoError } from '../errors';
+
+/** A timer that fires this much later than due means our own event loop stalled (a busy flow, a burst of messages). */
+export const LOOP_STALL_MS = 100;
+
+/**
+ * When an exchange's timer fires: how much longer to wait instead of timing out. Once per
+ * exchange, after a stall of the event loop (the timer fired LOOP_STALL_MS or more after
+ * `dueAt`), the time lost is given back (at most the timeout again): the device's answer may be
+ * waiting unread, or the request may not even have been sent. 0 when the device is simply late.
+ * Never throws.
+ */
+export function stallExtension(dueAt: number, timeoutMs: number, extended: boolean): number {
+  if (extended) return 0;
+  const late = Date.now() - dueAt;
+  return late >= LOOP_STALL_MS ? Math.min(late, timeoutMs) : 0;
+}
+
+/**
+ * ETIMEDOUT for a TCP connection that was not established within `ms` (no SYN-ACK, no refusal: the
+ * device is off or out of range). Unlike a timeout waiting for an answer on an open connection, it
+ * is not retried (protocols/retry.ts) and takes a pooled device offline at once (pool.ts); tell it
+ * apart with isConnectTimeout() (errors.ts: `phase` 'connect'). Never throws.
+ */
+export function connectTimeoutError(host: string, ms: number): KasaTapoError {
+  return new KasaTapoError('ETIMEDOUT', `${host} did not accept a connection within ${ms} ms`, { host, hint: HINTS.timeout, phase: 'connect' });
+}
