@@ -193,7 +193,9 @@ export class AesTransport extends HttpSessionTransport<AesSession> {
     if (code === LOCKOUT_CODE) throw lockedError(this.host, answer, 'login_device');
     if (code !== 0) return code;
     const token = isObject(answer.result) ? answer.result.token : undefined;
-    if (typeof token !== 'string' || !token) throw new KasaTapoError('EPROTOCOL', `${this.host}: the login answer has no token`, { host: this.host });
+    // The token goes into the request path: only characters a URL query carries as they are.
+    if (typeof token !== 'string' || !/^[\w.~-]{1,512}$/.test(token))
+      throw new KasaTapoError('EPROTOCOL', `${this.host}: the login answer has no usable token`, { host: this.host });
     s.token = token;
     return 0;
   }

@@ -32,6 +32,20 @@ function hasControl(v: string): boolean {
   return false;
 }
 const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: |$)/;
+const HTTP1 = Buffer.from('HTTP/1.', 'latin1');
+const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
+
+/** Whether buf[from…] holds only CR and LF bytes. */
+export function onlyLineEnds(buf: Buffer, from = 0): boolean {
+  for (let i = from; i < buf.length; i++) if (buf[i] !== 0x0d && buf[i] !== 0x0a) return false;
+  return true;
+}
+
+/** Whether a line feed in buf[from, to) is not preceded by a carriage return. */
+function hasBareLf(buf: Buffer, from: number, to: number): boolean {
+  for (let i = buf.indexOf(0x0a, from); i >= 0 && i < to; i = buf.indexOf(0x0a, i + 1)) if (i === 0 || buf[i - 1] !== 0x0d) return true;
+  return false;
+}
 /** Headers whose repeats are dropped (the first wins), as in node:http. */
 const SINGLE = new Set(['content-type', 'content-length', 'location', 'server', 'date', 'etag', 'age', 'expires', 'last-modified']);
 
@@ -41,13 +55,48 @@ type Phase = 'head' | 'body' | 'chunk-size' | 'chunk-data' | 'chunk-crlf' | 'tra
 const protocolError = (host: string, what: string): KasaTapoError => new KasaTapoError('EPROTOCOL', `${host} sent a malformed HTTP answer (${what})`, { host });
 const tooBig = (host: string, n: number, max: number): KasaTapoError =>
   new KasaTapoError('ETOOBIG', `${host} sent an answer of ${n} bytes, above the ${max}-byte limit`, { host });
-export const dropped = (host: string, got: number): KasaTapoError =>
+const dropped = (host: string, got: number): KasaTapoError =>
   new KasaTapoError('ECONNRESET', `${host} closed the connection ${got ? 'in the middle of an answer' : 'without answering'}`, { host });
+
+/** A byte buffer that grows by doubling (bounded by its users): appending is amortised O(1). */
+class Bytes {
+  buf: Buffer = EMPTY;
+  length = 0;
+
+  append(src: Buffer, from: number, to: number): void {
+    const n = to - from;
+    if (n <= 0) return;
+    if (this.length + n > this.buf.length) {
+      const grown = Buffer.allocUnsafe(Math.max(256, this.buf.length * 2, this.length + n));
+      this.buf.copy(grown, 0, 0, this.length);
+      this.buf = grown;
+    }
+    src.copy(this.buf, this.length, from, to);
+    this.length += n;
+  }
+
+  /** Drop the first `n` bytes. */
+  consume(n: number): void {
+    if (n <= 0) return;
+    if (n >= this.length) this.length = 0;
+    else {
+      this.buf.copy(this.buf, 0, n, this.length);
+      this.length -= n;
+    }
+  }
+
+  view(): Buffer {
+    return this.buf.subarray(0, this.length);
+  }
+}
+const EMPTY = Buffer.alloc(0);
 
 /**
  * Reassembles one HTTP answer from TCP chunks. Pure: push() chunks as they arrive, end() when the
  * peer closes. ETOOBIG is raised as soon as a declared length (Content-Length or a chunk size) or
- * the bytes received pass `max`, before buffering them.
+ * the bytes received pass `max`, before buffering them. Bytes are copied at most once (none for
+ * an answer whose body arrives in one chunk), so a device that drips its answer byte by byte
+ * costs time in proportion to the bytes, not to their square.
  */
 export class HttpResponseReader {
   /** Bytes received for this answer (all of them, heads included). */
@@ -55,15 +104,21 @@ export class HttpResponseReader {
   /** May the connection carry another request after this answer? */
   keepAlive = true;
   private phase: Phase = 'head';
-  private pending: Buffer | undefined;
+  /** Bytes of an unfinished head, chunk-size line or trailer. */
+  private readonly pending = new Bytes();
+  /** How far into `pending` a search for the end of the head already looked. */
+  private scanned = 0;
   private status = 0;
   private headers: IncomingHttpHeaders = {};
   private mode: BodyMode = 'length';
   private left = 0;
-  private parts: Buffer[] = [];
-  private size = 0;
+  /** The body: one slice of a chunk (the usual case), or copied bytes. */
+  private whole: Buffer | undefined;
+  private readonly body = new Bytes();
   private interim = 0;
   private trailerBytes = 0;
+  /** Bytes of chunk framing (size lines with their extensions, CRLFs after the data) so far. */
+  private framing = 0;
 
   constructor(
     readonly max: number,
@@ -75,25 +130,33 @@ export class HttpResponseReader {
     this.received += c.length;
     if (this.phase === 'done') {
       // Bytes after a complete answer: the framing can no longer be trusted.
-      this.keepAlive = false;
+      if (!onlyLineEnds(c)) this.keepAlive = false;
       return undefined;
     }
-    const buf = this.pending ? Buffer.concat([this.pending, c]) : c;
-    this.pending = undefined;
+    const fromPending = this.pending.length > 0;
+    if (fromPending) this.pending.append(c, 0, c.length);
+    const buf = fromPending ? this.pending.view() : c;
     // Each step consumes at least one byte or asks for more, so this ends within buf.length steps.
     let pos = 0;
     for (;;) {
       if (this.isDone()) {
-        if (pos < buf.length) this.keepAlive = false;
+        // Bytes after the answer (other than a stray line end) mean the framing cannot be trusted.
+        if (pos < buf.length && !onlyLineEnds(buf, pos)) this.keepAlive = false;
+        this.pending.length = 0;
         return this.answer();
       }
-      if (pos >= buf.length) return undefined;
+      if (pos >= buf.length) {
+        if (fromPending) this.pending.length = 0;
+        return undefined;
+      }
       const next = this.step(buf, pos);
       if (next < 0) {
         // Not enough for this step: keep the rest (bounded by each step's own limit).
-        this.pending = buf.subarray(pos);
+        if (fromPending) this.pending.consume(pos);
+        else this.pending.append(c, pos, c.length);
         return undefined;
       }
+      if (next > pos) this.scanned = 0;
       pos = next;
     }
   }
@@ -133,9 +196,20 @@ export class HttpResponseReader {
   }
 
   private readHead(buf: Buffer, pos: number): number {
-    const end = buf.indexOf('\r\n\r\n', pos, 'latin1');
+    // Stray line ends before a status line are skipped, as node:http's parser does.
+    let start = pos;
+    while (start < buf.length && start - pos < MAX_HEAD_BYTES && (buf[start] === 0x0d || buf[start] === 0x0a)) start++;
+    if (start > pos) return start;
+    // Not an HTTP/1.x answer: refused at once, not after the timeout.
+    const seen = Math.min(buf.length - pos, HTTP1.length);
+    if (buf.compare(HTTP1, 0, seen, pos, pos + seen) !== 0) throw protocolError(this.host, 'no HTTP/1.x status line');
+    const from = Math.max(pos, pos + this.scanned - 3);
+    const end = buf.indexOf(HEAD_END, from);
+    const scanTo = end < 0 ? buf.length : end;
+    if (hasBareLf(buf, Math.max(pos, from - 1), scanTo)) throw protocolError(this.host, 'a line ended without CR');
     if (end < 0) {
       if (buf.length - pos > MAX_HEAD_BYTES) throw protocolError(this.host, 'headers too long');
+      this.scanned = buf.length - pos;
       return -1;
     }
     if (end - pos > MAX_HEAD_BYTES) throw protocolError(this.host, 'headers too long');
@@ -180,10 +254,18 @@ export class HttpResponseReader {
     if (status === 204 || status === 304) {
       this.phase = 'done';
     } else if (te !== undefined) {
+      // Both lengths at once is how requests are smuggled: refused. A final coding other than
+      // chunked means the body runs to the close (RFC 9112 §6.3).
+      if (cl !== undefined) throw protocolError(host, 'both Transfer-Encoding and Content-Length');
       const codings = te.toLowerCase().split(',');
-      if (codings[codings.length - 1]!.trim() !== 'chunked' || cl !== undefined) throw protocolError(host, `Transfer-Encoding "${te.slice(0, 40)}"`);
-      this.mode = 'chunked';
-      this.phase = 'chunk-size';
+      if (codings[codings.length - 1]!.trim() === 'chunked') {
+        this.mode = 'chunked';
+        this.phase = 'chunk-size';
+      } else {
+        this.mode = 'close';
+        this.keepAlive = false;
+        this.phase = 'body';
+      }
     } else if (cl !== undefined) {
       if (!/^\d+$/.test(cl)) throw protocolError(host, `Content-Length "${cl.slice(0, 40)}"`);
       const n = Number(cl);
@@ -199,20 +281,19 @@ export class HttpResponseReader {
   }
 
   private take(buf: Buffer, from: number, to: number): void {
-    if (to > from) {
-      this.parts.push(buf.subarray(from, to));
-      this.size += to - from;
-    }
+    this.body.append(buf, from, to);
   }
 
   private readBody(buf: Buffer, pos: number): number {
     if (this.mode === 'close') {
-      if (this.size + (buf.length - pos) > this.max) throw tooBig(this.host, this.size + buf.length - pos, this.max);
+      if (this.body.length + (buf.length - pos) > this.max) throw tooBig(this.host, this.body.length + buf.length - pos, this.max);
       this.take(buf, pos, buf.length);
       return buf.length;
     }
     const n = Math.min(this.left, buf.length - pos);
-    this.take(buf, pos, pos + n);
+    // The usual case: the whole body in this chunk, used in place.
+    if (n === this.left && this.body.length === 0) this.whole = buf.subarray(pos, pos + n);
+    else this.take(buf, pos, pos + n);
     this.left -= n;
     if (this.left === 0) this.phase = 'done';
     return pos + n;
@@ -224,11 +305,17 @@ export class HttpResponseReader {
       if (buf.length - pos > MAX_CHUNK_LINE) throw protocolError(this.host, 'a chunk-size line too long');
       return -1;
     }
+    // Framing may not outweigh the data by more than a head's worth: 1-byte chunks behind 1 KB
+    // extensions would otherwise make us read about a thousand times the cap.
+    this.framing += eol + 2 - pos;
+    if (this.framing > MAX_HEAD_BYTES + this.body.length) {
+      throw new KasaTapoError('ETOOBIG', `${this.host} sent ${this.framing} bytes of chunk framing for ${this.body.length} bytes of data`, { host: this.host });
+    }
     const line = buf.toString('latin1', pos, eol);
     const m = /^([0-9a-fA-F]{1,15})[ \t]*(?:;.*)?$/.exec(line);
     if (!m) throw protocolError(this.host, 'a bad chunk size');
     const n = parseInt(m[1]!, 16);
-    if (this.size + n > this.max) throw tooBig(this.host, this.size + n, this.max);
+    if (this.body.length + n > this.max) throw tooBig(this.host, this.body.length + n, this.max);
     this.left = n;
     this.phase = n === 0 ? 'trailers' : 'chunk-data';
     return eol + 2;
@@ -245,6 +332,7 @@ export class HttpResponseReader {
   private readChunkCrlf(buf: Buffer, pos: number): number {
     if (buf.length - pos < 2) return -1;
     if (buf[pos] !== 0x0d || buf[pos + 1] !== 0x0a) throw protocolError(this.host, 'a chunk not ended by CRLF');
+    this.framing += 2;
     this.phase = 'chunk-size';
     return pos + 2;
   }
@@ -262,8 +350,7 @@ export class HttpResponseReader {
   }
 
   private answer(): HttpResponse {
-    const body = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.size);
-    this.parts = [];
+    const body = this.whole ?? Buffer.from(this.body.view());
     return { status: this.status, headers: this.headers, body };
   }
 }

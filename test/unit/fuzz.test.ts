@@ -30,6 +30,7 @@ import { XorFrameReader, XorTransport } from '../../src/transports/xor';
 import { checkKlapHandshake1 } from '../../src/transports/klap';
 import { aesCipherFromHandshake, openAesEnvelope } from '../../src/transports/aes';
 import { DEFAULT_MAX_RESPONSE_BYTES, HttpClient, parseSessionCookie } from '../../src/transports/http';
+import { HttpResponseReader, MAX_HEAD_BYTES, type HttpResponse } from '../../src/transports/http-reader';
 import { parseDiscoveryAnswer, parseLegacyAnswer, parseTdpAnswer } from '../../src/discovery';
 import { IotProtocol } from '../../src/protocols/iot';
 import { SmartProtocol } from '../../src/protocols/smart';
@@ -757,6 +758,122 @@ describe(`fuzz: every parser of device bytes (seed ${SEED}, ${N} inputs per pars
     assert.equal(reader.push(head), undefined);
     assert.equal(reader.push(Buffer.alloc(10)), undefined);
     assert.equal(reader.received, 14);
+  });
+
+  it('HTTP answers (KLAP/AES): reader in random splits; typed errors only, body and buffer bounded', async () => {
+    interface In {
+      bytes: Buffer;
+      chunks: Buffer[];
+      max: number;
+      /** Call end() (the peer closes) when the bytes did not complete an answer. */
+      close: boolean;
+      /** The body an unmutated input must give. */
+      want?: Buffer;
+      /** A Content-Length or chunk size above the cap: must never give an answer. */
+      lie?: boolean;
+    }
+    const httpHead = (extra: string): string => `HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nSet-Cookie: TP_SESSIONID=ABCDEF;TIMEOUT=1440\r\n${extra}`;
+    const withLength = (body: Buffer, extra = ''): Buffer => Buffer.concat([Buffer.from(`${httpHead(extra)}Content-Length: ${body.length}\r\n\r\n`), body]);
+    const chunkedOf = (rng: Rng, body: Buffer): Buffer => {
+      const parts: Buffer[] = [Buffer.from(`${httpHead('')}Transfer-Encoding: chunked\r\n\r\n`)];
+      for (let at = 0; at < body.length;) {
+        const len = 1 + rng.int(Math.min(body.length - at, 300));
+        parts.push(Buffer.from(`${len.toString(16)}${rng.chance(0.3) ? ';ext=1' : ''}\r\n`), body.subarray(at, at + len), Buffer.from('\r\n'));
+        at += len;
+      }
+      parts.push(Buffer.from(`0\r\n${rng.chance(0.5) ? 'X-Trailer: 1\r\n' : ''}\r\n`));
+      return Buffer.concat(parts);
+    };
+    await fuzz<In, { r?: HttpResponse; reader: HttpResponseReader }>('http answer reader', {
+      gen(rng) {
+        const max = rng.pick([256, 4096, DEFAULT_MAX_RESPONSE_BYTES]);
+        const body = rng.chance(0.5) ? Buffer.from(rng.pick(smartAnswers).slice(0, 3000)) : rng.bytes(rng.int(600));
+        const base = rng.chance(0.5) ? withLength(body) : chunkedOf(rng, body);
+        let bytes: Buffer;
+        let want: Buffer | undefined;
+        let lie = false;
+        const r = rng.int(20);
+        if (r < 11) bytes = mutateBytes(rng, base, 64 * 1024);
+        else if (r < 13) {
+          // Lying lengths: a Content-Length or a chunk size above the cap, data streaming after it.
+          const n = rng.pick([max + 1, 0x7fffffff, 2 ** 53, 10 * max]);
+          const head = rng.chance(0.5) ? `Transfer-Encoding: chunked\r\n\r\n${n.toString(16)}\r\n` : `Content-Length: ${n}\r\n\r\n`;
+          bytes = Buffer.from(httpHead(head));
+          bytes = Buffer.concat([bytes, rng.bytes(rng.int(2 * Math.min(max, 8192)))]);
+          lie = true;
+        } else if (r < 15) {
+          // Valid, behind interim answers, with bytes after it or as a body to the close.
+          const interim = 'HTTP/1.1 100 Continue\r\n\r\n'.repeat(rng.int(3));
+          if (rng.chance(0.5)) bytes = Buffer.concat([Buffer.from(interim), base, rng.chance(0.5) ? rng.bytes(rng.int(64)) : Buffer.alloc(0)]);
+          else bytes = Buffer.concat([Buffer.from(`${interim}${httpHead('')}\r\n`), body]);
+          want = body;
+        } else if (r < 17) bytes = mutateBytes(rng, mutateBytes(rng, base, 64 * 1024), 64 * 1024);
+        else bytes = randomInput(rng, 600);
+        // Cut into 1-8 chunks, as TCP may deliver them (often tiny ones).
+        const chunks: Buffer[] = [];
+        let at = 0;
+        for (let c = rng.int(8); c > 0 && at < bytes.length; c--) {
+          const len = 1 + rng.int(rng.chance(0.5) ? 8 : 2048);
+          chunks.push(bytes.subarray(at, at + len));
+          at += len;
+        }
+        if (at < bytes.length) chunks.push(bytes.subarray(at));
+        return { bytes, chunks, max, close: rng.chance(0.5), want, lie };
+      },
+      parse({ chunks, max, close }) {
+        const reader = new HttpResponseReader(max, HOST);
+        const state = reader as unknown as { pending: { length: number }; body: { length: number } };
+        for (const c of chunks) {
+          const r = reader.push(c);
+          // What the reader keeps between pushes: the body so far and an unparsed tail.
+          const held = state.pending.length + state.body.length;
+          assert.ok(held <= max + MAX_HEAD_BYTES + c.length, `the reader holds ${held} bytes (cap ${max})`);
+          if (r) return { r, reader };
+        }
+        return close ? { r: reader.end(), reader } : { reader };
+      },
+      check({ r, reader }, { max, want, lie }) {
+        if (!r) return;
+        assert.ok(!lie, 'a length above the cap was accepted');
+        assert.ok(r.body.length <= max, `a ${r.body.length}-byte body above the ${max}-byte cap`);
+        assert.ok(Number.isInteger(r.status) && r.status >= 200 && r.status <= 999, `status ${r.status}`);
+        assert.equal(Object.getPrototypeOf(r.headers), null);
+        for (const [k, v] of Object.entries(r.headers)) {
+          assert.equal(k, k.toLowerCase());
+          if (k === 'set-cookie') assert.ok(Array.isArray(v));
+          else assert.equal(typeof v, 'string');
+        }
+        parseSessionCookie(r.headers['set-cookie']);
+        if (want) assert.ok(r.body.equals(want), 'an unmutated answer gave another body');
+        assert.equal(typeof reader.keepAlive, 'boolean');
+      },
+      codes: ['ETOOBIG', 'EPROTOCOL', 'ECONNRESET'],
+      show: (i) => i.bytes,
+    });
+  });
+
+  it('HTTP answers: chunk framing cannot make the reader keep far more than the cap', () => {
+    // 1-byte chunks, each behind a 1000-byte chunk extension, each in its own TCP read: before the
+    // fix every read stayed referenced by the 1-byte slice kept of it (~1000 x the cap).
+    const max = 4096;
+    const reader = new HttpResponseReader(max, HOST);
+    const before = memory().buffers;
+    let err: unknown;
+    try {
+      reader.push(Buffer.from('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n'));
+      const line = `1;${'x'.repeat(1000)}\r\nA\r\n`;
+      for (let i = 0; i < max; i++) {
+        const b = Buffer.alloc(line.length); // unpooled: one ArrayBuffer per read, as sockets deliver
+        b.write(line, 'latin1');
+        assert.equal(reader.push(b), undefined);
+      }
+    } catch (e) {
+      err = e;
+    }
+    const grown = memory().buffers - before;
+    assert.ok(err instanceof KasaTapoError && err.code === 'ETOOBIG', `expected ETOOBIG, got ${String(err)}`);
+    assert.ok(reader.received <= 2 * max + 4 * MAX_HEAD_BYTES, `${reader.received} bytes were read for a ${max}-byte cap`);
+    assert.ok(grown < 2 * MB, `${(grown / MB).toFixed(1)} MB kept for a ${max}-byte cap`);
   });
 
   it('legacy discovery answers (UDP 9999): never throw, clean results', async () => {
