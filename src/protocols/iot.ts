@@ -4,7 +4,7 @@
  * checked at module and at method level (protocol.md §2.4–2.6). Bulbs get one module per exchange
  * because some crash on requests above ~768 bytes or answers above ~4 KiB.
  */
-import { KasaTapoError, clip } from '../errors';
+import { KasaTapoError, clip, toKasaTapoError } from '../errors';
 import { isObject } from '../json';
 import type { Transport } from '../types';
 import { withRetry, type RetryOptions, type RetryStats } from './retry';
@@ -161,11 +161,17 @@ export class IotProtocol {
    * Send a caller-built request as is (with `context` first when `childIds` is set) and return the
    * device's answer unchecked. Throws KasaTapoError EBADINPUT (not an object) and transport errors.
    */
-  async raw(request: unknown, childIds?: readonly string[]): Promise<unknown> {
+  raw(request: unknown, childIds?: readonly string[]): Promise<unknown> {
     if (!isObject(request) || Object.values(request).some((v) => !isObject(v))) {
-      throw new KasaTapoError('EBADINPUT', 'An IOT raw request must be an object like {"system":{"get_sysinfo":{}}}');
+      return Promise.reject(new KasaTapoError('EBADINPUT', 'An IOT raw request must be an object like {"system":{"get_sysinfo":{}}}'));
     }
-    return this.send(buildIotRequest(request as IotRequest, childIds));
+    let text: string;
+    try {
+      text = buildIotRequest(request as IotRequest, childIds);
+    } catch (e) {
+      return Promise.reject(toKasaTapoError(e, this.transport.host));
+    }
+    return this.send(text);
   }
 
   private send(text: string): Promise<unknown> {

@@ -55,32 +55,46 @@ export function isRateLimited(e: unknown): boolean {
  * Throws the last KasaTapoError when no retry is allowed or left (non-KasaTapoError values are
  * wrapped with toKasaTapoError).
  */
-export async function withRetry<T>(transport: Transport, attempt: () => Promise<T>, opts: RetryOptions, stats: RetryStats): Promise<T> {
+export function withRetry<T>(transport: Transport, attempt: () => Promise<T>, opts: RetryOptions, stats: RetryStats): Promise<T> {
+  // The usual case costs one reaction: only a failed first attempt enters the retry loop.
+  let first: Promise<T>;
+  try {
+    first = attempt();
+  } catch (e) {
+    first = Promise.reject(toKasaTapoError(e, transport.host));
+  }
+  return first.then(undefined, (e: unknown) => retryAfter(e, transport, attempt, opts, stats));
+}
+
+/** The retry loop, from the first attempt's failure `failure`. */
+async function retryAfter<T>(failure: unknown, transport: Transport, attempt: () => Promise<T>, opts: RetryOptions, stats: RetryStats): Promise<T> {
   const retries = Math.max(0, Math.min(10, Math.floor(opts.retries ?? DEFAULT_RETRIES)));
   const backoffMs = Math.max(0, opts.backoffMs ?? DEFAULT_BACKOFF_MS);
   let sessionReplayed = false;
   let resetRetried = false;
   let slowRetries = 0;
+  let raw = failure;
   // Bounded: each branch below consumes a finite budget (1 + 1 + retries).
   for (let i = 0; i < retries + 3; i++) {
+    const e = isKasaTapoError(raw) ? raw : toKasaTapoError(raw, transport.host);
+    if (e.code === 'ESESSION' && !sessionReplayed) {
+      sessionReplayed = true;
+      transport.reset();
+    } else if (e.code === 'ECONNRESET' && !resetRetried) {
+      resetRetried = true;
+    } else if (((e.code === 'EBUSY' && !isRateLimited(e)) || (e.code === 'ETIMEDOUT' && !isConnectTimeout(e))) && slowRetries < retries) {
+      slowRetries++;
+      transport.reset();
+      if (backoffMs > 0) await sleep(backoffMs, opts.signal);
+    } else {
+      throw e;
+    }
+    stats.retries++;
+    opts.logger?.debug?.(`${transport.host}: ${e.code}, retrying (${stats.retries} retries so far)`);
     try {
       return await attempt();
-    } catch (raw) {
-      const e = isKasaTapoError(raw) ? raw : toKasaTapoError(raw, transport.host);
-      if (e.code === 'ESESSION' && !sessionReplayed) {
-        sessionReplayed = true;
-        transport.reset();
-      } else if (e.code === 'ECONNRESET' && !resetRetried) {
-        resetRetried = true;
-      } else if (((e.code === 'EBUSY' && !isRateLimited(e)) || (e.code === 'ETIMEDOUT' && !isConnectTimeout(e))) && slowRetries < retries) {
-        slowRetries++;
-        transport.reset();
-        if (backoffMs > 0) await sleep(backoffMs, opts.signal);
-      } else {
-        throw e;
-      }
-      stats.retries++;
-      opts.logger?.debug?.(`${transport.host}: ${e.code}, retrying (${stats.retries} retries so far)`);
+    } catch (next) {
+      raw = next;
     }
   }
   // Unreachable: the budget above always ends in a return or a throw.
