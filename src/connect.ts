@@ -12,7 +12,7 @@
 import { RsaKeyStore } from './crypto/rsa';
 import { SINGLE_DISCOVERY_TIMEOUT_MS, WAKE_MAX_WAIT_MS, WAKE_WAIT_MS } from './defaults';
 import type { Device, DeviceOptions } from './device';
-import { answeredNeitherStyle, openDevice } from './device/detect';
+import { STYLE_MISS, answeredNeitherStyle, openDevice } from './device/detect';
 import { redactingTrace } from './device/wifi';
 import { PORT_OF, PROTOCOL_OF, PROTOCOLS_OF } from './device/table';
 import { discoverSingle } from './discovery';
@@ -207,10 +207,24 @@ export async function connect(opts: ConnectOptions): Promise<Device> {
     if (choice === 'aes' && !aesOk) throw aesNotTrusted(host, opts.port, 'is not a device you listed');
     const given = opts.discovery?.transport === choice ? discoveredLoginVersion(opts.discovery) : undefined;
     const port = opts.port ?? PORT_OF[choice];
-    // The device's protocol: its discovery answer's, else what an earlier session learned.
-    const known = usable(choice, opts.discovery?.protocol) ?? usable(choice, routeCache.get(`${host}|${port}`)?.protocol);
-    const dev = await open(choice, port, opts, given, known);
-    rememberProtocol(`${host}|${port}`, dev);
+    // The device's protocol: its discovery answer's, else what an earlier session over this
+    // transport learned at this address.
+    const key = `${host}|${port}`;
+    const seen = routeCache.get(key);
+    const fromCache = seen && sameProbe(seen.kind, choice) ? usable(choice, seen.protocol) : undefined;
+    const known = usable(choice, opts.discovery?.protocol) ?? fromCache;
+    let dev: Device;
+    try {
+      dev = await open(choice, port, opts, given, known);
+    } catch (e) {
+      // A remembered protocol the device no longer speaks (another device took the address, or
+      // new firmware): forget it and try both request styles once.
+      if (known === undefined || known !== fromCache || !isKasaTapoError(e) || !STYLE_MISS.has(e.code)) throw e;
+      routeCache.delete(key);
+      opts.logger?.debug?.(`${host}:${port} no longer answers in ${known.toUpperCase()}: trying both request styles`);
+      dev = await open(choice, port, opts, given, undefined);
+    }
+    rememberProtocol(key, dev);
     return dev;
   }
 

@@ -16,7 +16,7 @@ import { createDevice, type Device, type DeviceOptions } from './index';
 import { PROTOCOLS_OF } from './table';
 
 /** Failures that mean "answered, but not in this request style". */
-const STYLE_MISS = new Set(['EPROTOCOL', 'EUNSUPPORTED', 'EDEVICE']);
+export const STYLE_MISS: ReadonlySet<string> = new Set(['EPROTOCOL', 'EUNSUPPORTED', 'EDEVICE']);
 const FIRST_READ: Readonly<Record<ProtocolKind, string>> = { iot: 'IOT system.get_sysinfo', smart: 'SMART get_device_info' };
 
 const neither = new WeakSet<KasaTapoError>();

@@ -232,6 +232,11 @@ export class SmartProtocol {
       async () => {
         const answer = await this.transport.send(JSON.stringify(this.envelope(method, params)));
         if (!isObject(answer)) throw new KasaTapoError('EPROTOCOL', `${clip(method)}: the answer is not a JSON object`, { method, host: this.transport.host });
+        // Every SMART answer carries error_code; one without is another dialect (a Kasa IOT
+        // device over KLAP answering in its own words): not SMART, and no use asking again.
+        if (!Object.prototype.hasOwnProperty.call(answer, 'error_code')) {
+          throw new KasaTapoError('EPROTOCOL', `${clip(method)}: the answer has no error_code: not a SMART answer`, { method, host: this.transport.host });
+        }
         const code = codeOf(answer);
         if (code !== 0) throw smartError(code, method, this.transport.host);
         return answer;

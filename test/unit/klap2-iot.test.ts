@@ -194,6 +194,11 @@ describe('IOT over KLAP v2 (issue 13.1)', function () {
               assert.equal(sim.stats.authFailures, 0);
               // With the family known (discovery), no SMART request ever reaches the device.
               if (way !== 'no discovery (explicit port)') assert.equal(sim.log.count('get_device_info') + sim.log.count('multipleRequest'), 0);
+              // Without it, one SMART request is the price: an answer without error_code is not SMART, not asked again.
+              else {
+                const smart = sim.log.entries.filter((e) => ['multipleRequest', 'get_device_info', 'component_nego'].some((m) => e.methods.includes(m)));
+                assert.equal(smart.length, 1, 'SMART requests that reached the device');
+              }
             } finally {
               await dev.close();
             }
@@ -381,11 +386,51 @@ describe('IOT over KLAP v2 (issue 13.1)', function () {
           assert.ok(isErr('EUNSUPPORTED')(err), String(err));
           const msg = (err as Error).message;
           assert.match(msg, /klap login but answered neither request style/);
-          assert.match(msg, /SMART get_device_info → .*names no device/);
+          assert.match(msg, /SMART get_device_info → .*no error_code: not a SMART answer/);
           assert.match(msg, /IOT system\.get_sysinfo → .*lacks module system/);
         }
         assert.equal(sim.stats.authFailures, 0);
       });
+    });
+  });
+
+  describe('another device takes the address (DHCP hands it on): the route cache is not trusted blindly', () => {
+    /** Start `first` on a fresh address, read it, stop it; start `second` on the same address and port. */
+    async function handOver(first: string, firstTransport: 'xor' | 'klap', second: string): Promise<{ state: DeviceState; sim: SimulatedDevice }> {
+      const host = address();
+      clearRouteCache();
+      const a = await startSimulatedDevice(first, { host, port: 0, credentials });
+      const port = a.port;
+      try {
+        const dev = await connect({ host, port, transport: firstTransport, credentials });
+        await dev.getState();
+        await dev.close();
+      } finally {
+        await a.close();
+      }
+      const b = await startSimulatedDevice(second, { host, port, credentials });
+      try {
+        const dev = await connect({ host, port, transport: 'klap', credentials });
+        try {
+          return { state: await dev.getState(), sim: b };
+        } finally {
+          await dev.close();
+        }
+      } finally {
+        await b.close();
+        clearRouteCache();
+      }
+    }
+
+    it('a Kasa IOT device over KLAP v2, then a Tapo SMART one: read in SMART after one IOT miss', async () => {
+      const { state } = await handOver('hs103klap2', 'klap', 'p110');
+      assert.equal(state.model, 'P110');
+    });
+
+    it('an XOR device learned at this port says nothing about a KLAP device there', async () => {
+      const { state, sim } = await handOver('hs100', 'xor', 'p110');
+      assert.equal(state.model, 'P110');
+      assert.equal(sim.log.count('system.get_sysinfo'), 0, 'no IOT request reached the SMART device');
     });
   });
 });
