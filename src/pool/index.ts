@@ -56,6 +56,8 @@ export class Pool extends EventEmitter<PoolEvents> {
   private readonly sessions: Sessions;
   private readonly poller: Poller;
   private closed = false;
+  /** Aborted by close(): waits inside the pool (pacing gaps) end at once. */
+  private readonly closing = new AbortController();
   private sweepTimer?: NodeJS.Timeout;
   private readonly logger?: Logger;
 
@@ -85,6 +87,7 @@ export class Pool extends EventEmitter<PoolEvents> {
         connect: options.connect ?? connectDevice,
         trusted: (host, port) => this.refs.trust.lookup(host, port),
         isClosed,
+        closing: this.closing.signal,
         pace: o,
         emit: (event, ...args) => this.safeEmit(event, ...args),
         rediscover: (host) => {
@@ -284,6 +287,7 @@ export class Pool extends EventEmitter<PoolEvents> {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.closing.abort();
     clearInterval(this.sweepTimer);
     this.scheduler.close();
     this.poller.close();

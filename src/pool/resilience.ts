@@ -49,12 +49,6 @@ export function slowDown(p: Pacing, o: PaceLimits, now = Date.now()): void {
   p.last = now;
 }
 
-/** Wait out the gap before a request (XOR has no transport-level pacing). Never rejects. */
-export function paced(p: Pacing): Promise<void> {
-  const ms = Math.min(p.gapMs, p.last + p.gapMs - Date.now());
-  return ms > 0 ? new Promise((r) => setTimeout(r, ms)) : Promise.resolve();
-}
-
 /** What the pool remembers of the devices it has seen (beyond sweeps), bounded. */
 export class Memory {
   private readonly seen = new Map<string, { firmware?: string }>();

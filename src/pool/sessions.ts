@@ -9,7 +9,8 @@ import type { AesTrustEntry } from '../trust';
 import type { Credentials, DeviceApi, DiscoveryResult, Logger, TransportKind } from '../types';
 import type { Entry, Job } from './entry';
 import type { Health } from './health';
-import { Memory, isRateLimited, isSocketTrouble, paced, signalsChange, slowDown, type PaceLimits } from './resilience';
+import { gapWait } from '../sleep';
+import { Memory, isRateLimited, isSocketTrouble, signalsChange, slowDown, type PaceLimits } from './resilience';
 import type { Scheduler } from './scheduler';
 import type { PoolEvents } from './types';
 
@@ -23,6 +24,8 @@ export interface SessionOptions {
   /** Where an AES login may go (the pool's list and discovery): the entry for host[:port], if any. */
   trusted: (host: string, port?: number) => AesTrustEntry | undefined;
   isClosed(): boolean;
+  /** Aborted by the pool's close(): a pacing gap ends at once. */
+  closing: AbortSignal;
   pace: PaceLimits & { paceRetries: number };
   emit<K extends keyof PoolEvents>(event: K, ...args: PoolEvents[K]): boolean;
   /** Re-detection: unicast discovery of one host; undefined when it does not answer. Never rejects. */
@@ -60,7 +63,11 @@ export class Sessions {
       const p = e.pacing;
       try {
         // attempt(), inlined: the hot path pays two field reads for pacing.
-        if (p.gapMs > 0) await paced(p);
+        if (p.gapMs > 0) {
+          // The gap (XOR has no transport-level pacing); close() ends it, and nothing is sent after.
+          await gapWait(p, this.opts.closing);
+          if (this.opts.isClosed()) throw new KasaTapoError('ECLOSED', 'The connection pool was closed');
+        }
         const dev = e.device ?? (await this.open(e));
         try {
           value = await job.run(dev);
@@ -87,7 +94,10 @@ export class Sessions {
 
   /** One run of the job on the device's session (opened if needed), paced when pacing is on (as in execute()). */
   private async attempt(e: Entry, job: Job): Promise<unknown> {
-    if (e.pacing.gapMs > 0) await paced(e.pacing);
+    if (e.pacing.gapMs > 0) {
+      await gapWait(e.pacing, this.opts.closing);
+      if (this.opts.isClosed()) throw new KasaTapoError('ECLOSED', 'The connection pool was closed');
+    }
     const dev = e.device ?? (await this.open(e));
     try {
       return await job.run(dev);

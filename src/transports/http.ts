@@ -10,12 +10,13 @@ import { performance } from 'node:perf_hooks';
 import { KasaTapoError, toKasaTapoError } from '../errors';
 import { fixFor } from '../fixes';
 import { parseJson } from '../json';
-import type { Credentials, Pacing, Transport, TransportKind, TransportOptions, TransportStats } from '../types';
+import type { Credentials, Transport, TransportKind, TransportOptions, TransportStats } from '../types';
 
 import { DEFAULT_LOCKOUT_MS, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_PORTS, DEFAULT_TIMEOUT_MS } from '../defaults';
 import { isObject } from '../json';
 import { parseSessionCookie } from '../wire/cookie';
 import { HttpClient } from './http-client';
+import { gapWait } from '../sleep';
 
 export { DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_SESSION_TIMEOUT_S, DEFAULT_TIMEOUT_MS } from '../defaults';
 export { parseSessionCookie };
@@ -34,12 +35,6 @@ export const DEFAULT_CREDENTIALS: Readonly<Record<'KASA' | 'KASACAMERA' | 'TAPO'
   TAPOCAMERA: { username: 'admin', password: 'admin' },
   TAPOCAMERA_LV3: { username: 'admin', password: 'TPL075526460603' },
 };
-
-/** Wait until `pacing.last + pacing.gapMs` (at most the gap). Never rejects. */
-export function paceWait(pacing: Pacing): Promise<void> {
-  const ms = Math.min(pacing.gapMs, pacing.last + pacing.gapMs - Date.now());
-  return ms > 0 ? new Promise((r) => setTimeout(r, ms)) : Promise.resolve();
-}
 
 /** Monotonic milliseconds (immune to wall-clock changes). Never throws. */
 export const monotonicMs = (): number => performance.now();
@@ -132,7 +127,7 @@ export abstract class HttpSessionTransport<S extends HttpSession> implements Tra
   async send(request: string): Promise<unknown> {
     if (this.closed) throw closedError(this.host);
     const pacing = this.opts.pacing;
-    if (pacing && pacing.gapMs > 0) await paceWait(pacing);
+    if (pacing && pacing.gapMs > 0) await gapWait(pacing);
     try {
       let s = this.session;
       if (!s || this.due(s)) {

@@ -195,6 +195,31 @@ describe('resilience: devices that change under the pool (issue 13)', function (
       assert.equal(p.deviceStats('d')!.errors, 0);
     });
 
+    it('close() ends a pacing gap at once: the waiting request fails ECLOSED, nothing sent, no timer outlives the pool', async () => {
+      // The device refuses requests closer than 2 s: the pool paces it with a 3 s gap, and the next
+      // request waits out that gap before anything is sent.
+      const dev = await sim('p110', { host: '127.0.113.12', faults: { rateLimitMs: 2000 } });
+      const timers = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+      await sleep(50);
+      const base = timers(); // before the pool
+      const p = new Pool({ credentials, paceMs: 3000, paceMaxMs: 3000, devices: [{ alias: 'd', host: dev.host, port: dev.port, transport: 'klap' }] });
+      closers.push(() => p.close());
+      const d = p.device('d');
+      await d.getState(); // the connect's own read, then this one: rate-limited once, so pacing is on
+      assert.ok(dev.stats.rateLimited >= 1, 'the device rate-limited');
+      const sent = dev.log.count();
+      const second = d.getState().then(
+        () => 'answered',
+        (e: unknown) => (e instanceof KasaTapoError ? e.code : String(e)),
+      );
+      await sleep(100); // in the gap
+      await p.close();
+      // Right after close(): the timers of before the pool; the gap's (3 s) is not left behind.
+      assert.ok(await until(() => timers() <= base, 1000), `timers: ${timers()}, before the pool: ${base}`);
+      assert.equal(await second, 'ECLOSED');
+      assert.equal(dev.log.count(), sent, 'nothing was sent after close()');
+    });
+
     it('a one-request-per-session device (old KLAP): 100 requests, all answered, a handshake per request', async () => {
       const dev = await sim('hs100uk', { host: '127.0.113.10', faults: { expireSessionEvery: 1 } });
       const p = pool({ devices: [{ alias: 'd', host: dev.host, port: dev.port, transport: 'klap-v1' }] });
