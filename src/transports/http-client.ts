@@ -11,68 +11,46 @@ import * as net from 'node:net';
 import { DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT_MS } from '../defaults';
 import { KasaTapoError, toKasaTapoError } from '../errors';
 import { HttpResponseReader, onlyLineEnds, type HttpResponse } from './http-reader';
-import { connectTimeoutError, stallExtension } from './timing';
+import { Deadline, connectTimeoutError } from './timing';
 
 export type { HttpResponse } from './http-reader';
 
-/** One request in flight or queued: its bytes, its promise, its timeout (one object, no closures). */
-class Exchange {
-  settled = false;
+/** One request in flight or queued: its bytes, its promise, its deadline. */
+class Exchange extends Deadline<HttpResponse> {
   /** Did it wait behind another request? Then a timeout is never a connect timeout: it had less time. */
   queued = false;
   conn: Conn | undefined;
-  timer: NodeJS.Timeout;
-  readonly dueAt: number;
-  extended = false;
 
   constructor(
     readonly client: HttpClient,
     readonly bytes: Buffer,
-    private readonly ok: (r: HttpResponse) => void,
-    private readonly ko: (e: unknown) => void,
+    ok: (r: HttpResponse) => void,
+    ko: (e: unknown) => void,
   ) {
-    this.dueAt = Date.now() + client.timeoutMs;
-    this.timer = setTimeout(onExchangeTimeout, client.timeoutMs, this);
+    super(client.timeoutMs, ok, ko);
   }
 
-  resolve(r: HttpResponse): void {
-    if (this.settled) return;
-    this.settled = true;
-    clearTimeout(this.timer);
-    this.ok(r);
+  override fail(e: unknown): void {
+    super.fail(toKasaTapoError(e, this.client.host));
+  }
+
+  protected override onSettled(): void {
     this.client.next(this);
   }
 
-  fail(e: unknown): void {
-    if (this.settled) return;
-    this.settled = true;
-    clearTimeout(this.timer);
-    this.ko(toKasaTapoError(e, this.client.host));
-    this.client.next(this);
+  /** Still connecting when the time is up → a connect timeout (not retried; the pool goes offline). */
+  protected expired(): void {
+    const c = this.client;
+    const conn = this.conn;
+    const err = !conn
+      ? new KasaTapoError('ETIMEDOUT', `A request to ${c.host} waited its whole time behind another one`, { host: c.host })
+      : conn.sock.connecting && !this.queued
+        ? connectTimeoutError(c.host, c.timeoutMs)
+        : Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' });
+    // A late answer must not be taken for the next request's: the connection goes with the request.
+    if (conn) conn.drop();
+    this.fail(err);
   }
-}
-
-/**
- * Still connecting when the time is up → a connect timeout (not retried; the pool goes offline).
- * A stall of our own event loop is not the device's: the time lost is given back once.
- */
-function onExchangeTimeout(x: Exchange): void {
-  const c = x.client;
-  const more = stallExtension(x.dueAt, c.timeoutMs, x.extended);
-  if (more > 0) {
-    x.extended = true;
-    x.timer = setTimeout(onExchangeTimeout, more, x);
-    return;
-  }
-  const conn = x.conn;
-  const err = !conn
-    ? new KasaTapoError('ETIMEDOUT', `A request to ${c.host} waited its whole time behind another one`, { host: c.host })
-    : conn.sock.connecting && !x.queued
-      ? connectTimeoutError(c.host, c.timeoutMs)
-      : Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' });
-  // A late answer must not be taken for the next request's: the connection goes with the request.
-  if (conn) conn.drop();
-  x.fail(err);
 }
 
 /**

@@ -29,3 +29,59 @@ export function stallExtension(dueAt: number, timeoutMs: number, extended: boole
 export function connectTimeoutError(host: string, ms: number): KasaTapoError {
   return new KasaTapoError('ETIMEDOUT', `${host} did not accept a connection within ${ms} ms`, { host, hint: HINTS.timeout, phase: 'connect' });
 }
+
+/**
+ * One request with its own deadline under the stall rule: it settles once, with a value or an
+ * error, and its timer goes with it. One object per request, no closures (the XOR and HTTP
+ * clients' hot path). Subclasses say what the time running out means (`expired`).
+ */
+export abstract class Deadline<T> {
+  settled = false;
+  private timer: NodeJS.Timeout;
+  private readonly dueAt: number;
+  private extended = false;
+
+  constructor(
+    readonly timeoutMs: number,
+    private readonly ok: (v: T) => void,
+    private readonly ko: (e: unknown) => void,
+  ) {
+    this.dueAt = Date.now() + timeoutMs;
+    this.timer = setTimeout(onDeadline, timeoutMs, this);
+  }
+
+  /** The time is up, the stall rule applied: fail with the error that says why. */
+  protected abstract expired(): void;
+
+  /** After settling either way. */
+  protected onSettled(): void {}
+
+  resolve(v: T): void {
+    if (this.settled) return;
+    this.settled = true;
+    clearTimeout(this.timer);
+    this.ok(v);
+    this.onSettled();
+  }
+
+  fail(e: unknown): void {
+    if (this.settled) return;
+    this.settled = true;
+    clearTimeout(this.timer);
+    this.ko(e);
+    this.onSettled();
+  }
+
+  /** @internal The timer fired: a stall of our own event loop is given back once, else expired(). */
+  due(): void {
+    const more = stallExtension(this.dueAt, this.timeoutMs, this.extended);
+    if (more > 0) {
+      this.extended = true;
+      this.timer = setTimeout(onDeadline, more, this);
+    } else this.expired();
+  }
+}
+
+function onDeadline(d: { due(): void }): void {
+  d.due();
+}

@@ -14,7 +14,7 @@ import { DEFAULT_PORTS } from '../defaults';
 import { parseJson } from '../json';
 import type { Transport, TransportOptions, TransportStats } from '../types';
 import { DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT_MS, closedError } from './http';
-import { connectTimeoutError, stallExtension } from './timing';
+import { Deadline, connectTimeoutError } from './timing';
 
 const timeoutError = (host: string): KasaTapoError => new KasaTapoError('ETIMEDOUT', `${host} did not answer in time`, { host, hint: HINTS.timeout });
 const droppedError = (host: string, got: number): KasaTapoError =>
@@ -134,33 +134,20 @@ class Conn {
   }
 }
 
-/** One request in flight: its frame, its promise, its timeout (one object, no closures per request). */
-class Exchange implements Waiter {
-  settled = false;
+/** One request in flight: its frame, its promise, its deadline. */
+class Exchange extends Deadline<Buffer> implements Waiter {
   /** May a dead reused connection be replaced (once)? */
   mayRetry = true;
   conn: Conn | undefined;
-  timer: NodeJS.Timeout;
-  /** When the timeout is due, and whether a stall of the event loop already extended it (stallExtension). */
-  readonly dueAt: number;
-  extended = false;
 
   constructor(
     readonly t: XorTransport,
     readonly frame: Buffer,
-    private readonly ok: (b: Buffer) => void,
-    private readonly ko: (e: unknown) => void,
+    ok: (b: Buffer) => void,
+    ko: (e: unknown) => void,
     timeoutMs: number,
   ) {
-    this.dueAt = Date.now() + timeoutMs;
-    this.timer = setTimeout(onExchangeTimeout, timeoutMs, this);
-  }
-
-  resolve(b: Buffer): void {
-    if (this.settled) return;
-    this.settled = true;
-    clearTimeout(this.timer);
-    this.ok(b);
+    super(timeoutMs, ok, ko);
   }
 
   reject(e: unknown): void {
@@ -168,26 +155,14 @@ class Exchange implements Waiter {
   }
 
   /** Settle with an error. */
-  fail(e: unknown): void {
-    if (this.settled) return;
-    this.settled = true;
-    clearTimeout(this.timer);
-    this.ko(e instanceof Error ? e : toKasaTapoError(e, this.t.host));
+  override fail(e: unknown): void {
+    super.fail(e instanceof Error ? e : toKasaTapoError(e, this.t.host));
   }
-}
 
-/**
- * Still connecting when the time is up → a connect timeout (not retried; the pool goes offline).
- * A stall of our own event loop is not the device's: the time lost is given back once.
- */
-function onExchangeTimeout(x: Exchange): void {
-  const more = stallExtension(x.dueAt, x.t.timeoutMs, x.extended);
-  if (more > 0) {
-    x.extended = true;
-    x.timer = setTimeout(onExchangeTimeout, more, x);
-    return;
+  /** Still connecting when the time is up → a connect timeout (not retried; the pool goes offline). */
+  protected expired(): void {
+    this.fail(this.conn?.sock.connecting ? connectTimeoutError(this.t.host, this.t.timeoutMs) : timeoutError(this.t.host));
   }
-  x.fail(x.conn?.sock.connecting ? connectTimeoutError(x.t.host, x.t.timeoutMs) : timeoutError(x.t.host));
 }
 
 export class XorTransport implements Transport {
