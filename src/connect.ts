@@ -211,17 +211,17 @@ export async function connect(opts: ConnectOptions): Promise<Device> {
     // transport learned at this address.
     const key = `${host}|${port}`;
     const seen = routeCache.get(key);
-    const fromCache = seen && sameProbe(seen.kind, choice) ? usable(choice, seen.protocol) : undefined;
-    const known = usable(choice, opts.discovery?.protocol) ?? fromCache;
+    const announced = usable(choice, opts.discovery?.protocol);
+    const remembered = seen && sameProbe(seen.kind, choice) ? usable(choice, seen.protocol) : undefined;
     let dev: Device;
     try {
-      dev = await open(choice, port, opts, given, known);
+      dev = await open(choice, port, opts, given, announced ?? remembered);
     } catch (e) {
       // A remembered protocol the device no longer speaks (another device took the address, or
       // new firmware): forget it and try both request styles once.
-      if (known === undefined || known !== fromCache || !isKasaTapoError(e) || !STYLE_MISS.has(e.code)) throw e;
+      if (announced !== undefined || remembered === undefined || !isKasaTapoError(e) || !STYLE_MISS.has(e.code)) throw e;
       routeCache.delete(key);
-      opts.logger?.debug?.(`${host}:${port} no longer answers in ${known.toUpperCase()}: trying both request styles`);
+      opts.logger?.debug?.(`${host}:${port} no longer answers in ${remembered.toUpperCase()}: trying both request styles`);
       dev = await open(choice, port, opts, given, undefined);
     }
     rememberProtocol(key, dev);

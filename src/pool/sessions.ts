@@ -63,11 +63,7 @@ export class Sessions {
       const p = e.pacing;
       try {
         // attempt(), inlined: the hot path pays two field reads for pacing.
-        if (p.gapMs > 0) {
-          // The gap (XOR has no transport-level pacing); close() ends it, and nothing is sent after.
-          await gapWait(p, this.opts.closing);
-          if (this.opts.isClosed()) throw new KasaTapoError('ECLOSED', 'The connection pool was closed');
-        }
+        if (p.gapMs > 0) await this.gap(e);
         const dev = e.device ?? (await this.open(e));
         try {
           value = await job.run(dev);
@@ -92,12 +88,18 @@ export class Sessions {
     }
   }
 
+  /**
+   * Wait out a paced device's gap (XOR has no transport-level pacing). close() ends it, and then
+   * nothing is sent: ECLOSED.
+   */
+  private async gap(e: Entry): Promise<void> {
+    await gapWait(e.pacing, this.opts.closing);
+    if (this.opts.isClosed()) throw new KasaTapoError('ECLOSED', 'The connection pool was closed');
+  }
+
   /** One run of the job on the device's session (opened if needed), paced when pacing is on (as in execute()). */
   private async attempt(e: Entry, job: Job): Promise<unknown> {
-    if (e.pacing.gapMs > 0) {
-      await gapWait(e.pacing, this.opts.closing);
-      if (this.opts.isClosed()) throw new KasaTapoError('ECLOSED', 'The connection pool was closed');
-    }
+    if (e.pacing.gapMs > 0) await this.gap(e);
     const dev = e.device ?? (await this.open(e));
     try {
       return await job.run(dev);

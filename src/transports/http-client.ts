@@ -10,8 +10,8 @@
 import * as net from 'node:net';
 import { DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT_MS } from '../defaults';
 import { KasaTapoError, toKasaTapoError } from '../errors';
-import { HttpResponseReader, onlyLineEnds, type HttpResponse } from './http-reader';
-import { Deadline, connectTimeoutError } from './timing';
+import { HttpResponseReader, TOKEN, onlyLineEnds, type HttpResponse } from './http-reader';
+import { Deadline, answerTimeoutError, closedError, connectTimeoutError } from './timing';
 
 export type { HttpResponse } from './http-reader';
 
@@ -46,7 +46,7 @@ class Exchange extends Deadline<HttpResponse> {
       ? new KasaTapoError('ETIMEDOUT', `A request to ${c.host} waited its whole time behind another one`, { host: c.host })
       : conn.sock.connecting && !this.queued
         ? connectTimeoutError(c.host, c.timeoutMs)
-        : Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' });
+        : answerTimeoutError(c.host);
     // A late answer must not be taken for the next request's: the connection goes with the request.
     if (conn) conn.drop();
     this.fail(err);
@@ -135,7 +135,6 @@ class Conn {
 
 /** What may go into a request head: a path of visible ASCII, token header names, values without control characters. */
 const PATH = /^[\x21-\x7e]+$/;
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 /** Headers the client writes itself. */
 const OWN = new Set(['content-length', 'host', 'connection', 'transfer-encoding']);
@@ -168,7 +167,7 @@ export class HttpClient {
    */
   post(path: string, body: Buffer, headers: Record<string, string> = {}): Promise<HttpResponse> {
     const host = this.host;
-    if (this.closed) return Promise.reject(new KasaTapoError('ECLOSED', `The connection to ${host} is closed`, { host }));
+    if (this.closed) return Promise.reject(closedError(host));
     if (!Number.isInteger(this.port) || this.port < 1 || this.port > 65535) {
       return Promise.reject(new KasaTapoError('EBADINPUT', `${this.port} is not a TCP port`, { host }));
     }
@@ -242,6 +241,6 @@ export class HttpClient {
     this.queue.length = 0;
     this.current = undefined;
     c?.drop();
-    for (const x of pending) x.fail(new KasaTapoError('ECLOSED', `The connection to ${this.host} is closed`, { host: this.host }));
+    for (const x of pending) x.fail(closedError(this.host));
   }
 }

@@ -7,6 +7,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { KasaTapoError } from '../errors';
+import { droppedError } from './timing';
 
 export interface HttpResponse {
   status: number;
@@ -22,7 +23,8 @@ const MAX_INTERIM = 8;
 /** Longest chunk-size line of a chunked body. */
 const MAX_CHUNK_LINE = 1024;
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** An HTTP token (RFC 9110 §5.6.2): a header name. */
+export const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** A control character other than tab (not allowed in a header value). */
 function hasControl(v: string): boolean {
   for (let i = 0; i < v.length; i++) {
@@ -55,9 +57,6 @@ type Phase = 'head' | 'body' | 'chunk-size' | 'chunk-data' | 'chunk-crlf' | 'tra
 const protocolError = (host: string, what: string): KasaTapoError => new KasaTapoError('EPROTOCOL', `${host} sent a malformed HTTP answer (${what})`, { host });
 const tooBig = (host: string, n: number, max: number): KasaTapoError =>
   new KasaTapoError('ETOOBIG', `${host} sent an answer of ${n} bytes, above the ${max}-byte limit`, { host });
-const dropped = (host: string, got: number): KasaTapoError =>
-  new KasaTapoError('ECONNRESET', `${host} closed the connection ${got ? 'in the middle of an answer' : 'without answering'}`, { host });
-
 /** A byte buffer that grows by doubling (bounded by its users): appending is amortised O(1). */
 class Bytes {
   buf: Buffer = EMPTY;
@@ -172,7 +171,7 @@ export class HttpResponseReader {
       this.keepAlive = false;
       return this.answer();
     }
-    throw dropped(this.host, this.received);
+    throw droppedError(this.host, this.received);
   }
 
   /** One parsing step from `pos`: the new position, or -1 when it needs more bytes than there are. */

@@ -16,13 +16,14 @@ import { DEFAULT_LOCKOUT_MS, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_PORTS, DEFAULT_
 import { isObject } from '../json';
 import { parseSessionCookie } from '../wire/cookie';
 import { HttpClient } from './http-client';
+import { closedError } from './timing';
 import { gapWait } from '../sleep';
 
 export { DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_SESSION_TIMEOUT_S, DEFAULT_TIMEOUT_MS } from '../defaults';
 export { parseSessionCookie };
 export { HttpClient, type HttpResponse } from './http-client';
 export { HttpResponseReader } from './http-reader';
-export { LOOP_STALL_MS, connectTimeoutError, stallExtension } from './timing';
+export { LOOP_STALL_MS, closedError, connectTimeoutError, stallExtension } from './timing';
 
 /**
  * Built-in default accounts devices may accept (protocol.md §3.10; public knowledge). KLAP tries
@@ -72,9 +73,6 @@ export function lockedError(host: string, answer: unknown, step: string, now = D
     },
   );
 }
-
-/** The error every call on a closed transport rejects with (ECLOSED). */
-export const closedError = (host: string): KasaTapoError => new KasaTapoError('ECLOSED', `The transport to ${host} is closed`, { host });
 
 export interface HttpSession {
   /** monotonicMs() after which a new handshake is made before sending. */

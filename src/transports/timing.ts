@@ -1,8 +1,20 @@
 /**
- * Time rules shared by the XOR and HTTP clients: how a timeout tells our own event-loop stall from
- * a slow device, and the error for a connection that was never made.
+ * What the XOR and HTTP clients share: how a timeout tells our own event-loop stall from a slow
+ * device, the one request-with-deadline object, and the errors of a connection (never made, not
+ * answered in time, closed by the device, closed by us).
  */
 import { HINTS, KasaTapoError } from '../errors';
+
+/** ETIMEDOUT for an answer that did not come in time on an open connection (retried by retry.ts). */
+export const answerTimeoutError = (host: string): KasaTapoError =>
+  new KasaTapoError('ETIMEDOUT', `${host} did not answer in time`, { host, hint: HINTS.timeout });
+
+/** ECONNRESET for a device that closed the connection before its whole answer came. */
+export const droppedError = (host: string, got: number): KasaTapoError =>
+  new KasaTapoError('ECONNRESET', `${host} closed the connection ${got ? 'in the middle of an answer' : 'without answering'}`, { host });
+
+/** The error every call on a closed transport or client rejects with (ECLOSED). */
+export const closedError = (host: string): KasaTapoError => new KasaTapoError('ECLOSED', `The transport to ${host} is closed`, { host });
 
 /** A timer that fires this much later than due means our own event loop stalled (a busy flow, a burst of messages). */
 export const LOOP_STALL_MS = 100;

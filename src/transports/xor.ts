@@ -8,17 +8,13 @@
  */
 import * as dgram from 'node:dgram';
 import * as net from 'node:net';
-import { HINTS, KasaTapoError, toKasaTapoError } from '../errors';
+import { KasaTapoError, toKasaTapoError } from '../errors';
 import { xorDecrypt, xorEncrypt, xorFrame } from '../crypto/xor';
 import { DEFAULT_PORTS } from '../defaults';
 import { parseJson } from '../json';
 import type { Transport, TransportOptions, TransportStats } from '../types';
-import { DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT_MS, closedError } from './http';
-import { Deadline, connectTimeoutError } from './timing';
-
-const timeoutError = (host: string): KasaTapoError => new KasaTapoError('ETIMEDOUT', `${host} did not answer in time`, { host, hint: HINTS.timeout });
-const droppedError = (host: string, got: number): KasaTapoError =>
-  new KasaTapoError('ECONNRESET', `${host} closed the connection ${got ? 'in the middle of an answer' : 'without answering'}`, { host });
+import { DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT_MS } from './http';
+import { Deadline, answerTimeoutError, closedError, connectTimeoutError, droppedError } from './timing';
 
 interface Waiter {
   resolve(frame: Buffer): void;
@@ -161,7 +157,7 @@ class Exchange extends Deadline<Buffer> implements Waiter {
 
   /** Still connecting when the time is up → a connect timeout (not retried; the pool goes offline). */
   protected expired(): void {
-    this.fail(this.conn?.sock.connecting ? connectTimeoutError(this.t.host, this.t.timeoutMs) : timeoutError(this.t.host));
+    this.fail(this.conn?.sock.connecting ? connectTimeoutError(this.t.host, this.t.timeoutMs) : answerTimeoutError(this.t.host));
   }
 }
 
@@ -278,7 +274,7 @@ export function xorUdpRequest(host: string, port: number, text: string, timeoutM
       if (e) reject(toKasaTapoError(e, host));
       else resolve(v);
     };
-    const timer = setTimeout(() => done(timeoutError(host)), timeoutMs);
+    const timer = setTimeout(() => done(answerTimeoutError(host)), timeoutMs);
     sock.on('error', (e) => done(e));
     sock.on('message', (msg, rinfo) => {
       if (net.isIP(host) && rinfo.address !== host) return;
