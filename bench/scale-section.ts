@@ -17,6 +17,7 @@
  * their own timers, measured the same way (CPU share, memory per device).
  */
 import { generateRsaKeyPair } from '../src/crypto/rsa';
+import { POLL_SLOT_MS } from '../src/defaults';
 import { Pool } from '../src/pool';
 import type { TransportKind } from '../src/types';
 import { openFloor, type FloorClient } from './floor';
@@ -29,8 +30,8 @@ const INTERVAL_MS = 10_000;
  * the connect phase (sessions opened, first reads) has its own columns.
  */
 const WARMUP_MS = INTERVAL_MS;
-/** Slot length of the batched floor variant. */
-const SLOT_MS = 100;
+/** Slot length of the batched floor variant: the pool's own. */
+const SLOT_MS = POLL_SLOT_MS;
 const MAX_DEVICES = 1000;
 const FIRST_OCTET = 231;
 const TARGET = { cpuShare: 0.05, xorKB: 10, sessionKB: 25 };

@@ -73,8 +73,12 @@ export const PROBE_TIMEOUT_MS = 3000;
 export const FIRST_POLL_MS = 2000;
 /** The shortest poll interval a subscriber may ask for. */
 export const MIN_POLL_INTERVAL_MS = 50;
-/** Poll wake-ups are shared by every device due in the same slot of this length. */
-export const POLL_SLOT_MS = 100;
+/**
+ * Poll wake-ups are shared by every device due in the same slot of this length (at most 1/20 of
+ * the poll interval). A poll starts on the first slot boundary after it is due; the schedule
+ * itself does not drift, so a slot only decides which devices share one wake-up.
+ */
+export const POLL_SLOT_MS = 250;
 
 // ---- Safety limits on what a device sends (normalisation, paging) ----
 
