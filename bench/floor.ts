@@ -1,12 +1,12 @@
 /**
  * The raw floor: the least a client can do per request on a kept-alive connection, built on
  * src/crypto directly with no pool, queue, retry, protocol layer or normalisation. XOR: frames over
- * one TCP socket. KLAP v2: handshake1/2, then signed AES-CBC requests on a keep-alive http.Agent.
+ * one TCP socket. KLAP v2: handshake1/2, then signed AES-CBC requests on one kept-alive socket.
  * AES: RSA handshake (its own key pair, or the one given) and login_device, then securePassthrough
  * requests with the token. Every answer is decrypted and JSON-parsed, as any client must. Loopback
  * only; errors simply throw.
  */
-import * as http from 'node:http';
+import type * as http from 'node:http';
 import * as net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { AesCipher, aesLoginParams } from '../src/crypto/aes';
@@ -65,32 +65,80 @@ interface Answer {
   body: Buffer;
 }
 
-/** A bare keep-alive POST client on one socket. */
+/**
+ * A bare keep-alive POST client on one socket: the request head written by hand in one write, the
+ * answer read by Content-Length (what the simulator sends). No parser, agent or stream objects:
+ * the least an HTTP client can do, so that the pool's own HTTP client is measured against it.
+ */
 export function poster(host: string, port: number): { post(path: string, body: Buffer, headers: Record<string, string>): Promise<Answer>; close(): void } {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  let sock: net.Socket | undefined;
+  let buf: Buffer = Buffer.alloc(0);
+  let waiter: { resolve(a: Answer): void; reject(e: Error): void } | undefined;
+  const fail = (e: Error): void => {
+    const w = waiter;
+    waiter = undefined;
+    sock?.destroy();
+    sock = undefined;
+    w?.reject(e);
+  };
+  const onData = (c: Buffer): void => {
+    buf = buf.length ? Buffer.concat([buf, c]) : c;
+    const end = buf.indexOf('\r\n\r\n');
+    if (end < 0) return;
+    const head = buf.toString('latin1', 0, end).split('\r\n');
+    const headers: http.IncomingHttpHeaders = {};
+    for (const line of head.slice(1)) {
+      const colon = line.indexOf(':');
+      const name = line.slice(0, colon).toLowerCase();
+      const value = line.slice(colon + 1).trim();
+      if (name === 'set-cookie') (headers['set-cookie'] ??= []).push(value);
+      else headers[name] = value;
+    }
+    const length = Number(headers['content-length']);
+    if (!Number.isInteger(length)) return fail(new Error('floor: an answer without Content-Length'));
+    if (buf.length < end + 4 + length) return;
+    const answer = { status: Number(head[0]!.split(' ')[1]), headers, body: buf.subarray(end + 4, end + 4 + length) };
+    buf = Buffer.alloc(0);
+    const w = waiter;
+    waiter = undefined;
+    w?.resolve(answer);
+  };
+  const connect = (): Promise<net.Socket> =>
+    new Promise((resolve, reject) => {
+      const s = net.connect({ host, port });
+      s.setNoDelay(true);
+      s.once('connect', () => resolve(s));
+      s.once('error', reject);
+      s.on('data', onData);
+      s.on('error', (e) => fail(e));
+      s.on('close', () => {
+        if (sock === s) sock = undefined;
+        fail(new Error('floor: connection closed'));
+      });
+    });
   return {
-    post: (path, body, headers) =>
-      new Promise<Answer>((resolve, reject) => {
-        const req = http.request({
-          host,
-          port,
-          path,
-          method: 'POST',
-          agent,
-          timeout: TIMEOUT_MS,
-          headers: { ...headers, 'Content-Length': String(body.length) },
-        });
-        req.on('error', reject);
-        req.on('timeout', () => req.destroy(new Error('floor timeout')));
-        req.on('response', (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-          res.on('error', reject);
-        });
-        req.end(body);
-      }),
-    close: () => agent.destroy(),
+    post: async (path, body, headers) => {
+      if (waiter) throw new Error('floor: one request at a time');
+      sock ??= await connect();
+      const s = sock;
+      return new Promise<Answer>((resolve, reject) => {
+        const t = setTimeout(() => fail(new Error('floor timeout')), TIMEOUT_MS);
+        waiter = {
+          resolve: (a) => (clearTimeout(t), resolve(a)),
+          reject: (e) => (clearTimeout(t), reject(e)),
+        };
+        let head = `POST ${path} HTTP/1.1\r\n`;
+        for (const [k, v] of Object.entries(headers)) head += `${k}: ${v}\r\n`;
+        head += `Content-Length: ${body.length}\r\nHost: ${host}:${port}\r\nConnection: keep-alive\r\n\r\n`;
+        const h = Buffer.from(head, 'latin1');
+        s.write(body.length ? Buffer.concat([h, body]) : h);
+      });
+    },
+    close: () => {
+      const s = sock;
+      sock = undefined;
+      s?.destroy();
+    },
   };
 }
 
