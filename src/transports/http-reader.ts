@@ -33,6 +33,8 @@ function hasControl(v: string): boolean {
   }
   return false;
 }
+/** Space or tab: what surrounds a header value. */
+const isBlank = (c: number): boolean => c === 0x20 || c === 0x09;
 const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: |$)/;
 const HTTP1 = Buffer.from('HTTP/1.', 'latin1');
 const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
@@ -218,18 +220,25 @@ export class HttpResponseReader {
 
   private parseHead(text: string): void {
     const host = this.host;
-    const lines = text.split('\r\n');
-    const m = STATUS_LINE.exec(lines[0]!);
+    let eol = text.indexOf('\r\n');
+    if (eol < 0) eol = text.length;
+    const m = STATUS_LINE.exec(text.slice(0, eol));
     if (!m) throw protocolError(host, 'no HTTP/1.x status line');
     const status = Number(m[2]);
     const headers: IncomingHttpHeaders = Object.create(null) as IncomingHttpHeaders;
-    for (let i = 1; i < lines.length; i++) {
-      const line = lines[i]!;
-      const colon = line.indexOf(':');
-      if (colon <= 0) throw protocolError(host, 'a header line without a name');
-      const name = line.slice(0, colon);
+    // One header line at a time, [start, eol), without splitting the text or trimming by RegExp.
+    for (let start = eol + 2; start < text.length; start = eol + 2) {
+      eol = text.indexOf('\r\n', start);
+      if (eol < 0) eol = text.length;
+      const colon = text.indexOf(':', start);
+      if (colon <= start || colon >= eol) throw protocolError(host, 'a header line without a name');
+      const name = text.slice(start, colon);
       if (!TOKEN.test(name)) throw protocolError(host, 'a bad header name');
-      const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, '');
+      let a = colon + 1;
+      let b = eol;
+      while (a < b && isBlank(text.charCodeAt(a))) a++;
+      while (b > a && isBlank(text.charCodeAt(b - 1))) b--;
+      const value = text.slice(a, b);
       if (hasControl(value)) throw protocolError(host, 'a control character in a header');
       const key = name.toLowerCase();
       const had = headers[key];
@@ -239,11 +248,16 @@ export class HttpResponseReader {
         if (had !== value) throw protocolError(host, 'two different Content-Length headers');
       } else if (!SINGLE.has(key)) headers[key] = `${String(had)}, ${value}`;
     }
+    // We never ask to upgrade: after a 101 the bytes are not HTTP, so say so now, not at the timeout.
+    if (status === 101) throw protocolError(host, 'a protocol switch (101) nobody asked for');
     if (status < 200) {
       // An interim answer (100 Continue, 102, 103): the real one follows.
       if (++this.interim > MAX_INTERIM) throw protocolError(host, 'too many interim answers');
       return;
     }
+    // We send no Accept-Encoding: a compressed body is not one we could read.
+    const ce = headers['content-encoding'];
+    if (ce !== undefined && ce.toLowerCase() !== 'identity') throw protocolError(host, `a body in ${ce.slice(0, 40)} encoding`);
     this.status = status;
     this.headers = headers;
     const conn = String(headers.connection ?? '').toLowerCase();

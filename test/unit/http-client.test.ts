@@ -278,6 +278,8 @@ describe('HTTP answer reader (http-reader.ts)', () => {
       ['a head over 16 KB (never ended)', `HTTP/1.1 200 OK\r\nX-Big: ${'a'.repeat(MAX_HEAD_BYTES)}`],
       ['a head over 16 KB (ended)', `HTTP/1.1 200 OK\r\nX-Big: ${'a'.repeat(MAX_HEAD_BYTES)}\r\n${CL0}\r\n`],
       ['trailers over 16 KB', `${CHUNKED}0\r\n${'X-T: 1\r\n'.repeat(MAX_HEAD_BYTES / 8 + 1)}\r\n`],
+      ['a 101 protocol switch nobody asked for', 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n\x81\x00'],
+      ['a gzip-encoded body', `HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\n${CL0}\r\n`],
       ['more than 8 interim answers', `${'HTTP/1.1 100 Continue\r\n\r\n'.repeat(9)}HTTP/1.1 200 OK\r\n${CL0}\r\n`],
     ];
     for (const [name, input] of cases) {
