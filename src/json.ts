@@ -5,7 +5,11 @@
 import { KasaTapoError } from './errors';
 
 const BAD_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
-const RISKY = /__proto__|constructor|prototype|\\u/;
+/**
+ * Whether a text could name a bad key: 'proto' (in `__proto__` and `prototype`), 'constructor', or a
+ * backslash-u escape that could spell one. Three native substring searches: faster than one RegExp.
+ */
+const risky = (s: string): boolean => s.includes('proto') || s.includes('constructor') || s.includes('\\u');
 
 /** Deepest nesting accepted from a device (real answers stay under ~10 levels). */
 export const MAX_JSON_DEPTH = 64;
@@ -56,7 +60,7 @@ export function parseJson(text: string | Buffer, what = 'answer'): unknown {
   try {
     // The reviver costs ~4x on every answer; only texts that could name a bad key need it
     // (a \u escape could spell one).
-    return RISKY.test(s) ? JSON.parse(s, reviver) : JSON.parse(s);
+    return risky(s) ? JSON.parse(s, reviver) : JSON.parse(s);
   } catch {
     throw new KasaTapoError('EPROTOCOL', `Malformed JSON in device ${what} (${s.length} bytes)`);
   }

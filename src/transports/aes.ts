@@ -24,11 +24,12 @@ import { DEFAULT_CREDENTIALS, HttpSessionTransport, LOCKOUT_CODE, lockedError, p
 
 interface AesSession extends HttpSession {
   cipher: AesCipher;
+  /** Every request header of the session (built once: the HTTP client reuses its checked head). */
   headers: Record<string, string>;
   token?: string;
 }
 
-const JSON_HEADERS = { 'Content-Type': 'application/json', Accept: 'application/json', requestByApp: 'true' };
+const JSON_HEADERS = Object.freeze({ 'Content-Type': 'application/json', Accept: 'application/json', requestByApp: 'true' });
 const SESSION_TIMEOUT = 9999;
 const LOGIN_ERROR = -1501;
 const AUTH_CODES = new Set([1111, 1100, -1005, -40412]);
@@ -176,7 +177,7 @@ export class AesTransport extends HttpSessionTransport<AesSession> {
     const cookie = parseSessionCookie(r.headers['set-cookie']);
     return {
       cipher,
-      headers: cookie.id ? { Cookie: `TP_SESSIONID=${cookie.id}` } : {},
+      headers: cookie.id ? Object.freeze({ ...JSON_HEADERS, Cookie: `TP_SESSIONID=${cookie.id}` }) : JSON_HEADERS,
       renewAt: renewalDeadline(cookie.timeoutS),
     };
   }
@@ -203,7 +204,7 @@ export class AesTransport extends HttpSessionTransport<AesSession> {
   /** One securePassthrough round trip; resolves with the inner answer text. */
   private async passthrough(s: AesSession, path: string, inner: string): Promise<string> {
     const body = Buffer.from(JSON.stringify({ method: 'securePassthrough', params: { request: s.cipher.encrypt(inner) } }));
-    const r = await this.http.post(path, body, { ...JSON_HEADERS, ...s.headers });
+    const r = await this.http.post(path, body, s.headers);
     if (r.status !== 200)
       throw new KasaTapoError('EPROTOCOL', `${this.host} answered an AES request with HTTP ${r.status}`, { host: this.host, httpStatus: r.status });
     try {

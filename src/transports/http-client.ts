@@ -136,6 +136,7 @@ class Conn {
 /** What may go into a request head: a path of visible ASCII, token header names, values without control characters. */
 const PATH = /^[\x21-\x7e]+$/;
 const VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 /** Headers the client writes itself. */
 const OWN = new Set(['content-length', 'host', 'connection', 'transfer-encoding']);
 
@@ -146,6 +147,9 @@ export class HttpClient {
   private readonly queue: Exchange[] = [];
   private readonly hostHeader: string;
   private closed = false;
+  /** The last frozen headers object posted, and its checked lines. */
+  private lastHeaders: Readonly<Record<string, string>> | undefined;
+  private lastLines = '';
 
   constructor(
     readonly host: string,
@@ -165,7 +169,7 @@ export class HttpClient {
    * ECONNREFUSED, ECONNRESET (the connection closed before the whole answer came), EPROTOCOL
    * (a malformed answer, anything else).
    */
-  post(path: string, body: Buffer, headers: Record<string, string> = {}): Promise<HttpResponse> {
+  post(path: string, body: Buffer, headers: Readonly<Record<string, string>> = NO_HEADERS): Promise<HttpResponse> {
     const host = this.host;
     if (this.closed) return Promise.reject(closedError(host));
     if (!Number.isInteger(this.port) || this.port < 1 || this.port > 65535) {
@@ -173,16 +177,11 @@ export class HttpClient {
     }
     // The order node:http used (devices were validated against it): the caller's headers, then
     // Content-Length, Host and Connection.
-    let head = `POST ${path} HTTP/1.1\r\n`;
-    let ok = PATH.test(path);
-    for (const k of Object.keys(headers)) {
-      const v = headers[k]!;
-      if (OWN.has(k.toLowerCase())) continue;
-      ok &&= TOKEN.test(k) && VALUE.test(v);
-      head += `${k}: ${v}\r\n`;
+    const lines = this.headerLines(headers);
+    if (lines === undefined || !PATH.test(path)) {
+      return Promise.reject(new KasaTapoError('EPROTOCOL', `A request to ${host} would carry characters HTTP does not allow in its head`, { host }));
     }
-    head += `Content-Length: ${body.length}\r\nHost: ${this.hostHeader}\r\nConnection: keep-alive\r\n\r\n`;
-    if (!ok) return Promise.reject(new KasaTapoError('EPROTOCOL', `A request to ${host} would carry characters HTTP does not allow in its head`, { host }));
+    const head = `POST ${path} HTTP/1.1\r\n${lines}Content-Length: ${body.length}\r\nHost: ${this.hostHeader}\r\nConnection: keep-alive\r\n\r\n`;
     const bytes = Buffer.allocUnsafe(head.length + body.length);
     bytes.write(head, 0, 'latin1');
     body.copy(bytes, head.length);
@@ -193,6 +192,26 @@ export class HttpClient {
         this.queue.push(x);
       } else this.start(x);
     });
+  }
+
+  /**
+   * The caller's header lines, checked; undefined when a name or value may not go into a request
+   * head. A session passes one headers object to every request: its lines are checked once.
+   */
+  private headerLines(headers: Readonly<Record<string, string>>): string | undefined {
+    if (headers === this.lastHeaders) return this.lastLines;
+    let lines = '';
+    for (const k of Object.keys(headers)) {
+      const v = headers[k]!;
+      if (OWN.has(k.toLowerCase())) continue;
+      if (!TOKEN.test(k) || !VALUE.test(v)) return undefined;
+      lines += `${k}: ${v}\r\n`;
+    }
+    if (Object.isFrozen(headers)) {
+      this.lastHeaders = headers;
+      this.lastLines = lines;
+    }
+    return lines;
   }
 
   /** Send `x` on the kept-alive connection, or a new one. A failure to even start fails `x` only. */

@@ -27,10 +27,11 @@ import { DEFAULT_CREDENTIALS, HttpSessionTransport, closedError, parseSessionCoo
 
 interface KlapSession extends HttpSession {
   cipher: KlapCipher;
+  /** Every request header of the session (built once: the HTTP client reuses its checked head). */
   headers: Record<string, string>;
 }
 
-const OCTET = { 'Content-Type': 'application/octet-stream' };
+const OCTET = Object.freeze({ 'Content-Type': 'application/octet-stream' });
 
 /**
  * Check a handshake1 answer body (remote seed 16 B ‖ server hash 32 B) against the candidate auth
@@ -179,9 +180,9 @@ export class KlapTransport extends HttpSessionTransport<KlapSession> {
       warnDefaultCredentials(this.opts.logger, this.host, this.port);
     }
     const cookie = parseSessionCookie(r1.headers['set-cookie']);
-    const headers: Record<string, string> = cookie.id ? { Cookie: `TP_SESSIONID=${cookie.id}` } : {};
+    const headers: Record<string, string> = cookie.id ? Object.freeze({ ...OCTET, Cookie: `TP_SESSIONID=${cookie.id}` }) : OCTET;
     const renewAt = renewalDeadline(cookie.timeoutS);
-    const r2 = await this.http.post('/app/handshake2', klapClientHash(version, local, remote, auth), { ...OCTET, ...headers });
+    const r2 = await this.http.post('/app/handshake2', klapClientHash(version, local, remote, auth), headers);
     if (r2.status !== 200) throw this.statusError(r2.status, 'KLAP handshake2');
     this.debug(`handshake done, session ${cookie.timeoutS} s`);
     return { cipher: new KlapCipher(local, Buffer.from(remote), auth), headers, renewAt };
@@ -190,7 +191,7 @@ export class KlapTransport extends HttpSessionTransport<KlapSession> {
   /** Throws KasaTapoError: ESESSION (403/401: session gone), EPROTOCOL (other status, bad body), network errors. */
   protected async exchange(s: KlapSession, request: string): Promise<string> {
     const { body, seq } = s.cipher.encrypt(request);
-    const r = await this.http.post(`/app/request?seq=${seq}`, body, { ...OCTET, ...s.headers });
+    const r = await this.http.post(`/app/request?seq=${seq}`, body, s.headers);
     if (r.status === 403 || r.status === 401) {
       this.session = undefined;
       throw new KasaTapoError('ESESSION', `${this.host} ended the KLAP session (HTTP ${r.status})`, { host: this.host, httpStatus: r.status });

@@ -53,8 +53,8 @@ export const TPAP_SESSION_EXPIRED = -2203;
 /** Device code for "locked after repeated failures" (with `sec_left`). */
 export const TPAP_LOCKED = LOCKOUT_CODE;
 
-const JSON_HEADERS = { 'Content-Type': 'application/json', Accept: 'application/json' };
-const OCTET = { 'Content-Type': 'application/octet-stream' };
+const JSON_HEADERS = Object.freeze({ 'Content-Type': 'application/json', Accept: 'application/json' });
+const OCTET = Object.freeze({ 'Content-Type': 'application/octet-stream' });
 
 /** The `tpap` object of discovery and of the login `discover` call. */
 export interface TpapProfile {

@@ -581,6 +581,26 @@ describe('HTTP client (http-client.ts) against raw servers on loopback', () => {
     assert.doesNotMatch(srv.requests[0]!.raw.toString('latin1'), /Injected|X: y/);
   });
 
+  it('a frozen headers object is checked once and reused; an unfrozen one is read afresh on every post', async () => {
+    const { srv, client } = await rig();
+    const frozen = Object.freeze({ 'Content-Type': 'application/json', Cookie: 'TP_SESSIONID=A' });
+    await client.post('/a', bin('1'), frozen);
+    await client.post('/a', bin('2'), frozen);
+    const open = { 'X-A': 'one' };
+    await client.post('/a', bin('3'), open);
+    open['X-A'] = 'two';
+    await client.post('/a', bin('4'), open);
+    // A bad value in an unfrozen object changed after a good post is still refused.
+    open['X-A'] = 'a\r\nInjected: 1';
+    await expectCode(client.post('/a', bin('5'), open), 'EPROTOCOL');
+    const heads = srv.requests.map((r) => r.raw.toString('latin1').split('\r\n\r\n')[0]!);
+    assert.equal(heads.length, 4);
+    assert.match(heads[0]!, /^POST \/a HTTP\/1\.1\r\nContent-Type: application\/json\r\nCookie: TP_SESSIONID=A\r\nContent-Length: 1\r\n/);
+    assert.equal(heads[1], heads[0]);
+    assert.match(heads[2]!, /\r\nX-A: one\r\n/);
+    assert.match(heads[3]!, /\r\nX-A: two\r\n/);
+  });
+
   it('close() rejects an in-flight and a queued post with ECLOSED, later posts too, and leaves no socket or timer', async () => {
     const count = (): Record<string, number> => {
       const c: Record<string, number> = {};
