@@ -16,7 +16,7 @@ import { STYLE_MISS, answeredNeitherStyle, openDevice } from './device/detect';
 import { redactingTrace } from './device/wifi';
 import { PORT_OF, PROTOCOL_OF, PROTOCOLS_OF } from './device/table';
 import { discoverSingle } from './discovery';
-import { KasaTapoError, clip, isKasaTapoError } from './errors';
+import { KasaTapoError, clip, isKasaTapoError, signalsChange } from './errors';
 import { aesNotTrusted, checkHost, discoveredLoginVersion } from './trust';
 import { createTransport as defaultCreateTransport } from './transports';
 import type { Credentials, DiscoveryResult, Logger, Pacing, ProtocolKind, TraceFn, Transport, TransportChoice, TransportKind, TransportOptions } from './types';
@@ -233,27 +233,29 @@ export async function connect(opts: ConnectOptions): Promise<Device> {
   const key = cacheKey(opts);
   const cached = routeCache.get(key);
   // An explicit port means the caller knows where the device listens: no UDP discovery then.
-  if (!disc && !cached && opts.port === undefined && (opts.discoveryTimeoutMs ?? SINGLE_DISCOVERY_TIMEOUT_MS) > 0) {
-    disc = await discoverSingle(opts.host, {
+  const mayAsk = !disc && opts.port === undefined && (opts.discoveryTimeoutMs ?? SINGLE_DISCOVERY_TIMEOUT_MS) > 0;
+  const ask = (): Promise<DiscoveryResult | undefined> =>
+    discoverSingle(opts.host, {
       timeoutMs: opts.discoveryTimeoutMs ?? SINGLE_DISCOVERY_TIMEOUT_MS,
       rounds: 2,
       ...(opts.logger ? { logger: opts.logger } : {}),
     }).catch(() => undefined);
-  }
-  if (disc) {
-    if (!disc.supported || !disc.transport) {
-      throw new KasaTapoError('EUNSUPPORTED', `${clip(disc.model ?? opts.host)} cannot be controlled by this library`, {
+  if (mayAsk && !cached) disc = await ask();
+  const fromDiscovery = async (d: DiscoveryResult): Promise<Device> => {
+    if (!d.supported || !d.transport) {
+      throw new KasaTapoError('EUNSUPPORTED', `${clip(d.model ?? opts.host)} cannot be controlled by this library`, {
         host: opts.host,
-        ...(disc.reason ? { hint: disc.reason } : {}),
+        ...(d.reason ? { hint: d.reason } : {}),
       });
     }
-    const port = opts.port ?? disc.port;
-    if (disc.transport === 'aes' && !aesOk) throw aesNotTrusted(host, port, 'announces AES in its discovery answer');
-    const lv = discoveredLoginVersion(disc);
-    const dev = await open(disc.transport, port, opts, lv, usable(disc.transport, disc.protocol));
+    const port = opts.port ?? d.port;
+    if (d.transport === 'aes' && !aesOk) throw aesNotTrusted(host, port, 'announces AES in its discovery answer');
+    const lv = discoveredLoginVersion(d);
+    const dev = await open(d.transport, port, opts, lv, usable(d.transport, d.protocol));
     remember(key, dev, port, lv);
     return dev;
-  }
+  };
+  if (disc) return fromDiscovery(disc);
 
   // 2. What worked before, then 3. probing.
   const order = cached ? [cached.kind, ...PROBE_ORDER.filter((k) => !sameProbe(k, cached.kind))] : PROBE_ORDER;
@@ -276,7 +278,21 @@ export async function connect(opts: ConnectOptions): Promise<Device> {
     } catch (e) {
       const ke = isKasaTapoError(e) ? e : new KasaTapoError('EPROTOCOL', String(e), { cause: e });
       opts.logger?.debug?.(`${opts.host}: ${kind} probe failed: ${ke.code}`);
-      if (hit) routeCache.delete(key);
+      if (hit) {
+        routeCache.delete(key);
+        // The route that worked before fails as a firmware update would make it fail (KLAP 403 or
+        // 404, AES 1003, a refused port): ask the device once, as step 1 would have without the
+        // route. Its answer is followed when it names another transport or port; the same one
+        // means the route was right (a wrong password is not tried twice).
+        if (mayAsk && signalsChange(ke)) {
+          const d = await ask();
+          if (d?.transport && (!sameProbe(d.transport, kind) || d.port !== port)) {
+            opts.logger?.debug?.(`${opts.host}: no longer ${kind} on port ${port}; discovery says ${d.transport} on ${d.port}`);
+            return fromDiscovery(d);
+          }
+          if (d && !d.supported) return fromDiscovery(d); // EUNSUPPORTED, with the reason
+        }
+      }
       // It logged in but answered neither request style: no other transport will be this device.
       // A device that blocks logins (ELOCKED) is found too: probing on would only log in again.
       if (answeredNeitherStyle(ke) || ke.code === 'ELOCKED') throw ke;

@@ -144,6 +144,27 @@ export function isConnectTimeout(e: unknown): boolean {
   return e instanceof KasaTapoError && e.code === 'ETIMEDOUT' && e.phase === 'connect';
 }
 
+/**
+ * Whether a failure of a device that worked may mean it now speaks another protocol: a KLAP
+ * handshake 403 (EAUTH with httpStatus 403) or any auth failure after a good session, a refused
+ * connection on its known port, "not this transport" (EUNSUPPORTED: HTTP 404, AES 1003), or an
+ * HTTP 4xx where the other protocol's paths do not exist. Never throws.
+ */
+export function signalsChange(err: KasaTapoError): boolean {
+  switch (err.code) {
+    case 'EAUTH':
+    case 'ECONNREFUSED':
+      return true;
+    case 'EUNSUPPORTED':
+      // Only "not this transport" (HTTP 404 on a handshake, AES 1003), never "no energy meter".
+      return err.httpStatus === 404 || err.deviceCode === 1003;
+    case 'EPROTOCOL':
+      return err.httpStatus !== undefined && err.httpStatus >= 400 && err.httpStatus < 500;
+    default:
+      return false;
+  }
+}
+
 /** Wrap any thrown value into a KasaTapoError (socket errors mapped by errno). */
 export function toKasaTapoError(e: unknown, host?: string): KasaTapoError {
   if (isKasaTapoError(e)) return e;

@@ -61,8 +61,6 @@ export class Entry {
   readonly pacing: Pacing = { gapMs: 0, last: 0, calmAt: 0 };
   /** A request on a known transport succeeded since the last re-detection (re-detection may run). */
   worked = false;
-  /** The transport the device last spoke (protocol-changed compares with it). */
-  spoke?: TransportKind;
   /** The wake-up probe before the first connect was sent. */
   woken = false;
   /** The firmware version of the last reading. */

@@ -1,35 +1,15 @@
 /**
- * What the pool does when a device changes under it: which failures signal a protocol change
- * (re-detection), the per-device pacing after rate limits and socket errors, and the firmware
- * and transport it remembers per device (protocol-changed, firmware-changed). Plain functions
+ * What the pool does when a device changes under it: the per-device pacing after rate limits and
+ * socket errors, and the firmware and transport it remembers per device (protocol-changed,
+ * firmware-changed). Which failures signal a protocol change is errors.ts signalsChange, shared
+ * with connect(). Plain functions
  * over an entry's state, kept off the hot path: a request that goes well reads two fields here.
  */
 import { type KasaTapoError, isConnectTimeout } from '../errors';
 import { isRateLimited } from '../protocols/retry';
-import type { Pacing } from '../types';
+import type { Pacing, TransportKind } from '../types';
 
 export { isRateLimited };
-
-/**
- * Whether a failure of a device that worked may mean it now speaks another protocol: a KLAP
- * handshake 403 (EAUTH with httpStatus 403) or any auth failure after a good session, a refused
- * connection on its known port, "not this transport" (EUNSUPPORTED: HTTP 404, AES 1003), or an
- * HTTP 4xx where the other protocol's paths do not exist. Never throws.
- */
-export function signalsChange(err: KasaTapoError): boolean {
-  switch (err.code) {
-    case 'EAUTH':
-    case 'ECONNREFUSED':
-      return true;
-    case 'EUNSUPPORTED':
-      // Only "not this transport" (HTTP 404 on a handshake, AES 1003), never "no energy meter".
-      return err.httpStatus === 404 || err.deviceCode === 1003;
-    case 'EPROTOCOL':
-      return err.httpStatus !== undefined && err.httpStatus >= 400 && err.httpStatus < 500;
-    default:
-      return false;
-  }
-}
 
 /** Socket trouble after which devices want a pause between requests (python-kasa waits 250 ms). */
 export function isSocketTrouble(err: KasaTapoError): boolean {
@@ -51,19 +31,32 @@ export function slowDown(p: Pacing, o: PaceLimits, now = Date.now()): void {
 
 /** What the pool remembers of the devices it has seen (beyond sweeps), bounded. */
 export class Memory {
-  private readonly seen = new Map<string, { firmware?: string }>();
+  private readonly seen = new Map<string, { firmware?: string; transport?: TransportKind }>();
   constructor(private readonly max = 4096) {}
 
-  /** Record a reading's firmware; returns the previous one when it differs, else undefined. */
-  firmware(key: string, fw: string): string | undefined {
+  private of(key: string): { firmware?: string; transport?: TransportKind } {
     let m = this.seen.get(key);
     if (!m) {
       if (this.seen.size >= this.max) this.seen.delete(this.seen.keys().next().value!);
       m = {};
       this.seen.set(key, m);
     }
+    return m;
+  }
+
+  /** Record a reading's firmware; returns the previous one when it differs, else undefined. */
+  firmware(key: string, fw: string): string | undefined {
+    const m = this.of(key);
     const was = m.firmware;
     m.firmware = fw;
     return was !== undefined && was !== fw ? was : undefined;
+  }
+
+  /** Record the transport a device spoke; returns the previous one when it differs, else undefined. */
+  transport(key: string, kind: TransportKind): TransportKind | undefined {
+    const m = this.of(key);
+    const was = m.transport;
+    m.transport = kind;
+    return was !== undefined && was !== kind ? was : undefined;
   }
 }

@@ -4,13 +4,13 @@
  * counters and health bookkeeping, and drop it when the device goes offline or idle.
  */
 import type { ConnectOptions } from '../connect';
-import { KasaTapoError, toKasaTapoError } from '../errors';
+import { KasaTapoError, signalsChange, toKasaTapoError } from '../errors';
 import type { AesTrustEntry } from '../trust';
 import type { Credentials, DeviceApi, DiscoveryResult, Logger, TransportKind } from '../types';
 import type { Entry, Job } from './entry';
 import type { Health } from './health';
 import { gapWait } from '../sleep';
-import { Memory, isRateLimited, isSocketTrouble, signalsChange, slowDown, type PaceLimits } from './resilience';
+import { Memory, isRateLimited, isSocketTrouble, slowDown, type PaceLimits } from './resilience';
 import type { Scheduler } from './scheduler';
 import type { PoolEvents } from './types';
 
@@ -154,12 +154,14 @@ export class Sessions {
     return true;
   }
 
-  /** Remember the transport spoken; a change from the last one is 'protocol-changed'. */
+  /**
+   * Remember the transport spoken; a change from the last one is 'protocol-changed', also when the
+   * device's entry was swept while idle in between (the memory outlives entries).
+   */
   private spoke(e: Entry, kind: TransportKind | undefined): void {
     if (!kind) return;
-    const from = e.spoke;
-    e.spoke = kind;
-    if (from && from !== kind) this.opts.emit('protocol-changed', e.key, { host: e.config.host, from, to: kind });
+    const from = this.memory.transport(e.key, kind);
+    if (from) this.opts.emit('protocol-changed', e.key, { host: e.config.host, from, to: kind });
   }
 
   /** A reading's firmware version; a change from the last one seen is 'firmware-changed'. */

@@ -73,6 +73,36 @@ describe('resilience: devices that change under the pool (issue 13)', function (
       assert.equal(changes.length, 2);
     });
 
+    it('a protocol change while the idle entry was swept is still protocol-changed on the next use', async () => {
+      const dev = await sim('p110', { host: '127.0.113.40', discovery: true });
+      const p = pool();
+      const changes: DeviceChange[] = [];
+      p.on('protocol-changed', (_key, c) => changes.push(c));
+      const d = p.device({ host: dev.host });
+      assert.equal((await d.getState()).protocol, 'klap');
+      d.release();
+      await sleep(20); // the job's bookkeeping ends a turn after its answer
+      p.sweep(Date.now() + 3_600_000);
+      assert.equal(p.deviceStats({ host: dev.host }), undefined, 'the idle entry was swept');
+      await dev.switchTransport('tpap');
+      const again = p.device({ host: dev.host });
+      assert.equal((await again.getState()).protocol, 'tpap');
+      again.release();
+      assert.deepEqual(changes, [{ host: dev.host, from: 'klap', to: 'tpap' }]);
+    });
+
+    it('connect(): a remembered route the device left (new firmware) is asked about once and followed', async () => {
+      const dev = await sim('p110', { host: '127.0.113.41', discovery: true });
+      const first = await connect({ host: dev.host, credentials });
+      assert.equal(first.info()?.protocol, 'klap');
+      await first.close();
+      await dev.switchTransport('tpap');
+      // The route cache says KLAP: its handshake now fails, one unicast discovery names TPAP.
+      const again = await connect({ host: dev.host, credentials });
+      closers.push(() => again.close());
+      assert.equal(again.info()?.protocol, 'tpap');
+    });
+
     it('a wrong password after a good session is not mistaken for a change (one discovery, same transport, EAUTH)', async () => {
       const dev = await sim('p110aes', { host: '127.0.113.2', discovery: true });
       const p = pool({ devices: [{ alias: 'd', host: dev.host }] });
