@@ -29,12 +29,19 @@ export function slowDown(p: Pacing, o: PaceLimits, now = Date.now()): void {
   p.last = now;
 }
 
+interface Seen {
+  firmware?: string;
+  transport?: TransportKind;
+  /** The transport the reference asked for when `transport` was seen ('auto' when none). */
+  pin?: string;
+}
+
 /** What the pool remembers of the devices it has seen (beyond sweeps), bounded. */
 export class Memory {
-  private readonly seen = new Map<string, { firmware?: string; transport?: TransportKind }>();
+  private readonly seen = new Map<string, Seen>();
   constructor(private readonly max = 4096) {}
 
-  private of(key: string): { firmware?: string; transport?: TransportKind } {
+  private of(key: string): Seen {
     let m = this.seen.get(key);
     if (!m) {
       if (this.seen.size >= this.max) this.seen.delete(this.seen.keys().next().value!);
@@ -52,11 +59,16 @@ export class Memory {
     return was !== undefined && was !== fw ? was : undefined;
   }
 
-  /** Record the transport a device spoke; returns the previous one when it differs, else undefined. */
-  transport(key: string, kind: TransportKind): TransportKind | undefined {
+  /**
+   * Record the transport a device spoke when asked with `pin` (the transport its reference named,
+   * or 'auto'); returns the previous one when it differs under the same pin, else undefined. Two
+   * references to one address that pin different transports are not a change of the device.
+   */
+  transport(key: string, kind: TransportKind, pin: string): TransportKind | undefined {
     const m = this.of(key);
-    const was = m.transport;
+    const was = m.pin === pin ? m.transport : undefined;
     m.transport = kind;
+    m.pin = pin;
     return was !== undefined && was !== kind ? was : undefined;
   }
 }

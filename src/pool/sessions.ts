@@ -160,7 +160,7 @@ export class Sessions {
    */
   private spoke(e: Entry, kind: TransportKind | undefined): void {
     if (!kind) return;
-    const from = this.memory.transport(e.key, kind);
+    const from = this.memory.transport(e.key, kind, e.config.transport ?? 'auto');
     if (from) this.opts.emit('protocol-changed', e.key, { host: e.config.host, from, to: kind });
   }
 

@@ -103,6 +103,41 @@ describe('resilience: devices that change under the pool (issue 13)', function (
       assert.equal(again.info()?.protocol, 'tpap');
     });
 
+    it('connect(): an abort while that discovery is still waiting ends connect() at once with ECLOSED', async function () {
+      // The discovery would wait 30 s (the device's responder is closed): a hang here until the
+      // test's timeout means the abort was not honoured.
+      this.timeout(15_000);
+      const dev = await sim('p110', { host: '127.0.113.42', discovery: true });
+      await (await connect({ host: dev.host, credentials })).close();
+      await dev.switchTransport('tpap');
+      await dev.discovery!.close();
+      const ac = new AbortController();
+      const logger = { debug: (m: string) => void (/klap probe failed/.test(m) && setImmediate(() => ac.abort())) };
+      await assert.rejects(connect({ host: dev.host, credentials, signal: ac.signal, discoveryTimeoutMs: 30_000, logger }), { code: 'ECLOSED' });
+    });
+
+    it('two references to one address that pin different transports are no protocol change', async () => {
+      // One address answering XOR on 9999 and KLAP on 80: a pinned XOR reference and a bare one.
+      const host = '127.0.113.43';
+      await sim('hs100', { host, port: 9999 });
+      await sim('p110', { host, discovery: true });
+      const p = pool();
+      let changed = 0;
+      p.on('protocol-changed', () => changed++);
+      const use = async (ref: string | { host: string; transport: 'xor' }): Promise<string | undefined> => {
+        const d = p.device(ref);
+        const s = await d.getState();
+        d.release();
+        await sleep(20); // the job's bookkeeping ends a turn after its answer
+        p.sweep(Date.now() + 3_600_000);
+        return s.protocol;
+      };
+      assert.equal(await use({ host, transport: 'xor' }), 'xor');
+      assert.equal(await use(host), 'klap');
+      assert.equal(await use({ host, transport: 'xor' }), 'xor');
+      assert.equal(changed, 0);
+    });
+
     it('a wrong password after a good session is not mistaken for a change (one discovery, same transport, EAUTH)', async () => {
       const dev = await sim('p110aes', { host: '127.0.113.2', discovery: true });
       const p = pool({ devices: [{ alias: 'd', host: dev.host }] });
