@@ -207,7 +207,8 @@ export class HttpClient {
       if (!TOKEN.test(k) || !VALUE.test(v)) return undefined;
       lines += `${k}: ${v}\r\n`;
     }
-    if (Object.isFrozen(headers)) {
+    // Frozen data properties cannot change; a getter could, so an object with one is never cached.
+    if (Object.isFrozen(headers) && Object.values(Object.getOwnPropertyDescriptors(headers)).every((d) => 'value' in d)) {
       this.lastHeaders = headers;
       this.lastLines = lines;
     }

@@ -601,6 +601,25 @@ describe('HTTP client (http-client.ts) against raw servers on loopback', () => {
     assert.match(heads[3]!, /\r\nX-A: two\r\n/);
   });
 
+  it('a frozen headers object with a getter is read afresh on every post, and checked', async () => {
+    const { srv, client } = await rig();
+    let cookie = 'TP_SESSIONID=A';
+    const tricky = Object.freeze({
+      get Cookie(): string {
+        return cookie;
+      },
+    });
+    await client.post('/a', bin('1'), tricky);
+    cookie = 'TP_SESSIONID=B';
+    await client.post('/a', bin('2'), tricky);
+    cookie = 'x\r\nInjected: 1';
+    await expectCode(client.post('/a', bin('3'), tricky), 'EPROTOCOL');
+    const heads = srv.requests.map((r) => r.raw.toString('latin1'));
+    assert.equal(heads.length, 2);
+    assert.match(heads[0]!, /\r\nCookie: TP_SESSIONID=A\r\n/);
+    assert.match(heads[1]!, /\r\nCookie: TP_SESSIONID=B\r\n/);
+  });
+
   it('close() rejects an in-flight and a queued post with ECLOSED, later posts too, and leaves no socket or timer', async () => {
     const count = (): Record<string, number> => {
       const c: Record<string, number> = {};
