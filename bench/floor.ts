@@ -77,6 +77,7 @@ export function poster(host: string, port: number): { post(path: string, body: B
   const fail = (e: Error): void => {
     const w = waiter;
     waiter = undefined;
+    buf = Buffer.alloc(0); // the next answer comes on a new connection
     sock?.destroy();
     sock = undefined;
     w?.reject(e);
