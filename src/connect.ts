@@ -234,24 +234,16 @@ export async function connect(opts: ConnectOptions): Promise<Device> {
   const cached = routeCache.get(key);
   // An explicit port means the caller knows where the device listens: no UDP discovery then.
   const mayAsk = !disc && opts.port === undefined && (opts.discoveryTimeoutMs ?? SINGLE_DISCOVERY_TIMEOUT_MS) > 0;
-  // Discovery itself takes no signal: an abort ends the wait for it at once (its socket closes at its own timeout).
-  const ask = (): Promise<DiscoveryResult | undefined> => {
-    const signal = opts.signal;
-    if (signal?.aborted) return Promise.reject(abortedError(host));
-    const found = discoverSingle(opts.host, {
+  // An abort ends the discovery at once (no more probes) and then connect() with ECLOSED.
+  const ask = async (): Promise<DiscoveryResult | undefined> => {
+    const found = await discoverSingle(opts.host, {
       timeoutMs: opts.discoveryTimeoutMs ?? SINGLE_DISCOVERY_TIMEOUT_MS,
       rounds: 2,
       ...(opts.logger ? { logger: opts.logger } : {}),
+      ...(opts.signal ? { signal: opts.signal } : {}),
     }).catch(() => undefined);
-    if (!signal) return found;
-    return new Promise((resolve, reject) => {
-      const onAbort = (): void => reject(abortedError(host));
-      signal.addEventListener('abort', onAbort, { once: true });
-      void found.then((d) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(d);
-      });
-    });
+    if (opts.signal?.aborted) throw abortedError(host);
+    return found;
   };
   if (mayAsk && !cached) disc = await ask();
   const fromDiscovery = async (d: DiscoveryResult): Promise<Device> => {

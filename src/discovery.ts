@@ -35,6 +35,8 @@ export interface DiscoverOptions {
   /** The RSA key whose public half goes into the TDP probe. Default: one generated per process. */
   keyPair?: RsaKeyPair | (() => Promise<RsaKeyPair>);
   logger?: Logger;
+  /** Stop at once when aborted: no more probes, the socket closed, what was found so far returned. */
+  signal?: AbortSignal;
 }
 
 const LEGACY_PROBE = xorEncrypt('{"system":{"get_sysinfo":{}}}');
@@ -198,9 +200,11 @@ export async function discover(opts: DiscoverOptions = {}): Promise<DiscoveryRes
   return new Promise<DiscoveryResult[]>((resolve) => {
     const timers: NodeJS.Timeout[] = [];
     let done = false;
+    const signal = opts.signal;
     const finish = (): void => {
       if (done) return;
       done = true;
+      signal?.removeEventListener('abort', finish);
       for (const t of timers) clearTimeout(t);
       try {
         sock.close();
@@ -219,6 +223,8 @@ export async function discover(opts: DiscoverOptions = {}): Promise<DiscoveryRes
       opts.logger?.warn?.(`discovery: socket error: ${err.message}`);
       finish();
     });
+    if (signal?.aborted) return finish();
+    signal?.addEventListener('abort', finish, { once: true });
     sock.on('message', (msg, rinfo) => {
       if (done || found.has(rinfo.address) || found.size >= MAX_RESULTS) return;
       let r: DiscoveryResult | undefined;

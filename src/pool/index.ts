@@ -96,6 +96,7 @@ export class Pool extends EventEmitter<PoolEvents> {
             timeoutMs: Math.min(REDETECT_TIMEOUT_MS, o.timeoutMs),
             rounds: 2,
             keyPair: () => this.keyPair(),
+            signal: this.closing.signal, // close() ends it at once
             ...(this.logger ? { logger: this.logger } : {}),
           }).catch(() => undefined);
         },

@@ -232,6 +232,32 @@ describe('discovery', () => {
       );
     });
 
+    it('an abort ends discover() at once: the socket closed, no further probe round; an aborted signal sends nothing', async function () {
+      // The discovery would last 30 s (second round at 15 s): a hang here means the abort was ignored.
+      this.timeout(10_000);
+      const silent = dgram.createSocket({ type: 'udp4', reuseAddr: true });
+      let probes = 0;
+      const ac = new AbortController();
+      silent.on('message', () => {
+        probes++;
+        ac.abort();
+      });
+      const port = await bind(silent);
+      try {
+        const keyPair = keyPairFromPrivatePem(TEST_RSA_PRIVATE_PEM);
+        const opts = { target: '127.0.0.1', timeoutMs: 30_000, rounds: 2, ports: { legacy: port, tdp: port }, keyPair };
+        assert.deepEqual(await discover({ ...opts, signal: ac.signal }), []);
+        await new Promise((r) => setTimeout(r, 50));
+        const first = probes;
+        assert.ok(first >= 1 && first <= 2, `probes of the first round: ${first}`);
+        assert.deepEqual(await discover({ ...opts, signal: AbortSignal.abort() }), []);
+        await new Promise((r) => setTimeout(r, 50));
+        assert.equal(probes, first, 'nothing sent after the abort');
+      } finally {
+        silent.close();
+      }
+    });
+
     it('rejects a non-IPv4 broadcast address', async () => {
       await assert.rejects(discover({ broadcast: 'everyone' }), (e: unknown) => e instanceof KasaTapoError && e.code === 'EBADINPUT');
     });
