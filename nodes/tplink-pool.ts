@@ -12,6 +12,7 @@ import { CHANGE_EVENTS, type PoolConfigNode, type PoolUser } from './lib/device'
 import { num, text } from './lib/device';
 import { credentialsOf, parseDeviceList } from './lib/pool-config';
 import { redact } from './lib/errors';
+import { provenStore } from './lib/proven';
 import type { Node, RED } from './lib/red';
 
 interface PoolDef {
@@ -43,7 +44,10 @@ export = function register(RED: RED): void {
     const users = new Set<PoolUser>();
     const deviceList = parseDeviceList(def.devices);
     const say = (f: (t: string) => void) => (t: string) => f(redact(t, secrets()));
+    // What the devices proved survives a restart (lib/proven.ts): no downgrade after one either.
+    const proven = provenStore(RED.settings?.userDir, def.id, (t) => node.warn(t));
     const pool = new Pool({
+      proven: proven.load(),
       ...(creds ? { credentials: creds } : {}),
       devices: deviceList,
       timeoutMs: num(def.timeout, 5000, 100, 60000),
@@ -63,6 +67,7 @@ export = function register(RED: RED): void {
         }
       }
     };
+    pool.on('proven', () => proven.save(pool.provenRoutes()));
     pool.on('status', (key, status, err) => {
       board.status(key, status, err);
       tell((u) => u.poolStatus(key, status, err));

@@ -190,7 +190,9 @@ export = function register(RED: RED): void {
           } catch {
             device = { host: change.host };
           }
-          node.send({ topic: event, payload: { host: change.host, from: change.from, to: change.to }, device });
+          const payload: Record<string, unknown> = { host: change.host, from: change.from, to: change.to };
+          if (change.error) payload.error = { code: change.error.code, message: change.error.message, ...(change.error.fix ? { fix: change.error.fix } : {}) };
+          node.send({ topic: event, payload, device });
         },
         close: () => cancel(),
       };

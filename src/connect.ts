@@ -17,7 +17,7 @@ import { redactingTrace } from './device/wifi';
 import { PORT_OF, PROTOCOL_OF, PROTOCOLS_OF } from './device/table';
 import { discoverSingle } from './discovery';
 import { KasaTapoError, clip, isKasaTapoError, signalsChange } from './errors';
-import { aesNotTrusted, checkHost, discoveredLoginVersion } from './trust';
+import { aesNotTrusted, checkHost, transportRank, type ProvenRoute } from './trust';
 import { createTransport as defaultCreateTransport } from './transports';
 import type { Credentials, DiscoveryResult, Logger, Pacing, ProtocolKind, TraceFn, Transport, TransportChoice, TransportKind, TransportOptions } from './types';
 import { waitForPort, wakeDevice } from './wake';
@@ -45,8 +45,19 @@ export interface ConnectOptions {
   timeoutMs?: number;
   logger?: Logger;
   trace?: TraceFn;
-  /** AES login version: 1 only for devices that need it (their discovery answer says lv 1). Default: the discovery answer's, else 2. */
+  /**
+   * AES login version: 1 only for old firmware that needs it, and only as the caller's own choice
+   * (it sends the password itself). Default 2, whatever a discovery answer's `lv` says.
+   */
   loginVersion?: 1 | 2;
+  /**
+   * Never use a transport weaker than this one (src/trust.ts transportRank): what the device proved
+   * before. A discovery answer, a remembered route or a probe below it fails with ENOTTRUSTED (guided
+   * fix 'protocol-changed') before anything is sent on it; a stronger one is fine (a firmware update).
+   */
+  floor?: ProvenRoute;
+  /** TPAP: accept a login transform without the password (TransportOptions.tpapAllowNoPassword). Default false. */
+  tpapAllowNoPassword?: boolean;
   /** Supplies the RSA key pair for AES. Default: the process-wide key store below. */
   keyPair?: TransportOptions['keyPair'];
   /** Retries after timeouts / busy answers. Default 2. */
@@ -118,6 +129,7 @@ function build(kind: TransportKind, port: number, opts: ConnectOptions, loginVer
   if (opts.logger) topts.logger = opts.logger;
   if (opts.trace) topts.trace = redactingTrace(opts.trace);
   if (opts.pacing) topts.pacing = opts.pacing;
+  if (opts.tpapAllowNoPassword) topts.tpapAllowNoPassword = true;
   const lv = opts.loginVersion ?? loginVersion;
   if (lv !== undefined) topts.loginVersion = lv;
   if (protocol) topts.protocol = protocol;
@@ -205,7 +217,7 @@ export async function connect(opts: ConnectOptions): Promise<Device> {
   if (choice !== 'auto') {
     if (!(choice in PROTOCOL_OF)) throw new KasaTapoError('EBADINPUT', `Unknown transport "${clip(choice)}"; expected auto, xor, klap, klap-v1, aes or tpap`);
     if (choice === 'aes' && !aesOk) throw aesNotTrusted(host, opts.port, 'is not a device you listed');
-    const given = opts.discovery?.transport === choice ? discoveredLoginVersion(opts.discovery) : undefined;
+    if (below(opts, choice)) throw downgrade(host, choice, opts);
     const port = opts.port ?? PORT_OF[choice];
     // The device's protocol: its discovery answer's, else what an earlier session over this
     // transport learned at this address.
@@ -215,14 +227,14 @@ export async function connect(opts: ConnectOptions): Promise<Device> {
     const remembered = seen && sameProbe(seen.kind, choice) ? usable(choice, seen.protocol) : undefined;
     let dev: Device;
     try {
-      dev = await open(choice, port, opts, given, announced ?? remembered);
+      dev = await open(choice, port, opts, undefined, announced ?? remembered);
     } catch (e) {
       // A remembered protocol the device no longer speaks (another device took the address, or
       // new firmware): forget it and try both request styles once.
       if (announced !== undefined || remembered === undefined || !isKasaTapoError(e) || !STYLE_MISS.has(e.code)) throw e;
       routeCache.delete(key);
       opts.logger?.debug?.(`${host}:${port} no longer answers in ${remembered.toUpperCase()}: trying both request styles`);
-      dev = await open(choice, port, opts, given, undefined);
+      dev = await open(choice, port, opts, undefined, undefined);
     }
     rememberProtocol(key, dev);
     return dev;
@@ -254,20 +266,24 @@ export async function connect(opts: ConnectOptions): Promise<Device> {
       });
     }
     const port = opts.port ?? d.port;
+    if (below(opts, d.transport)) throw downgrade(host, d.transport, opts);
     if (d.transport === 'aes' && !aesOk) throw aesNotTrusted(host, port, 'announces AES in its discovery answer');
-    const lv = discoveredLoginVersion(d);
-    const dev = await open(d.transport, port, opts, lv, usable(d.transport, d.protocol));
-    remember(key, dev, port, lv);
+    // AES: login v2 unless the caller chose v1 (build() prefers opts.loginVersion); never the answer's lv.
+    const dev = await open(d.transport, port, opts, d.transport === 'aes' ? 2 : undefined, usable(d.transport, d.protocol));
+    remember(key, dev, port, opts.loginVersion);
     return dev;
   };
   if (disc) return fromDiscovery(disc);
 
   // 2. What worked before, then 3. probing.
-  const order = cached ? [cached.kind, ...PROBE_ORDER.filter((k) => !sameProbe(k, cached.kind))] : PROBE_ORDER;
+  const firstKind = cached && !below(opts, cached.kind) ? cached : undefined;
+  const all = firstKind ? [firstKind.kind, ...PROBE_ORDER.filter((k) => !sameProbe(k, firstKind.kind))] : PROBE_ORDER;
+  // Nothing weaker than what the device proved before is tried.
+  const order = all.filter((k) => !below(opts, k));
   let best: KasaTapoError | undefined;
   for (const kind of order) {
     if (opts.signal?.aborted) throw abortedError(opts.host);
-    const hit = cached?.kind === kind ? cached : undefined;
+    const hit = firstKind?.kind === kind ? firstKind : undefined;
     const port = opts.port ?? (hit ? hit.port : PORT_OF[kind]);
     if (kind === 'aes' && !aesOk) {
       // No login: an RSA handshake alone tells whether the host speaks AES, to say what to do.
@@ -277,7 +293,7 @@ export async function connect(opts: ConnectOptions): Promise<Device> {
       continue;
     }
     try {
-      const dev = await open(kind, port, opts, hit?.loginVersion, usable(kind, hit?.protocol));
+      const dev = await open(kind, port, opts, undefined, usable(kind, hit?.protocol));
       remember(key, dev, port, opts.loginVersion);
       return dev;
     } catch (e) {
@@ -305,6 +321,27 @@ export async function connect(opts: ConnectOptions): Promise<Device> {
     }
   }
   throw best ?? new KasaTapoError('ECONNREFUSED', `No transport reached ${opts.host}`, { host: opts.host });
+}
+
+/** Whether `kind` is weaker than the floor the caller set (what the device proved). Never throws. */
+const below = (opts: ConnectOptions, kind: TransportKind): boolean =>
+  opts.floor !== undefined && transportRank(kind, opts.loginVersion) < transportRank(opts.floor.kind, opts.floor.loginVersion);
+
+/** ENOTTRUSTED for a transport below what the device proved; its guided fix says how to accept a real change. */
+function downgrade(host: string, kind: TransportKind, opts: ConnectOptions): KasaTapoError {
+  const before = opts.floor ? `proved ${describeRoute(opts.floor)}` : 'used another one';
+  const announced = describeRoute({ kind, ...(opts.loginVersion ? { loginVersion: opts.loginVersion } : {}) });
+  return new KasaTapoError('ENOTTRUSTED', `${clip(host)} now offers ${announced}, weaker than what it proved before; nothing was sent on it`, {
+    host,
+    fix: 'protocol-changed',
+    hint: fixFor('protocol-changed', { announced, before }),
+  });
+}
+
+/** "KLAP", "AES (login v1)", …: how a transport reads in a sentence. Never throws. */
+export function describeRoute(r: ProvenRoute): string {
+  const name = r.kind === 'klap-v1' ? 'KLAP' : r.kind.toUpperCase();
+  return r.kind === 'aes' && r.loginVersion === 1 ? `${name} (login v1)` : name;
 }
 
 /** An RSA handshake without login (AesTransport.probe): undefined when the host speaks AES, else why not. Never throws. */

@@ -10,7 +10,7 @@ import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { KasaTapoError, HINTS, clip } from './errors';
-import { checkHost } from './trust';
+import { checkHost, isGroupAddress, localNetworks } from './trust';
 import { isObject, parseJson } from './json';
 import { xorDecrypt, xorEncrypt } from './crypto/xor';
 import { crc32 } from './crypto/crc32';
@@ -176,6 +176,32 @@ async function probeKey(opts: DiscoverOptions): Promise<RsaKeyPair> {
   return probeKeys.get();
 }
 
+const ipv4Number = (ip: string): number => ip.split('.').reduce((n, o) => n * 256 + Number(o), 0) >>> 0;
+
+/**
+ * Which source addresses may answer a broadcast to `dest`: an address inside the network whose
+ * broadcast `dest` is — the network of one of this machine's interfaces with that broadcast, else
+ * the one its trailing 255 octets say (x.y.z.255 → x.y.z.0/24, x.255.255.255 → x.0.0.0/8); for
+ * 255.255.255.255, any of this machine's networks. A forged answer from elsewhere (routed in from
+ * outside the subnet) is dropped. Never throws.
+ */
+export function answersFrom(dest: string): (address: string) => boolean {
+  const d = ipv4Number(dest);
+  const nets = localNetworks().map(([a, m]) => [a >>> 0, m >>> 0] as const);
+  const inNets = (list: readonly (readonly [number, number])[]) => (address: string) => {
+    if (isIP(address) !== 4) return false;
+    const n = ipv4Number(address);
+    return list.some(([a, m]) => (n & m) >>> 0 === (a & m) >>> 0);
+  };
+  if (d === 0xffffffff) return inNets(nets);
+  const own = nets.filter(([a, m]) => (a | ~m) >>> 0 === d);
+  if (own.length) return inNets(own);
+  let mask = 0xffffffff;
+  for (let shift = 0; shift < 32 && ((d >>> shift) & 0xff) === 0xff; shift += 8) mask = (mask << 8) >>> 0;
+  if (mask === 0xffffffff) return (address) => address === dest; // not a broadcast address: only itself
+  return inNets([[d, mask]]);
+}
+
 /**
  * Broadcast (or unicast to `target`) both probes for `rounds` rounds and collect answers for
  * `timeoutMs`. Never rejects for network conditions (an unusable socket yields what was found so
@@ -184,6 +210,12 @@ async function probeKey(opts: DiscoverOptions): Promise<RsaKeyPair> {
 export async function discover(opts: DiscoverOptions = {}): Promise<DiscoveryResult[]> {
   const dest = opts.target ?? opts.broadcast ?? BROADCAST_ADDRESS;
   if (isIP(dest) !== 4) throw new KasaTapoError('EBADINPUT', `Discovery needs an IPv4 address, got ${JSON.stringify(dest).slice(0, 60)}`);
+  const unicast = opts.target !== undefined;
+  if (unicast && isGroupAddress(dest)) {
+    throw new KasaTapoError('EBADINPUT', `Discovery of one device needs its own address, not the group address ${clip(dest, 60)}`);
+  }
+  // Who may answer: the target itself, or an address inside the broadcast's network.
+  const accepts = unicast ? (a: string): boolean => a === dest : answersFrom(dest);
   const timeoutMs = Math.max(50, Math.min(60000, opts.timeoutMs ?? DISCOVERY_TIMEOUT_MS));
   const rounds = Math.max(1, Math.min(10, Math.floor(opts.rounds ?? 3)));
   const legacyPort = opts.ports?.legacy ?? DISCOVERY_PORTS.legacy;
@@ -227,6 +259,10 @@ export async function discover(opts: DiscoverOptions = {}): Promise<DiscoveryRes
     signal?.addEventListener('abort', finish, { once: true });
     sock.on('message', (msg, rinfo) => {
       if (done || found.has(rinfo.address) || found.size >= MAX_RESULTS) return;
+      if (!accepts(rinfo.address)) {
+        opts.logger?.debug?.(`discovery: ignored an answer from ${rinfo.address}, outside the network probed (${dest})`);
+        return;
+      }
       let r: DiscoveryResult | undefined;
       try {
         r = parseDiscoveryAnswer(msg, rinfo.address, rinfo.port);
@@ -244,7 +280,8 @@ export async function discover(opts: DiscoverOptions = {}): Promise<DiscoveryRes
     });
     sock.bind({ port: 0, address: '0.0.0.0' }, () => {
       try {
-        sock.setBroadcast(true);
+        // Unicast never may reach a group: no SO_BROADCAST then.
+        if (!unicast) sock.setBroadcast(true);
       } catch (e) {
         opts.logger?.debug?.(`discovery: setBroadcast failed: ${String(e)}`);
       }

@@ -23,7 +23,7 @@ export type ErrorCode =
   | 'EQUEUEFULL' // too many requests queued for this device
   | 'ECLOSED' // the device, transport or pool was closed
   | 'ENOTFOUND' // no such device / child / alias
-  | 'ENOTTRUSTED' // the device needs an AES login, which goes only to hosts in the pool's list (src/trust.ts)
+  | 'ENOTTRUSTED' // a login the pool will not send: AES to a host not in its list, a transport below what the device proved (src/trust.ts)
   | 'ELOCKED'; // the device blocks logins until `until` (its lockout, or the pool's login budget); nothing is sent before
 
 export interface ErrorDetails {
@@ -32,8 +32,14 @@ export interface ErrorDetails {
   fix?: FixId;
   /** ELOCKED: epoch ms when logins are allowed again. */
   until?: number;
-  /** EAUTH/ELOCKED from a login: the transport whose login failed (the pool's login budget counts AES and TPAP only). */
+  /** EAUTH/ELOCKED from a login: the transport whose login failed. */
   login?: TransportKind;
+  /**
+   * The failed login reached the proof step (KLAP handshake1, TPAP after pake_register, an AES
+   * login) or the session ended right after it: it counts against the pool's login budget whatever
+   * the error code, since each such login lets the other side test one guess of the password.
+   */
+  spentLogin?: boolean;
   /** Numeric device code (IOT `err_code`, SMART `error_code`) or HTTP status. */
   deviceCode?: number;
   httpStatus?: number;
@@ -55,6 +61,7 @@ export class KasaTapoError extends Error {
   readonly fix?: FixId;
   readonly until?: number;
   readonly login?: TransportKind;
+  readonly spentLogin?: boolean;
   readonly deviceCode?: number;
   readonly httpStatus?: number;
   readonly host?: string;
@@ -71,6 +78,7 @@ export class KasaTapoError extends Error {
     if (details.fix !== undefined) this.fix = details.fix;
     if (details.until !== undefined) this.until = details.until;
     if (details.login !== undefined) this.login = details.login;
+    if (details.spentLogin) this.spentLogin = true;
     if (details.deviceCode !== undefined) this.deviceCode = details.deviceCode;
     if (details.httpStatus !== undefined) this.httpStatus = details.httpStatus;
     if (details.host !== undefined) this.host = clip(details.host, 256);
@@ -113,6 +121,12 @@ export function clip(value: unknown, max = 200): string {
     out += '…';
   }
   return out;
+}
+
+/** Flag `e` as a failed login that reached the proof step (ErrorDetails.spentLogin); returns it. Never throws. */
+export function markSpentLogin(e: KasaTapoError): KasaTapoError {
+  (e as { spentLogin?: boolean }).spentLogin = true;
+  return e;
 }
 
 export function isKasaTapoError(e: unknown): e is KasaTapoError {

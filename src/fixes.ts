@@ -20,7 +20,11 @@ export type FixId =
   /** Port refused, a UDP 20002 probe was sent, and it is still not reachable. */
   | 'unreachable'
   /** The TP-Link account uses two-factor authentication (cloud login asks for a code). */
-  | 'two-factor';
+  | 'two-factor'
+  /** The device (or whoever answers at its address) now announces a transport the pool will not follow. */
+  | 'protocol-changed'
+  /** A TPAP device asks for a credential transform that does not involve the password. */
+  | 'no-password';
 
 /** What a sentence may quote. Never credentials. */
 export interface FixFacts {
@@ -30,6 +34,9 @@ export interface FixFacts {
   until?: number;
   /** TPAP credential transform that was tried ('tpap-credentials'), e.g. "password_shadow 2". */
   transform?: string;
+  /** 'protocol-changed': what the device answers now, and what it was set to or proved before. */
+  announced?: string;
+  before?: string;
 }
 
 /** "14:32" (local time) for an epoch ms; with the date when it is not today. Never throws. */
@@ -65,6 +72,14 @@ export const FIXES: Readonly<Record<FixId, (f: FixFacts) => string>> = {
   'two-factor': () =>
     'The TP-Link account uses two-factor (two-step) verification, which the cloud login cannot answer. Local control still ' +
     'works: use the account e-mail and password in the pool; for the cloud, use a second account without two-step verification',
+  'protocol-changed': (f) =>
+    `The device now announces ${f.announced ?? 'another transport'} where it ${f.before ?? 'used another one'}; the pool does not ` +
+    'follow an unauthenticated answer. If you updated or replaced the device, press Test beside it in the pool, then "Accept the change", ' +
+    "or change its transport in the pool's device list; otherwise something else may be answering at its address",
+  'no-password': (f) =>
+    `The device asks for the TPAP credential transform "${f.transform ?? '?'}", which does not involve the account password: ` +
+    'anyone who knows the account e-mail could pass it. Allow it for this device only if you trust the address ' +
+    '("allow a login without the password" in the library: tpapAllowNoPassword)',
 };
 
 /** The sentence for a signature. Never throws. */

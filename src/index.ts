@@ -9,7 +9,16 @@ export { Device } from './device';
 export { findChild } from './device/children';
 export { KasaTapoError, isKasaTapoError, isConnectTimeout, HINTS, clip, type ErrorCode, type ErrorPhase } from './errors';
 export { FIXES, fixFor, clockTime, type FixId, type FixFacts } from './fixes';
-export { AesTrust, DEFAULT_CREDENTIALS_NOTICE, discoveredLoginVersion, isValidHost } from './trust';
+export {
+  AesTrust,
+  DEFAULT_CREDENTIALS_NOTICE,
+  discoveredLoginVersion,
+  isGroupAddress,
+  isProvenRoute,
+  isValidHost,
+  transportRank,
+  type ProvenRoute,
+} from './trust';
 export { Pool, PooledDevice } from './pool';
 export { createTransport, DEFAULT_PORTS } from './transports';
 export { b64Decode, b64Encode } from './protocols/smart';

@@ -96,6 +96,12 @@ export interface TransportOptions {
   tpapCiphers?: ('aes_128_ccm' | 'aes_256_ccm' | 'chacha20_poly1305')[];
   /** TPAP only: log in again after this many ms even if the device has not ended the session. Default 3,600,000. */
   tpapRenewAfterMs?: number;
+  /**
+   * TPAP only: accept a credential transform that does not involve the password (`password_shadow`
+   * 3: the e-mail and the MAC). Off by default: such a login proves nothing about the account, so a
+   * device that knows the e-mail passes it. When on, the device is flagged like `defaultCredentials`.
+   */
+  tpapAllowNoPassword?: boolean;
   /** HTTP transports: a minimum gap between requests, shared with (and set by) the pool. Default none. */
   pacing?: Pacing;
 }

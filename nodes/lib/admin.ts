@@ -3,26 +3,33 @@
  *   POST /tplink-pool/scan  {id?, broadcast?, timeout?, username?, password?}
  *     → {devices:[{host, port, model, alias, family, protocol, loginVersion?, supported, reason?, auth, warning?, fix?, hint?}]}
  *     The alias of a KLAP/AES/TPAP device is not in its discovery answer: it is read during the
- *     login check, so every supported device the account opens comes back named.
+ *     login check, so every listed device the account opens comes back named.
  *     One scan at a time per pool (and at most MAX_SCANS in all): another one gets HTTP 429.
- *   POST /tplink-pool/test  {id?, host, port?, transport?, username?, password?}
+ *   POST /tplink-pool/test  {id?, host, port?, transport?, username?, password?, acceptChange?}
  *     → {ok:true, device:{…}, on?, warning?} | {ok:false, code, error, reason?, fix?, hint?}
  *     `fix`/`hint`: a failure's guided fix (src/fixes.ts): its id and the one sentence saying what to do.
  *     When the device refuses us for another reason than the login, its discovery answer is asked
  *     for: a device it says we cannot control comes back as EUNSUPPORTED with Scan's `reason`.
- * Unsaved credentials may come in the body (the editor sends them only when changed); they are
- * used for the check and never echoed back. Saved ones are read from the config node.
+ *     At most TESTS_PER_MINUTE failed logins per host and minute (HTTP 429 beyond).
+ * `id` must name a tplink-pool (or nothing yet deployed); unsaved credentials may come in the body
+ * (the editor sends them only when changed); they are used for the check and never echoed back.
+ * Saved ones are read from the deployed config node.
  *
- * Where credentials go (src/trust.ts): a password typed in the dialog goes where the dialog says.
- * The saved password never goes in an AES login to a host outside the deployed device list (Test),
- * or outside that list and the answers to the pool's own saved broadcast address (Scan): otherwise
- * anyone allowed to edit flows could point Test or Scan at a host of theirs and read a password
- * Node-RED keeps write-only. XOR and KLAP reveal nothing and work for any host.
+ * Where credentials go (src/trust.ts; a discovery answer is a hint, never a credential decision):
+ * - an AES login (which shows the device a password equivalent) goes only to hosts in the deployed
+ *   device list, whatever the password's source: Scan never sends one to an answer it got, and Test
+ *   sends one to an unlisted host only with a password typed in the dialog and the row set to AES;
+ * - the saved password goes in no login at all (KLAP, TPAP or AES: each handshake lets the other
+ *   side test a guess of it) to a host outside the deployed list; for other hosts it must be typed;
+ * - login v1 (the password itself) only for a row the user set to `aes-v1`, never from `lv`;
+ * - a listed `auto` device is tested no lower than the strongest transport it proved in the pool,
+ *   unless the user ticked "accept the change" (then the pool forgets what it proved).
  */
 import {
   AesTrust,
   discoveredLoginVersion,
   DEFAULT_CREDENTIALS_NOTICE,
+  Pool,
   clip,
   connect,
   discover,
@@ -38,7 +45,7 @@ import type { PoolDeviceConfig } from '../../src/pool';
 import { NodeError, redact, toNodeError } from './errors';
 import { num, text } from './device';
 import { credentialsOf } from './pool-config';
-import type { HttpRequest, HttpResponse, Node, RED } from './red';
+import type { HttpRequest, HttpResponse, RED } from './red';
 
 type Body = Record<string, unknown>;
 const PASSWORD_PLACEHOLDER = '__PWRD__';
@@ -47,6 +54,52 @@ const AUTH_PARALLEL = 8;
 /** Scans running at once, across all pools (each pool: one). */
 const MAX_SCANS = 4;
 const scanning = new Set<string>();
+/**
+ * Failed logins by Test per host and minute: each one to a hostile host may have tested one guess
+ * of a password (EAUTH, or a failure after the proof step). A host that completes a login proved it
+ * knows the account, and a timeout tested nothing: those are free.
+ */
+const TESTS_PER_MINUTE = 5;
+const MAX_TESTED_HOSTS = 1024;
+const failedTests = new Map<string, number[]>();
+
+/** The failed Tests of `host` in the last minute. Never throws. */
+function recentFailures(host: string, now = Date.now()): number[] {
+  return (failedTests.get(host.toLowerCase()) ?? []).filter((t) => now - t < 60_000);
+}
+
+/** Count one failed Test of `host`. Never throws. */
+function testFailed(host: string, now = Date.now()): void {
+  const key = host.toLowerCase();
+  const recent = recentFailures(key, now);
+  recent.push(now);
+  failedTests.delete(key);
+  if (failedTests.size >= MAX_TESTED_HOSTS) failedTests.delete(failedTests.keys().next().value!);
+  failedTests.set(key, recent);
+}
+
+/** The deployed tplink-pool `id` names, as the admin endpoints see it. */
+interface PoolRuntime {
+  type: string;
+  deviceList?: PoolDeviceConfig[];
+  broadcast?: string;
+  pool?: Pool;
+  credentials?: Record<string, string | undefined>;
+}
+
+/**
+ * The deployed tplink-pool named by the body's `id`: undefined when nothing with that id is
+ * deployed (a pool being created in the editor). Throws EBADINPUT when `id` names another node:
+ * its credentials are not ours to use.
+ */
+function poolOf(RED: RED, body: Body): PoolRuntime | undefined {
+  const id = text(body.id);
+  if (!id) return undefined;
+  const node = RED.nodes.getNode(id) as PoolRuntime | null;
+  if (!node) return undefined;
+  if (node.type !== 'tplink-pool') throw new NodeError('EBADINPUT', 'The id given is not a tplink-pool');
+  return node;
+}
 
 /** Which credentials a request uses, and whether the password is the one typed in the dialog. */
 interface CredsChoice {
@@ -58,7 +111,8 @@ interface CredsChoice {
 /** Body credentials over the saved ones (a blank or placeholder password means "the saved one"). */
 function credentialsFor(RED: RED, body: Body): CredsChoice {
   const id = text(body.id);
-  const saved = id ? (RED.nodes.getCredentials?.(id) ?? (RED.nodes.getNode(id) as Node | null)?.credentials) : undefined;
+  const node = poolOf(RED, body);
+  const saved = node && id ? (RED.nodes.getCredentials?.(id) ?? node.credentials) : undefined;
   const bodyPw = typeof body.password === 'string' && body.password !== PASSWORD_PLACEHOLDER && body.password !== '' ? body.password : undefined;
   const creds = credentialsOf({
     username: text(body.username) ?? saved?.username,
@@ -67,10 +121,9 @@ function credentialsFor(RED: RED, body: Body): CredsChoice {
   return { ...(creds ? { creds } : {}), typed: bodyPw !== undefined || !saved?.password };
 }
 
-/** The deployed config node's device list and broadcast address (what "saved" means here). */
-function savedPool(RED: RED, body: Body): { trust: AesTrust; broadcast?: string } {
-  const id = text(body.id);
-  const node = id ? (RED.nodes.getNode(id) as { deviceList?: PoolDeviceConfig[]; broadcast?: string } | null) : null;
+/** The deployed config node's device list (what "listed" means here). */
+function savedPool(RED: RED, body: Body): { trust: AesTrust; broadcast?: string; pool?: Pool } {
+  const node = poolOf(RED, body);
   const trust = new AesTrust();
   for (const d of Array.isArray(node?.deviceList) ? node.deviceList : []) {
     try {
@@ -79,22 +132,27 @@ function savedPool(RED: RED, body: Body): { trust: AesTrust; broadcast?: string 
       /* parseDeviceList keeps only valid hosts; skip anything else */
     }
   }
-  return { trust, ...(typeof node?.broadcast === 'string' ? { broadcast: node.broadcast } : {}) };
+  return {
+    trust,
+    ...(typeof node?.broadcast === 'string' ? { broadcast: node.broadcast } : {}),
+    ...(node?.pool instanceof Pool ? { pool: node.pool } : {}),
+  };
 }
 
 const secretsOf = (c: Credentials | undefined): string[] => (c ? [c.password, c.username] : []);
 
 /**
  * Can we log in? 'ok', 'default credentials' (the device accepted TP-Link's default account),
- * 'failed' (EAUTH), 'not needed' (XOR), 'no credentials', 'not tried' (AES to a host the saved
- * password may not go to) or 'error CODE'. A successful login also fills in `out.alias` when
- * discovery had none (KLAP/AES/TPAP answers carry no name).
+ * 'failed' (EAUTH), 'not needed' (XOR), 'no credentials', 'not tried' (a login the password may
+ * not go in: AES to an unlisted host, the saved password to an unlisted host) or 'error CODE'. A
+ * successful login also fills in `out.alias` when discovery had none (KLAP/AES/TPAP answers carry
+ * no name). Only login v2 for AES: a discovery answer's `lv` never chooses v1.
  */
-async function authCheck(r: DiscoveryResult, c: CredsChoice, aesAllowed: boolean, timeoutMs: number, out: Record<string, unknown> = {}): Promise<string> {
+async function authCheck(r: DiscoveryResult, c: CredsChoice, listed: boolean, timeoutMs: number, out: Record<string, unknown> = {}): Promise<string> {
   if (!r.supported || !r.transport) return 'unsupported';
   if (r.transport === 'xor') return 'not needed';
   if (!c.creds) return 'no credentials';
-  if (r.transport === 'aes' && !aesAllowed) return 'not tried';
+  if (!listed && (r.transport === 'aes' || !c.typed)) return 'not tried';
   try {
     const dev = await connect({
       host: r.host,
@@ -102,7 +160,8 @@ async function authCheck(r: DiscoveryResult, c: CredsChoice, aesAllowed: boolean
       transport: r.transport,
       credentials: c.creds,
       discovery: r,
-      allowAesLogin: aesAllowed,
+      allowAesLogin: listed,
+      loginVersion: 2,
       timeoutMs,
       retries: 0,
     });
@@ -137,8 +196,6 @@ async function scan(RED: RED, body: Body): Promise<unknown> {
     const timeoutMs = num(body.timeout, 2000, 200, 10000);
     const c = credentialsFor(RED, body);
     const found = await discover({ broadcast, timeoutMs });
-    // The saved password goes in an AES login only to saved devices, or to answers to the pool's own broadcast.
-    const ownDiscovery = saved.broadcast !== undefined && broadcast === saved.broadcast;
     const devices: Record<string, unknown>[] = found.map((r) => ({
       host: r.host,
       port: r.port,
@@ -146,6 +203,7 @@ async function scan(RED: RED, body: Body): Promise<unknown> {
       ...(r.alias !== undefined ? { alias: r.alias } : {}),
       family: r.family,
       ...(r.transport !== undefined ? { protocol: r.transport } : {}),
+      // What the answer announces, shown only: the login sent is v2 ("Add all" never writes aes-v1).
       ...(r.transport === 'aes' ? { loginVersion: discoveredLoginVersion(r) } : {}),
       supported: r.supported,
       ...(r.reason !== undefined ? { reason: r.reason } : {}),
@@ -154,12 +212,17 @@ async function scan(RED: RED, body: Body): Promise<unknown> {
     const todo = found.slice(0, MAX_AUTH_CHECKS).map((r, i) => ({ r, i }));
     const worker = async (): Promise<void> => {
       for (let job = todo.shift(); job; job = todo.shift()) {
-        const aesAllowed = c.typed || ownDiscovery || saved.trust.lookup(job.r.host, job.r.port) !== undefined;
+        const listed = saved.trust.lookup(job.r.host, job.r.port) !== undefined;
         const row = devices[job.i]!;
-        const auth = await authCheck(job.r, c, aesAllowed, Math.min(timeoutMs * 2, 5000), row);
+        const auth = await authCheck(job.r, c, listed, Math.min(timeoutMs * 2, 5000), row);
         row.auth = auth;
         if (auth === 'default credentials') row.warning = DEFAULT_CREDENTIALS_NOTICE;
-        if (auth === 'not tried') row.warning = 'AES login: the saved password goes only to devices in the deployed list; add it, deploy, then Test it';
+        if (auth === 'not tried') {
+          row.warning =
+            job.r.transport === 'aes'
+              ? "AES device: add it, deploy, then Test (an AES login shows the device your password's hash, so it goes only to devices you listed)"
+              : 'not in the deployed list: the saved password goes only to listed devices; type the password to check it, or add it, deploy, then Test';
+        }
       }
     };
     await Promise.all(Array.from({ length: AUTH_PARALLEL }, worker));
@@ -176,29 +239,44 @@ async function test(RED: RED, body: Body): Promise<unknown> {
   const port = Number(body.port);
   const p = Number.isInteger(port) && port > 0 && port < 65536 ? port : undefined;
   const t = text(body.transport);
+  const saved = savedPool(RED, body);
+  const listed = saved.trust.lookup(host, p);
+  const choice = (t === 'aes-v1' ? 'aes' : t === 'tpap-nopw' ? 'tpap' : (t ?? 'auto')) as TransportChoice;
+  if (!listed && !c.typed && c.creds && choice !== 'xor') {
+    // Each login to a host lets it test a guess of the password: the saved one is for listed devices only.
+    return {
+      ok: false,
+      code: 'ENOTTRUSTED',
+      error: `${clip(host)}${p !== undefined ? `:${p}` : ''} is not in the deployed device list, and the saved password goes only to listed devices. Type the password to test with it, or add the device, deploy, then Test again`,
+    };
+  }
+  if (recentFailures(host).length >= TESTS_PER_MINUTE) {
+    throw new NodeError('EBUSY', `${TESTS_PER_MINUTE} failed logins to ${clip(host)} in the last minute; wait a minute before the next Test`);
+  }
   const opts: ConnectOptions = {
     host,
     ...(p !== undefined ? { port: p } : {}),
-    transport: (t === 'aes-v1' ? 'aes' : (t ?? 'auto')) as TransportChoice,
+    transport: choice,
     ...(c.creds ? { credentials: c.creds } : {}),
     timeoutMs: num(body.timeout, 5000, 200, 20000),
     retries: 0,
   };
-  if (c.typed) {
-    // The password typed in the dialog goes where the dialog says, in the login version chosen there.
-    opts.allowAesLogin = true;
-    if (t === 'aes-v1') opts.loginVersion = 1;
-  } else {
-    // The saved password: AES only to a device of the deployed list, in the login version saved for it.
-    const listed = savedPool(RED, body).trust.lookup(host, p);
-    opts.allowAesLogin = listed !== undefined;
-    if (listed?.loginVersion !== undefined) opts.loginVersion = listed.loginVersion;
-  }
+  // AES: to a listed device, or with a typed password to a host whose row says AES (the user's
+  // choice, never a discovery answer's). Login v1 only as the user chose it: on the row for a typed
+  // password, in the deployed list for the saved one (an unsaved row cannot downgrade it).
+  opts.allowAesLogin = listed !== undefined || (c.typed && choice === 'aes');
+  if (c.typed ? t === 'aes-v1' : listed?.loginVersion === 1) opts.loginVersion = 1;
+  if (t === 'tpap-nopw') opts.tpapAllowNoPassword = true;
+  // No lower than what the device proved in the pool, unless the user accepts the change.
+  const accept = body.acceptChange === true;
+  const floor = saved.pool?.provenRoutes()[host.toLowerCase()];
+  if (floor && !accept) opts.floor = floor;
   try {
     const dev = await connect(opts);
     try {
       const s = await dev.getState();
       const info = dev.info();
+      if (accept) saved.pool?.forgetProven(host);
       return {
         ok: true,
         device: info,
@@ -209,6 +287,9 @@ async function test(RED: RED, body: Body): Promise<unknown> {
       await dev.close();
     }
   } catch (e) {
+    // Only a failure that may have tested a guess of the password counts (not a timeout, a refusal).
+    if (isKasaTapoError(e) && (e.code === 'EAUTH' || e.spentLogin)) testFailed(host);
+    if (isKasaTapoError(e) && e.code === 'ENOTTRUSTED' && e.fix) return { ok: false, code: e.code, error: e.message, ...fixOf(e, secretsOf(c.creds)) };
     if (isKasaTapoError(e) && e.code === 'ENOTTRUSTED') {
       return {
         ok: false,
@@ -246,7 +327,13 @@ export function registerAdminEndpoints(RED: RED): void {
     fn(RED, body).then(
       (out) => res.json(out),
       (e: unknown) => {
-        const err = toNodeError(e, secretsOf(credentialsFor(RED, body).creds));
+        let secrets: string[] = [];
+        try {
+          secrets = secretsOf(credentialsFor(RED, body).creds);
+        } catch {
+          /* the id names no tplink-pool: no credentials of ours are involved */
+        }
+        const err = toNodeError(e, secrets);
         res.status(err.code === 'EBADINPUT' ? 400 : err.code === 'EBUSY' ? 429 : 500).json({ ok: false, code: err.code, error: err.message });
       },
     );

@@ -96,8 +96,10 @@ export function setupDeviceNode(RED: RED, node: Node, def: DeviceNodeDef, make: 
     },
     poolChange(event, key, change) {
       if (closed || !keys.has(key)) return;
-      // Briefly on the status (the next reading replaces it): "klap → tpap", "firmware 1.2.3 → 1.3.0".
-      node.status(statusOf.changed(event === 'protocol-changed' ? 'protocolChanged' : 'firmwareChanged', change.from, change.to));
+      // Briefly on the status (the next reading replaces it): "klap → tpap", "firmware 1.2.3 → 1.3.0";
+      // a change the pool did not follow stays red with its guided fix.
+      const refused = change.error ? fixStatus(toNodeError(change.error, secrets())) : undefined;
+      node.status(refused ?? statusOf.changed(event === 'protocol-changed' ? 'protocolChanged' : 'firmwareChanged', change.from, change.to));
       behaviour?.poolChange?.(event, key, change);
     },
   };

@@ -3,8 +3,11 @@ import { isValidHost, type Credentials, type TransportChoice } from '../../src/i
 import type { PoolDeviceConfig } from '../../src/pool';
 import { text } from './device';
 
-/** The editor's transport choices; 'aes-v1' is AES with the old login v1 (the user's choice for that device). */
-const TRANSPORTS: readonly string[] = ['auto', 'xor', 'klap', 'klap-v1', 'aes', 'aes-v1', 'tpap'];
+/**
+ * The editor's transport choices; 'aes-v1' is AES with the old login v1, 'tpap-nopw' TPAP that
+ * accepts a login transform without the password (both the user's choice for that device only).
+ */
+const TRANSPORTS: readonly string[] = ['auto', 'xor', 'klap', 'klap-v1', 'aes', 'aes-v1', 'tpap', 'tpap-nopw'];
 
 /** The editor's device list, cleaned: entries without a valid host (an IP address or a host name) are skipped. */
 export function parseDeviceList(v: unknown): PoolDeviceConfig[] {
@@ -22,6 +25,7 @@ export function parseDeviceList(v: unknown): PoolDeviceConfig[] {
     if (o.port !== '' && o.port !== undefined && Number.isInteger(port) && port > 0 && port < 65536) cfg.port = port;
     const t = text(o.transport);
     if (t === 'aes-v1') Object.assign(cfg, { transport: 'aes', loginVersion: 1 });
+    else if (t === 'tpap-nopw') Object.assign(cfg, { transport: 'tpap', tpapAllowNoPassword: true });
     else if (t && TRANSPORTS.includes(t)) cfg.transport = t as TransportChoice;
     out.push(cfg);
   }

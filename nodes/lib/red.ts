@@ -48,6 +48,8 @@ export interface HttpResponse {
 export type HttpHandler = (req: HttpRequest, res: HttpResponse, next?: () => void) => void;
 
 export interface RED {
+  /** The runtime settings; `userDir` is absent in some test harnesses. */
+  settings?: { userDir?: unknown };
   /** The runtime's message catalogue lookup (absent in some test harnesses). */
   _?: (key: string, vars?: Record<string, string | number>) => string;
   nodes: {

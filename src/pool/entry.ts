@@ -55,12 +55,19 @@ export class Entry {
   authUntil = 0;
   /** Failed logins in a row (the login budget). */
   loginFails = 0;
+  /**
+   * Until this epoch ms, requests fail at once with lastError: a failed login that reached the proof
+   * step with another code than EAUTH (KasaTapoError.spentLogin), held like EAUTH.
+   */
+  guessUntil = 0;
   /** While status is 'locked': until this epoch ms requests fail at once with lastError (ELOCKED). */
   lockedUntil = 0;
   /** Minimum gap between requests (rate limits, socket errors); shared with the HTTP transport. */
   readonly pacing: Pacing = { gapMs: 0, last: 0, calmAt: 0 };
   /** A request on a known transport succeeded since the last re-detection (re-detection may run). */
   worked = false;
+  /** A change re-detection refused to follow (ENOTTRUSTED, fix 'protocol-changed'): repeated until a session opens. */
+  refusedChange?: KasaTapoError;
   /** The wake-up probe before the first connect was sent. */
   woken = false;
   /** The firmware version of the last reading. */

@@ -34,15 +34,13 @@ export interface HealthHost {
 }
 
 /**
- * Whether a rejected login counts against the login budget: one that showed the device a proof
- * (AES, TPAP). A KLAP client checks the device's hash itself and never sends a wrong proof, and a
- * handshake refused with HTTP 403 (Third-Party Compatibility off) is no login either.
+ * Whether a failed login counts against the login budget: every one that reached the proof step —
+ * a rejected AES or TPAP login, a KLAP handshake1 whose server hash did not match (the other side
+ * tested a guess of the password), and any failure the transport flagged `spentLogin` (a TPAP login
+ * after pake_register, whatever the device answered; a session that ended right after its login).
+ * A handshake refused with HTTP 403 (Third-Party Compatibility off) sent no proof.
  */
-const spendsLogin = (e: Entry, err: KasaTapoError): boolean => {
-  // The transport whose login failed, when the error says (an 'auto' entry has no transport yet).
-  const kind = err.login ?? e.transport;
-  return err.httpStatus !== 403 && kind !== 'klap' && kind !== 'klap-v1';
-};
+const spendsLogin = (err: KasaTapoError): boolean => err.spentLogin === true || (err.code === 'EAUTH' && err.httpStatus !== 403);
 
 export class Health {
   constructor(
@@ -62,15 +60,16 @@ export class Health {
       e.loginFails = 0;
     }
     if (e.status === 'auth-error' && e.lastError?.code === 'EAUTH' && Date.now() < e.authUntil) {
-      // Not retried: the same answer until authRetryMs has passed (no lock-out by repeated logins).
+      // Not retried: the same answer until the hold has passed (no lock-out by repeated logins).
       return e.lastError;
     }
+    if (e.lastError?.spentLogin && Date.now() < e.guessUntil) return e.lastError;
     return undefined;
   }
 
   /** Whether the pool must keep `e` (not sweep it) to remember a hold or failed logins. Never throws. */
   remembers(e: Entry, now = Date.now()): boolean {
-    return e.loginFails > 0 || now < e.lockedUntil || now < e.authUntil;
+    return e.loginFails > 0 || now < e.lockedUntil || now < e.authUntil || now < e.guessUntil;
   }
 
   /** Why a new request for `e` fails at once (counted in its stats, never sent), or undefined. */
@@ -113,7 +112,8 @@ export class Health {
   failed(e: Entry, err: KasaTapoError): void {
     this.countError(e, err.code);
     e.lastError = err;
-    if (err.code === 'EAUTH' && spendsLogin(e, err) && ++e.loginFails >= this.opts.loginBudget) {
+    const spent = spendsLogin(err);
+    if (spent && ++e.loginFails >= this.opts.loginBudget) {
       // The login budget is spent: no login for loginLockMs (the device's own lockout is worse).
       const until = Date.now() + this.opts.loginLockMs;
       err = new KasaTapoError('ELOCKED', `${e.key}: ${e.loginFails} failed logins in a row; no login is sent before ${clockTime(until)}`, {
@@ -132,10 +132,23 @@ export class Health {
       else this.setStatus(e, 'locked', err);
       return;
     }
+    // Each failed login in a row doubles the hold before the next one (60 s, 120 s, … by default).
+    const hold = Math.min(this.opts.authRetryMs * 2 ** Math.max(0, e.loginFails - 1), Math.max(this.opts.loginLockMs, this.opts.authRetryMs));
     if (err.code === 'EAUTH') {
-      e.authUntil = Date.now() + this.opts.authRetryMs;
+      e.authUntil = Date.now() + hold;
       this.setStatus(e, 'auth-error', err);
       this.host.emit('auth-error', e.key, err);
+      return;
+    }
+    if (err.code === 'ENOTTRUSTED') {
+      // A login the pool will not send (a downgrade, an unlisted AES host): nothing was sent.
+      this.setStatus(e, 'error', err);
+      return;
+    }
+    if (spent) {
+      // Not a rejected password, but a login that tested one guess of it: held like EAUTH.
+      e.guessUntil = Date.now() + hold;
+      this.setStatus(e, 'error', err);
       return;
     }
     if (CONNECTION_CODES.has(err.code)) {

@@ -15,6 +15,7 @@ import { wakeDevice } from '../wake';
 import type { RsaKeyPair } from '../crypto/rsa';
 import { POOL_DEFAULTS, REDETECT_TIMEOUT_MS } from '../defaults';
 import { KasaTapoError, clip } from '../errors';
+import { isProvenRoute, transportRank, type ProvenRoute } from '../trust';
 import type { DeviceApi, DiscoveryResult, Logger } from '../types';
 import { Entry, type Job } from './entry';
 import { Health } from './health';
@@ -39,6 +40,8 @@ import type {
 export { PooledDevice } from './pooled-device';
 export type * from './types';
 
+/** Hosts whose proven transport the pool remembers. */
+const MAX_PROVEN = 4096;
 const closedError = (): KasaTapoError => new KasaTapoError('ECLOSED', 'The connection pool is closed');
 const copyStats = (s: DeviceStats): DeviceStats => ({ ...s, errorsByCode: { ...s.errorsByCode } });
 
@@ -60,6 +63,8 @@ export class Pool extends EventEmitter<PoolEvents> {
   private readonly closing = new AbortController();
   private sweepTimer?: NodeJS.Timeout;
   private readonly logger?: Logger;
+  /** What each host proved: the strongest transport it completed a login with (bounded). */
+  private readonly provenBook = new Map<string, ProvenRoute>();
 
   constructor(options: PoolOptions = {}) {
     super();
@@ -101,6 +106,8 @@ export class Pool extends EventEmitter<PoolEvents> {
           }).catch(() => undefined);
         },
         trustDiscovered: (r) => this.refs.trust.addDiscovered(r),
+        proven: (host) => this.provenBook.get(host.toLowerCase()),
+        prove: (host, route) => this.prove(host, route),
         wake: (host) => wakeDevice(host, { keyPair: () => this.keyPair(), ...(this.logger ? { logger: this.logger } : {}) }),
         ...(options.credentials ? { credentials: options.credentials } : {}),
         ...(options.logger ? { logger: options.logger } : {}),
@@ -110,6 +117,9 @@ export class Pool extends EventEmitter<PoolEvents> {
     );
     this.poller = new Poller({ enqueue: (e, run) => this.enqueue(e, run), release: (e) => this.release(e), isClosed });
     for (const d of options.devices ?? []) this.addDevice(d);
+    for (const [host, r] of Object.entries(options.proven ?? {}).slice(0, MAX_PROVEN)) {
+      if (isProvenRoute(r)) this.provenBook.set(host.toLowerCase(), { kind: r.kind, ...(r.loginVersion ? { loginVersion: r.loginVersion } : {}) });
+    }
     // Node's EventEmitter throws on an unhandled 'error' event; the pool never emits one, but be safe.
     this.on('error', () => undefined);
   }
@@ -123,13 +133,48 @@ export class Pool extends EventEmitter<PoolEvents> {
   }
 
   /**
-   * Discover devices (src/discovery.ts) and trust those announcing AES for an AES login, with the
-   * login version and port they announce. Throws EBADINPUT for a malformed broadcast address.
+   * Discover devices (src/discovery.ts). With `trustAes: true`, those announcing AES may then get
+   * an AES login (on the port they announce, login v2) — only when the caller vouches for the
+   * network, since anyone on it can answer discovery. Throws EBADINPUT for a malformed broadcast address.
    */
-  async discover(opts: DiscoverOptions = {}): Promise<DiscoveryResult[]> {
-    const found = await discoverDevices({ keyPair: () => this.keyPair(), ...(this.logger ? { logger: this.logger } : {}), ...opts });
-    for (const r of found) this.refs.trust.addDiscovered(r);
+  async discover(opts: DiscoverOptions & { trustAes?: boolean } = {}): Promise<DiscoveryResult[]> {
+    const { trustAes, ...rest } = opts;
+    const found = await discoverDevices({ keyPair: () => this.keyPair(), ...(this.logger ? { logger: this.logger } : {}), ...rest });
+    if (trustAes === true) for (const r of found) this.refs.trust.addDiscovered(r);
     return found;
+  }
+
+  /** What each host proved (host → the strongest transport it completed a login with), to persist. */
+  provenRoutes(): Record<string, ProvenRoute> {
+    return Object.fromEntries(this.provenBook);
+  }
+
+  /**
+   * Forget what `host` proved, so that its next connect may settle on a weaker transport (the user
+   * accepted a change: a replaced or reset device). Never throws.
+   */
+  forgetProven(host: string): void {
+    if (typeof host !== 'string') return;
+    this.provenBook.delete(host.toLowerCase());
+    for (const e of this.entries.values()) {
+      if (e.config.host.toLowerCase() !== host.toLowerCase()) continue;
+      // Start afresh: the next request connects as the device's reference says, then settles.
+      e.refusedChange = undefined;
+      e.transport = e.config.transport !== 'auto' ? e.config.transport : undefined;
+      e.foundPort = undefined;
+      void this.sessions.drop(e);
+    }
+    clearRouteCache(host);
+  }
+
+  /** Keep `route` for `host` when it is stronger than what the book has; 'proven' tells the owner. */
+  private prove(host: string, route: ProvenRoute): void {
+    const key = host.toLowerCase();
+    const old = this.provenBook.get(key);
+    if (old && transportRank(old.kind, old.loginVersion) >= transportRank(route.kind, route.loginVersion)) return;
+    if (!old && this.provenBook.size >= MAX_PROVEN) this.provenBook.delete(this.provenBook.keys().next().value!);
+    this.provenBook.set(key, route);
+    this.safeEmit('proven', key, route);
   }
 
   /** The configured devices (alias list). */

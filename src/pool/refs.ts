@@ -1,6 +1,6 @@
 /** Addressing: what a caller names (an alias, a host, host:port, an object) → a device config and its key. */
 import { KasaTapoError, clip } from '../errors';
-import { AesTrust, checkHost, isValidHost } from '../trust';
+import { AesTrust, checkHost, isGroupAddress, isValidHost } from '../trust';
 import type { DeviceRef, PoolDeviceConfig } from './types';
 
 /** Parse `host:port`, `[v6]:port` or a bare host. Never throws. */
@@ -46,6 +46,7 @@ export class Refs {
       const known = this.aliases.get(s.toLowerCase());
       if (known) return known;
       const hp = parseHostPort(s);
+      if (isGroupAddress(hp.host)) checkHost(hp.host, 'device host'); // EBADINPUT: a broadcast reaches no one device
       if (!isValidHost(hp.host) || (hp.port !== undefined && (hp.port < 1 || hp.port > 65535))) {
         throw new KasaTapoError('ENOTFOUND', `Unknown device "${clip(s)}": not an alias of this pool, nor a host or host:port`);
       }

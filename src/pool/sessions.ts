@@ -5,7 +5,9 @@
  */
 import type { ConnectOptions } from '../connect';
 import { KasaTapoError, signalsChange, toKasaTapoError } from '../errors';
-import type { AesTrustEntry } from '../trust';
+import { describeRoute } from '../connect';
+import { fixFor } from '../fixes';
+import { transportRank, type AesTrustEntry, type ProvenRoute } from '../trust';
 import type { Credentials, DeviceApi, DiscoveryResult, Logger, TransportKind } from '../types';
 import type { Entry, Job } from './entry';
 import type { Health } from './health';
@@ -34,6 +36,10 @@ export interface SessionOptions {
   trustDiscovered(r: DiscoveryResult): void;
   /** Wake-up probe before the first connect to an HTTP device. Never rejects. */
   wake(host: string): Promise<void>;
+  /** The strongest transport the device at `host` has completed a login with (the pool's book). */
+  proven(host: string): ProvenRoute | undefined;
+  /** Record a login completed over `route` (kept only when stronger than what the book has). */
+  prove(host: string, route: ProvenRoute): void;
 }
 
 export class Sessions {
@@ -49,7 +55,7 @@ export class Sessions {
   async execute(e: Entry, job: Job): Promise<void> {
     const t0 = Date.now();
     e.stats.requests++;
-    if (e.status === 'locked' || e.status === 'auth-error') {
+    if (e.status === 'locked' || e.status === 'auth-error' || e.guessUntil > t0) {
       // Queued before a login failed: held like a new request, nothing sent.
       const hold = this.health.held(e);
       if (hold) {
@@ -127,6 +133,8 @@ export class Sessions {
     if (isSocketTrouble(err) || isRateLimited(err)) slowDown(e.pacing, this.opts.pace);
     // A plain wrong password on a device the user pinned to a transport is no protocol change.
     const pinnedAuth = err.code === 'EAUTH' && err.httpStatus !== 403 && e.config.transport !== undefined && e.config.transport !== 'auto';
+    // A change already refused: say so again (with its fix) rather than the transport's own error.
+    if (e.refusedChange && signalsChange(err)) throw e.refusedChange;
     if (e.worked && !pinnedAuth && signalsChange(err) && !this.opts.isClosed()) {
       e.worked = false; // one re-detection per failure episode: the next one after a success
       if (await this.redetect(e)) return this.attempt(e, job);
@@ -137,12 +145,40 @@ export class Sessions {
   /**
    * Unicast discovery of the device: when it now names another transport (or port), drop the
    * session and switch to it (the next open() connects with it). False when nothing changed.
+   * An unauthenticated answer never moves a device off the transport the user pinned, nor below
+   * the strongest one it has proved (src/trust.ts): that is reported instead ('protocol-changed'
+   * with the error, and thrown ENOTTRUSTED with the guided fix), and nothing is sent on it.
    */
   private async redetect(e: Entry): Promise<boolean> {
     const disc = await this.opts.rediscover(e.config.host);
     if (!disc?.supported || !disc.transport || this.opts.isClosed()) return false;
     const port = e.config.port ?? disc.port;
     if (disc.transport === e.transport && port === e.port()) return false;
+    const pinned = e.config.transport !== undefined && e.config.transport !== 'auto' ? e.config.transport : undefined;
+    const proven = this.opts.proven(e.config.host);
+    const same = (a: TransportKind, b: TransportKind): boolean => a === b || (a.startsWith('klap') && b.startsWith('klap'));
+    const leaves = pinned !== undefined && !same(pinned, disc.transport);
+    const lv = e.config.loginVersion;
+    const below = proven !== undefined && transportRank(disc.transport, lv) < transportRank(proven.kind, proven.loginVersion);
+    if (leaves || below) {
+      const announced = describeRoute({ kind: disc.transport });
+      const before =
+        leaves && pinned ? `is set to ${describeRoute({ kind: pinned, ...(lv ? { loginVersion: lv } : {}) })} in the list` : `proved ${describeRoute(proven!)}`;
+      const err = new KasaTapoError('ENOTTRUSTED', `${e.key} now announces ${announced}; the pool stays on what it ${leaves ? 'was set to' : 'proved'}`, {
+        host: e.config.host,
+        fix: 'protocol-changed',
+        hint: fixFor('protocol-changed', { announced, before }),
+      });
+      this.opts.logger?.warn?.(err.message);
+      e.refusedChange = err;
+      this.opts.emit('protocol-changed', e.key, {
+        host: e.config.host,
+        from: e.transport ?? pinned ?? proven?.kind ?? 'unknown',
+        to: disc.transport,
+        error: err,
+      });
+      throw err;
+    }
     this.opts.logger?.info?.(`${e.key}: the device now announces ${disc.transport} (was ${e.transport ?? 'unknown'}); switching`);
     // Re-detection never adds trust (an AES login goes only to a listed or pool-discovered
     // device, src/trust.ts): it only refreshes the discovery answer of a device already trusted.
@@ -186,11 +222,15 @@ export class Sessions {
       // library caller's explicit choice; the nodes never pass msg.device's transport).
       const trusted = this.opts.trusted(e.config.host, port);
       const lv = e.config.loginVersion ?? trusted?.loginVersion;
+      // What the device proved bounds an 'auto' device; a transport the user pinned is the user's word.
+      const floor = e.config.transport === undefined || e.config.transport === 'auto' ? this.opts.proven(e.config.host) : undefined;
       const opts: ConnectOptions = {
         host: e.config.host,
         transport: e.transport ?? 'auto',
         allowAesLogin: e.config.transport === 'aes' || trusted !== undefined,
         ...(lv !== undefined ? { loginVersion: lv } : {}),
+        ...(floor ? { floor } : {}),
+        ...(e.config.tpapAllowNoPassword ? { tpapAllowNoPassword: true } : {}),
         ...(trusted?.discovery && !e.transport && port === undefined ? { discovery: trusted.discovery } : {}),
         pacing: e.pacing,
         timeoutMs: this.opts.timeoutMs,
@@ -218,11 +258,13 @@ export class Sessions {
               throw new KasaTapoError('ECLOSED', 'The connection pool is closed');
             }
             e.device = dev;
+            e.refusedChange = undefined;
             const info = dev.info();
             if (info) {
               e.transport = info.protocol;
               e.foundPort = info.port;
               this.spoke(e, info.protocol);
+              this.opts.prove(e.config.host, { kind: info.protocol, ...(info.protocol === 'aes' ? { loginVersion: lv ?? 2 } : {}) });
             }
             e.stats.transport = e.transport;
             // The connect's handshakes count; its read's retries do not (as before the split).

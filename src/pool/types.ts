@@ -1,6 +1,7 @@
 /** The pool's public types: options, references, statuses, statistics, subscriptions, events. */
 import type { ConnectOptions } from '../connect';
 import type { ErrorCode, KasaTapoError } from '../errors';
+import type { ProvenRoute } from '../trust';
 import type { ChildRef, Credentials, DeviceApi, DeviceState, EnergyReading, Logger, TransportKind } from '../types';
 
 /** A device the pool knows by alias (the config node's device list). */
@@ -9,8 +10,13 @@ export interface PoolDeviceConfig {
   host: string;
   port?: number;
   transport?: TransportKind | 'auto';
-  /** AES login version for this device: 1 only for old firmware that needs it. Default: discovery's, else 2. */
+  /** AES login version for this device: 1 only for old firmware that needs it (sends the password itself). Default 2. */
   loginVersion?: 1 | 2;
+  /**
+   * TPAP: accept a login transform that does not involve the password (`password_shadow` 3). Only
+   * for a device whose address you trust; it is then flagged like `defaultCredentials`. Default false.
+   */
+  tpapAllowNoPassword?: boolean;
 }
 
 /** What a caller names: an alias, a host, `host:port`, or an object. */
@@ -45,15 +51,16 @@ export interface PoolOptions {
   /** Close the session of a device nobody uses after this long. Default 300000 ms. */
   idleCloseMs?: number;
   /**
-   * After a device rejected the credentials (EAUTH), requests fail at once with that error for this
-   * long instead of logging in again (devices lock accounts out after repeated failures): at most
-   * one failed login per device per authRetryMs, so never more than `loginBudget` in any window of
-   * that length. Default 60000 ms.
+   * After a failed login (EAUTH, or any failure after the proof step: KasaTapoError.spentLogin),
+   * requests fail at once with that error for this long instead of logging in again (devices lock
+   * accounts out after repeated failures, and each login to a hostile device tests a guess of the
+   * password); the hold doubles with each failed login in a row. Default 60000 ms.
    */
   authRetryMs?: number;
   /**
-   * Login budget: after this many failed logins in a row (no success between; AES and TPAP logins —
-   * a KLAP client never sends a wrong proof, and a handshake refused with 403 is no login), the pool itself
+   * Login budget: after this many failed logins in a row (no success between; every login that
+   * reached the proof step — AES, KLAP handshake1, TPAP after pake_register — while a handshake
+   * refused with 403 is no login), the pool itself
    * blocks logins to the device for `loginLockMs` — requests fail at once with ELOCKED (`until`,
    * guided fix 'locked') and status 'locked', and nothing is sent — so a wrong password never runs
    * into the device's own lockout (often 30 minutes). A device's lockout answer (-40404 with
@@ -73,6 +80,12 @@ export interface PoolOptions {
   paceMaxMs?: number;
   paceQuietMs?: number;
   paceRetries?: number;
+  /**
+   * What devices proved before (host → the strongest transport each completed a login with), as
+   * saved from `provenRoutes()` on the 'proven' event. An `auto` device is never moved below its
+   * entry by a discovery answer (src/trust.ts). Default none.
+   */
+  proven?: Record<string, ProvenRoute>;
   logger?: Logger;
   /** Replaces connect() (tests, custom transports). */
   connect?: (opts: ConnectOptions) => Promise<DeviceApi>;
@@ -86,6 +99,12 @@ export interface DeviceChange {
   host: string;
   from: string;
   to: string;
+  /**
+   * Set when the pool did not follow the change (protocol-changed): the device announced a
+   * transport off the one the user pinned, or below the one it proved. ENOTTRUSTED with the guided
+   * fix 'protocol-changed'.
+   */
+  error?: KasaTapoError;
 }
 
 export interface DeviceStats {
@@ -150,8 +169,13 @@ export interface PoolEvents {
   online: [key: string];
   offline: [key: string, error: KasaTapoError];
   'auth-error': [key: string, error: KasaTapoError];
-  /** The pool re-detected the device on another transport (a firmware update, Third-Party Compatibility). */
+  /**
+   * The pool re-detected the device on another transport (a firmware update, Third-Party
+   * Compatibility), or — with `change.error` — saw it announce one it will not follow.
+   */
   'protocol-changed': [key: string, change: DeviceChange];
+  /** A device completed a login over a stronger transport than before: persist `provenRoutes()` to keep it across restarts. */
+  proven: [host: string, route: ProvenRoute];
   /** The device reports another firmware version than when last seen by this pool. */
   'firmware-changed': [key: string, change: DeviceChange];
   error: [error: unknown];

@@ -144,7 +144,7 @@ export class AesTransport extends HttpSessionTransport<AesSession> {
     this.debug(`login v${version} refused (${LOGIN_ERROR})`);
     const v1 =
       version === 2
-        ? '. Old firmware that needs login v1 says so in its discovery answer (Scan shows it); to use v1 anyway, choose transport "aes-v1" for this device in the pool\'s list (login v1 sends the password itself)'
+        ? '. Firmware older than login v2 (Scan shows "login v1" for it) needs transport "aes-v1", which only you can choose for this device in the pool\'s list (login v1 sends the password itself)'
         : '';
     throw new KasaTapoError('EAUTH', `${this.host} rejected the credentials (AES login v${version})${v1}`, {
       host: this.host,

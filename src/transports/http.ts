@@ -7,7 +7,7 @@
  * token, securePassthrough) and tpap.ts.
  */
 import { performance } from 'node:perf_hooks';
-import { KasaTapoError, toKasaTapoError } from '../errors';
+import { KasaTapoError, markSpentLogin, toKasaTapoError } from '../errors';
 import { fixFor } from '../fixes';
 import { parseJson } from '../json';
 import type { Credentials, Transport, TransportKind, TransportOptions, TransportStats } from '../types';
@@ -150,7 +150,13 @@ export abstract class HttpSessionTransport<S extends HttpSession> implements Tra
       if (this.closed) throw closedError(this.host);
       const err = toKasaTapoError(e, this.host);
       if (err.code === 'ESESSION' || err.code === 'EPROTOCOL') this.session = undefined;
-      if (err.code === 'ESESSION') this.sessionEnded();
+      if (err.code === 'ESESSION') {
+        // Ended at its first request, right after the login: each such login costs a handshake (for
+        // TPAP, thousands of PBKDF2 rounds) and may test a guess, so the pool backs off as after a
+        // failed login.
+        if (this.onSession === 0) markSpentLogin(err);
+        this.sessionEnded();
+      }
       throw err;
     } finally {
       if (pacing && pacing.gapMs > 0) pacing.last = Date.now();

@@ -24,7 +24,7 @@
  * client's elliptic-curve work runs on a worker thread (crypto/tpap-worker.ts), off the event loop.
  */
 import { randomBytes } from 'node:crypto';
-import { KasaTapoError } from '../errors';
+import { KasaTapoError, markSpentLogin } from '../errors';
 import { fixFor } from '../fixes';
 import { isObject, parseJsonObject } from '../json';
 import {
@@ -44,8 +44,12 @@ import { HttpSessionTransport, LOCKOUT_CODE, lockedError, monotonicMs, type Http
 
 /** Proactive renewal of a TPAP session (protocol.md §7.5.5 recommends about an hour). */
 export const TPAP_DEFAULT_RENEW_MS = 3_600_000;
-/** Highest PBKDF2 iteration count we accept from a device (cost bound). */
-export const TPAP_MAX_ITERATIONS = 100_000;
+/**
+ * Highest PBKDF2 iteration count we accept from a device (a cost bound: each login costs the
+ * client this many HMAC-SHA256 rounds on libuv's shared thread pool). Real devices use
+ * 3,000-10,000 (docs/protocols.md); 20,000 leaves room and keeps a hostile device's login under ~60 ms.
+ */
+export const TPAP_MAX_ITERATIONS = 20_000;
 /** Device codes meaning "wrong credentials" at pake_share. */
 export const TPAP_AUTH_CODES: ReadonlySet<number> = new Set([-2203, -1501, -2101]);
 /** Device code for an expired or unknown session token on the data channel. */
@@ -95,6 +99,23 @@ interface TpapSession extends HttpSession {
   seq: number;
 }
 
+/**
+ * Whether a credential transform feeds the password into the login: `password_shadow` 3 is a hash
+ * of the account e-mail and the MAC alone, so a device that knows only the e-mail passes it. Never throws.
+ */
+export function involvesPassword(extra: TpapExtraCrypt | undefined): boolean {
+  return !(extra?.type === 'password_shadow' && Number(extra.params?.passwd_id) === 3);
+}
+
+/**
+ * Mark a failed login that reached the proof step (KasaTapoError.spentLogin). Not ECLOSED (ours, not
+ * the device's) nor ENOTTRUSTED (our own refusal: no share was sent, and its reason must stay visible).
+ */
+function spent(e: unknown): unknown {
+  if (e instanceof KasaTapoError && e.code !== 'ECLOSED' && e.code !== 'ENOTTRUSTED') markSpentLogin(e);
+  return e;
+}
+
 const b64 = (v: unknown): Buffer | undefined => (typeof v === 'string' && /^[A-Za-z0-9+/=\s]*$/.test(v) ? Buffer.from(v, 'base64') : undefined);
 
 /** Content type says JSON, or (no content type) the body is a JSON object. Never throws. */
@@ -115,6 +136,13 @@ export class TpapTransport extends HttpSessionTransport<TpapSession> {
   readonly kind = 'tpap' as const;
   /** Logins attempted (each is discover + pake_register + pake_share); for tests and stats. */
   logins = 0;
+  /** The last login used a credential transform without the password (allowed by tpapAllowNoPassword). */
+  private noPassword = false;
+
+  /** Flagged like a device on TP-Link's default account: the login proved nothing about the password. */
+  get defaultCredentials(): boolean {
+    return this.noPassword;
+  }
 
   /** Never throws. */
   constructor(opts: TransportOptions) {
@@ -178,67 +206,81 @@ export class TpapTransport extends HttpSessionTransport<TpapSession> {
       passcode_type: 'userpw',
       stok: null,
     });
-    if (reg.cipher_suites !== 1 && !(Array.isArray(reg.cipher_suites) && reg.cipher_suites.length === 1 && reg.cipher_suites[0] === 1)) {
-      throw this.unsupported(`the device chose TPAP cipher suite ${JSON.stringify(reg.cipher_suites ?? null).slice(0, 20)}, but only suite 1 was offered`);
-    }
-    const cipher: unknown = Array.isArray(reg.encryption) ? reg.encryption[0] : reg.encryption;
-    if (!isTpapCipher(cipher) || !offered.includes(cipher)) {
-      throw this.unsupported(`the device chose the TPAP cipher "${String(cipher).slice(0, 30)}", which was not offered (${offered.join(', ')})`);
-    }
-    const iterations = reg.iterations;
-    if (typeof iterations !== 'number' || !Number.isInteger(iterations) || iterations < 1 || iterations > TPAP_MAX_ITERATIONS) {
-      throw this.bad(`register answer has an invalid iteration count (${String(iterations).slice(0, 20)})`);
-    }
-    const devRandom = b64(reg.dev_random);
-    const salt = b64(reg.dev_salt);
-    const devShare = b64(reg.dev_share);
-    if (!devRandom?.length || !salt?.length || devShare?.length !== 65) throw this.bad('register answer lacks dev_random, dev_salt or a 65-byte dev_share');
-    const extra = isObject(reg.extra_crypt) && Object.keys(reg.extra_crypt).length ? (reg.extra_crypt as TpapExtraCrypt) : undefined;
-    const transform = tpapTransformName(extra);
-    const creds = this.opts.credentials ?? { username: '', password: '' };
-    let cred: string;
+    // From here on the login has reached the proof step: a share of ours would let the other side
+    // test one guess of the password. Whatever fails now counts against the pool's login budget.
     try {
-      cred = tpapCredential(extra, creds.username, creds.password, mac);
-    } catch (e) {
-      throw this.unsupported(e instanceof Error ? e.message : String(e));
-    }
+      if (reg.cipher_suites !== 1 && !(Array.isArray(reg.cipher_suites) && reg.cipher_suites.length === 1 && reg.cipher_suites[0] === 1)) {
+        throw this.unsupported(`the device chose TPAP cipher suite ${JSON.stringify(reg.cipher_suites ?? null).slice(0, 20)}, but only suite 1 was offered`);
+      }
+      const cipher: unknown = Array.isArray(reg.encryption) ? reg.encryption[0] : reg.encryption;
+      if (!isTpapCipher(cipher) || !offered.includes(cipher)) {
+        throw this.unsupported(`the device chose the TPAP cipher "${String(cipher).slice(0, 30)}", which was not offered (${offered.join(', ')})`);
+      }
+      const iterations = reg.iterations;
+      if (typeof iterations !== 'number' || !Number.isInteger(iterations) || iterations < 1 || iterations > TPAP_MAX_ITERATIONS) {
+        throw this.bad(`register answer has an invalid iteration count (${String(iterations).slice(0, 20)})`);
+      }
+      const devRandom = b64(reg.dev_random);
+      const salt = b64(reg.dev_salt);
+      const devShare = b64(reg.dev_share);
+      if (!devRandom?.length || !salt?.length || devShare?.length !== 65) throw this.bad('register answer lacks dev_random, dev_salt or a 65-byte dev_share');
+      const extra = isObject(reg.extra_crypt) && Object.keys(reg.extra_crypt).length ? (reg.extra_crypt as TpapExtraCrypt) : undefined;
+      const transform = tpapTransformName(extra);
+      const creds = this.opts.credentials ?? { username: '', password: '' };
+      if (!involvesPassword(extra) && !this.opts.tpapAllowNoPassword) {
+        throw new KasaTapoError('ENOTTRUSTED', `${this.host} asks for a TPAP login without the password (transform ${transform}); refused`, {
+          host: this.host,
+          fix: 'no-password',
+          hint: fixFor('no-password', { transform }),
+        });
+      }
+      let cred: string;
+      try {
+        cred = tpapCredential(extra, creds.username, creds.password, mac);
+      } catch (e) {
+        throw this.unsupported(e instanceof Error ? e.message : String(e));
+      }
+      this.noPassword = !involvesPassword(extra);
 
-    const { w, h } = await tpapDeriveSecrets(cred, salt, iterations);
-    if (this.closed) throw new KasaTapoError('ECLOSED', `The transport to ${this.host} is closed`, { host: this.host });
-    // The four scalar multiplications run on a worker thread (crypto/tpap-worker.ts).
-    const keys = await tpapClientKeys({ w, h, R: devShare, userRandom, devRandom });
-    const L = keys.L;
-    const authError = (why: string, code?: number): KasaTapoError =>
-      new KasaTapoError('EAUTH', `${this.host} rejected the TPAP login (${why}; credential transform tried: ${transform})`, {
-        host: this.host,
-        fix: 'tpap-credentials',
-        hint: fixFor('tpap-credentials', { transform }),
-        method: 'login pake_share',
-        ...(code !== undefined ? { deviceCode: code } : {}),
-      });
-    const share = await this.call(
-      'pake_share',
-      {
-        user_share: L.toString('base64'),
-        user_confirm: keys.userConfirm.toString('base64'),
-        ...(profile?.dac === 1 ? { dac_nonce: randomBytes(16).toString('base64') } : {}),
-      },
-      (code) => (typeof code === 'number' && TPAP_AUTH_CODES.has(code) ? authError(`error ${code}`, code) : undefined),
-    );
-    const devConfirm = b64(share.dev_confirm);
-    if (!devConfirm || !tpapEqual(devConfirm, keys.devConfirm)) throw authError('the device could not prove it knows the password');
-    const stok = typeof share.sessionId === 'string' && share.sessionId ? share.sessionId : typeof share.stok === 'string' ? share.stok : '';
-    if (!stok || !/^[\w.~-]{1,256}$/.test(stok)) throw this.bad('share answer has no usable session token');
-    const startSeq = share.start_seq;
-    if (typeof startSeq !== 'number' || !Number.isInteger(startSeq) || startSeq < 0 || startSeq > 0xffffffff)
-      throw this.bad('share answer has no valid start_seq');
-    this.debug(`login done (${cipher}, ${iterations} iterations, transform ${transform})`);
-    return {
-      cipher: new TpapCipher(cipher, keys.sharedKey),
-      stok,
-      seq: startSeq,
-      renewAt: monotonicMs() + (this.opts.tpapRenewAfterMs ?? TPAP_DEFAULT_RENEW_MS),
-    };
+      const { w, h } = await tpapDeriveSecrets(cred, salt, iterations);
+      if (this.closed) throw new KasaTapoError('ECLOSED', `The transport to ${this.host} is closed`, { host: this.host });
+      // The four scalar multiplications run on a worker thread (crypto/tpap-worker.ts).
+      const keys = await tpapClientKeys({ w, h, R: devShare, userRandom, devRandom });
+      const L = keys.L;
+      const authError = (why: string, code?: number): KasaTapoError =>
+        new KasaTapoError('EAUTH', `${this.host} rejected the TPAP login (${why}; credential transform tried: ${transform})`, {
+          host: this.host,
+          fix: 'tpap-credentials',
+          hint: fixFor('tpap-credentials', { transform }),
+          method: 'login pake_share',
+          ...(code !== undefined ? { deviceCode: code } : {}),
+        });
+      const share = await this.call(
+        'pake_share',
+        {
+          user_share: L.toString('base64'),
+          user_confirm: keys.userConfirm.toString('base64'),
+          ...(profile?.dac === 1 ? { dac_nonce: randomBytes(16).toString('base64') } : {}),
+        },
+        (code) => (typeof code === 'number' && TPAP_AUTH_CODES.has(code) ? authError(`error ${code}`, code) : undefined),
+      );
+      const devConfirm = b64(share.dev_confirm);
+      if (!devConfirm || !tpapEqual(devConfirm, keys.devConfirm)) throw authError('the device could not prove it knows the password');
+      const stok = typeof share.sessionId === 'string' && share.sessionId ? share.sessionId : typeof share.stok === 'string' ? share.stok : '';
+      if (!stok || !/^[\w.~-]{1,256}$/.test(stok)) throw this.bad('share answer has no usable session token');
+      const startSeq = share.start_seq;
+      if (typeof startSeq !== 'number' || !Number.isInteger(startSeq) || startSeq < 0 || startSeq > 0xffffffff)
+        throw this.bad('share answer has no valid start_seq');
+      this.debug(`login done (${cipher}, ${iterations} iterations, transform ${transform})`);
+      return {
+        cipher: new TpapCipher(cipher, keys.sharedKey),
+        stok,
+        seq: startSeq,
+        renewAt: monotonicMs() + (this.opts.tpapRenewAfterMs ?? TPAP_DEFAULT_RENEW_MS),
+      };
+    } catch (e) {
+      throw spent(e);
+    }
   }
 
   private sessionGone(why: string, d: { httpStatus?: number; deviceCode?: number } = {}): KasaTapoError {

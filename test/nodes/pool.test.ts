@@ -100,7 +100,8 @@ describe('tplink-pool', function () {
     let dev: SimulatedDevice;
     before(async () => {
       dev = await startSimulatedDevice('p110', { host: `${randomBase()}.7`, credentials: CREDS, discovery: true });
-      await helper.load(NODES, [poolNode([])], poolCreds);
+      // Listed: the saved password goes in a login (Test, Scan) only to devices of the deployed list.
+      await helper.load(NODES, [poolNode([deviceEntry(dev, 'p')])], poolCreds);
     });
     after(async () => {
       await helper.unload();

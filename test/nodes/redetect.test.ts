@@ -20,7 +20,7 @@ describe('tplink-state: a device that changes protocol while polled (issue 13)',
     clearRouteCache();
   });
 
-  it('KLAP → TPAP → KLAP, polled every second: answers within 2 polls of each switch, one protocol-changed each way', async () => {
+  it('KLAP → TPAP → KLAP, polled every second: follows the upgrade within 2 polls; the way back after Test → Accept the change', async () => {
     // Its own address with discovery on, as on a home network: the pool finds it by unicast discovery.
     dev = await startSimulatedDevice('p110', { host: `${randomBase()}.1`, credentials: CREDS, discovery: true });
     await helper.load(
@@ -41,20 +41,34 @@ describe('tplink-state: a device that changes protocol while polled (issue 13)',
     await until(() => states(0).length >= 2, 15000, 'the first two readings');
     assert.equal(states(0).at(-1)!.payload.protocol, 'klap');
 
-    for (const [from, to] of [
-      ['klap', 'tpap'],
-      ['tpap', 'klap'],
-    ] as const) {
-      const before = out.length;
-      const failedBefore = caught.length;
-      await dev.switchTransport(to);
-      await until(() => states(before).some((m) => m.payload.protocol === to), 15000, `a reading over ${to}`);
-      // Within 2 polls: at most one poll failed (to Catch) before the first reading over `to`.
-      const failed = caught.slice(failedBefore).map((m) => String(m.error?.code ?? m.error?.message));
-      assert.ok(failed.length <= 1, `polls failed after the switch: ${failed.join(', ')}`);
-      assert.equal(states(before)[0]!.payload.protocol, to, `the first reading after the switch is over ${to}`);
-      assert.deepEqual(changes().at(-1)!.payload, { host: dev.host, from, to });
-    }
-    assert.equal(changes().length, 2, JSON.stringify(changes().map((m) => m.payload)));
+    let before = out.length;
+    let failedBefore = caught.length;
+    await dev.switchTransport('tpap');
+    await until(() => states(before).some((m) => m.payload.protocol === 'tpap'), 15000, 'a reading over tpap');
+    // Within 2 polls: at most one poll failed (to Catch) before the first reading over TPAP.
+    const failed = caught.slice(failedBefore).map((m) => String(m.error?.code ?? m.error?.message));
+    assert.ok(failed.length <= 1, `polls failed after the switch: ${failed.join(', ')}`);
+    assert.equal(states(before)[0]!.payload.protocol, 'tpap', 'the first reading after the switch is over tpap');
+    assert.deepEqual(changes().at(-1)!.payload, { host: dev.host, from: 'klap', to: 'tpap' });
+
+    // Back to KLAP: weaker than what the device proved, so not followed (an impostor could say the same).
+    before = out.length;
+    failedBefore = caught.length;
+    await dev.switchTransport('klap');
+    await until(() => caught.length >= failedBefore + 1 && changes().length >= 2, 15000, 'a refused poll');
+    assert.ok(
+      caught.slice(failedBefore).every((m) => m.error?.code === 'ENOTTRUSTED'),
+      JSON.stringify(caught.slice(failedBefore).map((m) => m.error)),
+    );
+    const refused = changes().at(-1)!.payload;
+    assert.equal(refused.to, 'klap');
+    assert.equal(refused.error.code, 'ENOTTRUSTED');
+    assert.equal(refused.error.fix, 'protocol-changed');
+    assert.equal(states(before).length, 0, 'no reading over klap before the user accepts');
+    // The user presses Test beside the device and accepts the change: readings resume over KLAP.
+    const t = await helper.request().post('/tplink-pool/test').send({ id: 'pool', host: dev.host, transport: 'auto', acceptChange: true }).expect(200);
+    assert.equal(t.body.ok, true, JSON.stringify(t.body));
+    await until(() => states(before).some((m) => m.payload.protocol === 'klap'), 15000, 'a reading over klap');
+    assert.equal(changes().length, 3, JSON.stringify(changes().map((m) => m.payload)));
   });
 });

@@ -106,7 +106,7 @@ describe('security (issue 14)', function () {
         .expect(200);
     let r = await post({ host: unlisted.host, port: unlisted.port, transport: 'aes' });
     assert.equal(r.body.code, 'ENOTTRUSTED', JSON.stringify(r.body));
-    assert.match(r.body.error, /deployed list/);
+    assert.match(r.body.error, /deployed (device )?list/);
     r = await post({ host: unlisted.host, port: unlisted.port, transport: 'auto', username: CREDS.username, password: '__PWRD__' });
     assert.equal(r.body.code, 'ENOTTRUSTED');
     r = await post({ host: unlisted.host, port: unlisted.port, transport: 'aes-v1' });

@@ -60,13 +60,14 @@ describe('kasa-tapo CLI against kasa-tapo simulate', function () {
   });
 
   it('--host … info --json reads a Kasa XOR plug and a Tapo AES plug', async () => {
-    for (const [line, transport] of [
-      [/(\S+):9999\s+HS100\(US\)/, 'xor'],
-      [/(\S+):80\s+P100/, 'aes'],
+    // The simulated P100 predates login v2: login v1 is the user's choice (aes-v1), never an answer's.
+    for (const [line, transport, extra] of [
+      [/(\S+):9999\s+HS100\(US\)/, 'xor', []],
+      [/(\S+):80\s+P100/, 'aes', ['--transport', 'aes-v1']],
     ] as const) {
       const host = line.exec(listing)?.[1];
       assert.ok(host, `device in listing: ${listing}`);
-      const r = await run(['--host', host, 'info', '--json']);
+      const r = await run(['--host', host, ...extra, 'info', '--json']);
       assert.equal(r.code, 0, r.stderr);
       const s = JSON.parse(r.stdout) as { protocol: string; host: string; on?: boolean };
       assert.equal(s.protocol, transport);

@@ -37,6 +37,8 @@ describe('every profile over its transport (simulated home)', function () {
     describe(`${id} (${profile.model}, ${profile.family}, ${profile.transport})`, () => {
       const dev = () => home.device(id)!;
       const answer = () => found.find((f) => f.host === dev().host);
+      // Firmware older than login v2 needs login v1, which only the user chooses (never an answer's lv).
+      const userLv = (): { loginVersion?: 1 } => (profile.loginVersion === 1 ? { loginVersion: 1 } : {});
 
       if (profile.unsupported || profile.transport === 'https') {
         it('is found but reported unsupported, with a reason', () => {
@@ -57,7 +59,7 @@ describe('every profile over its transport (simulated home)', function () {
       });
 
       it('connects, reads, switches off and on', async () => {
-        const d = await connect({ host: dev().host, port: dev().port, discovery: answer()!, credentials, timeoutMs: 3000 });
+        const d = await connect({ host: dev().host, port: dev().port, discovery: answer()!, credentials, timeoutMs: 3000, ...userLv() });
         try {
           const s = await d.getState();
           assert.equal(s.family, profile.family);
@@ -76,7 +78,7 @@ describe('every profile over its transport (simulated home)', function () {
       const dims = ['dimmer', 'bulb', 'lightstrip'].includes(profile.family);
       if (dims) {
         it('sets brightness', async () => {
-          const d = await connect({ host: dev().host, port: dev().port, discovery: answer()!, credentials });
+          const d = await connect({ host: dev().host, port: dev().port, discovery: answer()!, credentials, ...userLv() });
           try {
             assert.equal((await d.setState({ on: true, brightness: 37 })).brightness, 37);
           } finally {
@@ -86,7 +88,7 @@ describe('every profile over its transport (simulated home)', function () {
       }
       if (light && light.range[1] > 0) {
         it('sets colour and colour temperature', async () => {
-          const d = await connect({ host: dev().host, port: dev().port, discovery: answer()!, credentials });
+          const d = await connect({ host: dev().host, port: dev().port, discovery: answer()!, credentials, ...userLv() });
           try {
             const c = await d.setState({ hue: 120, saturation: 80 });
             assert.equal(c.hue, 120);
@@ -104,7 +106,7 @@ describe('every profile over its transport (simulated home)', function () {
       const meters = !!(profile.iot?.emeter || profile.smart?.energy || profile.smart?.children?.some((c) => c.baseW));
       if (meters) {
         it('reads energy now and this month by day', async () => {
-          const d = await connect({ host: dev().host, port: dev().port, discovery: answer()!, credentials });
+          const d = await connect({ host: dev().host, port: dev().port, discovery: answer()!, credentials, ...userLv() });
           try {
             const child = profile.family === 'strip' ? 0 : undefined;
             const e = await d.getEnergy(child);
@@ -124,7 +126,7 @@ describe('every profile over its transport (simulated home)', function () {
       const outlets = profile.iot?.outlets ?? profile.smart?.children?.filter((c) => c.kind === 'outlet');
       if (profile.family === 'strip' && outlets) {
         it('reads and switches one outlet', async () => {
-          const d = await connect({ host: dev().host, port: dev().port, discovery: answer()!, credentials });
+          const d = await connect({ host: dev().host, port: dev().port, discovery: answer()!, credentials, ...userLv() });
           try {
             const s = await d.getState();
             assert.equal(s.children?.length, outlets.length);
@@ -140,7 +142,7 @@ describe('every profile over its transport (simulated home)', function () {
 
       if (profile.family === 'hub') {
         it('reads its child sensors', async () => {
-          const d = await connect({ host: dev().host, port: dev().port, discovery: answer()!, credentials });
+          const d = await connect({ host: dev().host, port: dev().port, discovery: answer()!, credentials, ...userLv() });
           try {
             const s = await d.getState();
             const kids = s.children ?? [];

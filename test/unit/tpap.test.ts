@@ -3,9 +3,7 @@
 // transform, each cipher, session expiry, the pool's single handshake, and wrong passwords.
 import { strict as assert } from 'node:assert';
 import { execFile } from 'node:child_process';
-import * as http from 'node:http';
 import * as path from 'node:path';
-import type { AddressInfo } from 'node:net';
 import { connect, clearRouteCache } from '../../src/connect';
 import { KasaTapoError } from '../../src/errors';
 import { Pool } from '../../src/pool';
@@ -14,6 +12,7 @@ import { TpapTransport } from '../../src/transports/tpap';
 import { tpapDeriveSecrets, tpapDeviceShare } from '../../src/crypto/tpap';
 import type { Credentials } from '../../src/types';
 import { randomBase } from '../helpers/net';
+import { fakeTpapDevice } from '../helpers/fake-tpap';
 
 const credentials: Credentials = { username: 'tpap@example.com', password: 'Tpap-Pass-1' };
 const wrong: Credentials = { username: 'tpap@example.com', password: 'not-the-password' };
@@ -291,37 +290,6 @@ describe('TPAP against the simulator', function () {
     }));
 });
 
-/** A hand-made TPAP device: answers each login step from `steps`, records what it got. */
-async function fakeDevice(
-  steps: Record<string, (params: Record<string, unknown>) => unknown>,
-): Promise<{ port: number; calls: string[]; close(): Promise<void> }> {
-  const calls: string[] = [];
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      let answer: unknown = { error_code: -1 };
-      try {
-        const body = JSON.parse(Buffer.concat(chunks).toString()) as { params: Record<string, unknown> };
-        const step = String(body.params.sub_method);
-        calls.push(step);
-        answer = steps[step] ? steps[step](body.params) : { error_code: -1008 };
-      } catch {
-        calls.push(req.url ?? '?');
-      }
-      const text = JSON.stringify(answer);
-      res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(text)) });
-      res.end(text);
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  return {
-    port: (server.address() as AddressInfo).port,
-    calls,
-    close: () => new Promise<void>((r) => server.close(() => r())),
-  };
-}
-
 describe('TPAP against misbehaving devices', () => {
   const discoverOk = () => ({ error_code: 0, result: { mac: '00-11-22-33-44-55', tpap: { tls: 0, dac: 0, noc: 0, pake: [2], port: 80 } } });
   const salt = Buffer.alloc(16, 7);
@@ -346,7 +314,7 @@ describe('TPAP against misbehaving devices', () => {
     });
 
   async function login(steps: Record<string, (p: Record<string, unknown>) => unknown>): Promise<{ error: unknown; calls: string[] }> {
-    const dev = await fakeDevice(steps);
+    const dev = await fakeTpapDevice(steps);
     const t = new TpapTransport({ host: '127.0.0.1', port: dev.port, credentials, timeoutMs: 2000 });
     try {
       const error = await t.send('{"method":"get_device_info"}').then(

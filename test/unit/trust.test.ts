@@ -95,7 +95,7 @@ describe('trust: text clipping and host checks', () => {
     t.addDiscovered({ host: '127.0.0.20', port: 80, family: 'plug', protocol: 'smart', transport: 'klap', supported: true, raw: {} });
     assert.equal(t.lookup('127.0.0.20'), undefined, 'KLAP needs no trust');
     t.addDiscovered({ host: '127.0.0.21', port: 80, family: 'plug', protocol: 'smart', transport: 'aes', loginVersion: 1, supported: true, raw: {} });
-    assert.equal(t.lookup('127.0.0.21', 80)?.loginVersion, 1);
+    assert.equal(t.lookup('127.0.0.21', 80)?.loginVersion, undefined, 'an answer never chooses login v1');
   });
 });
 
@@ -192,17 +192,23 @@ describe('trust: where an AES login goes', function () {
     }
   });
 
-  it('pool.discover(): a device announcing AES without lv (older than login v2) is trusted and logged in with v1', async () => {
+  it("pool.discover(): AES trust only with trustAes; an answer without lv still gets login v2 (v1 is the user's choice)", async () => {
     const sim = await startSimulatedDevice('p100', { host: `${base}.4`, credentials: CREDS, discovery: true });
     const pool = new Pool({ credentials: CREDS, timeoutMs: 2000 });
     try {
       await rejects(pool.device(sim.host).getState(), 'ENOTTRUSTED');
-      const found = await pool.discover({ broadcast: '127.255.255.255', timeoutMs: 800 });
+      let found = await pool.discover({ broadcast: '127.255.255.255', timeoutMs: 800 });
+      await rejects(pool.device(sim.host).getState(), 'ENOTTRUSTED');
+      found = await pool.discover({ broadcast: '127.255.255.255', timeoutMs: 800, trustAes: true });
       const r = found.find((x) => x.host === sim.host);
-      assert.equal(r?.transport, 'aes');
-      assert.equal(r?.loginVersion, undefined);
-      assert.equal(discoveredLoginVersion(r), 1);
-      const s = await pool.device(sim.host).getState();
+      assert.ok(r);
+      assert.equal(r.transport, 'aes');
+      assert.equal(r.loginVersion, undefined);
+      assert.equal(discoveredLoginVersion(r), 1, 'announced (shown in Scan), not used');
+      // This simulated P100 needs login v1: v2 is refused, and the pool never falls back to v1.
+      await rejects(pool.device(sim.host).getState(), 'EAUTH');
+      pool.addDevice({ alias: 'old', host: sim.host, port: r.port, transport: 'aes', loginVersion: 1 });
+      const s = await pool.device('old').getState();
       assert.equal(s.protocol, 'aes');
     } finally {
       await pool.close();

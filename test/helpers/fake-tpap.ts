@@ -1,0 +1,42 @@
+/**
+ * A hand-made TPAP device on loopback (port 0): answers each login step (`discover`,
+ * `pake_register`, `pake_share`) from `steps`, and records the steps it was asked for. A step
+ * without an answer gets `-1008`. For hostile and misbehaving devices in tests.
+ */
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface FakeTpap {
+  port: number;
+  /** The login steps received, in order. */
+  calls: string[];
+  close(): Promise<void>;
+}
+
+export async function fakeTpapDevice(steps: Record<string, (params: Record<string, unknown>) => unknown>, host = '127.0.0.1'): Promise<FakeTpap> {
+  const calls: string[] = [];
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      let answer: unknown = { error_code: -1 };
+      try {
+        const body = JSON.parse(Buffer.concat(chunks).toString()) as { params: Record<string, unknown> };
+        const step = String(body.params.sub_method);
+        calls.push(step);
+        answer = steps[step] ? steps[step](body.params) : { error_code: -1008 };
+      } catch {
+        calls.push(req.url ?? '?');
+      }
+      const text = JSON.stringify(answer);
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(text)) });
+      res.end(text);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, host, () => r()));
+  return {
+    port: (server.address() as AddressInfo).port,
+    calls,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
