@@ -4,7 +4,7 @@
  */
 import * as fs from 'node:fs';
 import { cloudLogin, DEFAULT_CLOUD_URL } from './cloud';
-import { decodeCapture, formatDecoded } from './decode';
+import { decodeCaptureFile, writeDecoded } from './decode';
 import { KasaTapoError } from './errors';
 import { TDDP_READ_SUBTYPES, tddp } from './tddp';
 import type { Credentials, DeviceApi } from './types';
@@ -204,8 +204,9 @@ function runDecode(a: ToolkitArgs, ctx: ToolkitContext): void {
   }
   if (size > MAX_CAPTURE) throw new KasaTapoError('ETOOBIG', `${file} is larger than ${MAX_CAPTURE >> 20} MB; cut it with editcap first`);
   const creds = account(a, ctx);
-  const result = decodeCapture(fs.readFileSync(file), creds ? { credentials: creds } : {});
-  for (const line of formatDecoded(result, { json: a.json })) write(line);
+  // Read a window at a time and within decode's memory budget (ETOOBIG early); printed line by line.
+  const result = decodeCaptureFile(file, creds ? { credentials: creds } : {});
+  writeDecoded(result, write, { json: a.json });
 }
 
 /** Run one toolkit command. Throws KasaTapoError (printed by cli.ts as one line). */
