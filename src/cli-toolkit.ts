@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import { cloudLogin, DEFAULT_CLOUD_URL } from './cloud';
 import { decodeCaptureFile, writeDecoded } from './decode';
-import { KasaTapoError } from './errors';
+import { KasaTapoError, clip } from './errors';
 import { TDDP_READ_SUBTYPES, tddp } from './tddp';
 import type { Credentials, DeviceApi } from './types';
 import { wifiJoin, wifiScan } from './device/wifi';
@@ -52,7 +52,36 @@ export interface ToolkitContext {
   presets: Record<string, { iot: unknown }>;
 }
 
-const write = (s: string): void => void process.stdout.write(s + '\n');
+// Text for the terminal. Output quotes strings that devices, the cloud or a capture control
+// (aliases, SSIDs, models, decoded traffic, error messages); a control character there could
+// retitle the window (ESC ]0;…BEL), clear the screen (ESC [2J) or hide what follows, so every
+// line is printed with such characters made visible. cli.ts uses these too.
+
+/**
+ * A line of human-readable output with control characters (C0, C1, DEL, line and paragraph
+ * separators, bidi overrides) escaped as `\n`, `\r`, `\t` or `\uXXXX` (clip() in errors.ts, not
+ * cut). Never throws.
+ */
+export function terminalText(line: string): string {
+  return clip(line, Number.MAX_SAFE_INTEGER);
+}
+
+// JSON.stringify escapes C0 but leaves these raw; inside a JSON string `\uXXXX` is the same value.
+const JSON_RAW = /[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * JSON text (from JSON.stringify) with the characters JSON.stringify leaves raw (DEL, C1, line and
+ * paragraph separators, bidi overrides) written as `\uXXXX`: the same JSON value, safe to print.
+ * Never throws.
+ */
+export function terminalJson(json: string): string {
+  return json.replace(JSON_RAW, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** One line of text; strings from devices, the cloud or a capture in it are printed with control characters escaped. */
+const write = (s: string): void => void process.stdout.write(terminalText(s) + '\n');
+/** JSON text (from JSON.stringify), with what JSON leaves raw (DEL, C1) escaped too. */
+const writeJson = (s: string): void => void process.stdout.write(terminalJson(s) + '\n');
 
 function hexByte(v: string | undefined, name: string, dflt: number): number {
   if (v === undefined) return dflt;
@@ -94,7 +123,7 @@ async function runTddp(a: ToolkitArgs): Promise<void> {
   });
   const hex = (n: number): string => n.toString(16).padStart(2, '0');
   if (a.json)
-    return write(
+    return writeJson(
       JSON.stringify(
         { type: r.type, subtype: r.subtype, packetId: r.packetId, ...(r.text !== undefined ? { text: r.text } : {}), hex: r.data.toString('hex') },
         null,
@@ -120,7 +149,7 @@ async function runCloud(a: ToolkitArgs, ctx: ToolkitContext): Promise<void> {
       throw new KasaTapoError('EBADINPUT', 'Use `kasa-tapo cloud devices` or `kasa-tapo cloud --device ID COMMAND`');
     const list = await session.devices();
     if (a.json)
-      return write(
+      return writeJson(
         JSON.stringify(
           list.map(({ raw: _raw, ...d }) => d),
           null,
@@ -149,7 +178,7 @@ async function runCloud(a: ToolkitArgs, ctx: ToolkitContext): Promise<void> {
     if (!preset) throw new KasaTapoError('EBADINPUT', `Unknown command "${cmd}" (a preset name such as info, on, off, or raw JSON)`);
     request = preset.iot;
   }
-  write(JSON.stringify(await session.passthrough(deviceId, request), null, a.json ? 2 : 0));
+  writeJson(String(JSON.stringify(await session.passthrough(deviceId, request), null, a.json ? 2 : 0)));
 }
 
 async function runWifi(a: ToolkitArgs, ctx: ToolkitContext): Promise<void> {
@@ -171,7 +200,7 @@ async function runWifi(a: ToolkitArgs, ctx: ToolkitContext): Promise<void> {
   try {
     if (sub === 'scan') {
       const list = await wifiScan(dev);
-      if (a.json) return write(JSON.stringify(list, null, 2));
+      if (a.json) return writeJson(JSON.stringify(list, null, 2));
       if (!list.length) return write('The device sees no networks.');
       for (const n of list)
         write(
@@ -180,7 +209,7 @@ async function runWifi(a: ToolkitArgs, ctx: ToolkitContext): Promise<void> {
       return;
     }
     const r = await wifiJoin(dev, a.rest[1]!, a.extra['--wifi-password']!, keyType);
-    if (a.json) return write(JSON.stringify(r, null, 2));
+    if (a.json) return writeJson(JSON.stringify(r, null, 2));
     write(
       r.confirmed
         ? `The device accepted the network "${r.ssid}"; it is moving to it now and will get a new address there.`
@@ -206,7 +235,7 @@ function runDecode(a: ToolkitArgs, ctx: ToolkitContext): void {
   const creds = account(a, ctx);
   // Read a window at a time and within decode's memory budget (ETOOBIG early); printed line by line.
   const result = decodeCaptureFile(file, creds ? { credentials: creds } : {});
-  writeDecoded(result, write, { json: a.json });
+  writeDecoded(result, a.json ? writeJson : write, { json: a.json });
 }
 
 /** Run one toolkit command. Throws KasaTapoError (printed by cli.ts as one line). */
