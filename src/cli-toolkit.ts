@@ -3,7 +3,7 @@
  * cli.ts parses the shared options and hands the extra ones over in `extra`.
  */
 import * as fs from 'node:fs';
-import { cloudLogin, DEFAULT_CLOUD_URL } from './cloud';
+import { cloudLogin, DEFAULT_CLOUD_URL, isLoopbackHostname } from './cloud';
 import { decodeCaptureFile, writeDecoded } from './decode';
 import { KasaTapoError, clip } from './errors';
 import { TDDP_READ_SUBTYPES, tddp } from './tddp';
@@ -17,6 +17,7 @@ export const TOOLKIT_OPTIONS: Readonly<Record<string, boolean>> = {
   '--reply-port': true,
   '--force': false,
   '--cloud-url': true,
+  '--insecure': false,
   '--device': true,
   '--wifi-password': true,
   '--keytype': true,
@@ -27,8 +28,8 @@ export const TOOLKIT_OPTIONS: Readonly<Record<string, boolean>> = {
 export const TOOLKIT_COMMANDS: ReadonlySet<string> = new Set(['tddp', 'cloud', 'wifi', 'decode']);
 
 export const TOOLKIT_USAGE = `  kasa-tapo tddp --host HOST [--subtype 0A] [--type 03] [--username U --password P] [--port 1040] [--reply-port 61000]
-  kasa-tapo cloud devices [--cloud-url URL]
-  kasa-tapo cloud --device ID COMMAND|raw JSON [--cloud-url URL]
+  kasa-tapo cloud devices [--cloud-url URL [--insecure]]
+  kasa-tapo cloud --device ID COMMAND|raw JSON [--cloud-url URL [--insecure]]
   kasa-tapo --host HOST wifi scan
   kasa-tapo --host HOST wifi join SSID --wifi-password P [--keytype 0-3]
   kasa-tapo decode capture.pcap [--username U --password P] [--json]`;
@@ -142,7 +143,22 @@ async function runCloud(a: ToolkitArgs, ctx: ToolkitContext): Promise<void> {
   if (!creds || !creds.username || !creds.password)
     throw new KasaTapoError('EBADINPUT', 'The cloud needs the TP-Link account: KASA_TAPO_USERNAME / KASA_TAPO_PASSWORD or the config file');
   const baseUrl = a.extra['--cloud-url'] ?? (process.env['KASA_TAPO_CLOUD_URL'] || DEFAULT_CLOUD_URL);
-  const session = await cloudLogin({ username: creds.username, password: creds.password, baseUrl, timeoutMs: a.timeoutMs });
+  // Plain HTTP off loopback is refused by cloudLogin (EBADINPUT) unless --insecure, which says so here.
+  const insecure = '--insecure' in a.extra;
+  if (insecure) {
+    let u: URL | undefined;
+    try {
+      u = new URL(baseUrl);
+    } catch {
+      /* cloudLogin says why */
+    }
+    if (u?.protocol === 'http:' && !isLoopbackHostname(u.hostname))
+      process.stderr.write(
+        terminalText(`kasa-tapo: warning: --insecure: the TP-Link account's password goes to ${u.host} over plain HTTP, readable on the way`) + '\n',
+      );
+  }
+  // --timeout is a deadline for each cloud request as a whole.
+  const session = await cloudLogin({ username: creds.username, password: creds.password, baseUrl, timeoutMs: a.timeoutMs, insecure });
   const deviceId = a.extra['--device'];
   if (deviceId === undefined) {
     if (a.rest[0] !== undefined && a.rest[0] !== 'devices')
