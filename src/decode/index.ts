@@ -269,8 +269,7 @@ function decodeFrom(read: ByteReader, size: number, opts: DecodeOptions): Decode
 
   // TCP: each connection let go once decoded (HTTP ones are kept by their exchanges).
   const exchanges: Exchange[] = [];
-  const conns = tcp.finish().reverse();
-  for (let conn = conns.pop(); conn; conn = conns.pop()) {
+  for (const conn of tcp.connections()) {
     const c2s = conn.c2s.data;
     const report = (kind: SessionReport['kind'], decrypted: boolean, n: number, reason?: string): void =>
       void sessions.push({ kind, client: conn.client, server: conn.server, decrypted, messages: n, ...(reason ? { reason } : {}) });
@@ -288,8 +287,10 @@ function decodeFrom(read: ByteReader, size: number, opts: DecodeOptions): Decode
       const reqs = splitHttp(c2s, 'request');
       const resps = splitHttp(conn.s2c.data, 'response');
       reqs.forEach((req, i) => exchanges.push({ conn, req, resp: resps[i], time: conn.c2s.timeAt(req.offset) }));
+      continue;
     } else if (isTls(c2s)) report('tls', false, 0, REASONS.tls);
     else if (c2s.length || conn.s2c.data.length) report('unknown', false, 0, 'not XOR, HTTP or TLS');
+    kept -= c2s.length + conn.s2c.data.length; // its bytes are let go with it; its text is counted
   }
 
   // HTTP exchanges in time order: KLAP sessions span connections (keyed by the session cookie).

@@ -144,13 +144,18 @@ export class TcpReassembler {
     return cost + SEG_COST + data.length;
   }
 
-  /** The connections, both directions reassembled (each connection's segments are let go as it is). Never throws. */
-  finish(): TcpConnection[] {
+  /**
+   * The connections, both directions reassembled, one at a time as they are asked for: each
+   * connection's segments are let go as it is assembled, and the reassembler forgets it, so a
+   * caller that drops a connection once decoded never holds all of them twice. Never throws.
+   */
+  *connections(): Generator<TcpConnection, void, undefined> {
     const all = this.all;
     this.all = [];
     this.open.clear();
-    const out: TcpConnection[] = [];
-    for (const c of all) {
+    for (let i = 0; i < all.length; i++) {
+      const c = all[i]!;
+      all[i] = EMPTY;
       if (!c.a.segs.length && !c.b.segs.length) continue;
       let client: 'a' | 'b';
       if (c.opener) client = c.opener;
@@ -158,20 +163,25 @@ export class TcpReassembler {
       else if (WELL_KNOWN.has(c.aPort) && !WELL_KNOWN.has(c.bPort)) client = 'b';
       else client = c.firstSpeaker ?? 'a';
       const server = client === 'a' ? 'b' : 'a';
-      out.push({
+      yield {
         client: c[client].ep,
         server: c[server].ep,
         serverPort: server === 'a' ? c.aPort : c.bPort,
         start: c.start,
         c2s: assemble(c[client]),
         s2c: assemble(c[server]),
-      });
-      c.a.segs = [];
-      c.b.segs = [];
+      };
     }
-    return out;
+  }
+
+  /** All connections at once (see connections()). Never throws. */
+  finish(): TcpConnection[] {
+    return [...this.connections()];
   }
 }
+
+/** Stands in for a connection already handed out. */
+const EMPTY: Conn = { a: { ep: '', segs: [] }, b: { ep: '', segs: [] }, aPort: 0, bPort: 0, start: 0 };
 
 /** Group TCP packets into connections and reassemble both directions. Never throws. */
 export function reassembleTcp(packets: readonly IpPacket[]): TcpConnection[] {

@@ -182,6 +182,14 @@ describe('decode: hostile captures', function () {
     }
   });
 
+  it('a connection is let go once decoded: its bytes and its text are not both counted', () => {
+    const w = new PcapWriter();
+    const answer = xorFrame(JSON.stringify({ system: { get_sysinfo: { alias: 'x'.repeat(4000), err_code: 0 } } }));
+    for (let i = 0; i < 100; i++) exchange(w, i, 9999, xorFrame('{"system":{"get_sysinfo":{}}}'), answer);
+    // About 0.4 MB of payload and 0.4 MB of text: at most ~0.7 MB held at once, ~1.1 MB in all.
+    assert.equal(decodeCapture(w.toBuffer(), { maxBytes: 800_000 }).messages.length, 200);
+  });
+
   it('many tiny connections count in the budget too, not only their bytes', () => {
     const w = new PcapWriter();
     for (let i = 0; i < 200; i++) exchange(w, i, 9999, xorFrame('{}'));
