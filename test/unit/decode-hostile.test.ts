@@ -177,6 +177,11 @@ describe('decode: hostile captures', function () {
         });
       }
       assert.equal(decodeCaptureFile(file).messages.length, 400);
+      for (const maxBytes of [0, -1, NaN, '9' as unknown as number])
+        assert.throws(
+          () => decodeCapture(cap, { maxBytes }),
+          (e: unknown) => isKasaTapoError(e) && e.code === 'EBADINPUT',
+        );
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
