@@ -3,9 +3,9 @@
  * cli.ts parses the shared options and hands the extra ones over in `extra`.
  */
 import * as fs from 'node:fs';
-import { cloudLogin, DEFAULT_CLOUD_URL } from './cloud';
-import { decodeCapture, formatDecoded } from './decode';
-import { KasaTapoError } from './errors';
+import { cloudLogin, DEFAULT_CLOUD_URL, isLoopbackHostname } from './cloud';
+import { decodeCaptureFile, writeDecoded } from './decode';
+import { KasaTapoError, clip } from './errors';
 import { TDDP_READ_SUBTYPES, tddp } from './tddp';
 import type { Credentials, DeviceApi } from './types';
 import { wifiJoin, wifiScan } from './device/wifi';
@@ -17,6 +17,7 @@ export const TOOLKIT_OPTIONS: Readonly<Record<string, boolean>> = {
   '--reply-port': true,
   '--force': false,
   '--cloud-url': true,
+  '--insecure': false,
   '--device': true,
   '--wifi-password': true,
   '--keytype': true,
@@ -27,8 +28,8 @@ export const TOOLKIT_OPTIONS: Readonly<Record<string, boolean>> = {
 export const TOOLKIT_COMMANDS: ReadonlySet<string> = new Set(['tddp', 'cloud', 'wifi', 'decode']);
 
 export const TOOLKIT_USAGE = `  kasa-tapo tddp --host HOST [--subtype 0A] [--type 03] [--username U --password P] [--port 1040] [--reply-port 61000]
-  kasa-tapo cloud devices [--cloud-url URL]
-  kasa-tapo cloud --device ID COMMAND|raw JSON [--cloud-url URL]
+  kasa-tapo cloud devices [--cloud-url URL [--insecure]]
+  kasa-tapo cloud --device ID COMMAND|raw JSON [--cloud-url URL [--insecure]]
   kasa-tapo --host HOST wifi scan
   kasa-tapo --host HOST wifi join SSID --wifi-password P [--keytype 0-3]
   kasa-tapo decode capture.pcap [--username U --password P] [--json]`;
@@ -52,7 +53,36 @@ export interface ToolkitContext {
   presets: Record<string, { iot: unknown }>;
 }
 
-const write = (s: string): void => void process.stdout.write(s + '\n');
+// Text for the terminal. Output quotes strings that devices, the cloud or a capture control
+// (aliases, SSIDs, models, decoded traffic, error messages); a control character there could
+// retitle the window (ESC ]0;…BEL), clear the screen (ESC [2J) or hide what follows, so every
+// line is printed with such characters made visible. cli.ts uses these too.
+
+/**
+ * A line of human-readable output with control characters (C0, C1, DEL, line and paragraph
+ * separators, bidi overrides) escaped as `\n`, `\r`, `\t` or `\uXXXX` (clip() in errors.ts, not
+ * cut). Never throws.
+ */
+export function terminalText(line: string): string {
+  return clip(line, Number.MAX_SAFE_INTEGER);
+}
+
+// JSON.stringify escapes C0 but leaves these raw; inside a JSON string `\uXXXX` is the same value.
+const JSON_RAW = /[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * JSON text (from JSON.stringify) with the characters JSON.stringify leaves raw (DEL, C1, line and
+ * paragraph separators, bidi overrides) written as `\uXXXX`: the same JSON value, safe to print.
+ * Never throws.
+ */
+export function terminalJson(json: string): string {
+  return json.replace(JSON_RAW, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** One line of text; strings from devices, the cloud or a capture in it are printed with control characters escaped. */
+const write = (s: string): void => void process.stdout.write(terminalText(s) + '\n');
+/** JSON text (from JSON.stringify), with what JSON leaves raw (DEL, C1) escaped too. */
+const writeJson = (s: string): void => void process.stdout.write(terminalJson(s) + '\n');
 
 function hexByte(v: string | undefined, name: string, dflt: number): number {
   if (v === undefined) return dflt;
@@ -94,7 +124,7 @@ async function runTddp(a: ToolkitArgs): Promise<void> {
   });
   const hex = (n: number): string => n.toString(16).padStart(2, '0');
   if (a.json)
-    return write(
+    return writeJson(
       JSON.stringify(
         { type: r.type, subtype: r.subtype, packetId: r.packetId, ...(r.text !== undefined ? { text: r.text } : {}), hex: r.data.toString('hex') },
         null,
@@ -113,14 +143,29 @@ async function runCloud(a: ToolkitArgs, ctx: ToolkitContext): Promise<void> {
   if (!creds || !creds.username || !creds.password)
     throw new KasaTapoError('EBADINPUT', 'The cloud needs the TP-Link account: KASA_TAPO_USERNAME / KASA_TAPO_PASSWORD or the config file');
   const baseUrl = a.extra['--cloud-url'] ?? (process.env['KASA_TAPO_CLOUD_URL'] || DEFAULT_CLOUD_URL);
-  const session = await cloudLogin({ username: creds.username, password: creds.password, baseUrl, timeoutMs: a.timeoutMs });
+  // Plain HTTP off loopback is refused by cloudLogin (EBADINPUT) unless --insecure, which says so here.
+  const insecure = '--insecure' in a.extra;
+  if (insecure) {
+    let u: URL | undefined;
+    try {
+      u = new URL(baseUrl);
+    } catch {
+      /* cloudLogin says why */
+    }
+    if (u?.protocol === 'http:' && !isLoopbackHostname(u.hostname))
+      process.stderr.write(
+        terminalText(`kasa-tapo: warning: --insecure: the TP-Link account's password goes to ${u.host} over plain HTTP, readable on the way`) + '\n',
+      );
+  }
+  // --timeout is a deadline for each cloud request as a whole.
+  const session = await cloudLogin({ username: creds.username, password: creds.password, baseUrl, timeoutMs: a.timeoutMs, insecure });
   const deviceId = a.extra['--device'];
   if (deviceId === undefined) {
     if (a.rest[0] !== undefined && a.rest[0] !== 'devices')
       throw new KasaTapoError('EBADINPUT', 'Use `kasa-tapo cloud devices` or `kasa-tapo cloud --device ID COMMAND`');
     const list = await session.devices();
     if (a.json)
-      return write(
+      return writeJson(
         JSON.stringify(
           list.map(({ raw: _raw, ...d }) => d),
           null,
@@ -149,7 +194,7 @@ async function runCloud(a: ToolkitArgs, ctx: ToolkitContext): Promise<void> {
     if (!preset) throw new KasaTapoError('EBADINPUT', `Unknown command "${cmd}" (a preset name such as info, on, off, or raw JSON)`);
     request = preset.iot;
   }
-  write(JSON.stringify(await session.passthrough(deviceId, request), null, a.json ? 2 : 0));
+  writeJson(String(JSON.stringify(await session.passthrough(deviceId, request), null, a.json ? 2 : 0)));
 }
 
 async function runWifi(a: ToolkitArgs, ctx: ToolkitContext): Promise<void> {
@@ -171,7 +216,7 @@ async function runWifi(a: ToolkitArgs, ctx: ToolkitContext): Promise<void> {
   try {
     if (sub === 'scan') {
       const list = await wifiScan(dev);
-      if (a.json) return write(JSON.stringify(list, null, 2));
+      if (a.json) return writeJson(JSON.stringify(list, null, 2));
       if (!list.length) return write('The device sees no networks.');
       for (const n of list)
         write(
@@ -180,7 +225,7 @@ async function runWifi(a: ToolkitArgs, ctx: ToolkitContext): Promise<void> {
       return;
     }
     const r = await wifiJoin(dev, a.rest[1]!, a.extra['--wifi-password']!, keyType);
-    if (a.json) return write(JSON.stringify(r, null, 2));
+    if (a.json) return writeJson(JSON.stringify(r, null, 2));
     write(
       r.confirmed
         ? `The device accepted the network "${r.ssid}"; it is moving to it now and will get a new address there.`
@@ -204,8 +249,9 @@ function runDecode(a: ToolkitArgs, ctx: ToolkitContext): void {
   }
   if (size > MAX_CAPTURE) throw new KasaTapoError('ETOOBIG', `${file} is larger than ${MAX_CAPTURE >> 20} MB; cut it with editcap first`);
   const creds = account(a, ctx);
-  const result = decodeCapture(fs.readFileSync(file), creds ? { credentials: creds } : {});
-  for (const line of formatDecoded(result, { json: a.json })) write(line);
+  // Read a window at a time and within decode's memory budget (ETOOBIG early); printed line by line.
+  const result = decodeCaptureFile(file, creds ? { credentials: creds } : {});
+  writeDecoded(result, a.json ? writeJson : write, { json: a.json });
 }
 
 /** Run one toolkit command. Throws KasaTapoError (printed by cli.ts as one line). */

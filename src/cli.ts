@@ -10,7 +10,7 @@ import { discover } from './discovery';
 import { connect } from './connect';
 import { findChild } from './device/children';
 import { KasaTapoError, isKasaTapoError } from './errors';
-import { TOOLKIT_COMMANDS, TOOLKIT_OPTIONS, TOOLKIT_USAGE, runToolkit } from './cli-toolkit';
+import { TOOLKIT_COMMANDS, TOOLKIT_OPTIONS, TOOLKIT_USAGE, runToolkit, terminalJson, terminalText } from './cli-toolkit';
 import type { ChildState, Credentials, DeviceApi, DeviceState, TransportChoice } from './types';
 
 /** softScheck's preset names: IOT commands, and the SMART method that does the same where one exists. */
@@ -167,8 +167,9 @@ function credentialsFrom(cfg: ConfigFile): Credentials | undefined {
   return username !== undefined || password !== undefined ? { username: username ?? '', password: password ?? '' } : undefined;
 }
 
+/** Print a result: JSON (--json, or no text form), else the text; device strings in either cannot reach the terminal raw. */
 function out(a: Args, value: unknown, text?: string): void {
-  process.stdout.write((a.json || text === undefined ? JSON.stringify(value, null, a.json ? 2 : 0) : text) + '\n');
+  process.stdout.write((a.json || text === undefined ? terminalJson(String(JSON.stringify(value, null, a.json ? 2 : 0))) : terminalText(text)) + '\n');
 }
 
 const onText = (on: boolean | undefined): string => (on === undefined ? '-' : on ? 'on' : 'off');
@@ -196,7 +197,9 @@ async function openDevice(a: Args, cfg: ConfigFile): Promise<DeviceApi> {
   const port = a.port ?? (alias ? alias.port : undefined);
   const transport = a.transport !== 'auto' ? a.transport : (alias && alias.transport) || 'auto';
   const creds = credentialsFrom(cfg);
-  const trace = a.verbose ? (dir: 'request' | 'response', text: string) => process.stderr.write(`${dir === 'request' ? '>>' : '<<'} ${text}\n`) : undefined;
+  const trace = a.verbose
+    ? (dir: 'request' | 'response', text: string) => process.stderr.write(`${dir === 'request' ? '>>' : '<<'} ${terminalText(text)}\n`)
+    : undefined;
   return connect({
     host,
     transport,
@@ -308,7 +311,9 @@ async function runDiscover(a: Args): Promise<void> {
   }
   for (const d of found) {
     const what = d.supported ? d.transport : `unsupported: ${d.reason ?? ''}`;
-    process.stdout.write(`${d.host.padEnd(15)} ${String(d.model ?? '?').padEnd(10)} ${String(d.alias ?? '').padEnd(20)} ${d.mac ?? ''} ${what}\n`);
+    process.stdout.write(
+      terminalText(`${d.host.padEnd(15)} ${String(d.model ?? '?').padEnd(10)} ${String(d.alias ?? '').padEnd(20)} ${d.mac ?? ''} ${what}`) + '\n',
+    );
   }
 }
 
@@ -323,7 +328,9 @@ async function runSimulate(a: Args): Promise<void> {
     cloud: true,
   });
   for (const d of home.devices) {
-    process.stdout.write(`${`${d.host}:${d.port}`.padEnd(22)} ${d.profile.model.padEnd(10)} ${d.transport.padEnd(8)} ${d.profile.alias ?? d.profile.id}\n`);
+    process.stdout.write(
+      terminalText(`${`${d.host}:${d.port}`.padEnd(22)} ${d.profile.model.padEnd(10)} ${d.transport.padEnd(8)} ${d.profile.alias ?? d.profile.id}`) + '\n',
+    );
   }
   for (const d of home.devices)
     if (d.tddp) process.stdout.write(`${`${d.tddp.host}:${d.tddp.port}`.padEnd(22)} TDDP (${d.profile.model}, UDP, account admin/admin)\n`);
@@ -362,7 +369,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (e) {
     const msg = isKasaTapoError(e) ? `${e.code}: ${e.message}` : `Error: ${(e as Error)?.message ?? String(e)}`;
-    process.stderr.write(`kasa-tapo: ${msg}\n`);
+    process.stderr.write(`kasa-tapo: ${terminalText(msg)}\n`);
     return 1;
   }
 }

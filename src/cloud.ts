@@ -7,9 +7,12 @@
  * command as a string (`requestData`) through that server to the device and answers the device's
  * own answer as a string (`responseData`). Every answer is `{error_code, msg?, result?}`.
  *
- * Safety: the account is sent only to the base URL the caller chose (default TP-Link's own); the
+ * Safety: the account is sent only to the base URL the caller chose (default TP-Link's own), over
+ * HTTPS unless that URL is on loopback (a local test cloud) or the caller says `insecure`; the
  * token only to that host or to a device's `appServerUrl` over HTTPS (or on the base URL's own
  * host). Neither the password nor the token appears in an error, a log line or `inspect()` output.
+ * `timeoutMs` is a deadline for each request as a whole, not an idle time: a server that trickles
+ * its answer cannot hold a caller longer.
  */
 import { randomUUID } from 'node:crypto';
 import * as http from 'node:http';
@@ -31,8 +34,13 @@ export interface CloudLoginOptions {
   baseUrl?: string;
   /** Default 'Kasa_Android'. */
   appType?: string;
-  /** Per request. Default 10000. */
+  /** Deadline per request (connect to last byte). Default 10000. */
   timeoutMs?: number;
+  /**
+   * Allow a plain-HTTP `baseUrl` on a host that is not loopback: the password then travels in
+   * clear. Default false (EBADINPUT).
+   */
+  insecure?: boolean;
 }
 
 export interface CloudDevice {
@@ -116,10 +124,19 @@ function parseUrl(text: string, what: string): URL {
   return u;
 }
 
+/** Whether a URL's hostname (as `URL` normalises it) is loopback: 127.0.0.0/8, [::1] or localhost. */
+export function isLoopbackHostname(hostname: string): boolean {
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname) || hostname === '[::1]' || hostname.toLowerCase() === 'localhost';
+}
+
 /** Where a request went, without query string (the token travels there). */
 const where = (u: URL): string => `${u.protocol}//${u.host}${u.pathname === '/' ? '' : u.pathname}`;
 
-/** POST a JSON body; resolve with the parsed answer. Throws KasaTapoError (transport, HTTP, EPROTOCOL). */
+/**
+ * POST a JSON body; resolve with the parsed answer. `timeoutMs` bounds the whole request: at the
+ * deadline it is destroyed, however busy the connection. Throws KasaTapoError (transport, HTTP,
+ * ETIMEDOUT, EPROTOCOL).
+ */
 function postJson(url: URL, body: unknown, timeoutMs: number): Promise<Record<string, unknown>> {
   const mod = url.protocol === 'https:' ? https : http;
   const payload = Buffer.from(JSON.stringify(body), 'utf8');
@@ -128,6 +145,7 @@ function postJson(url: URL, body: unknown, timeoutMs: number): Promise<Record<st
     const fail = (e: KasaTapoError): void => {
       if (settled) return;
       settled = true;
+      clearTimeout(deadline);
       req.destroy();
       reject(e);
     };
@@ -136,7 +154,6 @@ function postJson(url: URL, body: unknown, timeoutMs: number): Promise<Record<st
       {
         method: 'POST',
         headers: { 'Content-Type': 'application/json', 'Content-Length': payload.length, 'User-Agent': 'node-red-contrib-kasa-tapo' },
-        timeout: timeoutMs,
       },
       (res) => {
         const chunks: Buffer[] = [];
@@ -155,6 +172,7 @@ function postJson(url: URL, body: unknown, timeoutMs: number): Promise<Record<st
             const v = parseJson(Buffer.concat(chunks), 'cloud answer');
             if (!isObject(v)) throw new Error('not an object');
             settled = true;
+            clearTimeout(deadline);
             resolve(v);
           } catch {
             fail(new KasaTapoError('EPROTOCOL', `${where(url)} did not answer cloud JSON`));
@@ -162,7 +180,8 @@ function postJson(url: URL, body: unknown, timeoutMs: number): Promise<Record<st
         });
       },
     );
-    req.on('timeout', () => fail(new KasaTapoError('ETIMEDOUT', `${where(url)} did not answer in ${timeoutMs} ms`)));
+    // Started once the request exists: fail() and the handlers run only after this line.
+    const deadline = setTimeout(() => fail(new KasaTapoError('ETIMEDOUT', `${where(url)} did not answer in ${timeoutMs} ms`)), timeoutMs);
     req.on('error', (e: NodeJS.ErrnoException) => {
       const code: ErrorCode = e.code === 'ECONNRESET' ? 'ECONNRESET' : e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN' ? 'ENOTFOUND' : 'ECONNREFUSED';
       fail(new KasaTapoError(code, `Could not reach ${where(url)} (${e.code ?? 'error'})`));
@@ -287,7 +306,7 @@ export class CloudSession {
 
 /**
  * Log in to the TP-Link cloud. Resolves with a session. Throws KasaTapoError: EBADINPUT (no
- * username/password, bad base URL), EAUTH (wrong e-mail or password; an account with two-factor
+ * username/password, bad base URL, plain HTTP off loopback without `insecure`), EAUTH (wrong e-mail or password; an account with two-factor
  * verification: `fix` 'two-factor'), ETIMEDOUT, ECONNREFUSED,
  * ENOTFOUND, EPROTOCOL, EDEVICE (other cloud errors). The password is sent to `baseUrl` only.
  */
@@ -297,8 +316,15 @@ export async function cloudLogin(opts: CloudLoginOptions): Promise<CloudSession>
   }
   const baseUrl = opts.baseUrl ?? DEFAULT_CLOUD_URL;
   const base = parseUrl(baseUrl, 'The cloud URL');
+  if (base.protocol === 'http:' && !isLoopbackHostname(base.hostname) && opts.insecure !== true) {
+    throw new KasaTapoError('EBADINPUT', `The cloud URL ${where(base)} is plain HTTP: the account's password would travel in clear`, {
+      hint: 'Use https://, or a loopback address (127.0.0.1, ::1, localhost) for a local test cloud; --insecure (insecure: true) sends it anyway',
+    });
+  }
   const terminalUUID = opts.terminalUUID ?? randomUUID();
   const timeoutMs = opts.timeoutMs ?? 10000;
+  if (typeof timeoutMs !== 'number' || !(timeoutMs > 0) || !Number.isFinite(timeoutMs))
+    throw new KasaTapoError('EBADINPUT', 'The cloud timeoutMs must be a positive number of ms');
   const u = new URL(base.href);
   u.searchParams.set('appName', 'Kasa_Android');
   u.searchParams.set('termID', terminalUUID);

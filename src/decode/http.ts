@@ -8,6 +8,7 @@ export interface HttpMessage {
   method?: string;
   target?: string;
   status?: number;
+  /** By lower-case name; an object without a prototype, so any name (`__proto__` too) is just a header. */
   headers: Record<string, string[]>;
   body: Buffer;
   /** Offset of the message's first byte in its stream. */
@@ -45,7 +46,7 @@ export function splitHttp(buf: Buffer, kind: 'request' | 'response'): HttpMessag
     if (headEnd < 0 || headEnd - pos > MAX_HEAD) break;
     const lines = buf.subarray(pos, headEnd).toString('latin1').split('\r\n');
     const start = lines[0]!.split(' ');
-    const msg: HttpMessage = { headers: {}, body: Buffer.alloc(0), offset: pos };
+    const msg: HttpMessage = { headers: Object.create(null) as Record<string, string[]>, body: Buffer.alloc(0), offset: pos };
     if (kind === 'request') {
       if (start.length < 3 || !/^[A-Z]+$/.test(start[0]!)) break;
       msg.method = start[0]!;

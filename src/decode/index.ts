@@ -6,19 +6,26 @@
  * account's hash (v1 and v2; the server hash in handshake1 says which account and version match).
  * AES (securePassthrough), TPAP and TLS sessions are listed as not decryptable, with the reason.
  * Decoding is content-based (not by port), so captures of devices on other ports work too.
+ *
+ * Memory: the capture is read record by record (a file a window at a time); what is kept — TCP
+ * payload waiting for reassembly and the decoded text — is bounded by a budget (`maxBytes`), over
+ * which decoding stops at once with ETOOBIG instead of reading on. Output is written line by line
+ * (writeDecoded). The account hashes are computed once per decode, not per handshake.
  */
-import { KasaTapoError } from '../errors';
+import * as fs from 'node:fs';
+import { KasaTapoError, clip } from '../errors';
 import { KlapCipher, klapAuthHash, klapServerHash, type KlapVersion } from '../crypto/klap';
 import { xorDecrypt } from '../crypto/xor';
 import { DEFAULT_CREDENTIALS } from '../transports/http';
 import type { Credentials } from '../types';
 import { parseTddpPacket, tddpDecrypt, tddpKey } from '../wire/tddp';
 import { splitHttp, type HttpMessage } from './http';
-import { readPcap } from './pcap';
-import { reassembleTcp, type TcpConnection } from './tcp';
+import { bufferReader, fileReader, scanPcap, type ByteReader } from './pcap';
+import { TcpReassembler, type TcpConnection } from './tcp';
 
-export { readPcap, type IpPacket, type PcapContents, LINKTYPE } from './pcap';
+export { readPcap, scanPcap, type IpPacket, type PcapContents, LINKTYPE } from './pcap';
 export { reassembleTcp, type TcpConnection } from './tcp';
+export { formatDecoded, writeDecoded } from './format';
 
 export type MessageKind = 'xor' | 'xor-udp' | 'tdp' | 'klap' | 'http' | 'tddp';
 
@@ -54,7 +61,18 @@ export interface SessionReport {
 export interface DecodeOptions {
   /** The TP-Link account, for KLAP (and the device account for TDDP). */
   credentials?: Credentials;
+  /**
+   * Most bytes kept while decoding: TCP payload waiting for reassembly and decoded text, plus an
+   * estimate of the objects that hold them (per connection, segment and message). Default
+   * DECODE_BUDGET (256 MB). Beyond it decoding stops with ETOOBIG, before the rest is read.
+   */
+  maxBytes?: number;
 }
+
+/** Default `maxBytes` (RSS peaked at about three times this in measurements: under 1 GB). */
+export const DECODE_BUDGET = 256 << 20;
+/** Rough memory of a decoded message besides its text. */
+const MESSAGE_COST = 256;
 
 export interface DecodeResult {
   messages: DecodedMessage[];
@@ -126,25 +144,29 @@ interface KlapSession {
   cipher?: KlapCipher;
 }
 
-function klapCandidates(given: Credentials | undefined): { label: string; c: Credentials }[] {
+interface KlapAccount {
+  label: string;
+  version: KlapVersion;
+  auth: Buffer;
+}
+
+/** Every account a KLAP handshake may have used, each version's auth hash computed once. */
+function klapAccounts(given: Credentials | undefined): KlapAccount[] {
   const list: { label: string; c: Credentials }[] = [];
   if (given) list.push({ label: 'given', c: given });
   for (const [name, c] of Object.entries(DEFAULT_CREDENTIALS)) list.push({ label: `default ${name}`, c });
   list.push({ label: 'blank', c: { username: '', password: '' } });
-  return list;
+  return list.flatMap(({ label, c }) => ([2, 1] as const).map((version) => ({ label, version, auth: klapAuthHash(version, c.username, c.password) })));
 }
 
 function openKlap(
   local: Buffer,
   remote: Buffer,
   serverHash: Buffer,
-  given: Credentials | undefined,
+  accounts: readonly KlapAccount[],
 ): { cipher: KlapCipher; version: KlapVersion; account: string } | undefined {
-  for (const { label, c } of klapCandidates(given)) {
-    for (const v of [2, 1] as const) {
-      const auth = klapAuthHash(v, c.username, c.password);
-      if (klapServerHash(v, local, remote, auth).equals(serverHash)) return { cipher: new KlapCipher(local, remote, auth), version: v, account: label };
-    }
+  for (const { label, version, auth } of accounts) {
+    if (klapServerHash(version, local, remote, auth).equals(serverHash)) return { cipher: new KlapCipher(local, remote, auth), version, account: label };
   }
   return undefined;
 }
@@ -158,18 +180,61 @@ interface Exchange {
 
 /**
  * Decode a pcap capture. Throws KasaTapoError EBADINPUT (not a pcap file, pcapng, unsupported link
- * type) or ETOOBIG; anything inside the capture that cannot be decoded is reported, not thrown.
+ * type) or ETOOBIG (too many records, more than `maxBytes` to keep); anything inside the capture
+ * that cannot be decoded is reported, not thrown.
  */
 export function decodeCapture(buf: Buffer, opts: DecodeOptions = {}): DecodeResult {
   if (!Buffer.isBuffer(buf)) throw new KasaTapoError('EBADINPUT', "decodeCapture() needs the capture file's bytes (a Buffer)");
-  const cap = readPcap(buf);
+  return decodeFrom(bufferReader(buf), buf.length, opts);
+}
+
+/**
+ * Decode a pcap file, read a window at a time (the file never has to fit in memory). Throws
+ * KasaTapoError as decodeCapture does, and EBADINPUT when the file cannot be read.
+ */
+export function decodeCaptureFile(file: string, opts: DecodeOptions = {}): DecodeResult {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch {
+    throw new KasaTapoError('EBADINPUT', `Cannot read ${clip(file)}`);
+  }
+  try {
+    return decodeFrom(fileReader(fd), fs.fstatSync(fd).size, opts);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function decodeFrom(read: ByteReader, size: number, opts: DecodeOptions): DecodeResult {
+  const max = opts.maxBytes ?? DECODE_BUDGET;
+  if (typeof max !== 'number' || !(max > 0)) throw new KasaTapoError('EBADINPUT', 'decodeCapture() maxBytes must be a positive number of bytes');
+  let kept = 0;
+  /** Count `n` more bytes kept; ETOOBIG once over the budget (at record `frame`, while reading). */
+  const keep = (n: number, frame?: number): void => {
+    kept += n;
+    if (kept <= max) return;
+    throw new KasaTapoError(
+      'ETOOBIG',
+      `The capture holds more than ${+(max / 2 ** 20).toFixed(2)} MB of traffic to decode (${frame !== undefined ? `at record ${frame}` : 'while decoding'}); ` +
+        'cut it into parts first, e.g. `editcap -c 100000 capture.pcap part.pcap` (or -A/-B for a time window)',
+    );
+  };
   const messages: DecodedMessage[] = [];
   const sessions: SessionReport[] = [];
-  const push = (m: DecodedMessage): void => void messages.push(m);
+  const push = (m: DecodedMessage, frame?: number): void => {
+    keep(MESSAGE_COST + m.text.length, frame);
+    messages.push(m);
+  };
+  const given = opts.credentials;
+  let tddpKeys: Buffer[] | undefined;
+  let klapAccountList: KlapAccount[] | undefined;
+  const tcp = new TcpReassembler();
 
-  // UDP: XOR discovery (9999), TDP discovery (20002/20004), TDDP (1040 / 61000).
-  for (const p of cap.packets) {
-    if (p.proto !== 'udp') continue;
+  // UDP as it is read: XOR discovery (9999), TDP discovery (20002/20004), TDDP (1040 / 61000); TCP kept for reassembly.
+  const scan = scanPcap(read, size, (p) => {
+    if (p.proto === 'tcp') return keep(tcp.add(p), p.frame);
+    if (p.proto !== 'udp') return;
     const base = (server: 'dst' | 'src'): Pick<DecodedMessage, 'time' | 'client' | 'server' | 'direction'> => ({
       time: p.time,
       client: server === 'dst' ? `${p.src}:${p.sport}` : `${p.dst}:${p.dport}`,
@@ -178,43 +243,35 @@ export function decodeCapture(buf: Buffer, opts: DecodeOptions = {}): DecodeResu
     });
     const side = (port: number): 'dst' | 'src' | undefined => (p.dport === port ? 'dst' : p.sport === port ? 'src' : undefined);
     const x = side(9999);
-    if (x) {
-      push({ ...base(x), kind: 'xor-udp', text: xorDecrypt(p.payload).toString('utf8') });
-      continue;
-    }
+    if (x) return push({ ...base(x), kind: 'xor-udp', text: xorDecrypt(p.payload).toString('utf8') }, p.frame);
     const t = side(20002) ?? side(20004);
-    if (t && p.payload.length >= 16 && p.payload[0] === 2) {
-      push({ ...base(t), kind: 'tdp', text: p.payload.subarray(16).toString('utf8') });
-      continue;
-    }
+    if (t && p.payload.length >= 16 && p.payload[0] === 2) return push({ ...base(t), kind: 'tdp', text: p.payload.subarray(16).toString('utf8') }, p.frame);
     const d = side(1040);
-    if (d || p.sport === 61000 || p.dport === 61000) {
-      try {
-        const pk = parseTddpPacket(p.payload);
-        if (pk.version !== 2) continue;
-        // The device account (admin/admin unless changed) or the one given; keep what reads as text.
-        const accounts = [{ username: 'admin', password: 'admin' }, ...(opts.credentials ? [opts.credentials] : [])];
-        let data = '';
-        if (pk.payload.length) {
-          const tries = accounts.map((c) => tddpDecrypt(tddpKey(c.username, c.password), pk.payload));
-          const text = tries.find((b) => /^[\x20-\x7e\t\r\n]*$/.test(b.toString('latin1')));
-          data = text ? text.toString('utf8') : `<not decrypted: ${pk.payload.toString('hex')}>`;
-        }
-        const dir = pk.code === 1 ? 'dst' : 'src';
-        push({
-          ...base(dir),
-          kind: 'tddp',
-          text: `type ${pk.type} subtype 0x${pk.subtype.toString(16).padStart(2, '0')} reply ${pk.replyInfo}${data ? ` data ${JSON.stringify(data)}` : ''}`,
-        });
-      } catch {
-        /* not TDDP */
+    if (!d && p.sport !== 61000 && p.dport !== 61000) return;
+    let text: string;
+    let dir: 'dst' | 'src';
+    try {
+      const pk = parseTddpPacket(p.payload);
+      if (pk.version !== 2) return;
+      // The device account (admin/admin unless changed) or the one given; keep what reads as text.
+      tddpKeys ??= [{ username: 'admin', password: 'admin' }, ...(given ? [given] : [])].map((c) => tddpKey(c.username, c.password));
+      let data = '';
+      if (pk.payload.length) {
+        const tries = tddpKeys.map((k) => tddpDecrypt(k, pk.payload));
+        const plain = tries.find((b) => /^[\x20-\x7e\t\r\n]*$/.test(b.toString('latin1')));
+        data = plain ? plain.toString('utf8') : `<not decrypted: ${pk.payload.toString('hex')}>`;
       }
+      dir = pk.code === 1 ? 'dst' : 'src';
+      text = `type ${pk.type} subtype 0x${pk.subtype.toString(16).padStart(2, '0')} reply ${pk.replyInfo}${data ? ` data ${JSON.stringify(data)}` : ''}`;
+    } catch {
+      return; // not TDDP
     }
-  }
+    push({ ...base(dir), kind: 'tddp', text }, p.frame);
+  });
 
-  // TCP.
+  // TCP: each connection let go once decoded (HTTP ones are kept by their exchanges).
   const exchanges: Exchange[] = [];
-  for (const conn of reassembleTcp(cap.packets)) {
+  for (const conn of tcp.connections()) {
     const c2s = conn.c2s.data;
     const report = (kind: SessionReport['kind'], decrypted: boolean, n: number, reason?: string): void =>
       void sessions.push({ kind, client: conn.client, server: conn.server, decrypted, messages: n, ...(reason ? { reason } : {}) });
@@ -232,8 +289,10 @@ export function decodeCapture(buf: Buffer, opts: DecodeOptions = {}): DecodeResu
       const reqs = splitHttp(c2s, 'request');
       const resps = splitHttp(conn.s2c.data, 'response');
       reqs.forEach((req, i) => exchanges.push({ conn, req, resp: resps[i], time: conn.c2s.timeAt(req.offset) }));
+      continue;
     } else if (isTls(c2s)) report('tls', false, 0, REASONS.tls);
     else if (c2s.length || conn.s2c.data.length) report('unknown', false, 0, 'not XOR, HTTP or TLS');
+    kept -= c2s.length + conn.s2c.data.length; // its bytes are let go with it; its text is counted
   }
 
   // HTTP exchanges in time order: KLAP sessions span connections (keyed by the session cookie).
@@ -251,8 +310,16 @@ export function decodeCapture(buf: Buffer, opts: DecodeOptions = {}): DecodeResu
     }
     return s;
   };
+  const skipped = scan.skipped;
   for (const e of exchanges) {
-    const url = new URL(e.req.target ?? '/', 'http://x');
+    let url: URL;
+    try {
+      url = new URL(e.req.target ?? '/', 'http://x');
+    } catch {
+      const why = 'HTTP request with an invalid target';
+      skipped[why] = (skipped[why] ?? 0) + 1;
+      continue;
+    }
     const path = url.pathname;
     const server = e.conn.server;
     const respTime = e.resp ? e.conn.s2c.timeAt(e.resp.offset) : e.time;
@@ -268,9 +335,10 @@ export function decodeCapture(buf: Buffer, opts: DecodeOptions = {}): DecodeResu
         s.report.reason = `KLAP: handshake1 was refused or malformed (HTTP ${e.resp?.status ?? 'no answer'})`;
         continue;
       }
-      const opened = openKlap(e.req.body, body.subarray(0, 16), body.subarray(16, 48), opts.credentials);
+      klapAccountList ??= klapAccounts(given);
+      const opened = openKlap(e.req.body, body.subarray(0, 16), body.subarray(16, 48), klapAccountList);
       if (!opened) {
-        s.report.reason = opts.credentials ? REASONS.klapWrongAccount : REASONS.klapNoAccount;
+        s.report.reason = given ? REASONS.klapWrongAccount : REASONS.klapNoAccount;
         continue;
       }
       s.cipher = opened.cipher;
@@ -293,13 +361,16 @@ export function decodeCapture(buf: Buffer, opts: DecodeOptions = {}): DecodeResu
       const seq = Number(url.searchParams.get('seq'));
       if (!s.cipher || !Number.isInteger(seq)) continue;
       const common = { kind: 'klap' as const, klapVersion: s.report.klapVersion!, client: e.conn.client, server, seq };
+      let q: string | undefined;
+      let a: string | undefined;
       try {
-        push({ ...common, time: e.time, direction: 'request', text: s.cipher.decrypt(seq, e.req.body).toString('utf8') });
-        if (e.resp && e.resp.status === 200)
-          push({ ...common, time: respTime, direction: 'response', text: s.cipher.decrypt(seq, e.resp.body).toString('utf8') });
+        q = s.cipher.decrypt(seq, e.req.body).toString('utf8');
+        if (e.resp && e.resp.status === 200) a = s.cipher.decrypt(seq, e.resp.body).toString('utf8');
       } catch {
         s.report.reason = 'KLAP: some messages did not decrypt (a damaged capture?)';
       }
+      if (q !== undefined) push({ ...common, time: e.time, direction: 'request', text: q });
+      if (a !== undefined) push({ ...common, time: respTime, direction: 'response', text: a });
       continue;
     }
     const jm = jsonMethod(e.req.body);
@@ -320,32 +391,5 @@ export function decodeCapture(buf: Buffer, opts: DecodeOptions = {}): DecodeResu
     }
   }
   messages.sort((a, b) => a.time - b.time);
-  return { messages, sessions, skipped: cap.skipped, packets: cap.packets.length };
-}
-
-/** Render a decode result as lines of text (or one JSON object per message with `json`). Never throws. */
-export function formatDecoded(r: DecodeResult, opts: { json?: boolean } = {}): string[] {
-  if (opts.json) {
-    return [
-      ...r.messages.map((m) => JSON.stringify({ type: 'message', ...m })),
-      ...r.sessions.filter((s) => !s.decrypted || s.reason).map((s) => JSON.stringify({ type: 'session', ...s })),
-    ];
-  }
-  const lines: string[] = [];
-  for (const m of r.messages) {
-    const t = new Date(m.time * 1000).toISOString().slice(11, 23);
-    const arrow = m.direction === 'request' ? `${m.client} -> ${m.server}` : `${m.server} -> ${m.client}`;
-    const kind = m.kind === 'klap' ? `klap-v${m.klapVersion}${m.seq !== undefined ? ` seq ${m.seq}` : ''}` : m.kind;
-    lines.push(`${t}  ${arrow}  ${kind}  ${m.direction}  ${m.text}`);
-  }
-  const bad = r.sessions.filter((s) => !s.decrypted || s.reason);
-  if (bad.length) {
-    lines.push('');
-    for (const s of bad)
-      lines.push(`${s.decrypted ? 'incomplete' : 'not decrypted'}: ${s.kind} ${s.client} -> ${s.server} (${s.messages} messages): ${s.reason ?? 'unknown'}`);
-  }
-  const skipped = Object.entries(r.skipped);
-  if (skipped.length) lines.push(`skipped records: ${skipped.map(([k, v]) => `${v} ${k}`).join(', ')}`);
-  if (r.messages.length === 0 && bad.length === 0) lines.push('No Kasa/Tapo traffic found in the capture.');
-  return lines;
+  return { messages, sessions, skipped, packets: scan.packets };
 }

@@ -3,8 +3,10 @@
  * pcapng) with Ethernet (and 802.1Q VLAN), Linux cooked (SLL, SLL2), BSD loopback and raw IPv4
  * links, down to IPv4 TCP segments and UDP datagrams. IPv6 and IP fragments are counted, not
  * decoded. Every length is checked against the bytes present: a damaged file ends in a typed
- * error or a skipped record, never a crash.
+ * error or a skipped record, never a crash. A file is read a window at a time (fileReader), so a
+ * capture never has to fit in memory as a whole.
  */
+import * as fs from 'node:fs';
 import { KasaTapoError } from '../errors';
 
 export const LINKTYPE = { NULL: 0, ETHERNET: 1, RAW: 101, LINUX_SLL: 113, IPV4: 228, LINUX_SLL2: 276 } as const;
@@ -19,6 +21,7 @@ export interface IpPacket {
   proto: 'tcp' | 'udp';
   sport: number;
   dport: number;
+  /** From scanPcap: a view into the record, valid during the onPacket call only (copy what you keep). */
   payload: Buffer;
   /** TCP only. */
   seq?: number;
@@ -34,7 +37,7 @@ export interface PcapContents {
 
 const MAX_RECORDS = 2_000_000;
 
-/** Parse an IPv4 packet into a TCP/UDP packet, or a reason to skip it. */
+/** Parse an IPv4 packet into a TCP/UDP packet (its payload a view into `ip`), or a reason to skip it. */
 export function parseIpv4(ip: Buffer, time: number, frame: number): IpPacket | string {
   if (ip.length < 20 || ip[0]! >> 4 !== 4) return 'not IPv4';
   const ihl = (ip[0]! & 0x0f) * 4;
@@ -61,7 +64,7 @@ export function parseIpv4(ip: Buffer, time: number, frame: number): IpPacket | s
       dport: l4.readUInt16BE(2),
       seq: l4.readUInt32BE(4),
       flags: { fin: (f & 1) !== 0, syn: (f & 2) !== 0, rst: (f & 4) !== 0, ack: (f & 16) !== 0 },
-      payload: Buffer.from(l4.subarray(off)),
+      payload: l4.subarray(off),
     };
   }
   if (proto === 17) {
@@ -75,7 +78,7 @@ export function parseIpv4(ip: Buffer, time: number, frame: number): IpPacket | s
       proto: 'udp',
       sport: l4.readUInt16BE(0),
       dport: l4.readUInt16BE(2),
-      payload: Buffer.from(l4.subarray(8, Math.max(8, len))),
+      payload: l4.subarray(8, Math.max(8, len)),
     };
   }
   return 'not TCP/UDP';
@@ -126,12 +129,61 @@ function ipOf(linkType: number, frame: Buffer, littleEndian: boolean): Buffer | 
 }
 
 /**
- * Read a pcap file's TCP and UDP packets. Throws KasaTapoError EBADINPUT (not a pcap file, pcapng,
- * an unsupported link type) or ETOOBIG (too many records).
+ * The bytes at [pos, pos + len) of a capture (fewer at its end). The answer may be a view that is
+ * valid only until the next call: whatever is kept must be copied.
  */
-export function readPcap(buf: Buffer): PcapContents {
-  if (buf.length < 24) throw new KasaTapoError('EBADINPUT', 'Not a pcap file (shorter than its header)');
-  const magicBE = buf.readUInt32BE(0);
+export type ByteReader = (pos: number, len: number) => Buffer;
+
+/** A ByteReader over a Buffer. */
+export const bufferReader =
+  (buf: Buffer): ByteReader =>
+  (pos, len) =>
+    buf.subarray(pos, pos + len);
+
+const WINDOW = 1 << 20;
+
+/** A ByteReader over an open file: reads it a window (1 MB) at a time, never all of it. */
+export function fileReader(fd: number): ByteReader {
+  let win = Buffer.alloc(WINDOW);
+  let start = 0;
+  let end = 0;
+  return (pos, len) => {
+    if (pos >= start && pos + len <= end) return win.subarray(pos - start, pos - start + len);
+    if (len > win.length) win = Buffer.alloc(len);
+    let n = 0;
+    for (let i = 0; i < 1000 && n < win.length; i++) {
+      const r = fs.readSync(fd, win, n, win.length - n, pos + n);
+      if (r === 0) break;
+      n += r;
+    }
+    start = pos;
+    end = pos + n;
+    return win.subarray(0, Math.min(len, n));
+  };
+}
+
+/** Largest record read: libpcap's largest snap length is 262144; a bigger record is damage. */
+const MAX_RECORD = 1 << 20;
+
+export interface PcapScan {
+  linkType: number;
+  /** Records not decoded, by reason (e.g. "IPv6", "IP fragment", "truncated"). */
+  skipped: Record<string, number>;
+  /** TCP and UDP packets handed to onPacket. */
+  packets: number;
+}
+
+/**
+ * Read a pcap capture of `size` bytes record by record, handing each TCP and UDP packet to
+ * `onPacket` as it is read (nothing is kept here; the packet's payload is a view, valid only
+ * during the call). Throws KasaTapoError EBADINPUT (not a pcap
+ * file, pcapng, an unsupported link type) or ETOOBIG (too many records), and whatever `onPacket`
+ * throws.
+ */
+export function scanPcap(read: ByteReader, size: number, onPacket: (p: IpPacket) => void): PcapScan {
+  const head = read(0, 24);
+  if (head.length < 24) throw new KasaTapoError('EBADINPUT', 'Not a pcap file (shorter than its header)');
+  const magicBE = head.readUInt32BE(0);
   if (magicBE === 0x0a0d0d0a)
     throw new KasaTapoError(
       'EBADINPUT',
@@ -146,30 +198,41 @@ export function readPcap(buf: Buffer): PcapContents {
     le = true;
     nano = magicBE === 0x4d3cb2a1;
   } else throw new KasaTapoError('EBADINPUT', 'Not a pcap file (unknown magic number)');
-  const u32 = (o: number): number => (le ? buf.readUInt32LE(o) : buf.readUInt32BE(o));
-  const linkType = u32(20) & 0x0fffffff;
+  const u32 = (b: Buffer, o: number): number => (le ? b.readUInt32LE(o) : b.readUInt32BE(o));
+  const linkType = u32(head, 20) & 0x0fffffff;
   if (![0, 1, 12, 14, 101, 113, 228, 276].includes(linkType)) {
     throw new KasaTapoError('EBADINPUT', `Link type ${linkType} is not supported (Ethernet, Linux cooked, loopback and raw IP are)`);
   }
-  const packets: IpPacket[] = [];
   const skipped: Record<string, number> = {};
   const skip = (why: string): void => {
     skipped[why] = (skipped[why] ?? 0) + 1;
   };
+  let packets = 0;
   let off = 24;
   let frame = 0;
-  while (off + 16 <= buf.length) {
+  while (off + 16 <= size) {
     if (++frame > MAX_RECORDS) throw new KasaTapoError('ETOOBIG', `The capture has more than ${MAX_RECORDS} records`);
-    const sec = u32(off);
-    const frac = u32(off + 4);
-    const incl = u32(off + 8);
+    const rh = read(off, 16);
+    if (rh.length < 16) break;
+    const sec = u32(rh, 0);
+    const frac = u32(rh, 4);
+    const incl = u32(rh, 8);
     off += 16;
-    if (incl > buf.length - off) {
+    if (incl > size - off) {
       skip('truncated');
       break;
     }
-    const data = buf.subarray(off, off + incl);
+    if (incl > MAX_RECORD) {
+      skip('oversized record');
+      off += incl;
+      continue;
+    }
+    const data = read(off, incl);
     off += incl;
+    if (data.length < incl) {
+      skip('truncated');
+      break;
+    }
     const time = sec + frac / (nano ? 1e9 : 1e6);
     const ip = ipOf(linkType, data, le);
     if (typeof ip === 'string') {
@@ -178,7 +241,20 @@ export function readPcap(buf: Buffer): PcapContents {
     }
     const p = parseIpv4(ip, time, frame);
     if (typeof p === 'string') skip(p);
-    else packets.push(p);
+    else {
+      packets++;
+      onPacket(p);
+    }
   }
+  return { linkType, skipped, packets };
+}
+
+/**
+ * Read a pcap file's TCP and UDP packets. Throws KasaTapoError EBADINPUT (not a pcap file, pcapng,
+ * an unsupported link type) or ETOOBIG (too many records).
+ */
+export function readPcap(buf: Buffer): PcapContents {
+  const packets: IpPacket[] = [];
+  const { linkType, skipped } = scanPcap(bufferReader(buf), buf.length, (p) => void packets.push({ ...p, payload: Buffer.from(p.payload) }));
   return { linkType, packets, skipped };
 }

@@ -40,6 +40,8 @@ interface Conn {
   opener?: 'a' | 'b';
   firstSpeaker?: 'a' | 'b';
   start: number;
+  /** The first bytes were a TLS record: nothing more is kept. */
+  tls?: boolean;
 }
 
 function assemble(side: Side): TcpDirection {
@@ -92,22 +94,37 @@ function assemble(side: Side): TcpDirection {
   };
 }
 
-/** Group TCP packets into connections and reassemble both directions. Never throws. */
-export function reassembleTcp(packets: readonly IpPacket[]): TcpConnection[] {
-  const open = new Map<string, Conn>();
-  const all: Conn[] = [];
-  for (const p of packets) {
-    if (p.proto !== 'tcp' || p.seq === undefined || !p.flags) continue;
+/** Rough memory of a connection's and a segment's bookkeeping (objects, not payload), counted as kept bytes. */
+const CONN_COST = 2048;
+const SEG_COST = 128;
+
+const isTlsStart = (b: Buffer): boolean => b.length >= 3 && b[0] === 0x16 && b[1] === 0x03 && b[2]! <= 0x04;
+
+/**
+ * Groups TCP packets into connections as they are read (`add`), then reassembles both directions
+ * of each (`finish`); `add` copies what it keeps. A connection whose first bytes are a TLS record
+ * keeps only its first 16 bytes (enough to report it): its keys never travel, so the rest could
+ * not be decoded anyway.
+ */
+export class TcpReassembler {
+  private readonly open = new Map<string, Conn>();
+  private all: Conn[] = [];
+
+  /** Take one packet; answers roughly how many bytes that kept (payload and bookkeeping). Never throws. */
+  add(p: IpPacket): number {
+    let cost = 0;
+    if (p.proto !== 'tcp' || p.seq === undefined || !p.flags) return 0;
     const src = `${p.src}:${p.sport}`;
     const dst = `${p.dst}:${p.dport}`;
     const key = src < dst ? `${src}|${dst}` : `${dst}|${src}`;
-    let c = open.get(key);
+    let c = this.open.get(key);
     const synOnly = p.flags.syn && !p.flags.ack;
     if (c && synOnly && (c.a.segs.length > 0 || c.b.segs.length > 0)) c = undefined; // port reused: a new connection
     if (!c) {
       c = { a: { ep: src, segs: [] }, b: { ep: dst, segs: [] }, aPort: p.sport, bPort: p.dport, start: p.time };
-      open.set(key, c);
-      all.push(c);
+      this.open.set(key, c);
+      this.all.push(c);
+      cost += CONN_COST;
     }
     const who = c.a.ep === src ? 'a' : 'b';
     const side = c[who];
@@ -115,21 +132,38 @@ export function reassembleTcp(packets: readonly IpPacket[]): TcpConnection[] {
       side.synSeq = p.seq;
       if (synOnly) c.opener = who;
     }
-    if (p.payload.length) {
-      side.segs.push({ seq: p.seq, data: p.payload, time: p.time });
-      c.firstSpeaker ??= who;
-    }
+    if (!p.payload.length || c.tls) return cost;
+    // A copy: the payload may be a view into the reader's window.
+    let data: Buffer;
+    if (side.segs.length === 0 && isTlsStart(p.payload) && (side.synSeq === undefined || p.seq === (side.synSeq + 1) >>> 0)) {
+      c.tls = true;
+      data = Buffer.from(p.payload.subarray(0, 16));
+    } else data = Buffer.from(p.payload);
+    side.segs.push({ seq: p.seq, data, time: p.time });
+    c.firstSpeaker ??= who;
+    return cost + SEG_COST + data.length;
   }
-  return all
-    .filter((c) => c.a.segs.length || c.b.segs.length)
-    .map((c) => {
+
+  /**
+   * The connections, both directions reassembled, one at a time as they are asked for: each
+   * connection's segments are let go as it is assembled, and the reassembler forgets it, so a
+   * caller that drops a connection once decoded never holds all of them twice. Never throws.
+   */
+  *connections(): Generator<TcpConnection, void, undefined> {
+    const all = this.all;
+    this.all = [];
+    this.open.clear();
+    for (let i = 0; i < all.length; i++) {
+      const c = all[i]!;
+      all[i] = EMPTY;
+      if (!c.a.segs.length && !c.b.segs.length) continue;
       let client: 'a' | 'b';
       if (c.opener) client = c.opener;
       else if (WELL_KNOWN.has(c.bPort) && !WELL_KNOWN.has(c.aPort)) client = 'a';
       else if (WELL_KNOWN.has(c.aPort) && !WELL_KNOWN.has(c.bPort)) client = 'b';
       else client = c.firstSpeaker ?? 'a';
       const server = client === 'a' ? 'b' : 'a';
-      return {
+      yield {
         client: c[client].ep,
         server: c[server].ep,
         serverPort: server === 'a' ? c.aPort : c.bPort,
@@ -137,5 +171,21 @@ export function reassembleTcp(packets: readonly IpPacket[]): TcpConnection[] {
         c2s: assemble(c[client]),
         s2c: assemble(c[server]),
       };
-    });
+    }
+  }
+
+  /** All connections at once (see connections()). Never throws. */
+  finish(): TcpConnection[] {
+    return [...this.connections()];
+  }
+}
+
+/** Stands in for a connection already handed out. */
+const EMPTY: Conn = { a: { ep: '', segs: [] }, b: { ep: '', segs: [] }, aPort: 0, bPort: 0, start: 0 };
+
+/** Group TCP packets into connections and reassemble both directions. Never throws. */
+export function reassembleTcp(packets: readonly IpPacket[]): TcpConnection[] {
+  const r = new TcpReassembler();
+  for (const p of packets) r.add(p);
+  return r.finish();
 }
