@@ -23,7 +23,9 @@ const connect = net.Socket.prototype.connect as (...args: unknown[]) => net.Sock
 net.Socket.prototype.connect = function (this: net.Socket, ...args: unknown[]) {
   const first = args[0];
   const opts = Array.isArray(first) ? (first[0] as { host?: unknown; path?: unknown }) : first;
-  if (opts && typeof opts === 'object' && (opts as { path?: unknown }).path === undefined) check((opts as { host?: unknown }).host, 'connect to');
+  // An options object: its host is checked whenever it has one (http.request passes its URL path as
+  // `path` too); only a socket path without a host (IPC) goes unchecked.
+  if (opts && typeof opts === 'object') check((opts as { host?: unknown }).host, 'connect to');
   else if (typeof args[1] === 'string') check(args[1], 'connect to');
   return connect.apply(this, args);
 };
