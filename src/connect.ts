@@ -17,7 +17,7 @@ import { redactingTrace } from './device/wifi';
 import { PORT_OF, PROTOCOL_OF, PROTOCOLS_OF } from './device/table';
 import { discoverSingle } from './discovery';
 import { KasaTapoError, clip, isKasaTapoError, signalsChange } from './errors';
-import { aesNotTrusted, checkHost, transportRank, type ProvenRoute } from './trust';
+import { aesNotTrusted, changeRefused, checkHost, describeRoute, sameTransport, transportRank, type ProvenRoute } from './trust';
 import { createTransport as defaultCreateTransport } from './transports';
 import type { Credentials, DiscoveryResult, Logger, Pacing, ProtocolKind, TraceFn, Transport, TransportChoice, TransportKind, TransportOptions } from './types';
 import { waitForPort, wakeDevice } from './wake';
@@ -109,9 +109,6 @@ export function clearRouteCache(host?: string): void {
 }
 
 const cacheKey = (o: ConnectOptions): string => `${o.host}|${o.port ?? ''}`;
-const isKlap = (k: TransportKind): boolean => k === 'klap' || k === 'klap-v1';
-/** Whether two transport kinds are one probe (KLAP v1 and v2: handshake1 tells them apart). */
-const sameProbe = (a: TransportKind, b: TransportKind): boolean => a === b || (isKlap(a) && isKlap(b));
 /** A protocol known for this transport (from discovery or the cache), if the transport can carry it. */
 const usable = (kind: TransportKind, p: ProtocolKind | undefined): ProtocolKind | undefined => (p && PROTOCOLS_OF[kind].includes(p) ? p : undefined);
 /** The protocol each device opened by connect() answered in (for the route cache). */
@@ -224,7 +221,7 @@ export async function connect(opts: ConnectOptions): Promise<Device> {
     const key = `${host}|${port}`;
     const seen = routeCache.get(key);
     const announced = usable(choice, opts.discovery?.protocol);
-    const remembered = seen && sameProbe(seen.kind, choice) ? usable(choice, seen.protocol) : undefined;
+    const remembered = seen && sameTransport(seen.kind, choice) ? usable(choice, seen.protocol) : undefined;
     let dev: Device;
     try {
       dev = await open(choice, port, opts, undefined, announced ?? remembered);
@@ -277,7 +274,7 @@ export async function connect(opts: ConnectOptions): Promise<Device> {
 
   // 2. What worked before, then 3. probing.
   const firstKind = cached && !below(opts, cached.kind) ? cached : undefined;
-  const all = firstKind ? [firstKind.kind, ...PROBE_ORDER.filter((k) => !sameProbe(k, firstKind.kind))] : PROBE_ORDER;
+  const all = firstKind ? [firstKind.kind, ...PROBE_ORDER.filter((k) => !sameTransport(k, firstKind.kind))] : PROBE_ORDER;
   // Nothing weaker than what the device proved before is tried.
   const order = all.filter((k) => !below(opts, k));
   let best: KasaTapoError | undefined;
@@ -307,7 +304,7 @@ export async function connect(opts: ConnectOptions): Promise<Device> {
         // means the route was right (a wrong password is not tried twice).
         if (mayAsk && signalsChange(ke)) {
           const d = await ask();
-          if (d?.transport && (!sameProbe(d.transport, kind) || d.port !== port)) {
+          if (d?.transport && (!sameTransport(d.transport, kind) || d.port !== port)) {
             opts.logger?.debug?.(`${opts.host}: no longer ${kind} on port ${port}; discovery says ${d.transport} on ${d.port}`);
             return fromDiscovery(d);
           }
@@ -329,19 +326,9 @@ const below = (opts: ConnectOptions, kind: TransportKind): boolean =>
 
 /** ENOTTRUSTED for a transport below what the device proved; its guided fix says how to accept a real change. */
 function downgrade(host: string, kind: TransportKind, opts: ConnectOptions): KasaTapoError {
-  const before = opts.floor ? `proved ${describeRoute(opts.floor)}` : 'used another one';
   const announced = describeRoute({ kind, ...(opts.loginVersion ? { loginVersion: opts.loginVersion } : {}) });
-  return new KasaTapoError('ENOTTRUSTED', `${clip(host)} now offers ${announced}, weaker than what it proved before; nothing was sent on it`, {
-    host,
-    fix: 'protocol-changed',
-    hint: fixFor('protocol-changed', { announced, before }),
-  });
-}
-
-/** "KLAP", "AES (login v1)", …: how a transport reads in a sentence. Never throws. */
-export function describeRoute(r: ProvenRoute): string {
-  const name = r.kind === 'klap-v1' ? 'KLAP' : r.kind.toUpperCase();
-  return r.kind === 'aes' && r.loginVersion === 1 ? `${name} (login v1)` : name;
+  const before = opts.floor ? `proved ${describeRoute(opts.floor)}` : 'used another one';
+  return changeRefused(host, `${clip(host)} now offers ${announced}, weaker than what it proved before; nothing was sent on it`, announced, before);
 }
 
 /** An RSA handshake without login (AesTransport.probe): undefined when the host speaks AES, else why not. Never throws. */
@@ -386,7 +373,7 @@ function rememberProtocol(key: string, dev: Device): void {
   const kind = dev.info()?.protocol;
   if (!protocol || !kind) return;
   const old = routeCache.get(key);
-  put(key, old && sameProbe(old.kind, kind) ? { ...old, kind, protocol } : { kind, port: dev.port, protocol });
+  put(key, old && sameTransport(old.kind, kind) ? { ...old, kind, protocol } : { kind, port: dev.port, protocol });
 }
 
 function put(key: string, route: Route): void {

@@ -32,6 +32,7 @@
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { KasaTapoError, clip } from './errors';
+import { fixFor } from './fixes';
 import type { DiscoveryResult, Logger, TransportKind } from './types';
 
 /** What state, Scan, Test and the log say about a device that accepts TP-Link's default or blank credentials. */
@@ -148,6 +149,26 @@ export function transportRank(kind: TransportKind, loginVersion?: 1 | 2): number
 export interface ProvenRoute {
   kind: TransportKind;
   loginVersion?: 1 | 2;
+}
+
+/** Whether two transports are one login: KLAP v1 and v2 (handshake1 proves which). Never throws. */
+export function sameTransport(a: TransportKind, b: TransportKind): boolean {
+  return a === b || (a.startsWith('klap') && b.startsWith('klap'));
+}
+
+/** "KLAP", "AES (login v1)", …: how a transport reads in a sentence. Never throws. */
+export function describeRoute(r: ProvenRoute): string {
+  const name = r.kind === 'klap-v1' ? 'KLAP' : r.kind.toUpperCase();
+  return r.kind === 'aes' && r.loginVersion === 1 ? `${name} (login v1)` : name;
+}
+
+/**
+ * ENOTTRUSTED for a transport the pool will not follow: `what` says what happened, `announced` and
+ * `before` (e.g. "proved KLAP", "is set to TPAP in the list") fill the guided fix 'protocol-changed'.
+ * Never throws.
+ */
+export function changeRefused(host: string, what: string, announced: string, before: string): KasaTapoError {
+  return new KasaTapoError('ENOTTRUSTED', what, { host, fix: 'protocol-changed', hint: fixFor('protocol-changed', { announced, before }) });
 }
 
 /** Whether `r` is a well-formed ProvenRoute (read back from storage). Never throws. */

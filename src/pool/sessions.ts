@@ -5,9 +5,7 @@
  */
 import type { ConnectOptions } from '../connect';
 import { KasaTapoError, signalsChange, toKasaTapoError } from '../errors';
-import { describeRoute } from '../connect';
-import { fixFor } from '../fixes';
-import { transportRank, type AesTrustEntry, type ProvenRoute } from '../trust';
+import { changeRefused, describeRoute, sameTransport, transportRank, type AesTrustEntry, type ProvenRoute } from '../trust';
 import type { Credentials, DeviceApi, DiscoveryResult, Logger, TransportKind } from '../types';
 import type { Entry, Job } from './entry';
 import type { Health } from './health';
@@ -156,19 +154,15 @@ export class Sessions {
     if (disc.transport === e.transport && port === e.port()) return false;
     const pinned = e.config.transport !== undefined && e.config.transport !== 'auto' ? e.config.transport : undefined;
     const proven = this.opts.proven(e.config.host);
-    const same = (a: TransportKind, b: TransportKind): boolean => a === b || (a.startsWith('klap') && b.startsWith('klap'));
-    const leaves = pinned !== undefined && !same(pinned, disc.transport);
+    const leaves = pinned !== undefined && !sameTransport(pinned, disc.transport);
     const lv = e.config.loginVersion;
     const below = proven !== undefined && transportRank(disc.transport, lv) < transportRank(proven.kind, proven.loginVersion);
     if (leaves || below) {
       const announced = describeRoute({ kind: disc.transport });
       const before =
         leaves && pinned ? `is set to ${describeRoute({ kind: pinned, ...(lv ? { loginVersion: lv } : {}) })} in the list` : `proved ${describeRoute(proven!)}`;
-      const err = new KasaTapoError('ENOTTRUSTED', `${e.key} now announces ${announced}; the pool stays on what it ${leaves ? 'was set to' : 'proved'}`, {
-        host: e.config.host,
-        fix: 'protocol-changed',
-        hint: fixFor('protocol-changed', { announced, before }),
-      });
+      const what = `${e.key} now announces ${announced}; the pool stays on what it ${leaves ? 'was set to' : 'proved'}`;
+      const err = changeRefused(e.config.host, what, announced, before);
       this.opts.logger?.warn?.(err.message);
       e.refusedChange = err;
       this.opts.emit('protocol-changed', e.key, {

@@ -5,6 +5,8 @@
  */
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { TpapTransport } from '../../src/transports/tpap';
+import type { TransportOptions } from '../../src/types';
 
 export interface FakeTpap {
   port: number;
@@ -39,4 +41,26 @@ export async function fakeTpapDevice(steps: Record<string, (params: Record<strin
     calls,
     close: () => new Promise<void>((r) => server.close(() => r())),
   };
+}
+
+/**
+ * One TpapTransport request against a fake device answering the login steps from `steps`: the
+ * error it ended in (undefined on success) and the steps the device was asked for.
+ */
+export async function tpapLoginAgainst(
+  steps: Record<string, (params: Record<string, unknown>) => unknown>,
+  opts: Omit<TransportOptions, 'host' | 'port'>,
+): Promise<{ error: unknown; calls: string[] }> {
+  const dev = await fakeTpapDevice(steps);
+  const t = new TpapTransport({ host: '127.0.0.1', port: dev.port, timeoutMs: 2000, ...opts });
+  try {
+    const error = await t.send('{"method":"get_device_info"}').then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    return { error, calls: dev.calls };
+  } finally {
+    await t.close();
+    await dev.close();
+  }
 }

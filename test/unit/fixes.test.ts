@@ -11,23 +11,12 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { cloudLogin } from '../../src/cloud';
 import { connect } from '../../src/connect';
-import { KasaTapoError } from '../../src/errors';
 import { FIXES, clockTime, fixFor, type FixId } from '../../src/fixes';
 import { startSimulatedCloud, startSimulatedDevice } from '../../src/simulator/index';
 import { randomBase } from '../helpers/net';
+import { failure } from '../helpers/failure';
 
 const creds = { username: 'fixes@example.com', password: 'fixes-secret-pw' };
-
-/** The error a promise rejects with (fails when it resolves). */
-async function failure(p: Promise<unknown>): Promise<KasaTapoError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof KasaTapoError, String(e));
-    return e;
-  }
-  assert.fail('expected a failure');
-}
 
 describe('guided fixes in the library errors', function () {
   this.timeout(30000);

@@ -12,7 +12,7 @@ import { TpapTransport } from '../../src/transports/tpap';
 import { tpapDeriveSecrets, tpapDeviceShare } from '../../src/crypto/tpap';
 import type { Credentials } from '../../src/types';
 import { randomBase } from '../helpers/net';
-import { fakeTpapDevice } from '../helpers/fake-tpap';
+import { tpapLoginAgainst } from '../helpers/fake-tpap';
 
 const credentials: Credentials = { username: 'tpap@example.com', password: 'Tpap-Pass-1' };
 const wrong: Credentials = { username: 'tpap@example.com', password: 'not-the-password' };
@@ -313,20 +313,7 @@ describe('TPAP against misbehaving devices', () => {
       },
     });
 
-  async function login(steps: Record<string, (p: Record<string, unknown>) => unknown>): Promise<{ error: unknown; calls: string[] }> {
-    const dev = await fakeTpapDevice(steps);
-    const t = new TpapTransport({ host: '127.0.0.1', port: dev.port, credentials, timeoutMs: 2000 });
-    try {
-      const error = await t.send('{"method":"get_device_info"}').then(
-        () => undefined,
-        (e: unknown) => e,
-      );
-      return { error, calls: dev.calls };
-    } finally {
-      await t.close();
-      await dev.close();
-    }
-  }
+  const login = (steps: Record<string, (p: Record<string, unknown>) => unknown>) => tpapLoginAgainst(steps, { credentials });
 
   it('a wrong device confirmation is EAUTH and no request is sent', async () => {
     const { error, calls } = await login({

@@ -13,25 +13,16 @@ import { KasaTapoError } from '../../src/errors';
 import { Pool, type DeviceChange } from '../../src/pool';
 import { startSimulatedDevice, type SimulatedDevice } from '../../src/simulator';
 import { isGroupAddress, isValidHost } from '../../src/trust';
-import { TpapTransport } from '../../src/transports/tpap';
 import { xorEncrypt } from '../../src/crypto/xor';
 import { startFakeAes, type FakeAes } from '../helpers/fake-aes';
-import { fakeTpapDevice } from '../helpers/fake-tpap';
+import { fakeTpapDevice, tpapLoginAgainst } from '../helpers/fake-tpap';
+import { pollOnClock } from '../helpers/clock';
 import { startImpostor, type Impostor } from '../helpers/impostor';
 import { randomBase } from '../helpers/net';
+import { failure } from '../helpers/failure';
 
 const credentials = { username: 'trust@example.com', password: 'Trust-Pass-1' };
 const codeOf = (e: unknown): string => (e instanceof KasaTapoError ? e.code : String(e));
-
-async function failure(p: Promise<unknown>): Promise<KasaTapoError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof KasaTapoError, String(e));
-    return e;
-  }
-  assert.fail('expected a failure');
-}
 
 describe('trust: no downgrade by a discovery answer', function () {
   this.timeout(30000);
@@ -194,28 +185,9 @@ describe('trust: guesses, transforms and iterations (TPAP)', function () {
   it('a hostile TPAP device polled every second for 10 minutes gets at most 5 guesses', async () => {
     // It answers every guess with a non-auth code (-1008), which used to escape the login budget.
     const dev = await fakeTpapDevice({ discover: discoverOk, pake_register: register(), pake_share: () => ({ error_code: -1008 }) });
-    const realNow = Date.now;
-    let offset = 0;
-    Date.now = () => realNow() + offset;
     const pool = new Pool({ credentials, devices: [{ alias: 'evil', host: '127.0.0.1', port: dev.port, transport: 'tpap' }], timeoutMs: 2000, retries: 0 });
-    const codes = new Set<string>();
-    try {
-      for (let s = 0; s < 600; s++) {
-        offset += 1000; // one poll a second, on a simulated clock
-        codes.add(
-          codeOf(
-            await pool
-              .device('evil')
-              .getState()
-              .catch((e: unknown) => e),
-          ),
-        );
-      }
-    } finally {
-      Date.now = realNow;
-      await pool.close();
-      await dev.close();
-    }
+    // One poll a second, on a simulated clock.
+    const codes = new Set(await pollOnClock(pool, 'evil', 1000, 600).finally(() => dev.close()));
     const guesses = dev.calls.filter((c) => c === 'pake_share').length;
     assert.ok(guesses >= 1 && guesses <= 5, `${guesses} guesses`);
     assert.ok(codes.has('ELOCKED'), [...codes].join());
@@ -223,33 +195,13 @@ describe('trust: guesses, transforms and iterations (TPAP)', function () {
 
   it('a KLAP handshake1 mismatch counts against the login budget (ELOCKED after three)', async () => {
     const sim = await startSimulatedDevice('p110', { host: '127.0.0.1', port: 0, credentials });
-    const realNow = Date.now;
-    let offset = 0;
-    Date.now = () => realNow() + offset;
     const pool = new Pool({
       credentials: { ...credentials, password: 'a guess' },
       devices: [{ alias: 'p', host: '127.0.0.1', port: sim.port, transport: 'klap' }],
       timeoutMs: 2000,
       retries: 0,
     });
-    const codes: string[] = [];
-    try {
-      for (let s = 0; s < 30; s++) {
-        offset += 60_000;
-        codes.push(
-          codeOf(
-            await pool
-              .device('p')
-              .getState()
-              .catch((e: unknown) => e),
-          ),
-        );
-      }
-    } finally {
-      Date.now = realNow;
-      await pool.close();
-      await sim.close();
-    }
+    const codes = await pollOnClock(pool, 'p', 60_000, 30).finally(() => sim.close());
     // Logins at 0, 60 s and 180 s (the hold doubles), held EAUTH between, then the 30-minute block.
     assert.deepEqual(codes.slice(0, 5), ['EAUTH', 'EAUTH', 'EAUTH', 'EAUTH', 'ELOCKED'], codes.join());
     assert.ok(
@@ -261,48 +213,16 @@ describe('trust: guesses, transforms and iterations (TPAP)', function () {
   it('a device whose every session ends right after its login is backed off like a failing login', async () => {
     // sessionTtlS 0: the simulated TPAP plug ends each session at its first request.
     const sim = await startSimulatedDevice('p110tpap', { host: '127.0.0.1', port: 0, credentials, sessionTtlS: 0 });
-    const realNow = Date.now;
-    let offset = 0;
-    Date.now = () => realNow() + offset;
     const pool = new Pool({ credentials, devices: [{ alias: 'p', host: '127.0.0.1', port: sim.port, transport: 'tpap' }], timeoutMs: 2000, retries: 0 });
-    const codes: string[] = [];
-    try {
-      for (let s = 0; s < 300; s++) {
-        offset += 1000;
-        codes.push(
-          codeOf(
-            await pool
-              .device('p')
-              .getState()
-              .catch((e: unknown) => e),
-          ),
-        );
-      }
-    } finally {
-      Date.now = realNow;
-      await pool.close();
-      await sim.close();
-    }
+    const codes = await pollOnClock(pool, 'p', 1000, 300).finally(() => sim.close());
     // Each attempt logs in twice (the protocol layer renews an ended session once): three attempts
     // (at 0, 60 and 180 s: the hold doubles), then blocked.
     assert.ok(sim.stats.handshakes <= 6, `${sim.stats.handshakes} logins in five minutes`);
     assert.ok(codes.includes('ELOCKED'), codes.join());
   });
 
-  async function login(over: Record<string, unknown>, opts: { tpapAllowNoPassword?: boolean } = {}): Promise<{ error: unknown; calls: string[] }> {
-    const dev = await fakeTpapDevice({ discover: discoverOk, pake_register: register(over), pake_share: () => ({ error_code: -1008 }) });
-    const t = new TpapTransport({ host: '127.0.0.1', port: dev.port, credentials, timeoutMs: 2000, ...opts });
-    try {
-      const error = await t.send('{"method":"get_device_info"}').then(
-        () => undefined,
-        (e: unknown) => e,
-      );
-      return { error, calls: dev.calls };
-    } finally {
-      await t.close();
-      await dev.close();
-    }
-  }
+  const login = (over: Record<string, unknown>, opts: { tpapAllowNoPassword?: boolean } = {}) =>
+    tpapLoginAgainst({ discover: discoverOk, pake_register: register(over), pake_share: () => ({ error_code: -1008 }) }, { credentials, ...opts });
 
   it('passwd_id 3 (no password in it) is refused without the opt-in, before any share is sent', async () => {
     const extra = { extra_crypt: { type: 'password_shadow', params: { passwd_id: 3 } } };
