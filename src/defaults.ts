@@ -24,8 +24,8 @@ export const RSA_KEY_BITS = 1024;
 
 /** Default TCP port per transport. */
 export const DEFAULT_PORTS: Readonly<Record<TransportKind, number>> = { xor: 9999, klap: 80, 'klap-v1': 80, aes: 80, tpap: 80 };
-/** UDP discovery ports: the legacy XOR probe and the TDP probe. */
-export const DISCOVERY_PORTS = { legacy: 9999, tdp: 20002 } as const;
+/** UDP discovery ports: the legacy XOR probe, the TDP probe, and the TDP probe again for doorbells (D210, D225). */
+export const DISCOVERY_PORTS = { legacy: 9999, tdp: 20002, doorbell: 20004 } as const;
 /** Where discover() sends its probes unless told otherwise (tests use 127.255.255.255). */
 export const BROADCAST_ADDRESS = '255.255.255.255';
 

@@ -1,6 +1,7 @@
 /**
- * Discovery over UDP (protocol.md §6): the legacy XOR `get_sysinfo` probe to port 9999 and the
- * "TDP" probe (16-byte header with CRC-32 + `{"params":{"rsa_key":PEM}}`) to port 20002, repeated
+ * Discovery over UDP (docs/protocols.md): the legacy XOR `get_sysinfo` probe to port 9999 and the
+ * "TDP" probe (16-byte header with CRC-32 + `{"params":{"rsa_key":PEM}}`) to ports 20002 and 20004
+ * (doorbells), repeated
  * for a few rounds. The first answer per IP wins; the answer's format (XOR JSON or TDP header +
  * JSON) chooses the parser, and the table in device/table.ts chooses the transport. Device bytes
  * are never trusted: a malformed answer is ignored, never thrown.
@@ -27,7 +28,8 @@ export interface DiscoverOptions {
   broadcast?: string;
   /** Total wait in ms. Default 2000. */
   timeoutMs?: number;
-  ports?: { legacy?: number; tdp?: number };
+  /** Probe ports: legacy 9999 (XOR), tdp 20002, doorbell 20004 (the TDP probe again; Tapo doorbells answer there). */
+  ports?: { legacy?: number; tdp?: number; doorbell?: number };
   /** Probe rounds, spread over timeoutMs. Default 3 (1-10). */
   rounds?: number;
   /** Unicast to this one host and stop as soon as it answers. */
@@ -220,6 +222,7 @@ export async function discover(opts: DiscoverOptions = {}): Promise<DiscoveryRes
   const rounds = Math.max(1, Math.min(10, Math.floor(opts.rounds ?? 3)));
   const legacyPort = opts.ports?.legacy ?? DISCOVERY_PORTS.legacy;
   const tdpPort = opts.ports?.tdp ?? DISCOVERY_PORTS.tdp;
+  const doorbellPort = opts.ports?.doorbell ?? DISCOVERY_PORTS.doorbell;
   let tdpProbe: Buffer | undefined;
   try {
     tdpProbe = buildTdpProbe((await probeKey(opts)).publicPem);
@@ -298,6 +301,8 @@ export async function discover(opts: DiscoverOptions = {}): Promise<DiscoveryRes
             () => {
               send(LEGACY_PROBE, legacyPort);
               if (tdpProbe) send(tdpProbe, tdpPort);
+              // The same datagram to 20004: doorbells answer there; one device answering both counts once.
+              if (tdpProbe && doorbellPort !== tdpPort) send(tdpProbe, doorbellPort);
             },
             Math.floor((i * timeoutMs) / rounds),
           ),
