@@ -8,6 +8,7 @@
  * (issue 11: polling 1,000 devices). Answers are parsed by http-reader.ts.
  */
 import * as net from 'node:net';
+import * as tls from 'node:tls';
 import { DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT_MS } from '../defaults';
 import { KasaTapoError, toKasaTapoError } from '../errors';
 import { HttpResponseReader, TOKEN, onlyLineEnds, type HttpResponse } from './http-reader';
@@ -59,7 +60,7 @@ class Exchange extends Deadline<HttpResponse> {
  * its timeout timer.
  */
 class Conn {
-  readonly sock: net.Socket;
+  readonly sock: net.Socket | tls.TLSSocket;
   alive = true;
   /** Requests answered on this connection. */
   served = 0;
@@ -68,7 +69,9 @@ class Conn {
 
   constructor(readonly client: HttpClient) {
     this.reader = new HttpResponseReader(client.maxResponseBytes, client.host);
-    this.sock = net.connect({ host: client.host, port: client.port });
+    const { host, port, secure } = client;
+    // TLS: SNI only for a name (an IP address in SNI is not allowed).
+    this.sock = secure ? tls.connect({ ...secure, host, port, ...(net.isIP(host) ? {} : { servername: host }) }) : net.connect({ host, port });
     this.sock.setNoDelay(true);
     this.sock.unref();
     this.sock.on('data', (c: Buffer) => this.onData(c));
@@ -156,10 +159,12 @@ export class HttpClient {
     readonly port: number,
     readonly timeoutMs = DEFAULT_TIMEOUT_MS,
     readonly maxResponseBytes = DEFAULT_MAX_RESPONSE_BYTES,
+    /** HTTPS: the TLS options of each connection (the caller decides what is verified). */
+    readonly secure?: tls.ConnectionOptions,
   ) {
-    // As node:http writes it: no port when it is HTTP's own.
+    // As node:http writes it: no port when it is HTTP's own; over TLS the port always (as cameras expect).
     const name = net.isIPv6(host) ? `[${host}]` : host;
-    this.hostHeader = port === 80 ? name : `${name}:${port}`;
+    this.hostHeader = port === 80 && !secure ? name : `${name}:${port}`;
   }
 
   /**
