@@ -1,6 +1,6 @@
 /**
  * Shared types of the library: transports, credentials, logging, and the normalised device model
- * of design.md §1 (camelCase, units in names, absent fields left out — never null or 0).
+ * of docs/architecture.md#normalised-output (camelCase, units in names, absent fields left out — never null or 0).
  */
 import type { KeyObject } from 'node:crypto';
 
@@ -119,7 +119,7 @@ export interface Pacing {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Normalised output (design.md §1)
+// Normalised output (docs/architecture.md#normalised-output)
 
 export interface ChildState {
   /** Stable id to address the child (IOT full child id, SMART device_id). */

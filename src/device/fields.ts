@@ -1,5 +1,5 @@
 /**
- * Field readers for normalisation (design.md §1): a device value becomes a typed field or is left
+ * Field readers for normalisation (docs/architecture.md#normalised-output): a device value becomes a typed field or is left
  * out — never null, never 0 for "missing", never a device object copied (so hostile keys such as
  * `__proto__` cannot reach the output). Pure; never throw on device data.
  */

@@ -1,6 +1,6 @@
 /**
  * The device facade: every device verb (state, set, toggle, reboot, energy, history, raw, …) over one protocol adapter (IOT or
- * SMART, chosen from the family × encryption table), answering normalised values (design.md §1); built by connect() (src/connect.ts).
+ * SMART, chosen from the family × encryption table), answering normalised values (docs/architecture.md#normalised-output); built by connect() (src/connect.ts).
  *
  * Raw answers travel with the values: the adapters answer `{value, raw}`, and `withRaw(fn)` hands
  * the device's own answer(s) behind `fn`'s last call back to the caller (the nodes' `msg.raw`).

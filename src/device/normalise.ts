@@ -1,5 +1,5 @@
 /**
- * Normalisation of device answers into the model of design.md §1, by family: iot/normalise.ts
+ * Normalisation of device answers into the model of docs/architecture.md#normalised-output, by family: iot/normalise.ts
  * (Kasa JSON) and smart/normalise.ts (Tapo / SMART), over the field readers (fields.ts) and the
  * capabilities (caps.ts). This module only gathers them for callers that want all of it.
  */

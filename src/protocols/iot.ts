@@ -1,7 +1,7 @@
 /**
  * IOT ("Kasa JSON") protocol over any Transport (XOR, KLAP v1): `{"<module>":{"<method>":{params}}}`
  * requests, an optional leading `"context":{"child_ids":[...]}` for strip outlets, and `err_code`
- * checked at module and at method level (protocol.md §2.4–2.6). Bulbs get one module per exchange
+ * checked at module and at method level (docs/protocols.md#iot-over-xor). Bulbs get one module per exchange
  * because some crash on requests above ~768 bytes or answers above ~4 KiB.
  */
 import { KasaTapoError, clip, toKasaTapoError } from '../errors';
@@ -14,7 +14,7 @@ export type IotRequest = Record<string, Record<string, unknown>>;
 /** `{module: {method: result}}` with every err_code checked to be 0. */
 export type IotAnswer = Record<string, Record<string, Record<string, unknown>>>;
 
-/** Device classes whose module names differ (protocol.md §2.6). */
+/** Device classes whose module names differ (docs/protocols.md#iot-module-names-by-device-class). */
 export type IotClass = 'plug' | 'bulb';
 
 export interface IotModuleNames {

@@ -1,5 +1,5 @@
 /**
- * The retry policy shared by the IOT and SMART protocols (design.md convention 3: retries live in
+ * The retry policy shared by the IOT and SMART protocols (docs/architecture.md#retries: retries live in
  * the protocol layer and depend on the error class, never on the protocol):
  *
  * | error                 | action                                                        |

@@ -3,7 +3,7 @@
  * `{method, params?, request_time_milis, terminal_uuid}` envelope, `multipleRequest` batches of at
  * most 5 (methods missing from a batch are re-sent alone; a batch refused as a whole turns batching
  * off), `control_child` with `requestData`/`responseData`, `start_index`/`sum` paging, and
- * `error_code` mapped to typed errors (protocol.md §4.8, §5).
+ * `error_code` mapped to typed errors (docs/protocols.md#smart-error-codes, docs/protocols.md#smart-requests).
  */
 import { randomBytes } from 'node:crypto';
 import { HINTS, KasaTapoError, clip, type ErrorDetails } from '../errors';
@@ -30,7 +30,7 @@ const BUSY_CODES = new Set([1002, 1112, -1001, -1301]);
 const SESSION_CODES = new Set([9999, -40401]);
 const UNSUPPORTED_CODES = new Set([-1002, -40106]);
 
-/** The typed error for a non-zero SMART error_code (protocol.md §4.8). Never throws. */
+/** The typed error for a non-zero SMART error_code (docs/protocols.md#smart-error-codes). Never throws. */
 export function smartError(code: number, rawMethod: string, host?: string): KasaTapoError {
   const method = clip(rawMethod); // a raw request's method name comes from the caller
   const d: ErrorDetails = { deviceCode: code, method, ...(host !== undefined ? { host } : {}) };

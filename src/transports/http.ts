@@ -26,7 +26,7 @@ export { HttpResponseReader } from './http-reader';
 export { LOOP_STALL_MS, closedError, connectTimeoutError, stallExtension } from './timing';
 
 /**
- * Built-in default accounts devices may accept (protocol.md §3.10; public knowledge). KLAP tries
+ * Built-in default accounts devices may accept (docs/protocols.md#klap-default-accounts; public knowledge). KLAP tries
  * all of them locally; AES tries only `TAPO`.
  */
 export const DEFAULT_CREDENTIALS: Readonly<Record<'KASA' | 'KASACAMERA' | 'TAPO' | 'TAPOCAMERA' | 'TAPOCAMERA_LV3', Credentials>> = {

@@ -6,7 +6,7 @@
  * seed (16 B) and a 32-byte SHA-256 server hash over the seeds and its auth hash (MD5- or SHA-based
  * hash of the account), plus `Set-Cookie: TP_SESSIONID=…;TIMEOUT=…`. We check that hash locally
  * against the user's credentials, then the built-in defaults, then blank ones — in both hash
- * versions, the preferred one first (protocol.md §3.12 rule 3: handshake1 proves the version for
+ * versions, the preferred one first (docs/protocols.md#klap-hash-versions-for-kasa-devices rule 3: handshake1 proves the version for
  * free, so a wrong guess costs no extra login) — and prove ours with POST /app/handshake2 in the
  * version that matched. `kind` follows the version the device proved. Neither message shows the
  * device the password or the auth hash, so KLAP may go to any host (src/trust.ts); a device that
@@ -51,7 +51,7 @@ export function checkKlapHandshake1(
 
 /**
  * As checkKlapHandshake1, over both hash versions: the `preferred` version's candidates first,
- * then the other's (protocol.md §3.12 rule 3). Pure. Returns the version that matched.
+ * then the other's (docs/protocols.md#klap-hash-versions-for-kasa-devices rule 3). Pure. Returns the version that matched.
  * Throws KasaTapoError EPROTOCOL (not 48 bytes) or EAUTH (no candidate of either version matches).
  */
 export function matchKlapHandshake1(

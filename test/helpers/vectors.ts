@@ -1,4 +1,4 @@
-// The RSA-1024 test key of protocol.md §4.9 (test data only: never used outside tests).
+// The RSA-1024 test key of docs/protocols.md#aes-vectors (test data only: never used outside tests).
 export const TEST_RSA_PRIVATE_PEM = `-----BEGIN PRIVATE KEY-----
 MIICdgIBADANBgkqhkiG9w0BAQEFAASCAmAwggJcAgEAAoGBAMIl6RP1Y9RGOBTx
 LkokEP9t2QJ6ODP/Gy6weDReoRAFRkOgd0D8PO/45IYqoibRNA7hBg526PdxOlGC

@@ -1,4 +1,4 @@
-// Test vectors of protocol.md §2.7 (XOR), §3.11 (KLAP), §4.9 (AES) and §6.2 (CRC).
+// Test vectors of docs/protocols.md#xor-vectors, docs/protocols.md#klap-vectors, docs/protocols.md#aes-vectors, docs/protocols.md#discovery-probe-vector.
 import { strict as assert } from 'node:assert';
 import { xorDecrypt, xorEncrypt, xorFrame } from '../../src/crypto/xor';
 import { crc32, crc32Table } from '../../src/crypto/crc32';
@@ -12,7 +12,7 @@ const hex = (b: Buffer): string => b.toString('hex');
 const H = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 
 describe('crypto vectors', () => {
-  describe('XOR (§2.7)', () => {
+  describe('XOR (docs/protocols.md)', () => {
     it('encrypts get_sysinfo for TCP and UDP', () => {
       const p = '{"system":{"get_sysinfo":{}}}';
       assert.equal(hex(xorFrame(p)), '0000001dd0f281f88bff9af7d5ef94b6d1b4c09fec95e68fe187e8caf08bf68bf6');
@@ -38,7 +38,7 @@ describe('crypto vectors', () => {
     });
   });
 
-  describe('CRC-32 (§6.2)', () => {
+  describe('CRC-32 (docs/protocols.md)', () => {
     it('reproduces the legacy probe constant with both implementations', () => {
       const h = H('020000010000000000000000');
       assert.equal(crc32(Buffer.concat([h, H('5a6b7c8d')])).toString(16), '463cb5d3');
@@ -46,7 +46,7 @@ describe('crypto vectors', () => {
     });
   });
 
-  describe('KLAP (§3.11)', () => {
+  describe('KLAP (docs/protocols.md)', () => {
     const local = H('000102030405060708090a0b0c0d0e0f');
     const remote = H('f0e0d0c0b0a090807060504030201000');
     it('v1: hashes, session and request bodies', () => {
@@ -114,7 +114,7 @@ describe('crypto vectors', () => {
     });
   });
 
-  describe('AES securePassthrough (§4.9)', () => {
+  describe('AES securePassthrough (docs/protocols.md)', () => {
     const pair = keyPairFromPrivatePem(TEST_RSA_PRIVATE_PEM);
     it('builds the 314-byte handshake body', () => {
       const body = JSON.stringify({ method: 'handshake', params: { key: pair.publicPem } });

@@ -21,7 +21,7 @@ const tdp = (json: unknown): Buffer => Buffer.concat([Buffer.alloc(16, 1), Buffe
 const sysinfo = (info: Record<string, unknown>): Buffer => xorEncrypt(JSON.stringify({ system: { get_sysinfo: { err_code: 0, ...info } } }));
 
 describe('discovery', () => {
-  it('builds the 319-byte 20002 probe of protocol.md §6.2', () => {
+  it('builds the 319-byte 20002 probe of docs/protocols.md#discovery-probe-vector', () => {
     const pem = createPublicKey(TEST_RSA_PRIVATE_PEM).export({ type: 'spki', format: 'pem' }).toString();
     const probe = buildTdpProbe(pem, Buffer.from([1, 2, 3, 4]));
     assert.equal(probe.length, 319);

@@ -1,7 +1,7 @@
 // Issue 13 point 1: Kasa IOT devices on 2025–26 firmware speak IOT JSON over KLAP with the v2 hashes
 // (discovery: IOT.SMARTPLUGSWITCH, KLAP, lv 2, new_klap 1). The protocol family comes from what the
 // device says (discovery's device_type, or both request styles tried over the session), the hash
-// version from discovery or, for free, from handshake1 (protocol.md §3.12). Counted at the
+// version from discovery or, for free, from handshake1 (docs/protocols.md#klap-hash-versions-for-kasa-devices). Counted at the
 // simulator: logins (KLAP handshake2 accepted) and failed logins.
 import { strict as assert } from 'node:assert';
 import { execFile } from 'node:child_process';
@@ -134,7 +134,7 @@ describe('IOT over KLAP v2 (issue 13.1)', function () {
     for (const k of ['mac', 'deviceId', 'alias'] as const) assert.equal(new Set(all.map((p) => p[k])).size, all.length, k);
   });
 
-  describe('discovery picks the hashes (§3.12 rule 1) and the family from device_type', () => {
+  describe('discovery picks the hashes (KLAP hash versions, rule 1) and the family from device_type', () => {
     const schm = (extra: Record<string, unknown>) => ({ lv: extra['lv'], newKlap: extra['new_klap'] });
     it('IOT.KLAP: lv >= 2 or new_klap >= 1 → v2 (klap), neither → v1; SMART.KLAP always v2', () => {
       assert.deepEqual(routeFor('IOT.SMARTPLUGSWITCH', 'KLAP', false, undefined, schm({ lv: 2, new_klap: 1 })), {
@@ -232,7 +232,7 @@ describe('IOT over KLAP v2 (issue 13.1)', function () {
     });
   }
 
-  describe('the hash version from handshake1 (§3.12 rule 3): a wrong guess costs no extra login', () => {
+  describe('the hash version from handshake1 (KLAP hash versions, rule 3): a wrong guess costs no extra login', () => {
     it('matchKlapHandshake1 finds the version whose server hash matches, whichever is preferred', () => {
       const local = Buffer.alloc(16, 1);
       const remote = Buffer.alloc(16, 2);

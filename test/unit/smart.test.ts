@@ -53,7 +53,7 @@ describe('SMART protocol', () => {
     assert.deepEqual(await p.query('set_device_info', { device_on: false }), {});
   });
 
-  it('classifies error codes (§4.8)', () => {
+  it('classifies error codes (docs/protocols.md#smart-error-codes)', () => {
     const cases: [number, string][] = [
       [-1501, 'EAUTH'],
       [1111, 'EAUTH'],

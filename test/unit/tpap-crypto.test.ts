@@ -1,4 +1,4 @@
-// TPAP test vectors of protocol.md §7.5.7, the credential transforms of §7.5.6, and the AEAD suites.
+// TPAP test vectors (docs/protocols.md#tpap-vectors), the credential transforms (#tpap-credential-transforms), and the AEAD suites.
 import { strict as assert } from 'node:assert';
 import { createECDH } from 'node:crypto';
 import { KasaTapoError } from '../../src/errors';
@@ -58,8 +58,8 @@ const V = {
   devConfirmB64: 'whdlEtugj07I+/XcF5VO4QnjnWD1G1VsraKiuJepEeQ=',
 };
 
-describe('TPAP crypto (protocol.md §7.5)', () => {
-  it('M and N are the RFC 9383 points (compressed forms of §7.5.3)', () => {
+describe('TPAP crypto (docs/protocols.md#tpap)', () => {
+  it('M and N are the RFC 9383 points (compressed forms, docs/protocols.md#tpap-spake2-suite-1)', () => {
     assert.equal(hex(decodeTpapPoint(TPAP_M).toBytes(true)), '02886e2f97ace46e55ba9dd7242579f2993b64e16ef3dcab95afd497333d8fa12f');
     assert.equal(hex(decodeTpapPoint(TPAP_N).toBytes(true)), '03d8bbd6c639c62937b04d997f38c3770719c629d7014d49a24b4f98baa1292b49');
   });
@@ -75,7 +75,7 @@ describe('TPAP crypto (protocol.md §7.5)', () => {
     }
   });
 
-  it('reproduces every §7.5.7 vector (suite 1, AES-128-CCM)', async () => {
+  it('reproduces every TPAP vector (suite 1, AES-128-CCM)', async () => {
     const cred = tpapCredential(undefined, 'user@example.com', 'Secret-123');
     assert.equal(cred, 'user@example.com/Secret-123');
     assert.equal(V.userRandom.toString('base64'), 'AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=');

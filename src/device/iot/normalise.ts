@@ -1,5 +1,5 @@
 /**
- * IOT (Kasa JSON) answers normalised into the model of design.md §1: get_sysinfo for every IOT
+ * IOT (Kasa JSON) answers normalised into the model of docs/architecture.md#normalised-output: get_sysinfo for every IOT
  * family (plug, strip with its outlets, dimmer, bulb, light strip), emeter realtime readings in both
  * unit generations, and day/month statistics. Pure; never throws on device data.
  */

@@ -1,5 +1,5 @@
 /**
- * SMART (Tapo and SMART-Kasa) answers normalised into the model of design.md §1: get_device_info
+ * SMART (Tapo and SMART-Kasa) answers normalised into the model of docs/architecture.md#normalised-output: get_device_info
  * with components and children (strip outlets, hub sensors), energy from the three energy methods,
  * and get_energy_data history. Pure; never throws on device data.
  */
