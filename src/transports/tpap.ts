@@ -28,6 +28,7 @@ import { KasaTapoError, markSpentLogin } from '../errors';
 import { fixFor } from '../fixes';
 import { isObject, parseJsonObject } from '../json';
 import {
+  TPAP_CIPHERS,
   TpapCipher,
   isTpapCipher,
   tpapCredential,
@@ -217,7 +218,8 @@ export class TpapTransport extends HttpSessionTransport<TpapSession> {
     if (issue) throw this.unsupported(issue);
     const mac = typeof disc.mac === 'string' ? disc.mac : '';
 
-    const offered: TpapCipherName[] = (this.opts.tpapCiphers?.length ? this.opts.tpapCiphers : ['aes_128_ccm']).filter(isTpapCipher);
+    // All three AEADs, AES-128-CCM first: firmware that accepts only ChaCha20-Poly1305 or AES-256-CCM picks its own.
+    const offered: TpapCipherName[] = (this.opts.tpapCiphers?.length ? this.opts.tpapCiphers : TPAP_CIPHERS).filter(isTpapCipher);
     const userRandom = randomBytes(32);
     const reg = await this.call('pake_register', {
       username: tpapRegisterUsername(profile.user_hash_type),

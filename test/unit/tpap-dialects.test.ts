@@ -6,10 +6,10 @@ import { connect, clearRouteCache } from '../../src/connect';
 import { routeFor } from '../../src/device/table';
 import { KasaTapoError } from '../../src/errors';
 import { Pool } from '../../src/pool';
-import { startSimulatedDevice, type SimulatedDevice } from '../../src/simulator';
+import { getProfile, startSimulatedDevice, type SimulatedDevice } from '../../src/simulator';
 import type { SmartDeviceModel } from '../../src/simulator/smart';
 import { TpapTransport, tpapSpeaksKlap } from '../../src/transports/tpap';
-import { tpapDeriveSecrets, tpapDeviceShare } from '../../src/crypto/tpap';
+import { TpapCipher, tpapDeriveSecrets, tpapDeviceShare } from '../../src/crypto/tpap';
 import type { Credentials } from '../../src/types';
 import { randomBase } from '../helpers/net';
 import { fakeTpapDevice } from '../helpers/fake-tpap';
@@ -196,4 +196,61 @@ describe('TPAP dialects: routing', function () {
     assert.equal(await nonceFor({ tls: 0, dac: true, pake: [2] }).then((x) => typeof x), 'string');
     assert.equal(await nonceFor({ tls: 0, dac: 0, pake: [2] }), undefined);
   });
+});
+
+describe('TPAP dialects: the three AEADs', function () {
+  this.timeout(60000);
+
+  // Suite 1 shared key of the suite-1 vector (test/unit/tpap-crypto.test.ts); ds body at seq 1000.
+  const shared = Buffer.from('611a67c86dcc3c2fcf83ae238d36206bfa7f4307bcd309821f1164664d57da53', 'hex');
+  for (const [cipher, body] of [
+    ['aes_256_ccm', '000003e82d714357639ea0d582a6b6319b9da93af01fd3bde14d64110c2854e931c74ac703703c245c93b88d109939e7'],
+    ['chacha20_poly1305', '000003e88ce4c0d1c9740f26f1d472172968728bee55026f3a66a017a65c00d235af94112299b1e02e8cd632df629289'],
+  ] as const) {
+    it(`${cipher}: the suite-1 data frame vector`, () => {
+      const c = new TpapCipher(cipher, shared);
+      assert.equal(c.seal(1000, '{"method":"get_device_info"}').toString('hex'), body);
+      assert.equal(c.open(Buffer.from(body, 'hex'), 1000).plain.toString(), '{"method":"get_device_info"}');
+    });
+  }
+
+  it('the defaults offer all three, AES-128-CCM first', async () => {
+    let offered: unknown;
+    const dev = await fakeTpapDevice({
+      discover: () => ({ error_code: 0, result: { mac: '00-11-22-33-44-55', tpap: { tls: 0, dac: 0, noc: 0, pake: [2], port: 80 } } }),
+      pake_register: (p) => {
+        offered = p.encryption;
+        return { error_code: -1008 };
+      },
+    });
+    const t = new TpapTransport({ host: '127.0.0.1', port: dev.port, credentials, timeoutMs: 2000 });
+    try {
+      await assert.rejects(t.send('{}'));
+    } finally {
+      await t.close();
+      await dev.close();
+    }
+    assert.deepEqual(offered, ['aes_128_ccm', 'aes_256_ccm', 'chacha20_poly1305']);
+  });
+
+  for (const cipher of ['chacha20_poly1305', 'aes_256_ccm'] as const) {
+    it(`a device that accepts only ${cipher} works with the defaults`, async () => {
+      const profile = getProfile('p110tpap');
+      profile.tpap = { ...profile.tpap, ciphers: [cipher] };
+      const sim = await startSimulatedDevice(profile, { host: '127.0.0.1', port: 0, credentials });
+      try {
+        const d = await connect({ host: sim.host, port: sim.port, transport: 'tpap', credentials });
+        try {
+          assert.equal((await d.setState({ on: true })).on, true);
+          assert.equal(relayOf(sim), true);
+          assert.equal((await d.setState({ on: false })).on, false);
+        } finally {
+          await d.close();
+        }
+        assert.equal(sim.stats.handshakes, 1);
+      } finally {
+        await sim.close();
+      }
+    });
+  }
 });
