@@ -55,6 +55,13 @@ export const TPAP_MAX_ITERATIONS = 20_000;
 export const TPAP_AUTH_CODES: ReadonlySet<number> = new Set([-2203, -1501, -2101]);
 /** Device code for an expired or unknown session token on the data channel. */
 export const TPAP_SESSION_EXPIRED = -2203;
+/**
+ * Unencrypted codes on the data channel that end the session (ESESSION: the protocol layer logs in
+ * again once and replays the request): -2203 stat access error (the token expired), -40401 session
+ * expired, -40413 invalid nonce, 9999 session timeout, 1002 transport not available. At pake_share
+ * they are no reason to log in again: a failed proof is never retried.
+ */
+export const TPAP_SESSION_CODES: ReadonlySet<number> = new Set([TPAP_SESSION_EXPIRED, -40401, -40413, 9999, 1002]);
 /** Device code for "locked after repeated failures" (with `sec_left`). */
 export const TPAP_LOCKED = LOCKOUT_CODE;
 
@@ -313,7 +320,7 @@ export class TpapTransport extends HttpSessionTransport<TpapSession> {
   }
 
   /**
-   * One request on the data channel. Throws KasaTapoError: ESESSION (token expired -2203, HTTP
+   * One request on the data channel. Throws KasaTapoError: ESESSION (TPAP_SESSION_CODES, HTTP
    * 401/403, an answer that fails authentication or carries another seq — the session is dropped),
    * EDEVICE (another unencrypted error code), EPROTOCOL (other HTTP status), network errors.
    */
@@ -328,7 +335,7 @@ export class TpapTransport extends HttpSessionTransport<TpapSession> {
     if (isJsonAnswer(r)) {
       const answer = parseJsonObject(r.body, 'TPAP error answer');
       const code = answer.error_code;
-      if (code === TPAP_SESSION_EXPIRED || code === 9999) throw this.sessionGone(`token expired, error ${code}`, { deviceCode: code });
+      if (typeof code === 'number' && TPAP_SESSION_CODES.has(code)) throw this.sessionGone(`session ended, error ${code}`, { deviceCode: code });
       throw new KasaTapoError('EDEVICE', `${this.host} refused a TPAP request (error ${String(code).slice(0, 20)})`, {
         host: this.host,
         ...(typeof code === 'number' ? { deviceCode: code } : {}),

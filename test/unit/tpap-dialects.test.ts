@@ -2,6 +2,8 @@
 // 1.4.1 announces TPAP and speaks KLAP v2), `noc: 1` profiles, the three AEADs offered, the error
 // policy, and the passcode types and credential transforms, with the unit vectors.
 import { strict as assert } from 'node:assert';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { connect, clearRouteCache } from '../../src/connect';
 import { routeFor } from '../../src/device/table';
 import { KasaTapoError } from '../../src/errors';
@@ -250,6 +252,163 @@ describe('TPAP dialects: the three AEADs', function () {
         assert.equal(sim.stats.handshakes, 1);
       } finally {
         await sim.close();
+      }
+    });
+  }
+});
+
+/**
+ * A loopback HTTP proxy in front of a simulated TPAP device: login calls go through; a data-channel
+ * request is answered by `ds` when it returns something (its JSON, with or without a content type), else forwarded.
+ */
+async function tpapProxy(
+  sim: SimulatedDevice,
+  ds: (n: number) => { json: unknown; contentType?: string } | undefined,
+): Promise<{ port: number; dsCalls: number; close(): Promise<void> }> {
+  const state = { dsCalls: 0 };
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      if (req.url?.endsWith('/ds')) {
+        const fake = ds(++state.dsCalls);
+        if (fake) {
+          const text = JSON.stringify(fake.json);
+          res.writeHead(200, { ...(fake.contentType ? { 'Content-Type': fake.contentType } : {}), 'Content-Length': String(Buffer.byteLength(text)) });
+          res.end(text);
+          return;
+        }
+      }
+      const fwd = http.request(
+        {
+          host: sim.host,
+          port: sim.port,
+          method: 'POST',
+          path: req.url,
+          headers: { 'Content-Type': req.headers['content-type'] ?? '', 'Content-Length': body.length },
+        },
+        (up) => {
+          const parts: Buffer[] = [];
+          up.on('data', (c: Buffer) => parts.push(c));
+          up.on('end', () => {
+            const out = Buffer.concat(parts);
+            res.writeHead(up.statusCode ?? 502, { 'Content-Type': up.headers['content-type'] ?? 'application/octet-stream', 'Content-Length': out.length });
+            res.end(out);
+          });
+        },
+      );
+      fwd.on('error', () => res.destroy());
+      fwd.end(body);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return {
+    port: (server.address() as AddressInfo).port,
+    get dsCalls() {
+      return state.dsCalls;
+    },
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}
+
+describe('TPAP dialects: errors', function () {
+  this.timeout(60000);
+  afterEach(() => clearRouteCache());
+
+  for (const code of [-2203, -40401, -40413, 9999, 1002]) {
+    it(`an unencrypted {"error_code":${code}} on /ds ends the session: one re-login and replay, then ESESSION`, () =>
+      withSim('p110tpap', async (sim) => {
+        const proxy = await tpapProxy(sim, () => ({ json: { error_code: code }, contentType: 'application/json' }));
+        try {
+          await assert.rejects(
+            connect({ host: '127.0.0.1', port: proxy.port, transport: 'tpap', credentials, timeoutMs: 3000 }),
+            (e: unknown) => e instanceof KasaTapoError && e.code === 'ESESSION' && e.deviceCode === code,
+          );
+          assert.equal(sim.stats.handshakes, 2);
+          assert.equal(proxy.dsCalls, 2);
+        } finally {
+          await proxy.close();
+        }
+      }));
+  }
+
+  it('a JSON error without a content type is seen before decrypting; a one-off -40401 costs one re-login and no error', () =>
+    withSim('p110tpap', async (sim) => {
+      const proxy = await tpapProxy(sim, (n) => (n === 2 ? { json: { error_code: -40401 } } : undefined));
+      try {
+        const t = new TpapTransport({ host: '127.0.0.1', port: proxy.port, credentials, timeoutMs: 3000 });
+        const d = await connect({ host: '127.0.0.1', port: proxy.port, transport: 'tpap', credentials, createTransport: () => t });
+        try {
+          assert.equal((await d.getState()).alias, 'Heater');
+          assert.equal(t.logins, 2);
+          assert.equal(sim.stats.handshakes, 2);
+        } finally {
+          await d.close();
+        }
+      } finally {
+        await proxy.close();
+      }
+    }));
+
+  it('another unencrypted code on /ds is EDEVICE, not retried', () =>
+    withSim('p110tpap', async (sim) => {
+      const proxy = await tpapProxy(sim, () => ({ json: { error_code: -1002 }, contentType: 'application/json' }));
+      try {
+        await assert.rejects(connect({ host: '127.0.0.1', port: proxy.port, transport: 'tpap', credentials }), (e: unknown) => {
+          return e instanceof KasaTapoError && e.code === 'EDEVICE' && e.deviceCode === -1002;
+        });
+        assert.equal(sim.stats.handshakes, 1);
+      } finally {
+        await proxy.close();
+      }
+    }));
+
+  it("a wrong password through 'auto' and a discovery answer: EAUTH after exactly one login", async () => {
+    const host = ownHost();
+    await withSim(
+      'p125m',
+      async (sim) => {
+        await assert.rejects(connect({ host, credentials: { ...credentials, password: 'wrong-one' }, discoveryTimeoutMs: 1500 }), isCode('EAUTH'));
+        assert.equal(sim.stats.logins, 1);
+        assert.equal(sim.stats.authFailures, 1);
+      },
+      { host, discovery: true },
+    );
+  });
+
+  for (const code of [-40401, -40413, 9999]) {
+    it(`${code} at pake_share is not a reason to log in again (one login, counted against the budget)`, async () => {
+      const salt = Buffer.alloc(16, 3);
+      const w = (await tpapDeriveSecrets(`${credentials.username}/${credentials.password}`, salt, 10)).w;
+      const dev = await fakeTpapDevice({
+        discover: () => ({ error_code: 0, result: { mac: '00-11-22-33-44-55', tpap: { tls: 0, dac: 0, noc: 0, pake: [2], port: 80 } } }),
+        pake_register: () => ({
+          error_code: 0,
+          result: {
+            dev_random: Buffer.alloc(32, 1).toString('base64'),
+            dev_salt: salt.toString('base64'),
+            dev_share: tpapDeviceShare(w).R.toString('base64'),
+            cipher_suites: 1,
+            iterations: 10,
+            encryption: 'aes_128_ccm',
+          },
+        }),
+        pake_share: () => ({ error_code: code }),
+      });
+      try {
+        await assert.rejects(connect({ host: '127.0.0.1', port: dev.port, transport: 'tpap', credentials, timeoutMs: 2000 }), (e: unknown) => {
+          assert.ok(e instanceof KasaTapoError && e.code !== 'ESESSION', String(e));
+          assert.equal(e.spentLogin, true);
+          return true;
+        });
+        assert.equal(dev.calls.filter((c) => c === 'pake_share').length, 1);
+      } finally {
+        await dev.close();
       }
     });
   }
