@@ -22,7 +22,18 @@
 import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, pbkdf2, randomBytes, timingSafeEqual } from 'node:crypto';
 import { p256 } from '@noble/curves/nist';
 import { KasaTapoError } from '../errors';
-export { tpapCredential, tpapTransformName, type TpapExtraCrypt } from './tpap-credentials';
+export {
+  TPAP_MAX_CRYPT_ROUNDS,
+  md5Crypt,
+  tpapCredential,
+  tpapCredentialAsync,
+  tpapCredentialWithoutPassword,
+  tpapDefaultPasscode,
+  tpapPasscodeType,
+  tpapTransformName,
+  type TpapExtraCrypt,
+  type TpapPasscodeType,
+} from './tpap-credentials';
 
 type Point = InstanceType<typeof p256.Point>;
 const P = p256.Point;

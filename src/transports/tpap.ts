@@ -31,9 +31,12 @@ import {
   TPAP_CIPHERS,
   TpapCipher,
   isTpapCipher,
-  tpapCredential,
+  tpapCredentialAsync,
+  tpapCredentialWithoutPassword,
+  tpapDefaultPasscode,
   tpapDeriveSecrets,
   tpapEqual,
+  tpapPasscodeType,
   tpapRegisterUsername,
   tpapTransformName,
   type TpapCipherName,
@@ -82,7 +85,8 @@ export interface TpapProfile {
  * Why we cannot log in to a device with this TPAP profile, or undefined when we can (README.md,
  * TPAP dialects): `tls` 1 and 2 (TPAP over HTTPS) are not implemented; `noc` never blocks a login
  * (devices announcing `noc: 1`, e.g. a P125M with `dac: 1, noc: 1`, log in with the account
- * password); `pake` must offer the user password (2 or 5). Pure; never throws.
+ * password); every `pake` list has a passcode type (crypto/tpap-credentials.ts tpapPasscodeType).
+ * Pure; never throws.
  */
 export function tpapProfileIssue(p: TpapProfile | undefined): string | undefined {
   if (!p || typeof p !== 'object') return undefined;
@@ -91,10 +95,6 @@ export function tpapProfileIssue(p: TpapProfile | undefined): string | undefined
     return tls >= 2
       ? `This device offers TPAP only over HTTPS checked against the TP-Link device root certificate (tpap.tls ${tls}), which is not supported yet`
       : `This device offers TPAP only over HTTPS (tpap.tls ${tls}: cameras, robot vacuums), which is not supported yet`;
-  }
-  const pake = Array.isArray(p.pake) ? p.pake : undefined;
-  if (pake && !pake.includes(2) && !pake.includes(5)) {
-    return `This device offers no TPAP user-password login (tpap.pake ${JSON.stringify(pake).slice(0, 40)}; only 2 and 5 are supported)`;
   }
   return undefined;
 }
@@ -123,7 +123,7 @@ interface TpapSession extends HttpSession {
  * of the account e-mail and the MAC alone, so a device that knows only the e-mail passes it. Never throws.
  */
 export function involvesPassword(extra: TpapExtraCrypt | undefined): boolean {
-  return !(extra?.type === 'password_shadow' && Number(extra.params?.passwd_id) === 3);
+  return !(typeof extra?.type === 'string' && extra.type.toLowerCase() === 'password_shadow' && Number(extra.params?.passwd_id) === 3);
 }
 
 /**
@@ -224,6 +224,17 @@ export class TpapTransport extends HttpSessionTransport<TpapSession> {
     const issue = tpapProfileIssue(profile);
     if (issue) throw this.unsupported(issue);
     const mac = typeof disc.mac === 'string' ? disc.mac : '';
+    // The passcode type follows the profile's pake list; default_userpw is derived from the MAC alone
+    // (it needs no account, and proves nothing about one: flagged like default credentials).
+    const passcodeType = tpapPasscodeType(profile.pake);
+    let defaultPasscode: string | undefined;
+    if (passcodeType === 'default_userpw') {
+      try {
+        defaultPasscode = tpapDefaultPasscode(mac);
+      } catch (e) {
+        throw this.bad(`discover answer has no usable MAC for the default passcode (${e instanceof Error ? e.message : String(e)})`);
+      }
+    }
 
     // All three AEADs, AES-128-CCM first: firmware that accepts only ChaCha20-Poly1305 or AES-256-CCM picks its own.
     const offered: TpapCipherName[] = (this.opts.tpapCiphers?.length ? this.opts.tpapCiphers : TPAP_CIPHERS).filter(isTpapCipher);
@@ -233,7 +244,7 @@ export class TpapTransport extends HttpSessionTransport<TpapSession> {
       user_random: userRandom.toString('base64'),
       cipher_suites: [1],
       encryption: offered,
-      passcode_type: 'userpw',
+      passcode_type: passcodeType,
       stok: null,
     });
     // From here on the login has reached the proof step: a share of ours would let the other side
@@ -255,9 +266,11 @@ export class TpapTransport extends HttpSessionTransport<TpapSession> {
       const devShare = b64(reg.dev_share);
       if (!devRandom?.length || !salt?.length || devShare?.length !== 65) throw this.bad('register answer lacks dev_random, dev_salt or a 65-byte dev_share');
       const extra = isObject(reg.extra_crypt) && Object.keys(reg.extra_crypt).length ? (reg.extra_crypt as TpapExtraCrypt) : undefined;
-      const transform = tpapTransformName(extra);
       const creds = this.opts.credentials ?? { username: '', password: '' };
-      if (!involvesPassword(extra) && !this.opts.tpapAllowNoPassword) {
+      // The default passcode takes no transform; the password's form is the device's extra_crypt.
+      const transform = defaultPasscode !== undefined ? 'default passcode' : tpapTransformName(extra);
+      const withoutPassword = defaultPasscode !== undefined || tpapCredentialWithoutPassword(extra, creds.username, mac);
+      if (defaultPasscode === undefined && withoutPassword && !this.opts.tpapAllowNoPassword) {
         throw new KasaTapoError('ENOTTRUSTED', `${this.host} asks for a TPAP login without the password (transform ${transform}); refused`, {
           host: this.host,
           fix: 'no-password',
@@ -266,11 +279,13 @@ export class TpapTransport extends HttpSessionTransport<TpapSession> {
       }
       let cred: string;
       try {
-        cred = tpapCredential(extra, creds.username, creds.password, mac);
+        cred = defaultPasscode ?? (await tpapCredentialAsync(extra, creds.username, creds.password, mac));
       } catch (e) {
+        if (e instanceof KasaTapoError) throw new KasaTapoError(e.code, `${this.host}: ${e.message}`, { host: this.host });
         throw this.unsupported(e instanceof Error ? e.message : String(e));
       }
-      this.noPassword = !involvesPassword(extra);
+      if (this.closed) throw new KasaTapoError('ECLOSED', `The transport to ${this.host} is closed`, { host: this.host });
+      this.noPassword = withoutPassword;
 
       const { w, h } = await tpapDeriveSecrets(cred, salt, iterations);
       if (this.closed) throw new KasaTapoError('ECLOSED', `The transport to ${this.host} is closed`, { host: this.host });

@@ -229,7 +229,8 @@ describe('normalisation', () => {
     assert.match((routeFor('SMART.TAPOPLUG', 'TPAP', false, { profile: { tls: 2 } }) as { reason: string }).reason, /tpap\.tls 2/);
     // noc never blocks a login (the P125M on 1.4.4 announces noc 1 and logs in with the password).
     assert.equal(routeFor('SMART.TAPOPLUG', 'TPAP', false, { profile: { tls: 0, noc: 1 } }).supported, true);
-    assert.match((routeFor('SMART.TAPOPLUG', 'TPAP', false, { profile: { tls: 0, pake: [0] } }) as { reason: string }).reason, /user-password/);
+    // pake [0]: the MAC-derived default passcode (default_userpw), flagged like default credentials.
+    assert.equal(routeFor('SMART.TAPOPLUG', 'TPAP', false, { profile: { tls: 0, pake: [0] } }).supported, true);
     assert.deepEqual(routeFor('IOT.SMARTPLUGSWITCH', 'TPAP', false), { supported: false, protocol: 'iot', reason: HINTS.tpap });
     // KLAP stays KLAP whatever tpap_preferred says: only encrypt_type decides.
     assert.deepEqual(routeFor('SMART.TAPOPLUG', 'KLAP', false, { profile: { tls: 0, pake: [2] }, preferred: false }), {

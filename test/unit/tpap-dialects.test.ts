@@ -11,7 +11,19 @@ import { Pool } from '../../src/pool';
 import { getProfile, startSimulatedDevice, type SimulatedDevice } from '../../src/simulator';
 import type { SmartDeviceModel } from '../../src/simulator/smart';
 import { TpapTransport, tpapSpeaksKlap } from '../../src/transports/tpap';
-import { TpapCipher, tpapDeriveSecrets, tpapDeviceShare } from '../../src/crypto/tpap';
+import {
+  TpapCipher,
+  md5Crypt,
+  tpapClientFinish,
+  tpapClientShare,
+  tpapCredential,
+  tpapCredentialAsync,
+  tpapCredentialWithoutPassword,
+  tpapDefaultPasscode,
+  tpapDeriveSecrets,
+  tpapDeviceShare,
+  tpapPasscodeType,
+} from '../../src/crypto/tpap';
 import type { Credentials } from '../../src/types';
 import { randomBase } from '../helpers/net';
 import { fakeTpapDevice } from '../helpers/fake-tpap';
@@ -412,4 +424,205 @@ describe('TPAP dialects: errors', function () {
       }
     });
   }
+});
+
+describe('TPAP dialects: passcodes and credential transforms (unit vectors)', function () {
+  this.timeout(60000);
+  const U = 'user@example.com';
+  const P = 'Secret-123';
+  const MAC = '48-22-54-12-34-56';
+  const cred = (type: string, params: Record<string, unknown>, username = U, passcode = P): string => tpapCredential({ type, params }, username, passcode, MAC);
+  const range = (from: number, n: number): Buffer => Buffer.from(Array.from({ length: n }, (_, i) => from + i));
+  const salt = range(0xa0, 16);
+  const x = BigInt('0xe08aae28e30721fae8e7f331908141cf868db0e3ace03421769b4b78155c96df');
+  const y = BigInt('0x8fb5bff52eea02e24ab692b72ca9caf3e14e01be0c34ee956bb55cdb3e6d8958');
+  const hex64 = (n: bigint): string => n.toString(16).padStart(64, '0');
+
+  it('passcode type from pake (plugs, bulbs, hubs): 0 wins, then 2/5, then 3, else default', () => {
+    assert.equal(tpapPasscodeType([2]), 'userpw');
+    assert.equal(tpapPasscodeType([5]), 'userpw');
+    assert.equal(tpapPasscodeType([3]), 'shared_token');
+    assert.equal(tpapPasscodeType([0, 2]), 'default_userpw');
+    assert.equal(tpapPasscodeType([]), 'default_userpw');
+    assert.equal(tpapPasscodeType(undefined), 'default_userpw');
+  });
+
+  it('default_userpw: the MAC-derived passcode and its PBKDF2 output', async () => {
+    assert.equal(tpapDefaultPasscode(MAC), 'CC2AF89A859D3540A52E9B0DC384126A6EB497C077CBB016810D0B710D6B7B15');
+    assert.equal(tpapDefaultPasscode('AA:BB:CC:DD:EE:FF'), 'F9F270978BAA582014CFC81E2B5966D92923B7F784DD84FD75429E38CC4EEFC9');
+    assert.throws(() => tpapDefaultPasscode('not-a-mac'), isCode('EPROTOCOL'));
+    const s = await tpapDeriveSecrets(tpapDefaultPasscode(MAC), salt, 3000);
+    assert.equal(hex64(s.w), 'c6fd5dc1e6df79c72116ba5246439eb81c5d452437443d9412d79d795eb8115f');
+    assert.equal(hex64(s.h), 'abca57ac7150fbf98d71b7df5cc58116628ea85284a73037e1506a621f82fcd3');
+  });
+
+  it('Vector B: the default_userpw login (shares, confirmations, session keys, /ds frames at seq 7)', async () => {
+    const s = await tpapDeriveSecrets(tpapDefaultPasscode(MAC), salt, 3000);
+    const R = tpapDeviceShare(s.w, y).R;
+    assert.equal(R.toString('base64'), 'BCHkFb0vlOI5BIy6R4PqTlLu89lnM5UVxlPAqsxtyYvqj+tWxSIU3CHXYbE2ZomZ0gvEqPs69yspg6tdJsHDnHo=');
+    const { L } = tpapClientShare(s.w, x);
+    assert.equal(L.toString('base64'), 'BDxSTTHIzcbk5iegiIIkwoajzbgCFYm8xczSDAs3gtw2emN8di1KiDs6RMCHqkiIYks4C/zXL087PeKZQufwFpg=');
+    const k = tpapClientFinish({ x, w: s.w, h: s.h, L, R, userRandom: range(0, 32), devRandom: range(0x20, 32) });
+    assert.equal(k.userConfirm.toString('base64'), 'rafeTzfbgHCI6K/yFLQnK2Fcm2MhJPt479iC0W9tWEA=');
+    assert.equal(k.devConfirm.toString('base64'), '599ULQV+ZXMWVCLlg5H36FBxpK+xByKqJuhBXvF2GeQ=');
+    assert.equal(k.sharedKey.toString('hex'), 'c601264bb55d54f1604663f798d411af84bfd976d2a1d99c688dc106c5191940');
+    const c = new TpapCipher('aes_128_ccm', k.sharedKey);
+    assert.equal(c.key.toString('hex'), 'bd832a7517a852ae40471968975b77ff');
+    assert.equal(c.baseNonce.toString('hex'), '36ff712ff0e411471df1641e');
+    assert.equal(
+      c.seal(7, '{"method":"get_device_info"}').toString('hex'),
+      '0000000706d8af0d0d6a391cf5d0401072b3eba3c38f113927cc0a87d52f476b357841bdf40832fc7e4df604f10f7fb0',
+    );
+    const answer = '0000000706d8a71a0b6d2427b485061235fd84eb848b1d2937ff17cb893b477245e296e34fdcf48ef9e1d39eb5ac2ef3145b701537b14d0a36da0d00a5f2f52b';
+    assert.equal(c.open(Buffer.from(answer, 'hex'), 7).plain.toString(), '{"error_code":0,"result":{"device_on":true}}');
+  });
+
+  it('no extra_crypt, password_shadow 2 and 3', async () => {
+    assert.equal(tpapCredential(undefined, U, P), 'user@example.com/Secret-123');
+    assert.equal(tpapCredential(undefined, '', P), 'Secret-123');
+    assert.equal(cred('password_shadow', { passwd_id: 2 }), '0eb61c7f64f383e4882351e59dbe15957bad1fe0');
+    assert.equal(cred('password_shadow', { passwd_id: 3 }), 'd5820af7f69eada09d8433f0ecb92e9f2f2c2843');
+    assert.equal(cred('PASSWORD_SHADOW', { passwd_id: 3 }, U, 'any other password'), 'd5820af7f69eada09d8433f0ecb92e9f2f2c2843');
+    assert.ok(tpapCredentialWithoutPassword({ type: 'password_shadow', params: { passwd_id: 3 } }, U, MAC));
+    // Without a username (or a MAC) passwd_id 3 falls back to the passcode, which involves the password.
+    assert.equal(cred('password_shadow', { passwd_id: 3 }, ''), P);
+    assert.ok(!tpapCredentialWithoutPassword({ type: 'password_shadow', params: { passwd_id: 3 } }, '', MAC));
+    const s = await tpapDeriveSecrets(cred('password_shadow', { passwd_id: 3 }), salt, 3000);
+    assert.equal(hex64(s.w), 'c1d54c5254456136baf394ae4d1a81f7b5ee054597db8ecb7bda0c95a1f2932a');
+  });
+
+  it('password_shadow 1: MD5-crypt with the prefix salt (cut to 8), else the passcode', async () => {
+    assert.equal(md5Crypt(P, 'ABCDEFGH'), '$1$ABCDEFGH$GfW2Gp5aOwxy1V3Ym5SFh.');
+    assert.equal(cred('password_shadow', { passwd_id: 1, passwd_prefix: '$1$ABCDEFGH$' }), '$1$ABCDEFGH$GfW2Gp5aOwxy1V3Ym5SFh.');
+    assert.equal(cred('password_shadow', { passwd_id: 1, passwd_prefix: '$1$saltsaltEXTRA' }), '$1$saltsalt$5sWDyCQWwUZey5f5vLQ0V0');
+    assert.equal(cred('password_shadow', { passwd_id: 1 }), P);
+    assert.equal(cred('password_shadow', { passwd_id: 1, passwd_prefix: '$5$ABCDEFGH$' }), P);
+    const s = await tpapDeriveSecrets(cred('password_shadow', { passwd_id: 1, passwd_prefix: '$1$ABCDEFGH$' }), salt, 3000);
+    assert.equal(hex64(s.w), '327948b18c35acc9dcd6f112d08503592dbaf81e16d4e9f40227be8805a74639');
+  });
+
+  it('password_shadow 5: SHA-256-crypt with the prefix rounds and salt, passwd_rounds, clamps and defaults', async () => {
+    assert.equal(
+      cred('password_shadow', { passwd_id: 5, passwd_prefix: '$5$rounds=10000$abcdefghijklmnop$' }),
+      '$5$rounds=10000$abcdefghijklmnop$manSB2dNAJE6A39rXI891WvzGB/IYeMfqYOPRbTKUl.',
+    );
+    assert.equal(
+      cred('password_shadow', { passwd_id: 5, passwd_prefix: '$5$saltstring', passwd_rounds: 5000 }),
+      '$5$saltstring$uW.qVCyh8AXOFiCVPgiG429mAiM8lwjOX4s6L7nkSdA',
+    );
+    assert.equal(
+      cred('password_shadow', { passwd_id: 5, passwd_prefix: '$5$saltstring$', passwd_rounds: 10 }),
+      '$5$rounds=1000$saltstring$nMTB3czofbw05B6voX36NfQW/gU3fpuxrcM/SS4MHEB',
+    );
+    assert.equal(
+      cred('password_shadow', { passwd_id: 5, passwd_prefix: '$5$rounds=5000$0123456789abcdefXYZ$' }),
+      '$5$0123456789abcdef$Ne/3c2euO7GCWCQIoSlI/nIoEVZPkphsy1FXV7g7gGA',
+    );
+    // No rounds anywhere: 535,000 rounds, computed in slices between event-loop turns.
+    assert.equal(
+      await tpapCredentialAsync({ type: 'password_shadow', params: { passwd_id: 5, passwd_prefix: '$5$saltstring$' } }, U, P, MAC),
+      '$5$rounds=535000$saltstring$VOIYRjH8m4TOzGYPRk851HLw50nxde0xm2eF5ghaf71',
+    );
+    assert.equal(cred('password_shadow', { passwd_id: 5 }), P);
+    assert.throws(() => cred('password_shadow', { passwd_id: 5, passwd_prefix: '$5$salt$', passwd_rounds: 5_000_000 }), isCode('EPROTOCOL'));
+    assert.throws(() => cred('password_shadow', { passwd_id: 5, passwd_prefix: '$5$rounds=1000$salt$' }), isCode('EUNSUPPORTED'));
+  });
+
+  it('password_authkey and password_sha_with_salt', () => {
+    const dict = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+    assert.equal(cred('password_authkey', { authkey_tmpkey: 'TmpKey', authkey_dictionary: dict }), 'HIT5ANaONM');
+    assert.equal(cred('password_authkey', { authkey_tmpkey: 'xy', authkey_dictionary: '0123456789' }), '3861270876');
+    assert.equal(cred('password_authkey', { authkey_tmpkey: '', authkey_dictionary: dict }), P);
+    assert.equal(cred('password_sha_with_salt', { sha_name: 0, sha_salt: 'TmFDbA==' }), '813eb463076492c54e9de1e486a9708fc13295919d93797c2bb4204bf2c27f8b');
+    assert.equal(cred('password_sha_with_salt', { sha_name: 1, sha_salt: 'TmFDbA==' }), '6cd4e296a00954338b12809ebb8879d4e14668f8ea4876997900cdc91a91a815');
+    assert.equal(
+      cred('password_sha_with_salt', { sha_name: 0, sha_salt: 'TmFDbA==' }, '', '35eddb1ed5b26db276b9445345bfae2b'),
+      'ee41dcf05c8b37b655dbfdfd0f52a60bc981f54c047cb4601cd7130f13442bb6',
+    );
+    assert.equal(cred('password_sha_with_salt', { sha_name: 'x', sha_salt: 'TmFDbA==' }), P);
+    assert.equal(cred('password_sha_with_salt', { sha_name: 0, sha_salt: '%%%' }), P);
+    assert.equal(
+      cred('password_sha_with_salt', { sha_salt: 'TmFDbA==' }),
+      cred('password_sha_with_salt', { sha_name: 1, sha_salt: 'TmFDbA==' }),
+      'a missing sha_name means "user"',
+    );
+  });
+});
+
+describe('TPAP dialects: passcodes against simulated devices', function () {
+  this.timeout(60000);
+
+  /** p110tpap with another login dialect. */
+  async function withDialect<T>(tpap: Record<string, unknown>, body: (sim: SimulatedDevice) => Promise<T>): Promise<T> {
+    const profile = getProfile('p110tpap');
+    profile.tpap = { ...profile.tpap, ...tpap };
+    const sim = await startSimulatedDevice(profile, { host: '127.0.0.1', port: 0, credentials });
+    try {
+      return await body(sim);
+    } finally {
+      await sim.close();
+    }
+  }
+
+  it('pake [0] (L900-5 1.4.3): default_userpw with no account configured, flagged defaultCredentials', () =>
+    withDialect({ pake: [0] }, async (sim) => {
+      const d = await connect({ host: sim.host, port: sim.port, transport: 'tpap' });
+      try {
+        const s = await d.setState({ on: true });
+        assert.equal(s.on, true);
+        assert.equal(relayOf(sim), true);
+        assert.equal((await d.getState()).defaultCredentials, true);
+      } finally {
+        await d.close();
+      }
+    }));
+
+  it('pake [0, 2]: the default passcode wins over a configured account', () =>
+    withDialect({ pake: [0, 2] }, async (sim) => {
+      const d = await connect({ host: sim.host, port: sim.port, transport: 'tpap', credentials: { username: 'x@example.com', password: 'unrelated' } });
+      try {
+        assert.equal((await d.getState()).defaultCredentials, true);
+      } finally {
+        await d.close();
+      }
+    }));
+
+  for (const [name, extraCrypt] of [
+    ['password_shadow 1', { type: 'password_shadow', params: { passwd_id: 1, passwd_prefix: '$1$Zq3xY7wP$' } }],
+    ['password_shadow 5', { type: 'password_shadow', params: { passwd_id: 5, passwd_prefix: '$5$rounds=1000$sim5salt' } }],
+    ['password_authkey', { type: 'password_authkey', params: { authkey_tmpkey: 'Tk3yTmp', authkey_dictionary: 'abcdefghijklmnopqrstuvwxyz0123456789' } }],
+    ['password_sha_with_salt', { type: 'password_sha_with_salt', params: { sha_name: 0, sha_salt: Buffer.from('Sim-Salt').toString('base64') } }],
+  ] as const) {
+    it(`${name}: logs in with the account password; a wrong one is EAUTH after one login`, () =>
+      withDialect({ extraCrypt }, async (sim) => {
+        const d = await connect({ host: sim.host, port: sim.port, transport: 'tpap', credentials });
+        try {
+          assert.equal((await d.setState({ on: true })).on, true);
+          assert.equal(relayOf(sim), true);
+          assert.notEqual((await d.getState()).defaultCredentials, true);
+        } finally {
+          await d.close();
+        }
+        const t = new TpapTransport({ host: sim.host, port: sim.port, credentials: { ...credentials, password: 'wrong-password' } });
+        await assert.rejects(connect({ host: sim.host, port: sim.port, transport: 'tpap', createTransport: () => t }), (e: unknown) => {
+          assert.ok(isCode('EAUTH')(e), String(e));
+          assert.match((e as Error).message, new RegExp(name));
+          return true;
+        });
+        assert.equal(t.logins, 1);
+        assert.equal(sim.stats.authFailures, 1);
+      }));
+  }
+
+  it('password_shadow 3 (no password in it) stays refused with ENOTTRUSTED unless tpapAllowNoPassword', () =>
+    withDialect({ extraCrypt: { type: 'password_shadow', params: { passwd_id: 3 } } }, async (sim) => {
+      await assert.rejects(connect({ host: sim.host, port: sim.port, transport: 'tpap', credentials }), isCode('ENOTTRUSTED'));
+      assert.equal(sim.stats.logins, 0);
+      const d = await connect({ host: sim.host, port: sim.port, transport: 'tpap', credentials, tpapAllowNoPassword: true });
+      try {
+        assert.equal((await d.getState()).defaultCredentials, true);
+      } finally {
+        await d.close();
+      }
+    }));
 });

@@ -28,7 +28,9 @@ import {
   tpapDeriveSecrets,
   tpapDeviceFinishAsync,
   tpapDeviceShare,
+  tpapDefaultPasscode,
   tpapEqual,
+  tpapPasscodeType,
   tpapRegisterUsername,
   type TpapCipherName,
   type TpapSecrets,
@@ -90,7 +92,10 @@ export function startTpapServer(opts: WireServerOptions): Promise<WireServer> {
   const deviceCiphers = t.ciphers?.length ? t.ciphers : [...TPAP_CIPHERS];
   const salt = randomBytes(16);
   const mac = t.mac ?? '00-00-00-00-00-00';
-  const secretsFor = (u: string, p: string): Promise<TpapSecrets> => tpapDeriveSecrets(tpapCredential(t.extraCrypt, u, p, mac), salt, iterations);
+  // pake [0] (or a list without 2, 3, 5): the MAC-derived default passcode, whatever account is bound.
+  const passcodeType = tpapPasscodeType(t.pake ?? [2]);
+  const secretsFor = (u: string, p: string): Promise<TpapSecrets> =>
+    tpapDeriveSecrets(passcodeType === 'default_userpw' ? tpapDefaultPasscode(mac) : tpapCredential(t.extraCrypt, u, p, mac), salt, iterations);
   // The stored verifier of the bound account (and of "another account" for faults.wrongCredentials).
   let own: Promise<TpapSecrets> | undefined;
   let other: Promise<TpapSecrets> | undefined;
@@ -118,7 +123,7 @@ export function startTpapServer(opts: WireServerOptions): Promise<WireServer> {
         const offered = Array.isArray(p.encryption) ? p.encryption : [];
         const cipher = deviceCiphers.find((x) => offered.includes(x));
         if (p.username !== tpapRegisterUsername() || !userRandom || userRandom.length < 16) return err(-1501);
-        if (!suites.includes(1) || !cipher || (p.passcode_type !== undefined && p.passcode_type !== 'userpw')) return err(UNKNOWN);
+        if (!suites.includes(1) || !cipher || (p.passcode_type ?? 'userpw') !== passcodeType) return err(UNKNOWN);
         const creds = opts.faults.wrongCredentials ? { username: 'someone-else@example.com', password: 'another-account-password' } : opts.credentials;
         const secretsP = opts.faults.wrongCredentials
           ? (other ??= secretsFor(creds.username, creds.password))
