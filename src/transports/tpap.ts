@@ -1,11 +1,13 @@
 /**
- * TPAP transport (Tapo and Kasa firmware since late 2025, e.g. P110 1.4.x, L900 1.4.x, KP125M 1.4.1),
+ * TPAP transport (Tapo and Kasa firmware since late 2025, e.g. P110 1.4.x, L900 1.4.x, P125M 1.4.4),
  * over plain HTTP (the `tls:0` profile of protocol.md §7.5).
  *
  * Login: three JSON calls `POST /` `{"method":"login","params":{"sub_method":…}}`. `discover` answers
- * the device's TPAP profile (tls, dac, noc, pake) and MAC; we refuse profiles we cannot speak (TLS,
- * cloud certificates, no user-password passcode) with a reason. `pake_register` sends 32 random
- * bytes and the suites/ciphers we offer; the device answers its random, salt, PBKDF2 iteration count,
+ * the device's TPAP profile (tls, dac, noc, pake) and MAC; no profile at all means the device speaks
+ * KLAP v2 (tpapSpeaksKlap: connect() switches), TLS profiles are refused with a reason, `noc` is
+ * ignored. The `pake` list picks the passcode type: the account password (`userpw`, `shared_token`)
+ * or the MAC-derived `default_userpw` (crypto/tpap-credentials.ts). `pake_register` sends 32 random
+ * bytes, suite 1 and the three AEADs; the device answers its random, salt, PBKDF2 iteration count,
  * SPAKE2+ share R, the chosen cipher and an optional credential transform (`extra_crypt`).
  * `pake_share` sends our share L and our confirmation HMAC(KcA, R); the device answers its own
  * confirmation HMAC(KcB, L), a session token (`sessionId` or `stok`) and `start_seq`. We check the
@@ -16,8 +18,8 @@
  * Data: `POST /stok=<token>/ds`, body `uint32_BE(seq) ‖ AEAD(SMART JSON) ‖ tag` with AES-128-CCM (or
  * AES-256-CCM / ChaCha20-Poly1305, whichever the device chose), nonce = base_nonce[0:8] ‖ seq. `seq`
  * starts at start_seq and advances on every request, failed ones included (a nonce is never reused).
- * The device answers a frame with the same seq, or an unencrypted JSON error (`-2203`: the token
- * expired), told apart by its content type before any decryption. An expired token, HTTP 401/403 or
+ * The device answers a frame with the same seq, or an unencrypted JSON error (`-2203`, `-40401`, …:
+ * TPAP_SESSION_CODES), told apart by its content type before any decryption. Such a code, HTTP 401/403 or
  * an answer that fails authentication drops the session and throws ESESSION; the protocol layer
  * (protocols/retry.ts) then logs in again once and replays the request. Sessions are renewed
  * proactively after `tpapRenewAfterMs` (default 1 h). The maths lives in crypto/tpap.ts; the
@@ -203,9 +205,11 @@ export class TpapTransport extends HttpSessionTransport<TpapSession> {
   /**
    * discover → pake_register → pake_share, and the check of the device's confirmation.
    * Throws KasaTapoError: EAUTH (-2203/-1501/-2101 at pake_share, a wrong device confirmation; 403),
-   * ELOCKED (-40404 at any login step: the device blocks logins, `until` from its sec_left), EUNSUPPORTED (TLS/NOC profile, no user-password passcode, an unknown
-   * credential transform, a suite or cipher we did not offer; 404), EDEVICE (other device codes),
-   * EPROTOCOL (malformed answers), network errors.
+   * ELOCKED (-40404 at any login step: the device blocks logins, `until` from its sec_left),
+   * EUNSUPPORTED (no TPAP profile: tpapSpeaksKlap; a TLS profile, an unknown credential transform, a
+   * suite or cipher we did not offer; 404), ENOTTRUSTED (a transform without the password, not
+   * allowed), EDEVICE (other device codes), EPROTOCOL (malformed answers, no MAC for the default
+   * passcode, too many crypt rounds), network errors.
    */
   protected async handshake(): Promise<TpapSession> {
     this.logins++;
