@@ -269,17 +269,12 @@ export async function connect(opts: ConnectOptions): Promise<Device> {
     if (below(opts, d.transport)) throw downgrade(host, d.transport, opts);
     if (d.transport === 'aes' && !aesOk) throw aesNotTrusted(host, port, 'announces AES in its discovery answer');
     // AES: login v2 unless the caller chose v1 (build() prefers opts.loginVersion); never the answer's lv.
-    let dev: Device;
-    try {
-      dev = await open(d.transport, port, opts, d.transport === 'aes' ? 2 : undefined, usable(d.transport, d.protocol));
-    } catch (e) {
-      // Announced TPAP, but its login discover names no TPAP profile: KLAP v2 on the same port, as
-      // for a KLAP answer (README.md, TPAP). The route is remembered, so that discover is asked once.
+    const dev = await open(d.transport, port, opts, d.transport === 'aes' ? 2 : undefined, usable(d.transport, d.protocol)).catch((e: unknown) => {
+      // Announced TPAP, but its login discover names no TPAP profile: KLAP v2 on the same port (README.md, TPAP dialects); remembered below.
       if (d.transport !== 'tpap' || !tpapSpeaksKlap(e)) throw e;
       if (below(opts, 'klap')) throw downgrade(host, 'klap', opts);
-      opts.logger?.debug?.(`${host}: announces TPAP but offers no TPAP profile; using KLAP v2 on port ${port}`);
-      dev = await open('klap', port, opts, undefined, usable('klap', d.protocol));
-    }
+      return open('klap', port, opts, undefined, usable('klap', d.protocol));
+    });
     remember(key, dev, port, opts.loginVersion);
     return dev;
   };

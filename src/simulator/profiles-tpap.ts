@@ -161,7 +161,7 @@ export const TPAP_DIALECT_PROFILES: DeviceProfile[] = [
   {
     // P125M on 1.4.4: tls 0, dac 1, noc 1, pake [2]; logs in with the account password (noc is ignored).
     id: 'p125m',
-    alias: 'Coffee Maker',
+    alias: 'Toaster',
     model: 'P125M(US)',
     family: 'plug',
     protocol: 'smart',
