@@ -28,7 +28,7 @@ const groups: SimulatedDevice[][] = [];
 const responders: { groups: number[]; responder: DiscoveryResponder }[] = [];
 
 function sum(devs: SimulatedDevice[]): WireStats {
-  const out: WireStats = { handshakes: 0, requests: 0, connections: 0, maxConcurrent: 0, expired: 0, authFailures: 0, logins: 0, rateLimited: 0 };
+  const out: WireStats = { handshakes: 0, requests: 0, connections: 0, maxConcurrent: 0, expired: 0, authFailures: 0, logins: 0, rateLimited: 0, discovers: 0 };
   for (const d of devs) {
     for (const k of Object.keys(out) as (keyof WireStats)[]) {
       out[k] = k === 'maxConcurrent' ? Math.max(out[k], d.stats[k]) : out[k] + d.stats[k];

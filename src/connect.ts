@@ -18,7 +18,7 @@ import { PORT_OF, PROTOCOL_OF, PROTOCOLS_OF } from './device/table';
 import { discoverSingle } from './discovery';
 import { KasaTapoError, clip, isKasaTapoError, signalsChange } from './errors';
 import { aesNotTrusted, changeRefused, checkHost, describeRoute, sameTransport, transportRank, type ProvenRoute } from './trust';
-import { createTransport as defaultCreateTransport } from './transports';
+import { createTransport as defaultCreateTransport, tpapSpeaksKlap } from './transports';
 import type { Credentials, DiscoveryResult, Logger, Pacing, ProtocolKind, TraceFn, Transport, TransportChoice, TransportKind, TransportOptions } from './types';
 import { waitForPort, wakeDevice } from './wake';
 import { fixFor } from './fixes';
@@ -266,7 +266,12 @@ export async function connect(opts: ConnectOptions): Promise<Device> {
     if (below(opts, d.transport)) throw downgrade(host, d.transport, opts);
     if (d.transport === 'aes' && !aesOk) throw aesNotTrusted(host, port, 'announces AES in its discovery answer');
     // AES: login v2 unless the caller chose v1 (build() prefers opts.loginVersion); never the answer's lv.
-    const dev = await open(d.transport, port, opts, d.transport === 'aes' ? 2 : undefined, usable(d.transport, d.protocol));
+    const dev = await open(d.transport, port, opts, d.transport === 'aes' ? 2 : undefined, usable(d.transport, d.protocol)).catch((e: unknown) => {
+      // Announced TPAP, but its login discover names no TPAP profile: KLAP v2 on the same port (README.md, TPAP dialects); remembered below.
+      if (d.transport !== 'tpap' || !tpapSpeaksKlap(e)) throw e;
+      if (below(opts, 'klap')) throw downgrade(host, 'klap', opts);
+      return open('klap', port, opts, undefined, usable('klap', d.protocol));
+    });
     remember(key, dev, port, opts.loginVersion);
     return dev;
   };

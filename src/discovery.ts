@@ -154,7 +154,7 @@ export function parseTdpAnswer(buf: Buffer, host: string): DiscoveryResult | und
   if (r.transport === 'tpap' && typeof tpapPort === 'number' && Number.isInteger(tpapPort) && tpapPort > 0 && tpapPort < 65536) r.port = tpapPort;
   const lv = mgt?.['lv'];
   if (lv === 1 || lv === 2) r.loginVersion = lv;
-  // An IOT device on the v2 KLAP hashes (protocol.md §3.12), announced by `new_klap` alone: login version 2.
+  // An IOT device on the v2 KLAP hashes (docs/protocols.md#klap-hash-versions-for-kasa-devices), announced by `new_klap` alone: login version 2.
   else if (r.transport === 'klap' && r.protocol === 'iot') r.loginVersion = 2;
   const alias = s(res['device_name']);
   if (alias) r.alias = alias;

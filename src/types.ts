@@ -92,7 +92,7 @@ export interface TransportOptions {
   /** AES only: supplies the RSA key pair (a pool shares one). Default: one generated per transport. */
   keyPair?: () => Promise<RsaKeyPair>;
   trace?: TraceFn;
-  /** TPAP only: AEAD ciphers to offer, the device picks one. Default ['aes_128_ccm']. */
+  /** TPAP only: AEAD ciphers to offer, the device picks one. Default all three: ['aes_128_ccm', 'aes_256_ccm', 'chacha20_poly1305']. */
   tpapCiphers?: ('aes_128_ccm' | 'aes_256_ccm' | 'chacha20_poly1305')[];
   /** TPAP only: log in again after this many ms even if the device has not ended the session. Default 3,600,000. */
   tpapRenewAfterMs?: number;

@@ -1,5 +1,5 @@
 /**
- * TPAP session maths (protocol.md §7.5): SPAKE2+ on P-256 with SHA-256 (cipher suite 1, after
+ * TPAP session maths (docs/protocols.md#tpap-spake2-suite-1): SPAKE2+ on P-256 with SHA-256 (cipher suite 1, after
  * RFC 9383), the credential transforms of `extra_crypt`, and the AEAD data channel. Pure functions
  * over buffers, used by the client transport (transports/tpap.ts) and by the simulated device
  * (simulator/wire/tpap.ts) alike.
@@ -22,7 +22,18 @@
 import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, pbkdf2, randomBytes, timingSafeEqual } from 'node:crypto';
 import { p256 } from '@noble/curves/nist';
 import { KasaTapoError } from '../errors';
-export { tpapCredential, tpapTransformName, type TpapExtraCrypt } from './tpap-credentials';
+export {
+  TPAP_MAX_CRYPT_ROUNDS,
+  md5Crypt,
+  tpapCredential,
+  tpapCredentialAsync,
+  tpapCredentialWithoutPassword,
+  tpapDefaultPasscode,
+  tpapPasscodeType,
+  tpapTransformName,
+  type TpapExtraCrypt,
+  type TpapPasscodeType,
+} from './tpap-credentials';
 
 type Point = InstanceType<typeof p256.Point>;
 const P = p256.Point;

@@ -1,5 +1,5 @@
 /**
- * The one table that maps family × encryption to a protocol and a transport (protocol.md §1, §6.5),
+ * The one table that maps family × encryption to a protocol and a transport (docs/protocols.md#routing-table, docs/protocols.md#routing-a-discovery-answer),
  * and the family classifiers. Nothing else in the library branches on Kasa versus Tapo: the two
  * protocol adapters (iot-adapter.ts, smart-adapter.ts) are chosen from the device's protocol
  * (discovery's `device_type`, or what the device answered: device/detect.ts).
@@ -33,7 +33,7 @@ export const PROTOCOL_OF: Readonly<Record<TransportKind, ProtocolKind>> = {
 /** Default port per transport. */
 export const PORT_OF: Readonly<Record<TransportKind, number>> = DEFAULT_PORTS;
 
-/** `<IOT|SMART>.<encrypt_type>` → transport (protocol.md §1; HTTPS variants are unsupported; IOT.KLAP: see routeFor). */
+/** `<IOT|SMART>.<encrypt_type>` → transport (docs/protocols.md#routing-table; HTTPS variants are unsupported; IOT.KLAP: see routeFor). */
 const ROUTES: Readonly<Record<string, TransportKind>> = {
   'IOT.XOR': 'xor',
   'IOT.KLAP': 'klap-v1',
@@ -47,13 +47,18 @@ const HTTPS_ONLY_TYPES = new Set(['SMART.IPCAMERA', 'SMART.TAPODOORBELL', 'IOT.I
 
 export type Route = { supported: true; transport: TransportKind; protocol: ProtocolKind } | { supported: false; protocol: ProtocolKind; reason: string };
 
+/** Camera families: over TPAP they speak the camera protocol, which this library does not. */
+const CAMERA_TYPES = new Set(['SMART.IPCAMERA', 'SMART.TAPODOORBELL']);
+
 /**
  * Route a device from its type (`IOT.SMARTPLUGSWITCH`, `SMART.TAPOPLUG`, ...), its encryption
- * (`XOR`, `KLAP`, `AES`, `TPAP`, ...), its HTTPS flag and, for TPAP, the discovery's `tpap` object
- * and `tpap_preferred` flag: `TPAP` (or `KLAP` with `tpap_preferred: true` and a usable profile)
- * routes to the tpap transport unless the profile needs TLS or a cloud certificate. `IOT.KLAP`
- * takes the v2 hashes ('klap') when `mgt_encrypt_schm.lv >= 2` or `new_klap >= 1` (`klap`, from
- * the same answer), else v1 ('klap-v1'); `SMART.KLAP` is always v2 (protocol.md §3.12). Never throws.
+ * (`XOR`, `KLAP`, `AES`, `TPAP`, ...), its HTTPS flag and, for TPAP, the discovery's `tpap` object.
+ * Only `encrypt_type` decides (README.md, TPAP): `TPAP` routes to the tpap transport unless the
+ * profile needs TLS (the transport's login `discover` then decides: a device that names no `tpap`
+ * profile there speaks KLAP v2, see connect()); any other encryption is used as announced, whatever
+ * `tpap` or `tpap_preferred` say. `IOT.KLAP` takes the v2 hashes ('klap') when
+ * `mgt_encrypt_schm.lv >= 2` or `new_klap >= 1` (`klap`, from the same answer), else v1
+ * ('klap-v1'); `SMART.KLAP` is always v2 (docs/protocols.md#klap-hash-versions-for-kasa-devices). Never throws.
  */
 export function routeFor(
   deviceType: string,
@@ -65,10 +70,11 @@ export function routeFor(
   const prefix = deviceType.toUpperCase().startsWith('IOT.') ? 'IOT' : 'SMART';
   const protocol: ProtocolKind = prefix === 'IOT' ? 'iot' : 'smart';
   const enc = (encrypt ?? '').toUpperCase();
-  const profile = tpap?.profile && typeof tpap.profile === 'object' ? (tpap.profile as TpapProfile) : undefined;
-  const issue = tpapProfileIssue(profile);
-  if (enc === 'TPAP' || (enc === 'KLAP' && prefix === 'SMART' && profile && tpap?.preferred === true && !issue)) {
+  if (enc === 'TPAP') {
     if (prefix === 'IOT') return { supported: false, protocol, reason: HINTS.tpap };
+    if (CAMERA_TYPES.has(deviceType.toUpperCase())) return { supported: false, protocol, reason: HINTS.https };
+    const profile = tpap?.profile && typeof tpap.profile === 'object' ? (tpap.profile as TpapProfile) : undefined;
+    const issue = tpapProfileIssue(profile);
     return issue ? { supported: false, protocol, reason: issue } : { supported: true, transport: 'tpap', protocol };
   }
   if (https || HTTPS_ONLY_TYPES.has(deviceType.toUpperCase())) return { supported: false, protocol, reason: HINTS.https };
@@ -89,7 +95,7 @@ export function baseModel(model: string): string {
   return model.replace(/\s*\([^)]*\)\s*$/, '');
 }
 
-/** Family of an IOT device from its sysinfo (protocol.md §6.1). Never throws. */
+/** Family of an IOT device from its sysinfo (docs/protocols.md#classifying-an-iot-device). Never throws. */
 export function classifyIot(sysinfo: Record<string, unknown>): Family {
   // Strings only: String() of a device-sent array recurses per nesting level (a stack overflow
   // from one datagram) and of a big one builds a huge text.

@@ -4,7 +4,7 @@
  * - Port 9999 (XOR devices): a datagram is `xorEncrypt(json)` without a length prefix; the device
  *   runs it through its model (get_sysinfo, but any other IOT command too) and answers one XOR
  *   datagram. Like real strips observed over UDP, child ids in the answer are shortened to their
- *   2-character slot (protocol.md §2.5; clients prefix the deviceId).
+ *   2-character slot (docs/protocols.md#child-addressing-on-strips; clients prefix the deviceId).
  * - Port 20002 (KLAP, AES, TPAP and HTTPS-only devices): a 16-byte header (version 2, payload length
  *   at bytes 4-5, CRC-32 at bytes 12-15 computed with the placeholder 0x5A6B7C8D) and a JSON payload
  *   `{"params":{"rsa_key":PEM}}`. Probes with a bad version, length or CRC are ignored. The answer is

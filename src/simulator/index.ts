@@ -24,7 +24,7 @@ import { IotDeviceModel } from './iot';
 import { getProfile, listProfiles, type DeviceProfile, type SimTransport } from './profiles';
 import { SmartDeviceModel } from './smart';
 import type { Faults, SimHandler, WireServer, WireStats } from './types';
-import { startWireServer } from './wire';
+import { newWireStats, startWireServer } from './wire';
 import { startSimulatedCloud, type SimulatedCloud } from './cloud';
 import { hs110TddpAnswers, startTddpResponder, type TddpResponder } from './tddp';
 import { switchedProfile } from './switch';
@@ -163,7 +163,7 @@ async function startDeadEnd(host: string, port: number): Promise<WireServer> {
     server.once('error', reject);
     server.listen(port, host, () => resolve());
   });
-  const stats: WireStats = { handshakes: 0, requests: 0, connections: 0, maxConcurrent: 0, expired: 0, authFailures: 0, logins: 0, rateLimited: 0 };
+  const stats: WireStats = newWireStats();
   server.on('connection', () => stats.connections++);
   let closed: Promise<void> | undefined;
   return {
@@ -227,6 +227,7 @@ export async function startSimulatedDevice(profileOrId: DeviceProfile | string, 
           ...(opts.sessionTtlS !== undefined ? { sessionTtlS: opts.sessionTtlS } : {}),
           ...(p.loginVersion ? { loginVersion: p.loginVersion } : {}),
           ...(p.transport === 'tpap' ? { tpap: { ...p.tpap, mac: p.mac.replace(/:/g, '-') } } : {}),
+          ...(p.transport === 'klap' && p.tpapDiscover ? { tpapDiscover: p.tpapDiscover } : {}),
         });
   let wire = await serve(profile, opts.port ?? 0);
   let current = profile;

@@ -1,7 +1,7 @@
 /**
  * The simulated Kasa (IOT) devices: XOR, KLAP v1 (2021 UK firmware) and KLAP v2 firmware — the
  * 2025–26 "enhanced local communication security" updates of HS103, KP115, HS300 (IOT JSON over
- * the v2 KLAP hashes; their 20002 answer carries `lv: 2, new_klap: 1`, protocol.md §3.12).
+ * the v2 KLAP hashes; their 20002 answer carries `lv: 2, new_klap: 1`, docs/protocols.md#klap-hash-versions-for-kasa-devices).
  */
 import type { DeviceProfile } from './profiles';
 import { simHex } from './sim-hex';

@@ -131,3 +131,56 @@ export const TPAP_PROFILES: DeviceProfile[] = [
     unsupported: 'HTTPS-only (camera)',
   },
 ];
+
+/**
+ * TPAP as the field speaks it (README.md, TPAP): the dialects firmware of 2026 was reported with.
+ * Listed after every other profile, so the earlier devices of a simulated home keep their addresses.
+ */
+export const TPAP_DIALECT_PROFILES: DeviceProfile[] = [
+  {
+    // KP125M on 1.4.1: announces TPAP over UDP, but its login discover answers {tpap_preferred:false}
+    // with no tpap profile, and it logs in with KLAP v2 on the announced port.
+    id: 'kp125m141',
+    alias: 'Dehumidifier',
+    model: 'KP125M(US)',
+    family: 'plug',
+    protocol: 'smart',
+    transport: 'klap',
+    loginVersion: 2,
+    mac: '78:8C:B5:3A:10:1B',
+    deviceId: simHex('kp125m141', 40),
+    hwVer: '1.0',
+    fwVer: '1.4.1 Build 251112 Rel.181036',
+    on: true,
+    baseW: 300,
+    voltageV: 120,
+    discovery: { deviceType: 'SMART.KASAPLUG', encryptType: 'TPAP', lv: 2 },
+    tpapDiscover: { sub_method: 'discover', tpap_preferred: false },
+    smart: { components: `${C.smartBase} ${C.energy} matter:2`, energy: 'emeter', avatar: 'fan', region: 'America/Chicago', timeDiff: -360, ssid: 'SimHome' },
+  },
+  {
+    // P125M on 1.4.4: tls 0, dac 1, noc 1, pake [2]; logs in with the account password (noc is ignored).
+    id: 'p125m',
+    alias: 'Toaster',
+    model: 'P125M(US)',
+    family: 'plug',
+    protocol: 'smart',
+    transport: 'tpap',
+    loginVersion: 2,
+    mac: 'A8:6E:84:3A:10:1C',
+    deviceId: simHex('p125m', 40),
+    hwVer: '1.0',
+    fwVer: '1.4.4 Build 260115 Rel.102030',
+    on: false,
+    baseW: 900,
+    voltageV: 120,
+    discovery: {
+      deviceType: 'SMART.TAPOPLUG',
+      encryptType: 'TPAP',
+      lv: 2,
+      extra: { tpap_preferred: true, tpap: { tls: 0, dac: 1, noc: 1, pake: [2], port: 80 } },
+    },
+    tpap: { iterations: 3000, dac: 1, noc: 1 },
+    smart: { components: `${C.smartBase} matter:2`, avatar: 'plug', region: 'America/New_York', timeDiff: -300, ssid: 'SimHome' },
+  },
+];

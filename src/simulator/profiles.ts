@@ -9,7 +9,7 @@
  */
 import { KASA_PROFILES, KLAP2_PROFILES } from './profiles-kasa';
 import { TAPO_PROFILES } from './profiles-tapo';
-import { TPAP_PROFILES } from './profiles-tpap';
+import { TPAP_DIALECT_PROFILES, TPAP_PROFILES } from './profiles-tpap';
 import type { Family, TransportKind } from '../types';
 import type { Faults } from './types';
 import type { TpapSimOptions } from './wire/tpap';
@@ -26,7 +26,7 @@ export interface DiscoverySpec {
   lv?: number;
   /**
    * `mgt_encrypt_schm.new_klap` (2025–26 Kasa IOT firmware on the v2 KLAP hashes, with `lv: 2`).
-   * Either field alone announces v2 (protocol.md §3.12 rule 1): drop one to test that.
+   * Either field alone announces v2 (docs/protocols.md#klap-hash-versions-for-kasa-devices rule 1): drop one to test that.
    */
   newKlap?: number;
   https?: boolean;
@@ -134,6 +134,8 @@ export interface DeviceProfile {
   defaultFaults?: Faults;
   /** TPAP devices: how they log in (wire/tpap.ts). */
   tpap?: TpapSimOptions;
+  /** KLAP devices that announce TPAP: what they answer to a TPAP login `discover` (WireServerOptions.tpapDiscover). */
+  tpapDiscover?: Record<string, unknown>;
   /**
    * false: not in the default simulated home (startSimulatedHome without `profiles`, listProfiles());
    * start it by id. Default true.
@@ -149,7 +151,7 @@ export interface DeviceProfile {
 export { simHex } from './sim-hex';
 
 // New profiles go last: a simulated home puts device i on <base>.<i+1>, so the earlier ones keep their addresses.
-const PROFILE_LIST: DeviceProfile[] = [...KASA_PROFILES, ...TAPO_PROFILES, ...TPAP_PROFILES, ...KLAP2_PROFILES];
+const PROFILE_LIST: DeviceProfile[] = [...KASA_PROFILES, ...TAPO_PROFILES, ...TPAP_PROFILES, ...KLAP2_PROFILES, ...TPAP_DIALECT_PROFILES];
 
 export const PROFILES: Readonly<Record<string, DeviceProfile>> = Object.freeze(Object.fromEntries(PROFILE_LIST.map((p) => [p.id, p])));
 

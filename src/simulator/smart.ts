@@ -7,7 +7,7 @@
  * base64 `nickname`/`ssid`, energy quirks (`get_energy_usage` power in mW and energy in Wh,
  * `get_current_power` in whole W, `get_emeter_data` in milli-units), and stateful setters.
  *
- * Error codes (protocol.md §4.8): unknown method -1002, bad/missing params -1008, undecodable
+ * Error codes (docs/protocols.md#smart-error-codes): unknown method -1002, bad/missing params -1008, undecodable
  * request -1003, a batch longer than `maxBatch` -1003 (what firmware that rejects big batches answers).
  */
 import { isObject, parseJson } from '../json';

@@ -100,6 +100,8 @@ export interface WireStats {
   logins: number;
   /** Requests answered -40109 (faults.rateLimitMs). */
   rateLimited: number;
+  /** TPAP login `discover` calls answered (TPAP devices, and KLAP devices that answer one: `tpapDiscover`). */
+  discovers: number;
 }
 
 export interface WireServerOptions {
@@ -117,6 +119,11 @@ export interface WireServerOptions {
   loginVersion?: 1 | 2;
   /** TPAP: how the device logs in (credential transform, iterations, ciphers, codes). */
   tpap?: TpapSimOptions;
+  /**
+   * KLAP devices whose firmware announces TPAP (KP125M 1.4.1): the `result` answered to a TPAP login
+   * `discover` posted to `/` (e.g. `{sub_method:'discover', tpap_preferred:false}`, no `tpap`). Default: none (404).
+   */
+  tpapDiscover?: Record<string, unknown>;
   /** Counters to keep (a device that switches transport keeps one set). Default: new ones. */
   stats?: WireStats;
 }

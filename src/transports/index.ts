@@ -14,7 +14,7 @@ import { XorTransport } from './xor';
 
 export { AesTransport } from './aes';
 export { KlapTransport } from './klap';
-export { TpapTransport, tpapProfileIssue } from './tpap';
+export { TpapTransport, tpapProfileIssue, tpapSpeaksKlap } from './tpap';
 export { XorTransport, xorUdpRequest } from './xor';
 export { DEFAULT_CREDENTIALS, HttpClient, parseSessionCookie, renewalDeadline, type HttpResponse } from './http';
 

@@ -1,11 +1,13 @@
 /**
- * TPAP transport (Tapo and Kasa firmware since late 2025, e.g. P110 1.4.x, L900 1.4.x, KP125M 1.4.1),
- * over plain HTTP (the `tls:0` profile of protocol.md §7.5).
+ * TPAP transport (Tapo and Kasa firmware since late 2025, e.g. P110 1.4.x, L900 1.4.x, P125M 1.4.4),
+ * over plain HTTP (the `tls:0` profile of docs/protocols.md#tpap).
  *
  * Login: three JSON calls `POST /` `{"method":"login","params":{"sub_method":…}}`. `discover` answers
- * the device's TPAP profile (tls, dac, noc, pake) and MAC; we refuse profiles we cannot speak (TLS,
- * cloud certificates, no user-password passcode) with a reason. `pake_register` sends 32 random
- * bytes and the suites/ciphers we offer; the device answers its random, salt, PBKDF2 iteration count,
+ * the device's TPAP profile (tls, dac, noc, pake) and MAC; no profile at all means the device speaks
+ * KLAP v2 (tpapSpeaksKlap: connect() switches), TLS profiles are refused with a reason, `noc` is
+ * ignored. The `pake` list picks the passcode type: the account password (`userpw`, `shared_token`)
+ * or the MAC-derived `default_userpw` (crypto/tpap-credentials.ts). `pake_register` sends 32 random
+ * bytes, suite 1 and the three AEADs; the device answers its random, salt, PBKDF2 iteration count,
  * SPAKE2+ share R, the chosen cipher and an optional credential transform (`extra_crypt`).
  * `pake_share` sends our share L and our confirmation HMAC(KcA, R); the device answers its own
  * confirmation HMAC(KcB, L), a session token (`sessionId` or `stok`) and `start_seq`. We check the
@@ -16,8 +18,8 @@
  * Data: `POST /stok=<token>/ds`, body `uint32_BE(seq) ‖ AEAD(SMART JSON) ‖ tag` with AES-128-CCM (or
  * AES-256-CCM / ChaCha20-Poly1305, whichever the device chose), nonce = base_nonce[0:8] ‖ seq. `seq`
  * starts at start_seq and advances on every request, failed ones included (a nonce is never reused).
- * The device answers a frame with the same seq, or an unencrypted JSON error (`-2203`: the token
- * expired), told apart by its content type before any decryption. An expired token, HTTP 401/403 or
+ * The device answers a frame with the same seq, or an unencrypted JSON error (`-2203`, `-40401`, …:
+ * TPAP_SESSION_CODES), told apart by its content type before any decryption. Such a code, HTTP 401/403 or
  * an answer that fails authentication drops the session and throws ESESSION; the protocol layer
  * (protocols/retry.ts) then logs in again once and replays the request. Sessions are renewed
  * proactively after `tpapRenewAfterMs` (default 1 h). The maths lives in crypto/tpap.ts; the
@@ -28,11 +30,15 @@ import { KasaTapoError, markSpentLogin } from '../errors';
 import { fixFor } from '../fixes';
 import { isObject, parseJsonObject } from '../json';
 import {
+  TPAP_CIPHERS,
   TpapCipher,
   isTpapCipher,
-  tpapCredential,
+  tpapCredentialAsync,
+  tpapCredentialWithoutPassword,
+  tpapDefaultPasscode,
   tpapDeriveSecrets,
   tpapEqual,
+  tpapPasscodeType,
   tpapRegisterUsername,
   tpapTransformName,
   type TpapCipherName,
@@ -42,7 +48,7 @@ import { tpapClientKeys } from '../crypto/tpap-worker';
 import type { TransportOptions } from '../types';
 import { HttpSessionTransport, LOCKOUT_CODE, lockedError, monotonicMs, type HttpResponse, type HttpSession } from './http';
 
-/** Proactive renewal of a TPAP session (protocol.md §7.5.5 recommends about an hour). */
+/** Proactive renewal of a TPAP session (docs/protocols.md#tpap-session-lifetime-and-errors recommends about an hour). */
 export const TPAP_DEFAULT_RENEW_MS = 3_600_000;
 /**
  * Highest PBKDF2 iteration count we accept from a device (a cost bound: each login costs the
@@ -54,6 +60,13 @@ export const TPAP_MAX_ITERATIONS = 20_000;
 export const TPAP_AUTH_CODES: ReadonlySet<number> = new Set([-2203, -1501, -2101]);
 /** Device code for an expired or unknown session token on the data channel. */
 export const TPAP_SESSION_EXPIRED = -2203;
+/**
+ * Unencrypted codes on the data channel that end the session (ESESSION: the protocol layer logs in
+ * again once and replays the request): -2203 stat access error (the token expired), -40401 session
+ * expired, -40413 invalid nonce, 9999 session timeout, 1002 transport not available. At pake_share
+ * they are no reason to log in again: a failed proof is never retried.
+ */
+export const TPAP_SESSION_CODES: ReadonlySet<number> = new Set([TPAP_SESSION_EXPIRED, -40401, -40413, 9999, 1002]);
 /** Device code for "locked after repeated failures" (with `sec_left`). */
 export const TPAP_LOCKED = LOCKOUT_CODE;
 
@@ -71,25 +84,33 @@ export interface TpapProfile {
 }
 
 /**
- * Why we cannot log in to a device with this TPAP profile, or undefined when we can (tls 0, noc not
- * required, pake offering the user password 2 or 5). Pure; never throws.
+ * Why we cannot log in to a device with this TPAP profile, or undefined when we can (README.md,
+ * TPAP dialects): `tls` 1 and 2 (TPAP over HTTPS) are not implemented; `noc` never blocks a login
+ * (devices announcing `noc: 1`, e.g. a P125M with `dac: 1, noc: 1`, log in with the account
+ * password); every `pake` list has a passcode type (crypto/tpap-credentials.ts tpapPasscodeType).
+ * Pure; never throws.
  */
 export function tpapProfileIssue(p: TpapProfile | undefined): string | undefined {
   if (!p || typeof p !== 'object') return undefined;
   const tls = typeof p.tls === 'number' ? p.tls : 0;
   if (tls >= 1) {
     return tls >= 2
-      ? `This device offers TPAP only over mutual TLS (tpap.tls ${tls}) with a certificate issued by the TP-Link cloud, which is not supported`
-      : `This device offers TPAP only over HTTPS (tpap.tls ${tls}: cameras, robot vacuums), which is not supported`;
-  }
-  if (p.noc === 1 || p.noc === true) {
-    return 'This device asks for a TPAP login with a TP-Link cloud certificate (tpap.noc 1), which is not supported';
-  }
-  const pake = Array.isArray(p.pake) ? p.pake : undefined;
-  if (pake && !pake.includes(2) && !pake.includes(5)) {
-    return `This device offers no TPAP user-password login (tpap.pake ${JSON.stringify(pake).slice(0, 40)}; only 2 and 5 are supported)`;
+      ? `This device offers TPAP only over HTTPS checked against the TP-Link device root certificate (tpap.tls ${tls}), which is not supported yet`
+      : `This device offers TPAP only over HTTPS (tpap.tls ${tls}: cameras, robot vacuums), which is not supported yet`;
   }
   return undefined;
+}
+
+/** Errors of a login `discover` that named no TPAP profile: the device speaks KLAP v2 (see tpapSpeaksKlap). */
+const speaksKlap = new WeakSet<object>();
+
+/**
+ * Whether `e` says the device announced TPAP but its login `discover` offered no `tpap` profile
+ * (a KP125M on 1.4.1 answers `{tpap_preferred:false}` and speaks KLAP v2 on the same port): connect()
+ * then uses KLAP v2 there, as for a `KLAP` discovery answer. Never throws.
+ */
+export function tpapSpeaksKlap(e: unknown): boolean {
+  return typeof e === 'object' && e !== null && speaksKlap.has(e);
 }
 
 interface TpapSession extends HttpSession {
@@ -104,7 +125,7 @@ interface TpapSession extends HttpSession {
  * of the account e-mail and the MAC alone, so a device that knows only the e-mail passes it. Never throws.
  */
 export function involvesPassword(extra: TpapExtraCrypt | undefined): boolean {
-  return !(extra?.type === 'password_shadow' && Number(extra.params?.passwd_id) === 3);
+  return !(typeof extra?.type === 'string' && extra.type.toLowerCase() === 'password_shadow' && Number(extra.params?.passwd_id) === 3);
 }
 
 /**
@@ -184,26 +205,50 @@ export class TpapTransport extends HttpSessionTransport<TpapSession> {
   /**
    * discover → pake_register → pake_share, and the check of the device's confirmation.
    * Throws KasaTapoError: EAUTH (-2203/-1501/-2101 at pake_share, a wrong device confirmation; 403),
-   * ELOCKED (-40404 at any login step: the device blocks logins, `until` from its sec_left), EUNSUPPORTED (TLS/NOC profile, no user-password passcode, an unknown
-   * credential transform, a suite or cipher we did not offer; 404), EDEVICE (other device codes),
-   * EPROTOCOL (malformed answers), network errors.
+   * ELOCKED (-40404 at any login step: the device blocks logins, `until` from its sec_left),
+   * EUNSUPPORTED (no TPAP profile: tpapSpeaksKlap; a TLS profile, an unknown credential transform, a
+   * suite or cipher we did not offer; 404), ENOTTRUSTED (a transform without the password, not
+   * allowed), EDEVICE (other device codes), EPROTOCOL (malformed answers, no MAC for the default
+   * passcode, too many crypt rounds), network errors.
    */
   protected async handshake(): Promise<TpapSession> {
     this.logins++;
     const disc = await this.call('discover', {});
-    const profile = isObject(disc.tpap) ? (disc.tpap as TpapProfile) : undefined;
+    if (!isObject(disc.tpap)) {
+      // No profile: this firmware announces TPAP over UDP but logs in with KLAP v2 (README.md, TPAP).
+      const e = new KasaTapoError('EUNSUPPORTED', `${this.host} offers no TPAP profile in its login discover (it speaks KLAP)`, {
+        host: this.host,
+        method: 'login discover',
+        hint: 'Use the klap transport for this device',
+      });
+      speaksKlap.add(e);
+      throw e;
+    }
+    const profile = disc.tpap as TpapProfile;
     const issue = tpapProfileIssue(profile);
     if (issue) throw this.unsupported(issue);
     const mac = typeof disc.mac === 'string' ? disc.mac : '';
+    // The passcode type follows the profile's pake list; default_userpw is derived from the MAC alone
+    // (it needs no account, and proves nothing about one: flagged like default credentials).
+    const passcodeType = tpapPasscodeType(profile.pake);
+    let defaultPasscode: string | undefined;
+    if (passcodeType === 'default_userpw') {
+      try {
+        defaultPasscode = tpapDefaultPasscode(mac);
+      } catch (e) {
+        throw this.bad(`discover answer has no usable MAC for the default passcode (${e instanceof Error ? e.message : String(e)})`);
+      }
+    }
 
-    const offered: TpapCipherName[] = (this.opts.tpapCiphers?.length ? this.opts.tpapCiphers : ['aes_128_ccm']).filter(isTpapCipher);
+    // All three AEADs, AES-128-CCM first: firmware that accepts only ChaCha20-Poly1305 or AES-256-CCM picks its own.
+    const offered: TpapCipherName[] = (this.opts.tpapCiphers?.length ? this.opts.tpapCiphers : TPAP_CIPHERS).filter(isTpapCipher);
     const userRandom = randomBytes(32);
     const reg = await this.call('pake_register', {
-      username: tpapRegisterUsername(profile?.user_hash_type),
+      username: tpapRegisterUsername(profile.user_hash_type),
       user_random: userRandom.toString('base64'),
       cipher_suites: [1],
       encryption: offered,
-      passcode_type: 'userpw',
+      passcode_type: passcodeType,
       stok: null,
     });
     // From here on the login has reached the proof step: a share of ours would let the other side
@@ -225,9 +270,11 @@ export class TpapTransport extends HttpSessionTransport<TpapSession> {
       const devShare = b64(reg.dev_share);
       if (!devRandom?.length || !salt?.length || devShare?.length !== 65) throw this.bad('register answer lacks dev_random, dev_salt or a 65-byte dev_share');
       const extra = isObject(reg.extra_crypt) && Object.keys(reg.extra_crypt).length ? (reg.extra_crypt as TpapExtraCrypt) : undefined;
-      const transform = tpapTransformName(extra);
       const creds = this.opts.credentials ?? { username: '', password: '' };
-      if (!involvesPassword(extra) && !this.opts.tpapAllowNoPassword) {
+      // The default passcode takes no transform; the password's form is the device's extra_crypt.
+      const transform = defaultPasscode !== undefined ? 'default passcode' : tpapTransformName(extra);
+      const withoutPassword = defaultPasscode !== undefined || tpapCredentialWithoutPassword(extra, creds.username, mac);
+      if (defaultPasscode === undefined && withoutPassword && !this.opts.tpapAllowNoPassword) {
         throw new KasaTapoError('ENOTTRUSTED', `${this.host} asks for a TPAP login without the password (transform ${transform}); refused`, {
           host: this.host,
           fix: 'no-password',
@@ -236,11 +283,13 @@ export class TpapTransport extends HttpSessionTransport<TpapSession> {
       }
       let cred: string;
       try {
-        cred = tpapCredential(extra, creds.username, creds.password, mac);
+        cred = defaultPasscode ?? (await tpapCredentialAsync(extra, creds.username, creds.password, mac));
       } catch (e) {
+        if (e instanceof KasaTapoError) throw new KasaTapoError(e.code, `${this.host}: ${e.message}`, { host: this.host });
         throw this.unsupported(e instanceof Error ? e.message : String(e));
       }
-      this.noPassword = !involvesPassword(extra);
+      if (this.closed) throw new KasaTapoError('ECLOSED', `The transport to ${this.host} is closed`, { host: this.host });
+      this.noPassword = withoutPassword;
 
       const { w, h } = await tpapDeriveSecrets(cred, salt, iterations);
       if (this.closed) throw new KasaTapoError('ECLOSED', `The transport to ${this.host} is closed`, { host: this.host });
@@ -260,7 +309,8 @@ export class TpapTransport extends HttpSessionTransport<TpapSession> {
         {
           user_share: L.toString('base64'),
           user_confirm: keys.userConfirm.toString('base64'),
-          ...(profile?.dac === 1 ? { dac_nonce: randomBytes(16).toString('base64') } : {}),
+          // DAC attestation (tls 0 only): a 32-byte nonce the device signs with its certificate's key.
+          ...((profile.dac === 1 || profile.dac === true) && !profile.tls ? { dac_nonce: randomBytes(32).toString('base64') } : {}),
         },
         (code) => (typeof code === 'number' && TPAP_AUTH_CODES.has(code) ? authError(`error ${code}`, code) : undefined),
       );
@@ -289,7 +339,7 @@ export class TpapTransport extends HttpSessionTransport<TpapSession> {
   }
 
   /**
-   * One request on the data channel. Throws KasaTapoError: ESESSION (token expired -2203, HTTP
+   * One request on the data channel. Throws KasaTapoError: ESESSION (TPAP_SESSION_CODES, HTTP
    * 401/403, an answer that fails authentication or carries another seq — the session is dropped),
    * EDEVICE (another unencrypted error code), EPROTOCOL (other HTTP status), network errors.
    */
@@ -304,7 +354,7 @@ export class TpapTransport extends HttpSessionTransport<TpapSession> {
     if (isJsonAnswer(r)) {
       const answer = parseJsonObject(r.body, 'TPAP error answer');
       const code = answer.error_code;
-      if (code === TPAP_SESSION_EXPIRED || code === 9999) throw this.sessionGone(`token expired, error ${code}`, { deviceCode: code });
+      if (typeof code === 'number' && TPAP_SESSION_CODES.has(code)) throw this.sessionGone(`session ended, error ${code}`, { deviceCode: code });
       throw new KasaTapoError('EDEVICE', `${this.host} refused a TPAP request (error ${String(code).slice(0, 20)})`, {
         host: this.host,
         ...(typeof code === 'number' ? { deviceCode: code } : {}),

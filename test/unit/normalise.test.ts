@@ -226,11 +226,13 @@ describe('normalisation', () => {
     const tls = routeFor('SMART.TAPOROBOVAC', 'TPAP', true, { profile: { tls: 1, noc: 1, pake: [2] } });
     assert.equal(tls.supported, false);
     assert.match((tls as { reason: string }).reason, /HTTPS \(tpap\.tls 1/);
-    assert.match((routeFor('SMART.TAPOPLUG', 'TPAP', false, { profile: { tls: 2 } }) as { reason: string }).reason, /mutual TLS/);
-    assert.match((routeFor('SMART.TAPOPLUG', 'TPAP', false, { profile: { tls: 0, noc: 1 } }) as { reason: string }).reason, /noc 1/);
-    assert.match((routeFor('SMART.TAPOPLUG', 'TPAP', false, { profile: { tls: 0, pake: [0] } }) as { reason: string }).reason, /user-password/);
+    assert.match((routeFor('SMART.TAPOPLUG', 'TPAP', false, { profile: { tls: 2 } }) as { reason: string }).reason, /tpap\.tls 2/);
+    // noc never blocks a login (the P125M on 1.4.4 announces noc 1 and logs in with the password).
+    assert.equal(routeFor('SMART.TAPOPLUG', 'TPAP', false, { profile: { tls: 0, noc: 1 } }).supported, true);
+    // pake [0]: the MAC-derived default passcode (default_userpw), flagged like default credentials.
+    assert.equal(routeFor('SMART.TAPOPLUG', 'TPAP', false, { profile: { tls: 0, pake: [0] } }).supported, true);
     assert.deepEqual(routeFor('IOT.SMARTPLUGSWITCH', 'TPAP', false), { supported: false, protocol: 'iot', reason: HINTS.tpap });
-    // KLAP with tpap_preferred:false stays KLAP; tpap_preferred:true with a usable profile goes TPAP.
+    // KLAP stays KLAP whatever tpap_preferred says: only encrypt_type decides.
     assert.deepEqual(routeFor('SMART.TAPOPLUG', 'KLAP', false, { profile: { tls: 0, pake: [2] }, preferred: false }), {
       supported: true,
       transport: 'klap',
@@ -238,7 +240,7 @@ describe('normalisation', () => {
     });
     assert.deepEqual(routeFor('SMART.TAPOPLUG', 'KLAP', false, { profile: { tls: 0, pake: [2] }, preferred: true }), {
       supported: true,
-      transport: 'tpap',
+      transport: 'klap',
       protocol: 'smart',
     });
     assert.deepEqual(routeFor('SMART.TAPOPLUG', 'KLAP', false, { profile: { tls: 1, pake: [2] }, preferred: true }), {

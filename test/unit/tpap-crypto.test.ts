@@ -149,7 +149,7 @@ describe('TPAP crypto (docs/protocols.md#tpap)', () => {
     assert.equal(s.h.toString(16).padStart(64, '0'), '8b311b5499b6558b07b752ac3fb47b2f1939bfd61d8878db24a7fcab30b9a1ad');
   });
 
-  it('credential transforms: none, shadow 2/4/3, and unsupported ones by name', () => {
+  it('credential transforms: none, shadow 2/4/3, and unknown ones refused by name', () => {
     assert.equal(tpapCredential({}, '', 'pw'), 'pw');
     assert.equal(tpapCredential(null, 'a@b', 'pw'), 'a@b/pw');
     assert.equal(tpapCredential({ type: 'password_shadow', params: { passwd_id: 4 } }, 'a@b', 'Secret-123'), '0eb61c7f64f383e4882351e59dbe15957bad1fe0');
@@ -159,10 +159,10 @@ describe('TPAP crypto (docs/protocols.md#tpap)', () => {
       tpapCredential({ type: 'password_shadow', params: { passwd_id: 3 } }, 'a@b', 'y', '48:22:54:12:34:56'),
     );
     for (const extra of [
-      { type: 'password_shadow', params: { passwd_id: 1 } },
-      { type: 'password_shadow', params: { passwd_id: 5 } },
-      { type: 'password_sha_with_salt', params: { sha_name: 0 } },
-      { type: 'password_authkey' },
+      { type: 'password_shadow', params: { passwd_id: 7 } },
+      { type: 'password_shadow', params: { passwd_id: 'x' } },
+      { type: 'password_rsa', params: {} },
+      { type: 'password_unknown' },
     ]) {
       assert.throws(
         () => tpapCredential(extra, 'a@b', 'pw'),

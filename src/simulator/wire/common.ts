@@ -27,6 +27,19 @@ export function assertLoopback(host: string): void {
 
 type ListenState = 'idle' | 'listening' | 'closing' | 'closed';
 
+/** A device's counters, all zero. Never throws. */
+export const newWireStats = (): WireStats => ({
+  handshakes: 0,
+  requests: 0,
+  connections: 0,
+  maxConcurrent: 0,
+  expired: 0,
+  authFailures: 0,
+  logins: 0,
+  rateLimited: 0,
+  discovers: 0,
+});
+
 /** Listener, sockets, timers, stats and faults of one simulated device endpoint. */
 export class WireCore {
   readonly stats: WireStats;
@@ -50,7 +63,7 @@ export class WireCore {
     private readonly smart: boolean,
   ) {
     assertLoopback(opts.host);
-    this.stats = opts.stats ?? { handshakes: 0, requests: 0, connections: 0, maxConcurrent: 0, expired: 0, authFailures: 0, logins: 0, rateLimited: 0 };
+    this.stats = opts.stats ?? newWireStats();
     server.on('error', () => {
       // A failed reopen: try again on the next watch tick.
       if (this.state === 'listening') this.state = 'closed';

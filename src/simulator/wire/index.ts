@@ -16,7 +16,7 @@ export { startAesServer } from './aes';
 export { startKlapServer } from './klap';
 export { startTpapServer, type TpapSimOptions } from './tpap';
 export { startXorServer } from './xor';
-export { assertLoopback } from './common';
+export { assertLoopback, newWireStats } from './common';
 
 /** Start the device side of `kind` on opts.host:opts.port. Rejects with the listen error or EBADINPUT (non-loopback host, unknown kind). */
 export function startWireServer(kind: TransportKind, opts: WireServerOptions): Promise<WireServer> {

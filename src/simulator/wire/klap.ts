@@ -8,10 +8,12 @@
  * the session key and ivPrefix ‖ N (crypto/klap.ts); the answer is encrypted with the same N. An
  * unknown cookie, an expired session (time or faults.expireSessionEvery), a sequence number not
  * above the last one, or a bad signature → HTTP 403. POST /app (an AES-style request) gets
- * `{"error_code":1003}` like real KLAP-only firmware.
+ * `{"error_code":1003}` like real KLAP-only firmware. POST / answers a TPAP login `discover` only
+ * with `tpapDiscover` (KLAP firmware that announces TPAP, e.g. KP125M 1.4.1), else 404.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { KlapCipher, klapAuthHash, klapClientHash, klapServerHash, type KlapVersion } from '../../crypto/klap';
+import { isObject, parseJsonObject } from '../../json';
 import { parseSessionCookie } from '../../wire/cookie';
 import type { WireServer, WireServerOptions } from '../types';
 import { jsonAnswer, startHttpWire, type HttpAnswer, type WireCore } from './common';
@@ -29,6 +31,20 @@ interface Session {
 
 const MAX_SESSIONS = 64;
 const empty = (status: number): HttpAnswer => ({ status, body: Buffer.alloc(0) });
+
+/** A TPAP login `discover` answered by KLAP firmware that announces TPAP (WireServerOptions.tpapDiscover); other calls -1008. */
+function tpapDiscover(core: WireCore, body: Buffer, result: Record<string, unknown>): HttpAnswer {
+  let req: Record<string, unknown> | undefined;
+  try {
+    req = parseJsonObject(body, 'request');
+  } catch {
+    return jsonAnswer({ error_code: -1003 });
+  }
+  const p = isObject(req.params) ? req.params : {};
+  if (req.method !== 'login' || p.sub_method !== 'discover') return jsonAnswer({ error_code: -1008 }, { 'Content-Type': 'application/json' });
+  core.stats.discovers++;
+  return jsonAnswer({ error_code: 0, result }, { 'Content-Type': 'application/json' });
+}
 
 /** Start a KLAP device endpoint. Rejects with the listen error, or EBADINPUT for a non-loopback host. */
 export function startKlapServer(version: KlapVersion, opts: WireServerOptions): Promise<WireServer> {
@@ -95,6 +111,8 @@ export function startKlapServer(version: KlapVersion, opts: WireServerOptions): 
       }
       case '/app':
         return jsonAnswer({ error_code: 1003 });
+      case '/':
+        return opts.tpapDiscover ? tpapDiscover(core, body, opts.tpapDiscover) : empty(404);
       default:
         return empty(404);
     }

@@ -1,5 +1,5 @@
 /**
- * Simulated TPAP device (protocol.md §7.5, the plain-HTTP `tls:0` profile).
+ * Simulated TPAP device (docs/protocols.md#tpap, the plain-HTTP `tls:0` profile).
  *
  * Login: `POST /` with `{"method":"login","params":{"sub_method":…}}`. `discover` answers the MAC and
  * the `tpap` profile. `pake_register` checks the fixed username (MD5 of "admin"), the suite (1) and
@@ -28,7 +28,9 @@ import {
   tpapDeriveSecrets,
   tpapDeviceFinishAsync,
   tpapDeviceShare,
+  tpapDefaultPasscode,
   tpapEqual,
+  tpapPasscodeType,
   tpapRegisterUsername,
   type TpapCipherName,
   type TpapSecrets,
@@ -46,6 +48,10 @@ export interface TpapSimOptions {
   ciphers?: TpapCipherName[];
   /** `tpap.dac` (the device would prove itself with a certificate; the simulator sends none). Default 0. */
   dac?: 0 | 1;
+  /** `tpap.noc` (a cloud certificate the device could use; logins ignore it). Default 0. */
+  noc?: 0 | 1;
+  /** `tpap.pake`, the passcode types offered. Default [2]. */
+  pake?: number[];
   /** Error code for a wrong password at pake_share. Default -2203. */
   authErrorCode?: number;
   /** Name of the token field in the pake_share answer. Default 'sessionId'. */
@@ -86,14 +92,17 @@ export function startTpapServer(opts: WireServerOptions): Promise<WireServer> {
   const deviceCiphers = t.ciphers?.length ? t.ciphers : [...TPAP_CIPHERS];
   const salt = randomBytes(16);
   const mac = t.mac ?? '00-00-00-00-00-00';
-  const secretsFor = (u: string, p: string): Promise<TpapSecrets> => tpapDeriveSecrets(tpapCredential(t.extraCrypt, u, p, mac), salt, iterations);
+  // pake [0] (or a list without 2, 3, 5): the MAC-derived default passcode, whatever account is bound.
+  const passcodeType = tpapPasscodeType(t.pake ?? [2]);
+  const secretsFor = (u: string, p: string): Promise<TpapSecrets> =>
+    tpapDeriveSecrets(passcodeType === 'default_userpw' ? tpapDefaultPasscode(mac) : tpapCredential(t.extraCrypt, u, p, mac), salt, iterations);
   // The stored verifier of the bound account (and of "another account" for faults.wrongCredentials).
   let own: Promise<TpapSecrets> | undefined;
   let other: Promise<TpapSecrets> | undefined;
   let pending: Pending | undefined;
   let core: WireCore | undefined;
 
-  const profile = (): Record<string, unknown> => ({ tls: 0, dac: t.dac ?? 0, noc: 0, pake: [2], port: core?.port ?? opts.port });
+  const profile = (): Record<string, unknown> => ({ tls: 0, dac: t.dac ?? 0, noc: t.noc ?? 0, pake: t.pake ?? [2], port: core?.port ?? opts.port });
 
   async function login(c: WireCore, body: Buffer): Promise<HttpAnswer> {
     let req: Record<string, unknown>;
@@ -106,6 +115,7 @@ export function startTpapServer(opts: WireServerOptions): Promise<WireServer> {
     if (req.method !== 'login') return err(-1);
     switch (p.sub_method) {
       case 'discover':
+        c.stats.discovers++;
         return ok({ mac, tpap_preferred: true, tpap: profile() });
       case 'pake_register': {
         const userRandom = b64(p.user_random);
@@ -113,7 +123,7 @@ export function startTpapServer(opts: WireServerOptions): Promise<WireServer> {
         const offered = Array.isArray(p.encryption) ? p.encryption : [];
         const cipher = deviceCiphers.find((x) => offered.includes(x));
         if (p.username !== tpapRegisterUsername() || !userRandom || userRandom.length < 16) return err(-1501);
-        if (!suites.includes(1) || !cipher || (p.passcode_type !== undefined && p.passcode_type !== 'userpw')) return err(UNKNOWN);
+        if (!suites.includes(1) || !cipher || (p.passcode_type ?? 'userpw') !== passcodeType) return err(UNKNOWN);
         const creds = opts.faults.wrongCredentials ? { username: 'someone-else@example.com', password: 'another-account-password' } : opts.credentials;
         const secretsP = opts.faults.wrongCredentials
           ? (other ??= secretsFor(creds.username, creds.password))
