@@ -35,6 +35,7 @@ function layerOf(abs) {
     simulator: 8,
     cli: 9,
     'cli-toolkit': 9,
+    'cli-format': 9,
     index: 9,
   };
   return top in RANKS ? [RANKS[top], top] : [99, top];
