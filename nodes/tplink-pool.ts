@@ -81,6 +81,7 @@ export = function register(RED: RED): void {
     });
 
     closeWithin(node, CLOSE_BUDGET_MS.POOL, () => {
+      (self as { closing?: boolean }).closing = true; // the device nodes' requests end with ECLOSED now: no failure (lib/device.ts)
       users.clear();
       removeBoard(board);
       return pool.close();

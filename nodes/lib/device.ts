@@ -35,6 +35,8 @@ export interface PoolConfigNode extends Node {
   deregister(user: PoolUser): void;
   /** Texts that must never leave the node (the password, the e-mail). */
   secrets(): string[];
+  /** Set when the config node starts closing (a redeploy, a restart): its pool's ECLOSED is no failure. */
+  readonly closing?: boolean;
   /** The sidebar's view of the pool: readings the nodes get are recorded there. */
   readonly board?: { record(key: string, value: DeviceState | EnergyReading): void };
 }
@@ -102,6 +104,12 @@ export function setupDeviceNode(RED: RED, node: Node, def: DeviceNodeDef, make: 
   };
   let closed = false;
   const secrets = (): string[] => config.secrets();
+  /**
+   * ECLOSED while this node or its pool closes (a redeploy, a restart, while a device was still
+   * connecting or answering): nothing the user asked for failed, the flow was stopped. Silent.
+   */
+  const stoppedByClose = (e: unknown): boolean =>
+    (closed || config.closing === true) && typeof e === 'object' && e !== null && (e as { code?: unknown }).code === 'ECLOSED';
   // Assigned once, below, after the handlers that read it are set up.
   // eslint-disable-next-line prefer-const
   let behaviour: DeviceNodeBehaviour | undefined;
@@ -140,6 +148,7 @@ export function setupDeviceNode(RED: RED, node: Node, def: DeviceNodeDef, make: 
       }
     },
     report(e, msg) {
+      if (stoppedByClose(e)) return;
       const err = toNodeError(e, secrets());
       node.status(fixStatus(err) ?? statusOf.error(err.code));
       node.error(err, msg);
@@ -158,6 +167,7 @@ export function setupDeviceNode(RED: RED, node: Node, def: DeviceNodeDef, make: 
         await behaviour.input(msg, send);
         done();
       } catch (e) {
+        if (stoppedByClose(e)) return done();
         // One status per failure: the pool's event may have shown this one already.
         if (typeof e === 'object' && e !== null && alreadyShown.has(e)) done(toNodeError(e, secrets()));
         else fail(node, done, e, secrets());
