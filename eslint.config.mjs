@@ -1,5 +1,5 @@
 // ESLint: typescript-eslint's type-checked rules for the whole tree, and the layer rules of
-// design.md §2 as import zones. A layer imports only layers below it:
+// docs/architecture.md#layers as import zones. A layer imports only layers below it:
 //
 //   types, errors, json, defaults  <  crypto, wire  <  transports  <  protocols  <  device
 //   <  discovery  <  connect  <  pool  <  index, cli
@@ -7,11 +7,16 @@
 // and the simulator imports only crypto, wire, json, errors and types (it is a device, not a
 // client). nodes/ reach the library through its public entry points (src/index, src/pool).
 // A back-pointing import fails `npm run lint` (part of `npm test`): see scripts/eslint-layers.mjs.
+// Whatever git ignores is not linted either (scripts/eslint-gitignore.mjs): `npm start` writes
+// .node-red/settings.js into the clone.
+import path from 'node:path';
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import layers from './scripts/eslint-layers.mjs';
+import { gitignored } from './scripts/eslint-gitignore.mjs';
 
 export default tseslint.config(
+  gitignored(path.join(import.meta.dirname, '.gitignore')),
   { ignores: ['dist/**', 'node_modules/**', 'examples/**', 'scripts/**', 'eslint.config.mjs'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,

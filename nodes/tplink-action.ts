@@ -3,7 +3,7 @@
  * reboot, raw command, or whatever msg.payload says). Output: msg.payload = the normalised state
  * after the change (raw: the device's answer), msg.raw = the device's own answer, msg.device.
  */
-import { type ChildRef, type DeviceApi, type DeviceState } from '../src/index';
+import { countdownDelay, validatePatch, type ChildRef, type DeviceApi, type DeviceState } from '../src/index';
 import { countdownCommand, countdownStatus, runCountdown } from './lib/countdown';
 import { childRef, deviceOf, deviceRef, evalProperty, findChild, num, setupDeviceNode, text, type DeviceNodeDef } from './lib/device';
 import { actionCommand, type Command } from './lib/payload';
@@ -51,6 +51,7 @@ export = function register(RED: RED): void {
         const cd = action === 'payload' ? countdownCommand(msg.payload) : undefined;
         if (cd) {
           // {"countdown": …}: "off in 10 minutes" (nodes/lib/countdown.ts)
+          if (cd.op === 'set') countdownDelay(cd.spec); // EBADINPUT before any connection
           const ref = deviceRef(msg, def.device);
           const child = childRef(msg, def.child);
           const r = await ctx.useDevice(ref, async (d) => ({ ...(await d.withRaw((dev) => runCountdown(dev, cd, child))), device: deviceOf(d) }));
@@ -63,6 +64,10 @@ export = function register(RED: RED): void {
         const cmd = actionCommand(action, value, msg.payload);
         const transition = num(def.transition, 0, 0, 3600000);
         if ((cmd.kind === 'set' || cmd.kind === 'toggle') && transition > 0 && cmd.patch.transition === undefined) cmd.patch.transition = transition;
+        // The library's own checks (EBADINPUT saying what it expected), before any connection: a
+        // malformed payload must not cost a login.
+        if (cmd.kind === 'set') validatePatch(cmd.patch);
+        if (cmd.kind === 'toggle') validatePatch({ ...cmd.patch, on: true });
         const ref = deviceRef(msg, def.device);
         const child = childRef(msg, def.child);
         const out = await ctx.useDevice(ref, async (d) => ({ ...(await d.withRaw((dev) => run(dev, cmd, child))), device: deviceOf(d) }));

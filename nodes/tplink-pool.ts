@@ -3,7 +3,7 @@
  * timeouts and poll defaults, and owns the connection pool every device node uses. Pool status
  * events are pushed to the nodes that registered. Also registers the editor's Scan/Test endpoints.
  */
-import { Pool } from '../src/index';
+import { POOL_DEFAULTS, Pool } from '../src/index';
 import { registerAdminEndpoints } from './lib/admin';
 import { CLOSE_BUDGET_MS, closeWithin } from './lib/close';
 import { Board, addBoard, registerSidebarEndpoints, removeBoard } from './lib/sidebar';
@@ -27,13 +27,6 @@ interface PoolDef {
   broadcast?: string;
 }
 
-/**
- * Requests waiting per device before EQUEUEFULL, unless the pool says otherwise. Higher than the
- * library's 100: a flow that splits a list into one message per item for one device (a burst of a
- * few hundred) must queue, not fail. The queue is bounded in memory all the same.
- */
-const QUEUE_LIMIT = 1000;
-
 export = function register(RED: RED): void {
   useTranslator(RED._);
   function TplinkPoolNode(this: Node & { [k: string]: unknown }, def: PoolDef): void {
@@ -50,9 +43,10 @@ export = function register(RED: RED): void {
       proven: proven.load(),
       ...(creds ? { credentials: creds } : {}),
       devices: deviceList,
-      timeoutMs: num(def.timeout, 5000, 100, 60000),
-      retries: num(def.retries, 2, 0, 5),
-      queueLimit: num(def.queueLimit, QUEUE_LIMIT, 1, 10000),
+      // The library's defaults (src/defaults.ts POOL_DEFAULTS) where the config has no value.
+      timeoutMs: num(def.timeout, POOL_DEFAULTS.timeoutMs, 100, 60000),
+      retries: num(def.retries, POOL_DEFAULTS.retries, 0, 5),
+      queueLimit: num(def.queueLimit, POOL_DEFAULTS.queueLimit, 1, 10000),
       logger: { debug: say((t) => node.debug(t)), info: say((t) => node.debug(t)), warn: say((t) => node.warn(t)), error: say((t) => node.warn(t)) },
     });
     // The editor's sidebar view of this pool (lib/sidebar.ts): fed by status events and readings.
@@ -87,6 +81,7 @@ export = function register(RED: RED): void {
     });
 
     closeWithin(node, CLOSE_BUDGET_MS.POOL, () => {
+      (self as { closing?: boolean }).closing = true; // the device nodes' requests end with ECLOSED now: no failure (lib/device.ts)
       users.clear();
       removeBoard(board);
       return pool.close();

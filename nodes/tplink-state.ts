@@ -10,7 +10,7 @@ import { nodeError } from './lib/errors';
 import { toNodeError } from './lib/errors';
 import { pollTargets, targetsOf, type Target, type TargetDef } from './lib/poll';
 import type { Node, NodeMessage, NodeStatus, RED, SendFn } from './lib/red';
-import { poolStatusView, stateStatus, statusOf, useTranslator, type ErrorFacts } from './lib/status';
+import { stateStatus, statusOf, useTranslator, type ErrorFacts } from './lib/status';
 import { eventsBehaviour } from './lib/events';
 
 interface StateDef extends DeviceNodeDef, TargetDef {
@@ -176,10 +176,7 @@ export = function register(RED: RED): void {
           }
           if (multi) {
             if (status === 'offline' || status === 'online') emitSummary((m) => node.send(m as NodeMessage), false);
-          } else {
-            const view = poolStatusView(status, err);
-            if (view) node.status(view);
-          }
+          } else ctx.showPoolStatus(key, status, err);
         },
         poolChange(event: ChangeEvent, key: string, change: DeviceChange) {
           const t = keys.get(key);

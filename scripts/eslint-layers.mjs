@@ -1,4 +1,4 @@
-// A local ESLint rule: the layer rules of design.md §2 as import zones, checked on resolved paths.
+// A local ESLint rule: the layer rules of docs/architecture.md#layers as import zones, checked on resolved paths.
 // Each part of src/ has a rank; a module may import only modules of its own rank or below. The
 // simulator (a device, not a client) may import only crypto, wire, json, errors, types and itself.
 // nodes/ may import from src/ only the public entry points (src/index, src/pool).
@@ -35,6 +35,7 @@ function layerOf(abs) {
     simulator: 8,
     cli: 9,
     'cli-toolkit': 9,
+    'cli-format': 9,
     index: 9,
   };
   return top in RANKS ? [RANKS[top], top] : [99, top];
@@ -45,10 +46,10 @@ const SIMULATOR_MAY_USE = new Set(['crypto', 'wire', 'json', 'errors', 'fixes', 
 const rule = {
   meta: {
     type: 'problem',
-    docs: { description: 'Imports follow the layers of design.md §2 (no back-pointing import)' },
+    docs: { description: 'Imports follow the layers of docs/architecture.md#layers (no back-pointing import)' },
     schema: [],
     messages: {
-      upward: '{{from}} (layer {{fromRank}}) may not import {{to}} (layer {{toRank}}): imports point down the layers of design.md §2',
+      upward: '{{from}} (layer {{fromRank}}) may not import {{to}} (layer {{toRank}}): imports point down the layers of docs/architecture.md#layers',
       simulator: 'The simulator imports only crypto, wire, json, errors and types, not {{to}}',
       nodes: 'nodes/ use the library through src/index (or src/pool) only, not src/{{to}}',
     },

@@ -10,6 +10,7 @@ import { discover } from './discovery';
 import { connect } from './connect';
 import { findChild } from './device/children';
 import { KasaTapoError, isKasaTapoError } from './errors';
+import { energyText, quietOnClosedPipe } from './cli-format';
 import { TOOLKIT_COMMANDS, TOOLKIT_OPTIONS, TOOLKIT_USAGE, runToolkit, terminalJson, terminalText } from './cli-toolkit';
 import type { ChildState, Credentials, DeviceApi, DeviceState, TransportChoice } from './types';
 
@@ -244,15 +245,7 @@ async function runDevice(a: Args, cfg: ConfigFile): Promise<void> {
         return out(a, { rebooting: true }, `${host} is rebooting`);
       case 'energy': {
         const e = await dev.getEnergy(child);
-        const f = (v: number | undefined, u: string) => (v === undefined ? '' : ` ${v}${u}`);
-        const parts = [
-          e.powerW !== undefined ? `power${f(e.powerW, ' W')}${f(e.voltageV, ' V')}${f(e.currentA, ' A')}` : '',
-          e.todayKWh !== undefined ? `today${f(e.todayKWh, ' kWh')}` : '',
-          e.monthKWh !== undefined ? `month${f(e.monthKWh, ' kWh')}` : '',
-          e.totalKWh !== undefined ? `total${f(e.totalKWh, ' kWh')}` : '',
-        ].filter(Boolean);
-        const totals = e.todayKWh !== undefined || e.monthKWh !== undefined || e.totalKWh !== undefined;
-        return out(a, e, `${parts.join(', ') || 'no energy readings'}${totals ? '' : ' (this device reports no energy totals)'}`);
+        return out(a, e, energyText(e));
       }
       case 'off-in':
       case 'on-in':
@@ -309,11 +302,12 @@ async function runDiscover(a: Args): Promise<void> {
     process.stdout.write('No devices answered.\n');
     return;
   }
+  const row = (host: string, model: string, alias: string, mac: string, what: string): string =>
+    `${host.padEnd(15)} ${model.padEnd(10)} ${alias.padEnd(20)} ${mac.padEnd(17)} ${what}`;
+  process.stdout.write(row('HOST', 'MODEL', 'ALIAS', 'MAC', 'TRANSPORT') + '\n');
   for (const d of found) {
-    const what = d.supported ? d.transport : `unsupported: ${d.reason ?? ''}`;
-    process.stdout.write(
-      terminalText(`${d.host.padEnd(15)} ${String(d.model ?? '?').padEnd(10)} ${String(d.alias ?? '').padEnd(20)} ${d.mac ?? ''} ${what}`) + '\n',
-    );
+    const what = d.supported ? (d.transport ?? '') : `unsupported: ${d.reason ?? ''}`;
+    process.stdout.write(terminalText(row(d.host, String(d.model ?? '?'), String(d.alias ?? ''), d.mac ?? '', what)) + '\n');
   }
 }
 
@@ -375,6 +369,8 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 if (require.main === module) {
+  quietOnClosedPipe(process.stdout);
+  quietOnClosedPipe(process.stderr);
   void main(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
   });

@@ -322,6 +322,11 @@ export async function connect(opts: ConnectOptions): Promise<Device> {
       if (!best || rank(ke) > rank(best)) best = ke;
     }
   }
+  // An explicit port skipped discovery: a device that answered there in no way we speak (an HTTPS
+  // camera on 443 resets the connection) is asked once, so the error says why (EUNSUPPORTED).
+  const garbled = best?.code === 'ECONNRESET' || best?.code === 'EPROTOCOL';
+  const d = garbled && opts.port !== undefined && (opts.discoveryTimeoutMs ?? SINGLE_DISCOVERY_TIMEOUT_MS) > 0 ? await ask() : undefined;
+  if (d && !d.supported) return fromDiscovery(d);
   throw best ?? new KasaTapoError('ECONNREFUSED', `No transport reached ${opts.host}`, { host: opts.host });
 }
 

@@ -38,9 +38,14 @@ export const SINGLE_DISCOVERY_TIMEOUT_MS = 1500;
 
 // ---- The pool ----
 
+/**
+ * The Pool's defaults, also the tplink-pool node's (nodes/tplink-pool.ts, nodes/tplink-pool.html).
+ * queueLimit: a flow or script that splits a list into one request per item for one device (a burst
+ * of a few hundred) must queue, not fail; the queue stays bounded in memory all the same.
+ */
 export const POOL_DEFAULTS = {
   timeoutMs: DEFAULT_TIMEOUT_MS,
-  queueLimit: 100,
+  queueLimit: 1000,
   concurrency: 32,
   connectConcurrency: 4,
   retries: DEFAULT_RETRIES,

@@ -24,7 +24,9 @@ export type FixId =
   /** The device (or whoever answers at its address) now announces a transport the pool will not follow. */
   | 'protocol-changed'
   /** A TPAP device asks for a credential transform that does not involve the password. */
-  | 'no-password';
+  | 'no-password'
+  /** A device that needs the TP-Link account refused a login, and the pool has no credentials. */
+  | 'no-credentials';
 
 /** What a sentence may quote. Never credentials. */
 export interface FixFacts {
@@ -80,6 +82,9 @@ export const FIXES: Readonly<Record<FixId, (f: FixFacts) => string>> = {
     `The device asks for the TPAP credential transform "${f.transform ?? '?'}", which does not involve the account password: ` +
     'anyone who knows the account e-mail could pass it. Allow it for this device only if you trust the address ' +
     '("allow a login without the password" in the library: tpapAllowNoPassword)',
+  'no-credentials': () =>
+    'This device logs in with the TP-Link account it is registered to (Kasa/Tapo app), and no account is set: enter its ' +
+    "e-mail and password in the pool's configuration (library: the Pool's credentials option). Only Kasa devices on the old XOR protocol need none",
 };
 
 /** The sentence for a signature. Never throws. */

@@ -7,6 +7,9 @@ export { discover, discoverSingle, buildTdpProbe, type DiscoverOptions } from '.
 export { connect, clearRouteCache, type ConnectOptions } from './connect';
 export { Device } from './device';
 export { findChild } from './device/children';
+export { POOL_DEFAULTS } from './defaults';
+export { validatePatch } from './device/patch';
+export { countdownDelay } from './device/countdown';
 export { KasaTapoError, isKasaTapoError, isConnectTimeout, HINTS, clip, type ErrorCode, type ErrorPhase } from './errors';
 export { FIXES, fixFor, clockTime, type FixId, type FixFacts } from './fixes';
 export {

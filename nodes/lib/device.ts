@@ -15,6 +15,9 @@ import { fixStatus, poolStatusView, statusOf, type ErrorFacts } from './status';
 export const CHANGE_EVENTS = ['protocol-changed', 'firmware-changed'] as const;
 export type ChangeEvent = (typeof CHANGE_EVENTS)[number];
 
+/** Pool statuses that report a failure (the red ones). */
+const FAILED: ReadonlySet<DeviceStatus> = new Set<DeviceStatus>(['offline', 'auth-error', 'locked', 'error']);
+
 /** A node that wants the pool's status events. */
 export interface PoolUser {
   poolStatus(key: string, status: DeviceStatus, err?: ErrorFacts): void;
@@ -32,6 +35,8 @@ export interface PoolConfigNode extends Node {
   deregister(user: PoolUser): void;
   /** Texts that must never leave the node (the password, the e-mail). */
   secrets(): string[];
+  /** Set when the config node starts closing (a redeploy, a restart): its pool's ECLOSED is no failure. */
+  readonly closing?: boolean;
   /** The sidebar's view of the pool: readings the nodes get are recorded there. */
   readonly board?: { record(key: string, value: DeviceState | EnergyReading): void };
 }
@@ -56,6 +61,11 @@ export interface DeviceNodeContext {
   useDevice<T>(ref: DeviceRef, fn: (d: PooledDevice) => Promise<T>): Promise<T>;
   /** Report an error that has no done() (polling): red status, node.error with a msg so Catch sees it. */
   report(e: unknown, msg: NodeMessage): void;
+  /**
+   * Show a pool status event of `key` on the node (poolStatusView). A failure shown this way during
+   * a request of this node is that request's status: its error then sets no second one.
+   */
+  showPoolStatus(key: string, status: DeviceStatus, err?: ErrorFacts): void;
   readonly closed: boolean;
 }
 
@@ -82,8 +92,24 @@ export function setupDeviceNode(RED: RED, node: Node, def: DeviceNodeDef, make: 
     return;
   }
   const keys = new Set<string>();
+  /** Failure statuses shown per device key (a counter): did one come during a request? */
+  const failuresShown = new Map<string, number>();
+  /** Errors of requests whose failure the pool's status already showed: fail() sets no second status. */
+  const alreadyShown = new WeakSet<object>();
+  const showPoolStatus = (key: string, status: DeviceStatus, err?: ErrorFacts): void => {
+    const view = poolStatusView(status, err);
+    if (!view) return;
+    if (FAILED.has(status)) failuresShown.set(key, (failuresShown.get(key) ?? 0) + 1);
+    node.status(view);
+  };
   let closed = false;
   const secrets = (): string[] => config.secrets();
+  /**
+   * ECLOSED while this node or its pool closes (a redeploy, a restart, while a device was still
+   * connecting or answering): nothing the user asked for failed, the flow was stopped. Silent.
+   */
+  const stoppedByClose = (e: unknown): boolean =>
+    (closed || config.closing === true) && typeof e === 'object' && e !== null && (e as { code?: unknown }).code === 'ECLOSED';
   // Assigned once, below, after the handlers that read it are set up.
   // eslint-disable-next-line prefer-const
   let behaviour: DeviceNodeBehaviour | undefined;
@@ -91,8 +117,7 @@ export function setupDeviceNode(RED: RED, node: Node, def: DeviceNodeDef, make: 
     poolStatus(key, status, err) {
       if (closed || !keys.has(key)) return;
       if (behaviour?.poolStatus) return behaviour.poolStatus(key, status, err);
-      const view = poolStatusView(status, err);
-      if (view) node.status(view);
+      showPoolStatus(key, status, err);
     },
     poolChange(event, key, change) {
       if (closed || !keys.has(key)) return;
@@ -110,18 +135,25 @@ export function setupDeviceNode(RED: RED, node: Node, def: DeviceNodeDef, make: 
     watch: (key) => void keys.add(key),
     async useDevice(ref, fn) {
       const d = config.pool.device(ref);
-      keys.add(d.key);
+      const key = d.key;
+      keys.add(key);
+      const shown = failuresShown.get(key) ?? 0;
       try {
         return await fn(d);
+      } catch (e) {
+        if ((failuresShown.get(key) ?? 0) !== shown && typeof e === 'object' && e !== null) alreadyShown.add(e);
+        throw e;
       } finally {
         d.release();
       }
     },
     report(e, msg) {
+      if (stoppedByClose(e)) return;
       const err = toNodeError(e, secrets());
       node.status(fixStatus(err) ?? statusOf.error(err.code));
       node.error(err, msg);
     },
+    showPoolStatus,
     get closed() {
       return closed;
     },
@@ -135,7 +167,10 @@ export function setupDeviceNode(RED: RED, node: Node, def: DeviceNodeDef, make: 
         await behaviour.input(msg, send);
         done();
       } catch (e) {
-        fail(node, done, e, secrets());
+        if (stoppedByClose(e)) return done();
+        // One status per failure: the pool's event may have shown this one already.
+        if (typeof e === 'object' && e !== null && alreadyShown.has(e)) done(toNodeError(e, secrets()));
+        else fail(node, done, e, secrets());
       }
     })();
   });

@@ -1,5 +1,5 @@
 /**
- * tplink-action's commands: the payload forms of design.md §1 and the configured actions, parsed
+ * tplink-action's commands: the payload forms of docs/architecture.md#payload-forms and the configured actions, parsed
  * into one `Command`. Value checks (ranges, colour names) stay in the library, which answers
  * EBADINPUT saying what it expected.
  */

@@ -12,11 +12,22 @@ import type {
   StatePatch,
   WithRaw,
 } from '../types';
+import { validatePatch } from '../device/patch';
 import { KasaTapoError } from '../errors';
 import type { Entry } from './entry';
 import type { DeviceStatus } from './types';
 
 const noAutoUpdate = (): KasaTapoError => new KasaTapoError('EUNSUPPORTED', 'This device has no automatic firmware update setting');
+
+/** The EBADINPUT a patch would meet at the device (src/device/patch.ts), checked before a connection; undefined when valid. */
+function badPatch(patch: unknown): KasaTapoError | undefined {
+  try {
+    validatePatch(patch);
+    return undefined;
+  } catch (e) {
+    return e instanceof KasaTapoError ? e : new KasaTapoError('EBADINPUT', 'Malformed state patch');
+  }
+}
 
 /** What a handle needs from its pool. */
 export interface PoolLink {
@@ -54,11 +65,14 @@ export class PooledDevice implements DeviceApi {
   getState(): Promise<DeviceState> {
     return this.pool.enqueue(this.e, (d) => d.getState());
   }
+  /** A malformed patch fails with EBADINPUT before anything is queued or sent (no login spent on it). */
   setState(patch: StatePatch, child?: ChildRef): Promise<DeviceState> {
-    return this.pool.enqueue(this.e, (d) => d.setState(patch, child));
+    const bad = badPatch(patch);
+    return bad ? Promise.reject(bad) : this.pool.enqueue(this.e, (d) => d.setState(patch, child));
   }
   toggle(child?: ChildRef, patch?: StatePatch): Promise<DeviceState> {
-    return this.pool.enqueue(this.e, (d) => d.toggle(child, patch));
+    const bad = patch === undefined ? undefined : badPatch({ ...patch, on: true });
+    return bad ? Promise.reject(bad) : this.pool.enqueue(this.e, (d) => d.toggle(child, patch));
   }
   reboot(): Promise<void> {
     return this.pool.enqueue(this.e, (d) => d.reboot());

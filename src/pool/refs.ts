@@ -48,6 +48,12 @@ export class Refs {
       const hp = parseHostPort(s);
       if (isGroupAddress(hp.host)) checkHost(hp.host, 'device host'); // EBADINPUT: a broadcast reaches no one device
       if (!isValidHost(hp.host) || (hp.port !== undefined && (hp.port < 1 || hp.port > 65535))) {
+        if (this.aliases.size === 0) {
+          throw new KasaTapoError(
+            'ENOTFOUND',
+            `Unknown device "${clip(s, 80)}": the pool's device list is empty; add the device there (Scan finds it) or give its host or host:port`,
+          );
+        }
         throw new KasaTapoError('ENOTFOUND', `Unknown device "${clip(s)}": not an alias of this pool, nor a host or host:port`);
       }
       return hp;

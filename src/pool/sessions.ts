@@ -40,6 +40,25 @@ export interface SessionOptions {
   prove(host: string, route: ProvenRoute): void;
 }
 
+/**
+ * A login refused while the pool has no credentials (the transports then try only TP-Link's
+ * default accounts): the device did not reject "the credentials", none were given. Same code and
+ * login facts (the login budget counts it alike), with the 'no-credentials' fix. A handshake refused
+ * with HTTP 403 (Third-Party Compatibility) keeps its own fix.
+ */
+function withoutCredentials(err: unknown, host: string): unknown {
+  if (!(err instanceof KasaTapoError) || err.code !== 'EAUTH' || err.httpStatus === 403 || err.fix === 'third-party') return err;
+  return new KasaTapoError('EAUTH', `${host}: no credentials are set in the pool, and the device refused a login without them`, {
+    host,
+    fix: 'no-credentials',
+    hint: fixFor('no-credentials'),
+    ...(err.login ? { login: err.login } : {}),
+    ...(err.spentLogin ? { spentLogin: true } : {}),
+    ...(err.deviceCode !== undefined ? { deviceCode: err.deviceCode } : {}),
+    cause: err,
+  });
+}
+
 export class Sessions {
   private readonly memory = new Memory();
 
@@ -270,7 +289,7 @@ export class Sessions {
           (err: unknown) => {
             e.connecting = undefined;
             e.connectAbort = undefined;
-            throw err;
+            throw this.opts.credentials ? err : withoutCredentials(err, e.config.host);
           },
         );
     }

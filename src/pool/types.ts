@@ -28,7 +28,7 @@ export interface PoolOptions {
   devices?: PoolDeviceConfig[];
   /** Per exchange with a device. Default 5000 ms. */
   timeoutMs?: number;
-  /** Waiting requests per device before EQUEUEFULL. Default 100. */
+  /** Waiting requests per device before EQUEUEFULL. Default 1000 (as the tplink-pool node). */
   queueLimit?: number;
   /** Requests in flight across all devices. Default 32. */
   concurrency?: number;

@@ -68,7 +68,7 @@ describe('tplink-action', function () {
   }
 
   it('takes a burst of 200 messages for one device with the default queue limit (a split list)', async () => {
-    // A pool saved without a queue limit gets the node's default (1000), above the library's 100.
+    // A pool saved without a queue limit gets the default (1000, the library's too).
     const { a, out, caught } = await flow({ device: 'tapo plug' }, { queueLimit: '' });
     for (let i = 0; i < 200; i++) a.receive({ payload: i % 2 === 0, seq: i });
     const { until } = await import('./support');

@@ -22,7 +22,18 @@ describe('guided fixes in the library errors', function () {
   this.timeout(30000);
 
   it('the table has one non-empty sentence per row, and none quotes a credential', () => {
-    const ids: FixId[] = ['third-party', 'klap-v2-iot', 'tpap-credentials', 'locked', 'woke', 'unreachable', 'two-factor', 'protocol-changed', 'no-password'];
+    const ids: FixId[] = [
+      'third-party',
+      'klap-v2-iot',
+      'tpap-credentials',
+      'locked',
+      'woke',
+      'unreachable',
+      'two-factor',
+      'protocol-changed',
+      'no-password',
+      'no-credentials',
+    ];
     assert.deepEqual(Object.keys(FIXES).sort(), [...ids].sort());
     for (const id of ids) {
       const s = fixFor(id, { host: '127.0.0.1', port: 80, until: Date.now() + 60000, transform: 'password_shadow 2' });

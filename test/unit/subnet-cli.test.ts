@@ -92,6 +92,6 @@ describe('issue 16: subnet broadcast discovery and CLI --child / energy', functi
     assert.match(r.stderr, /EUNSUPPORTED.*no energy meter/);
     r = await cli([...at('p110'), 'energy']);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /^power [\d.]+ W [\d.]+ V [\d.]+ A, today [\d.]+ kWh, month [\d.]+ kWh/);
+    assert.match(r.stdout, /^power [\d.]+ W, [\d.]+ V, [\d.]+ A; today [\d.]+ kWh, month [\d.]+ kWh/);
   });
 });
