@@ -5,6 +5,7 @@
  */
 import type { ConnectOptions } from '../connect';
 import { KasaTapoError, signalsChange, toKasaTapoError } from '../errors';
+import { fixFor } from '../fixes';
 import { changeRefused, describeRoute, sameTransport, transportRank, type AesTrustEntry, type ProvenRoute } from '../trust';
 import type { Credentials, DeviceApi, DiscoveryResult, Logger, TransportKind } from '../types';
 import type { Entry, Job } from './entry';
