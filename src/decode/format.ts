@@ -2,7 +2,7 @@
  * Rendering a decode result (src/decode/index.ts) as text lines or JSON lines, written one by one.
  * The lines carry capture-controlled text as is: a terminal needs it escaped (the CLI does that).
  */
-import type { DecodeResult } from './index';
+import type { DecodeResult } from './types';
 
 /** Render a decode result as lines of text (or one JSON object per message with `json`). Never throws. */
 export function formatDecoded(r: DecodeResult, opts: { json?: boolean } = {}): string[] {

@@ -26,37 +26,8 @@ import { TcpReassembler, type TcpConnection } from './tcp';
 export { readPcap, scanPcap, type IpPacket, type PcapContents, LINKTYPE } from './pcap';
 export { reassembleTcp, type TcpConnection } from './tcp';
 export { formatDecoded, writeDecoded } from './format';
-
-export type MessageKind = 'xor' | 'xor-udp' | 'tdp' | 'klap' | 'http' | 'tddp';
-
-export interface DecodedMessage {
-  /** Epoch seconds (fractional), from the capture. */
-  time: number;
-  kind: MessageKind;
-  /** KLAP: 1 (Kasa IOT) or 2 (Tapo/SMART). */
-  klapVersion?: KlapVersion;
-  direction: 'request' | 'response';
-  /** 'ip:port'. */
-  client: string;
-  server: string;
-  /** KLAP: the request's sequence number. */
-  seq?: number;
-  /** The decrypted text (JSON for everything but TDDP). */
-  text: string;
-}
-
-export interface SessionReport {
-  kind: 'xor' | 'klap' | 'aes' | 'tpap' | 'tls' | 'http' | 'unknown';
-  client: string;
-  server: string;
-  decrypted: boolean;
-  /** Messages (requests and answers) seen in it. */
-  messages: number;
-  klapVersion?: KlapVersion;
-  /** Which account opened a KLAP session: 'given', a default ('default KASA', …) or 'blank'. */
-  account?: string;
-  reason?: string;
-}
+export type { DecodeResult, DecodedMessage, MessageKind, SessionReport } from './types';
+import type { DecodeResult, DecodedMessage, SessionReport } from './types';
 
 export interface DecodeOptions {
   /** The TP-Link account, for KLAP (and the device account for TDDP). */
@@ -73,14 +44,6 @@ export interface DecodeOptions {
 export const DECODE_BUDGET = 256 << 20;
 /** Rough memory of a decoded message besides its text. */
 const MESSAGE_COST = 256;
-
-export interface DecodeResult {
-  messages: DecodedMessage[];
-  sessions: SessionReport[];
-  /** Records not decoded, by reason. */
-  skipped: Record<string, number>;
-  packets: number;
-}
 
 const REASONS = {
   aes: 'AES (securePassthrough): the session key travels RSA-encrypted to a key pair that never leaves the client, so a capture cannot be decrypted even with the account',
