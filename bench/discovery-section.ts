@@ -1,5 +1,5 @@
 /**
- * Bench section "discovery" (issue 7, item 7): time to find 250 simulated devices (⅓ each XOR,
+ * Bench section "discovery": time to find 250 simulated devices (⅓ each XOR,
  * KLAP v2, AES, each on its own 127.235.0.x address) by broadcast to 127.255.255.255, through the
  * library's discover(), next to a minimal client in the same run: one socket (on 127.0.0.1, its
  * receive buffer raised so that a burst of answers fits), one probe datagram per discovery port

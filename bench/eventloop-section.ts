@@ -1,5 +1,5 @@
 /**
- * Bench section "eventloop" (issue 7, item 4): the longest event-loop stall while 50 devices
+ * Bench section "eventloop": the longest event-loop stall while 50 devices
  * handshake at once through one pool (target: under 10 ms), for AES with a fresh pool (the RSA key
  * pair is generated during the burst), AES with the key ready, KLAP, and a mixed XOR/KLAP/AES
  * burst. Floors measured in the same run: the idle loop over the same time (what the machine

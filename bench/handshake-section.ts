@@ -1,5 +1,5 @@
 /**
- * Bench section "handshakes" (issue 7, item 3): handshakes the pool makes per 10,000 requests
+ * Bench section "handshakes": handshakes the pool makes per 10,000 requests
  * (target: one per device, plus renewals), renewal with short sessions (the pool renews before
  * the device drops the session, so no request meets an expired one), and the client CPU of one
  * handshake with the pool's reused RSA key pair (AES target: under 1 ms; KLAP alongside).

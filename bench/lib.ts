@@ -275,7 +275,7 @@ export function wanted<T>(list: T[] | undefined, value: T): boolean {
   return !list || list.length === 0 || list.includes(value);
 }
 
-/** A part of `npm run bench`; issue 7 appends its own sections to the list in run.ts. */
+/** A part of `npm run bench`; sections are listed in run.ts. */
 export interface BenchSection {
   name: string;
   title: string;

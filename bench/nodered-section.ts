@@ -1,5 +1,5 @@
 /**
- * Bench section "nodered" (issue 7, item 6): what the node layer costs. In a real Node-RED runtime
+ * Bench section "nodered": what the node layer costs. In a real Node-RED runtime
  * (embedded in a child process, see nodered-host.ts), inject → tplink-action → function sink against
  * simulated devices: messages/s, p50 latency and CPU per message, next to the library-only figure
  * (a script calling pool.device().setState({on: true}), the same change the action node makes),

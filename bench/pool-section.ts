@@ -1,5 +1,5 @@
 /**
- * Bench section "pool" (issues 3 and 7, items 1-2): requests through the public API
+ * Bench section "pool": requests through the public API
  * (new Pool().device().raw() and getState()) next to the raw floor (bench/floor.ts) measured in the
  * same run, for XOR, KLAP v2 and AES, at concurrency 1 on one device, 10 over ten devices and 50
  * over fifty; plus the cost of replay with sessions the device ends every 20 requests. The raw()
@@ -103,7 +103,7 @@ const LEVELS: Level[] = [
 /**
  * Requests per slice at a concurrency, and rounds. A slice lasts a few tenths of a second at every
  * level: at c50 a slice of 1,500 XOR requests lasted 0.1 s, short enough for one garbage
- * collection or a neighbour's burst to move a round's ratio by 0.2 (issue 11).
+ * collection or a neighbour's burst to move a round's ratio by 0.2.
  */
 function plan(ctx: BenchContext, conc: number): { slice: number; rounds: number; warm: number } {
   const slice = Math.round(ctx.requests * (conc >= 50 ? 3 : conc > 1 ? 1.2 : 0.3));

@@ -18,7 +18,7 @@
  * e.g. `node dist/bench/run.js scale --devices 1000 --no-floor --seconds 30`.
  *
  * Sections: pool (floors and pooled throughput, issue items 1-2), handshakes (3), eventloop (4),
- * scale (5), nodered (6), discovery (7), tpap (issue 12: TPAP login CPU, stall, throughput).
+ * scale (5), nodered (6), discovery (7), tpap.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';

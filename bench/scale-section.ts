@@ -1,5 +1,5 @@
 /**
- * Bench section "scale" (issue 7, item 5): 1,000 simulated devices (one third each XOR, KLAP v2 and
+ * Bench section "scale": 1,000 simulated devices (one third each XOR, KLAP v2 and
  * AES, each on its own 127.231.x.y address) polled every 10 s through the pool's poller
  * (pool.subscribe) for a minute after one round of warm-up polling (WARMUP_MS), and the same with
  * 100 devices for comparison. Reported: polls

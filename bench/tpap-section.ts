@@ -1,5 +1,5 @@
 /**
- * Bench section "tpap" (issue 12): the TPAP transport against simulated TPAP devices (p110tpap:
+ * Bench section "tpap": the TPAP transport against simulated TPAP devices (p110tpap:
  * PBKDF2 with 3,000 iterations, AES-128-CCM) in the bench's simulator child process.
  *
  * - Handshake client CPU: a TpapTransport logging in again and again (discover, pake_register,

@@ -30,7 +30,7 @@ function poolNode(home) {
     id: POOL_ID,
     type: 'tplink-pool',
     name: 'Simulated home',
-    // AES firmware older than login v2 is listed as 'aes-v1': login v1 is never a fallback (issue 14).
+    // AES firmware older than login v2 is listed as 'aes-v1': login v1 is never a fallback.
     devices: home.devices
       .filter((d) => isSupportedProfile(d.profile))
       .map((d) => ({

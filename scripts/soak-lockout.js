@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The real-time lockout soak of issue 13: a wrong password against locking devices (one AES, one
+ * The real-time lockout soak: a wrong password against locking devices (one AES, one
  * TPAP, on loopback), polled every second for 10 minutes through a pool with its default options
  * (authRetryMs 60 s, login budget 3). The simulated devices lock after 2 failed logins for 480 s
  * (-40404 with sec_left); the right password comes back at 500 s, so the unlock at about 540 s

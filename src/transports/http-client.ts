@@ -5,7 +5,7 @@
  *
  * Written on a bare socket instead of node:http: a poll is one small request and one small answer,
  * and node:http's request, response, agent and stream objects cost more than the exchange itself
- * (issue 11: polling 1,000 devices). Answers are parsed by http-reader.ts.
+ * (polling 1,000 devices). Answers are parsed by http-reader.ts.
  */
 import * as net from 'node:net';
 import * as tls from 'node:tls';

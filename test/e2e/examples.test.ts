@@ -102,7 +102,7 @@ describe('examples: every one deployed in a real Node-RED against the simulated 
     if (userDir) fs.rmSync(userDir, { recursive: true, force: true });
   });
 
-  // Changed from "no pool node" (issue 15, point 1): an example without its pool deploys with
+  // Changed from "no pool node": an example without its pool deploys with
   // "not properly configured" and ENOPOOL in a clean Node-RED. Each now carries the same pool.
   it('are well-formed: comment first, core and our nodes only, the shared pool without credentials', () => {
     const gen = require(path.join(repoRoot(), 'scripts', 'examples.js')) as { homeDeviceList(): unknown[]; POOL_NAME: string };

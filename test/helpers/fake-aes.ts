@@ -1,6 +1,6 @@
 /**
  * A fake Tapo AES device that records every decrypted `login_device` it receives and refuses them
- * all with -1501 (issue 14: where do AES logins go?). It answers the RSA handshake like a real
+ * all with -1501. It answers the RSA handshake like a real
  * device, so a client can tell that it speaks AES. Loopback only, port 0.
  */
 import { randomBytes } from 'node:crypto';

@@ -1,5 +1,5 @@
 /**
- * Issue 16 nodes: tplink-state mode "events" (a simulated S200B press and rotation reach the flow as
+ * Nodes: tplink-state mode "events" (a simulated S200B press and rotation reach the flow as
  * two messages, each exactly once, also across a redeploy) and tplink-energy "power" / "hour".
  */
 import { strict as assert } from 'node:assert';

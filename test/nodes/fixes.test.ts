@@ -1,5 +1,5 @@
 /**
- * Guided fixes in the nodes (issue 13 point 7): one test per row of src/fixes.ts showing its
+ * Guided fixes in the nodes: one test per row of src/fixes.ts showing its
  * sentence for its fault — in the error a Catch node gets (`msg.error.message` ends with it), on
  * the node status (a short red text; a lockout shows its
  * time), and in the editor's Test and Scan answers (`hint`).

@@ -1,5 +1,5 @@
 /**
- * Issue 13, done-when 2, in Node-RED: a device switched from KLAP to TPAP and back (a firmware
+ * In Node-RED: a device switched from KLAP to TPAP and back (a firmware
  * update, the Third-Party Compatibility toggle) while a tplink-state node polls it every second.
  * Polling answers again within 2 polls each time, with no redeploy, and the node sends one
  * `protocol-changed` message each way (its "also send protocol and firmware changes" option).
@@ -10,7 +10,7 @@ import { startSimulatedDevice, type SimulatedDevice } from '../../src/simulator/
 import { randomBase } from '../helpers/net';
 import { CREDS, NODES, collect, helper, poolNode, until, type Msg } from './support';
 
-describe('tplink-state: a device that changes protocol while polled (issue 13)', function () {
+describe('tplink-state: a device that changes protocol while polled', function () {
   this.timeout(60000);
   let dev: SimulatedDevice | undefined;
 

@@ -1,5 +1,5 @@
 /**
- * Issue 14 in Node-RED: msg.device cannot send the account to a host the user did not list; Test
+ * msg.device cannot send the account to a host the user did not list; Test
  * and Scan never use the saved password in an AES login outside the deployed list; caller text in
  * errors and the log is short and escaped; one Scan at a time per pool; a device that accepts
  * TP-Link's default credentials says so in its state, in Test, in Scan and once in the log.
@@ -14,7 +14,7 @@ import { CREDS, NODES, collect, deviceEntry, helper, poolCreds, poolNode, roundT
 const TEN_MB = 'x'.repeat(10 * 1024 * 1024);
 const isV2 = (p: Record<string, unknown>): boolean => typeof p.password2 === 'string' && p.password === undefined;
 
-describe('security (issue 14)', function () {
+describe('security', function () {
   this.timeout(30000);
   let listed: FakeAes;
   let unlisted: FakeAes;

@@ -42,7 +42,7 @@ export async function startDevices(ids: string[]): Promise<SimulatedDevice[]> {
   return out;
 }
 
-/** A pool list row for a simulated device; AES devices older than login v2 need the user's 'aes-v1' choice (issue 14). */
+/** A pool list row for a simulated device; AES devices older than login v2 need the user's 'aes-v1' choice. */
 export const deviceEntry = (d: SimulatedDevice, alias: string) => ({
   alias,
   host: d.host,

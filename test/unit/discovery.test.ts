@@ -102,7 +102,7 @@ describe('discovery', () => {
     )!;
     assert.equal(iot.transport, 'klap-v1');
     assert.equal(iot.protocol, 'iot');
-    // Since issue 12 a plain-HTTP TPAP device is supported (it was "unsupported: TPAP" before);
+    // Now a plain-HTTP TPAP device is supported (it was "unsupported: TPAP" before);
     // a TLS / cloud-certificate profile stays unsupported with the exact reason.
     const tpap = parseTdpAnswer(
       res(

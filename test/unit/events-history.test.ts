@@ -1,5 +1,5 @@
 /**
- * Issue 16 library: hub child events from trigger logs (Device.getEvents) and finer energy history
+ * Library: hub child events from trigger logs (Device.getEvents) and finer energy history
  * (getPowerHistory, getEnergyHistory('hour')) against simulated devices over their real wire
  * protocols on loopback.
  */

@@ -140,7 +140,7 @@ interface Kind {
   name: string;
   transport: TransportKind;
   profile: string;
-  /** AES login v1 (p100): the user's choice for that device (issue 14: no fallback from v2). */
+  /** AES login v1 (p100): the user's choice for that device. */
   loginVersion?: 1;
 }
 

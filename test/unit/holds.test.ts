@@ -1,5 +1,5 @@
 /**
- * The pool's login holds stay holds (issue 13 point 4, and the trust rule of issue 14), found by a
+ * The pool's login holds stay holds (and the trust rules, docs/security.md), found by a
  * review of the first version: requests queued before a login failed do not log in again; a sweep
  * does not forget a lockout; 'auto' probing keeps ELOCKED; a KLAP wrong password spends no login
  * budget; re-detection never makes an unlisted host trusted for an AES login.

@@ -1,4 +1,4 @@
-// Issue 13 point 1: Kasa IOT devices on 2025–26 firmware speak IOT JSON over KLAP with the v2 hashes
+// Kasa IOT devices on 2025–26 firmware speak IOT JSON over KLAP with the v2 hashes
 // (discovery: IOT.SMARTPLUGSWITCH, KLAP, lv 2, new_klap 1). The protocol family comes from what the
 // device says (discovery's device_type, or both request styles tried over the session), the hash
 // version from discovery or, for free, from handshake1 (docs/protocols.md#klap-hash-versions-for-kasa-devices). Counted at the
@@ -105,7 +105,7 @@ async function exercise(dev: DeviceApi, sim: SimulatedDevice): Promise<void> {
   }
 }
 
-describe('IOT over KLAP v2 (issue 13.1)', function () {
+describe('IOT over KLAP v2', function () {
   this.timeout(30_000);
   let handles: Record<string, number>;
   before(() => {

@@ -1,4 +1,4 @@
-// The shape the architecture step set (issue 11): no module of the library over 400 lines. The
+// The shape the architecture step set: no module of the library over 400 lines. The
 // import direction itself is checked by `npm run lint` (scripts/eslint-layers.mjs).
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';

@@ -158,7 +158,7 @@ describe('every profile over its transport (simulated home)', function () {
 
       it('is found by transport "auto" without discovery data', async () => {
         clearRouteCache();
-        // The caller vouches for the host (allowAesLogin) and picks login v1 for AES firmware older than v2 (issue 14).
+        // The caller vouches for the host (allowAesLogin) and picks login v1 for AES firmware older than v2.
         const lv1 = profile.transport === 'aes' && profile.loginVersion === 1 ? { loginVersion: 1 as const } : {};
         const d = await connect({ host: dev().host, port: dev().port, credentials, transport: 'auto', allowAesLogin: true, ...lv1, timeoutMs: 2000 });
         try {

@@ -216,7 +216,7 @@ describe('normalisation', () => {
     assert.equal(classifySmart('SMART.TAPOHUB', new Set()), 'hub');
     assert.deepEqual(routeFor('SMART.TAPOPLUG', 'KLAP', false), { supported: true, transport: 'klap', protocol: 'smart' });
     assert.deepEqual(routeFor('IOT.SMARTPLUGSWITCH', 'KLAP', false), { supported: true, transport: 'klap-v1', protocol: 'iot' });
-    // TPAP is supported since issue 12 (plain-HTTP tls:0 profile); TLS / cloud-certificate profiles are not.
+    // TPAP is supported (plain-HTTP tls:0 profile); TLS / cloud-certificate profiles are not.
     assert.deepEqual(routeFor('SMART.TAPOPLUG', 'TPAP', false), { supported: true, transport: 'tpap', protocol: 'smart' });
     assert.deepEqual(routeFor('SMART.TAPOPLUG', 'TPAP', false, { profile: { tls: 0, dac: 1, noc: 0, pake: [2], port: 80 } }), {
       supported: true,

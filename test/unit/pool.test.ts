@@ -1,4 +1,4 @@
-// The connection pool against simulated devices on loopback (issue 3, "Done when"): one handshake
+// The connection pool against simulated devices on loopback: one handshake
 // per device for 1,000 requests, transparent session renewal, one request on the wire at a time in
 // arrival order with a bounded queue, offline detection and return, one shared poll stream, EAUTH
 // never retried, retries by error class, idle close, and no leaks (unhandled rejections, sockets).
@@ -85,7 +85,7 @@ async function withRig(
   const sim = await startSimulatedDevice(kind.profile, { host: '127.0.0.1', port: 0, credentials, faults: {}, ...simOpts });
   try {
     const baseline = openHandles();
-    // Listed, as a user's device is: 'auto' may then try AES there (issue 14).
+    // Listed, as a user's device is: 'auto' may then try AES there.
     const pool = new Pool({
       credentials,
       timeoutMs: 2000,

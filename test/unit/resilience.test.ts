@@ -1,4 +1,4 @@
-// Devices that change under the pool (issue 13, points 2-6 "Done when"), on loopback: a protocol
+// Devices that change under the pool, on loopback: a protocol
 // switch KLAP → TPAP → KLAP while polled (re-detection, one protocol-changed each way, same pool);
 // port 80 closed until a UDP 20002 probe (wake-up); a wrong password against a locking device
 // (login budget, ELOCKED with the device's unlock time, the right password works at once after
@@ -24,7 +24,7 @@ async function until(cond: () => boolean, ms: number): Promise<boolean> {
   return cond();
 }
 
-describe('resilience: devices that change under the pool (issue 13)', function () {
+describe('resilience: devices that change under the pool', function () {
   this.timeout(60_000);
   const closers: (() => Promise<unknown>)[] = [];
   afterEach(async () => {

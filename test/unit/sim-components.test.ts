@@ -1,5 +1,5 @@
 /**
- * Every component a simulated SMART device advertises answers (issue 16): for each profile, the
+ * Every component a simulated SMART device advertises answers: for each profile, the
  * device itself and each kind of child, every component of its component_nego list must be known to
  * COMPONENT_GETTERS, and each of its getters must answer error_code 0 (children through the
  * parent's control_child, as clients ask). A profile that starts advertising a component without

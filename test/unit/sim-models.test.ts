@@ -254,11 +254,11 @@ describe('SMART device model', () => {
     assert.equal(ask(m, { method: 'set_device_info', params: { device_on: 'yes' } }).error_code, -1008);
     assert.equal(ask(m, { method: 'set_device_info', params: { brightness: 50 } }).error_code, -1008);
     assert.equal(ask(m, { method: 'set_device_info', params: { nickname: 'not base64!' } }).error_code, -1008);
-    assert.equal(ask(m, { method: 'get_countdown_rules', params: 'all' }).error_code, -1008); // null is accepted (issue 16)
+    assert.equal(ask(m, { method: 'get_countdown_rules', params: 'all' }).error_code, -1008); // null is accepted
     assert.equal(ask(m, { method: 'get_nothing' }).error_code, -1002);
     assert.equal(ask(m, { params: {} }).error_code, -1003);
     assert.equal(JSON.parse(m.handle('{{')).error_code, -1003);
-    assert.equal(ask(m, { method: 'get_lighting_effect' }).error_code, -1002); // a plug has no light effects (energy_monitoring:2 answers get_emeter_data since issue 16)
+    assert.equal(ask(m, { method: 'get_lighting_effect' }).error_code, -1002); // a plug has no light effects (energy_monitoring:2 answers get_emeter_data)
     assert.equal(ask(smart('p100'), { method: 'get_energy_usage' }).error_code, -1002);
   });
 
@@ -349,7 +349,7 @@ describe('SMART device model', () => {
   it('pages hub children with start_index/sum and exposes sensor state', () => {
     const m = smart('h100', { pageSize: 2 });
     const p1 = ask(m, { method: 'get_child_device_list', params: { start_index: 0 } }).result;
-    assert.equal(p1.sum, 5); // T315, T110, T100, S200B, T300 (S200B and T300 added by issue 16)
+    assert.equal(p1.sum, 5); // T315, T110, T100, S200B, T300 (S200B and T300 added later)
     assert.equal(p1.child_device_list.length, 2);
     const p2 = ask(m, { method: 'get_child_device_list', params: { start_index: 2 } }).result;
     assert.equal(p2.child_device_list.length, 2);

@@ -1,5 +1,5 @@
 /**
- * Issue 16 fixes 3 and 4: the simulator answers discovery sent to its subnet broadcast
+ * the simulator answers discovery sent to its subnet broadcast
  * (127.x.y.255 on a random 127.x subnet, not only 127.255.255.255); the CLI names the child it
  * switched or read with --child, and prints a clear line for `energy` on a bulb.
  */
@@ -23,7 +23,7 @@ function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: st
   });
 }
 
-describe('issue 16: subnet broadcast discovery and CLI --child / energy', function () {
+describe('subnet broadcast discovery and CLI --child / energy', function () {
   this.timeout(30000);
   const base = randomBase();
   let home: SimulatedHome;

@@ -241,7 +241,7 @@ describe('transports against the wire servers', function () {
           const r = await rig(kind, { ...base, client: { username: USER.username, password: 'wrong' } });
           const e = await expectCode(r.transport.send(reqFor(kind)), 'EAUTH');
           assert.equal(e.hint, HINTS.auth);
-          // One login and no other after the -1501: no downgrade to the other version, no default account (issue 14).
+          // One login and no other after the -1501: no downgrade to the other version, no default account.
           if (kind === 'aes') assert.equal(r.server.stats.authFailures, 1);
         });
 
@@ -305,7 +305,7 @@ describe('transports against the wire servers', function () {
   });
 
   describe('AES specifics', () => {
-    it('login v2 refused with -1501 → EAUTH, never a retry with login v1 (issue 14)', async () => {
+    it('login v2 refused with -1501 → EAUTH, never a retry with login v1', async () => {
       const r = await rig('aes', { deviceLv: 1 });
       const e = await expectCode(r.transport.send(smartReq(0)), 'EAUTH');
       assert.match(e.message, /aes-v1/);

@@ -1,5 +1,5 @@
 /**
- * Issue 14: credentials go only where the user sent them. A fake AES device records every
+ * credentials go only where the user sent them. A fake AES device records every
  * decrypted login: unlisted (connect() with 'auto', a pool reference the pool does not list) it
  * gets none at all; listed, it gets the v2 form once and nothing after its -1501. XOR and KLAP
  * keep working for any host. Caller text in errors is clipped and escaped; hosts given as objects

@@ -1,4 +1,4 @@
-// The library's own device verbs (issue 11): toggle and reboot on every family through connect()
+// The library's own device verbs: toggle and reboot on every family through connect()
 // and the pool, one child lookup, withRaw handing back the device's own answer, and the shared
 // poll wake-ups. Against simulated devices on loopback (port 0); no timing assertions.
 import { strict as assert } from 'node:assert';
