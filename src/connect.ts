@@ -250,6 +250,7 @@ export class Connector {
     // An abort ends the discovery at once (no more probes) and then connect() with ECLOSED.
     const ask = async (): Promise<DiscoveryResult | undefined> => {
       const found = await discoverSingle(opts.host, {
+        keyPair: opts.keyPair,
         timeoutMs: opts.discoveryTimeoutMs ?? SINGLE_DISCOVERY_TIMEOUT_MS,
         rounds: 2,
         ...(opts.logger ? { logger: opts.logger } : {}),
