@@ -28,6 +28,7 @@ function layerOf(abs) {
     discovery: 5,
     wake: 5,
     connect: 6,
+    routes: 6,
     pool: 7,
     tddp: 7,
     cloud: 7,

@@ -6,16 +6,18 @@
  * application protocol (IOT or SMART JSON) is the device's own: discovery's `device_type`, what
  * the route cache learned, or both request styles tried over the session (device/detect.ts);
  * never the KLAP hash version, which handshake1 proves by itself (transports/klap.ts).
- * It sits above both device/ and discovery.ts, and owns the process's RSA key store (AES sessions
- * share one key pair; a caller may supply its own with `keyPair`).
+ * It sits above both device/ and discovery.ts. A Connector owns what connecting learns: its route
+ * book (src/routes.ts) and the RSA key store its AES sessions share (a caller may supply its own key
+ * pair with `keyPair`). Each Pool makes its own Connector; the free connect() uses the default one.
  */
-import { RsaKeyStore } from './crypto/rsa';
+import { RsaKeyStore, type RsaKeyPair } from './crypto/rsa';
 import { SINGLE_DISCOVERY_TIMEOUT_MS, WAKE_MAX_WAIT_MS, WAKE_WAIT_MS } from './defaults';
 import type { Device, DeviceOptions } from './device';
 import { STYLE_MISS, answeredNeitherStyle, openDevice } from './device/detect';
 import { redactingTrace } from './device/wifi';
 import { PORT_OF, PROTOCOL_OF, PROTOCOLS_OF } from './device/table';
 import { discoverSingle } from './discovery';
+import { RouteBook } from './routes';
 import { KasaTapoError, clip, isKasaTapoError, signalsChange } from './errors';
 import { aesNotTrusted, changeRefused, checkHost, describeRoute, sameTransport, transportRank, type ProvenRoute } from './trust';
 import { createTransport as defaultCreateTransport, tpapSpeaksKlap } from './transports';
@@ -58,7 +60,7 @@ export interface ConnectOptions {
   floor?: ProvenRoute;
   /** TPAP: accept a login transform without the password (TransportOptions.tpapAllowNoPassword). Default false. */
   tpapAllowNoPassword?: boolean;
-  /** Supplies the RSA key pair for AES. Default: the process-wide key store below. */
+  /** Supplies the RSA key pair for AES. Default: the Connector's key store (for the free connect(), the default Connector's). */
   keyPair?: TransportOptions['keyPair'];
   /** Retries after timeouts / busy answers. Default 2. */
   retries?: number;
@@ -90,37 +92,23 @@ export interface ConnectOptions {
  */
 export const PROBE_ORDER: readonly TransportKind[] = ['xor', 'klap', 'aes', 'tpap'];
 
-/** A remembered route: transport, port, AES login version, and the device's application protocol. */
-interface Route {
-  kind: TransportKind;
-  port: number;
-  loginVersion?: 1 | 2;
-  protocol?: ProtocolKind;
-}
-
-/** Transports (and protocols) found by 'auto', remembered per host:port (bounded). */
-const routeCache = new Map<string, Route>();
-const ROUTE_CACHE_MAX = 256;
-
-/** Forget what 'auto' learned (all hosts, or one). Never throws. */
-export function clearRouteCache(host?: string): void {
-  if (host === undefined) routeCache.clear();
-  else for (const k of [...routeCache.keys()]) if (k.startsWith(`${host}|`)) routeCache.delete(k);
-}
-
 const cacheKey = (o: ConnectOptions): string => `${o.host}|${o.port ?? ''}`;
-/** A protocol known for this transport (from discovery or the cache), if the transport can carry it. */
+/** A protocol known for this transport (from discovery or the route book), if the transport can carry it. */
 const usable = (kind: TransportKind, p: ProtocolKind | undefined): ProtocolKind | undefined => (p && PROTOCOLS_OF[kind].includes(p) ? p : undefined);
-/** The protocol each device opened by connect() answered in (for the route cache). */
-const learned = new WeakMap<Device, ProtocolKind>();
 
-/** The RSA key pair every AES session opened by connect() shares, generated once on first use. */
-export const keyStore = new RsaKeyStore();
+/** One connect() call: its options (host checked, key pair set) and the state that lives as long as the call. */
+interface Call extends ConnectOptions {
+  keyPair: NonNullable<ConnectOptions['keyPair']>;
+  /** The wake-up probe was sent (one per connect() call). */
+  woken?: boolean;
+  /** The protocol each device opened in this call answered in (for the route book). */
+  learned: WeakMap<Device, ProtocolKind>;
+}
 
 /** Build the transport for one kind. Throws what the factory throws. */
-function build(kind: TransportKind, port: number, opts: ConnectOptions, loginVersion?: 1 | 2, protocol?: ProtocolKind): Transport {
+function build(kind: TransportKind, port: number, opts: Call, loginVersion?: 1 | 2, protocol?: ProtocolKind): Transport {
   const factory = opts.createTransport ?? defaultCreateTransport;
-  const topts: TransportOptions = { host: opts.host, port, keyPair: opts.keyPair ?? (() => keyStore.get()) };
+  const topts: TransportOptions = { host: opts.host, port, keyPair: opts.keyPair };
   if (opts.timeoutMs !== undefined) topts.timeoutMs = opts.timeoutMs;
   if (opts.credentials) topts.credentials = opts.credentials;
   if (opts.logger) topts.logger = opts.logger;
@@ -133,21 +121,18 @@ function build(kind: TransportKind, port: number, opts: ConnectOptions, loginVer
   return factory(kind, topts);
 }
 
-/** One wake-up per connect() call. */
-const wakes = new WeakMap<ConnectOptions, true>();
-
 /**
  * openOnce(), and when an HTTP transport's connection is refused: one UDP 20002 wake-up probe, a
  * wait until the port opens (at most WAKE_MAX_WAIT_MS) and one retry (once per connect() call). A refusal after that carries the
  * guided fix 'unreachable'; success after it is logged with the fix 'woke'.
  */
-async function open(kind: TransportKind, port: number, opts: ConnectOptions, loginVersion?: 1 | 2, protocol?: ProtocolKind): Promise<Device> {
+async function open(kind: TransportKind, port: number, opts: Call, loginVersion?: 1 | 2, protocol?: ProtocolKind): Promise<Device> {
   try {
     return await openOnce(kind, port, opts, loginVersion, protocol);
   } catch (e) {
-    if (!isKasaTapoError(e) || e.code !== 'ECONNREFUSED' || kind === 'xor' || opts.wake === false || wakes.has(opts) || opts.signal?.aborted) throw e;
-    wakes.set(opts, true);
-    await wakeDevice(opts.host, { keyPair: opts.keyPair ?? (() => keyStore.get()), ...(opts.logger ? { logger: opts.logger } : {}) });
+    if (!isKasaTapoError(e) || e.code !== 'ECONNREFUSED' || kind === 'xor' || opts.wake === false || opts.woken || opts.signal?.aborted) throw e;
+    opts.woken = true;
+    await wakeDevice(opts.host, { keyPair: opts.keyPair, ...(opts.logger ? { logger: opts.logger } : {}) });
     await waitForPort(opts.host, port, WAKE_WAIT_MS, WAKE_MAX_WAIT_MS, opts.signal);
     try {
       const dev = await openOnce(kind, port, opts, loginVersion, protocol);
@@ -169,7 +154,7 @@ async function open(kind: TransportKind, port: number, opts: ConnectOptions, log
  * Connect with one transport and read the device once, in `protocol` when known, else in each
  * protocol the transport can carry (device/detect.ts); closes the transport on failure.
  */
-async function openOnce(kind: TransportKind, port: number, opts: ConnectOptions, loginVersion?: 1 | 2, protocol?: ProtocolKind): Promise<Device> {
+async function openOnce(kind: TransportKind, port: number, opts: Call, loginVersion?: 1 | 2, protocol?: ProtocolKind): Promise<Device> {
   const signal = opts.signal;
   if (signal?.aborted) throw abortedError(opts.host);
   const retry: DeviceOptions = {};
@@ -183,7 +168,7 @@ async function openOnce(kind: TransportKind, port: number, opts: ConnectOptions,
       await r.device.close();
       throw abortedError(opts.host);
     }
-    learned.set(r.device, r.protocol);
+    opts.learned.set(r.device, r.protocol);
     return r.device;
   } catch (e) {
     throw signal?.aborted ? abortedError(opts.host) : e;
@@ -197,137 +182,174 @@ const PROBE_RANK: Partial<Record<string, number>> = { ELOCKED: 6, EAUTH: 5, EUNS
 const rank = (e: KasaTapoError): number => PROBE_RANK[e.code] ?? 1;
 
 /**
- * Connect to a device and read its state once (so `info()` is known).
- * Throws KasaTapoError: EBADINPUT (no host, a host that is neither an IP address nor a host name,
- * bad transport), ENOTTRUSTED (the device needs an AES login and allowAesLogin is false),
- * EUNSUPPORTED (discovery says the device speaks HTTPS only or TPAP over TLS), EAUTH, ECONNREFUSED,
- * ETIMEDOUT, EPROTOCOL and the other transport errors; with 'auto', the most telling error of all
- * the probes.
+ * Opens devices (connect()) and owns what that learns: the route book of 'auto' (src/routes.ts)
+ * and the RSA key store its AES sessions share (one key pair, generated once on first use). Two
+ * Connectors share nothing; each Pool makes its own.
  */
-export async function connect(opts: ConnectOptions): Promise<Device> {
-  if (!opts || typeof opts !== 'object') throw new KasaTapoError('EBADINPUT', 'connect() needs a host');
-  if (opts.host === undefined || opts.host === '') throw new KasaTapoError('EBADINPUT', 'connect() needs a host');
-  const host = checkHost(opts.host);
-  if (host !== opts.host) opts = { ...opts, host };
-  const choice = opts.transport ?? 'auto';
-  const aesOk = opts.allowAesLogin ?? (choice === 'aes' || opts.discovery !== undefined);
-  if (choice !== 'auto') {
-    if (!(choice in PROTOCOL_OF)) throw new KasaTapoError('EBADINPUT', `Unknown transport "${clip(choice)}"; expected auto, xor, klap, klap-v1, aes or tpap`);
-    if (choice === 'aes' && !aesOk) throw aesNotTrusted(host, opts.port, 'is not a device you listed');
-    if (below(opts, choice)) throw downgrade(host, choice, opts);
-    const port = opts.port ?? PORT_OF[choice];
-    // The device's protocol: its discovery answer's, else what an earlier session over this
-    // transport learned at this address.
-    const key = `${host}|${port}`;
-    const seen = routeCache.get(key);
-    const announced = usable(choice, opts.discovery?.protocol);
-    const remembered = seen && sameTransport(seen.kind, choice) ? usable(choice, seen.protocol) : undefined;
-    let dev: Device;
-    try {
-      dev = await open(choice, port, opts, undefined, announced ?? remembered);
-    } catch (e) {
-      // A remembered protocol the device no longer speaks (another device took the address, or
-      // new firmware): forget it and try both request styles once.
-      if (announced !== undefined || remembered === undefined || !isKasaTapoError(e) || !STYLE_MISS.has(e.code)) throw e;
-      routeCache.delete(key);
-      opts.logger?.debug?.(`${host}:${port} no longer answers in ${remembered.toUpperCase()}: trying both request styles`);
-      dev = await open(choice, port, opts, undefined, undefined);
-    }
-    rememberProtocol(key, dev);
-    return dev;
+export class Connector {
+  private readonly routes = new RouteBook();
+  private readonly keys = new RsaKeyStore();
+
+  /** The RSA key pair of this connector's AES sessions (generated once, asynchronously). */
+  keyPair(): Promise<RsaKeyPair> {
+    return this.keys.get();
   }
 
-  // 1. A discovery answer (given, or asked for now).
-  let disc = opts.discovery;
-  const key = cacheKey(opts);
-  const cached = routeCache.get(key);
-  // An explicit port means the caller knows where the device listens: no UDP discovery then.
-  const mayAsk = !disc && opts.port === undefined && (opts.discoveryTimeoutMs ?? SINGLE_DISCOVERY_TIMEOUT_MS) > 0;
-  // An abort ends the discovery at once (no more probes) and then connect() with ECLOSED.
-  const ask = async (): Promise<DiscoveryResult | undefined> => {
-    const found = await discoverSingle(opts.host, {
-      timeoutMs: opts.discoveryTimeoutMs ?? SINGLE_DISCOVERY_TIMEOUT_MS,
-      rounds: 2,
-      ...(opts.logger ? { logger: opts.logger } : {}),
-      ...(opts.signal ? { signal: opts.signal } : {}),
-    }).catch(() => undefined);
-    if (opts.signal?.aborted) throw abortedError(host);
-    return found;
-  };
-  if (mayAsk && !cached) disc = await ask();
-  const fromDiscovery = async (d: DiscoveryResult): Promise<Device> => {
-    if (!d.supported || !d.transport) {
-      throw new KasaTapoError('EUNSUPPORTED', `${clip(d.model ?? opts.host)} cannot be controlled by this library`, {
-        host: opts.host,
-        ...(d.reason ? { hint: d.reason } : {}),
-      });
-    }
-    const port = opts.port ?? d.port;
-    if (below(opts, d.transport)) throw downgrade(host, d.transport, opts);
-    if (d.transport === 'aes' && !aesOk) throw aesNotTrusted(host, port, 'announces AES in its discovery answer');
-    // AES: login v2 unless the caller chose v1 (build() prefers opts.loginVersion); never the answer's lv.
-    const dev = await open(d.transport, port, opts, d.transport === 'aes' ? 2 : undefined, usable(d.transport, d.protocol)).catch((e: unknown) => {
-      // Announced TPAP, but its login discover names no TPAP profile: KLAP v2 on the same port (README.md, TPAP dialects); remembered below.
-      if (d.transport !== 'tpap' || !tpapSpeaksKlap(e)) throw e;
-      if (below(opts, 'klap')) throw downgrade(host, 'klap', opts);
-      return open('klap', port, opts, undefined, usable('klap', d.protocol));
-    });
-    remember(key, dev, port, opts.loginVersion);
-    return dev;
-  };
-  if (disc) return fromDiscovery(disc);
+  /** Forget what 'auto' learned (all hosts, or one). Never throws. */
+  clearRoutes(host?: string): void {
+    this.routes.clear(host);
+  }
 
-  // 2. What worked before, then 3. probing.
-  const firstKind = cached && !below(opts, cached.kind) ? cached : undefined;
-  const all = firstKind ? [firstKind.kind, ...PROBE_ORDER.filter((k) => !sameTransport(k, firstKind.kind))] : PROBE_ORDER;
-  // Nothing weaker than what the device proved before is tried.
-  const order = all.filter((k) => !below(opts, k));
-  let best: KasaTapoError | undefined;
-  for (const kind of order) {
-    if (opts.signal?.aborted) throw abortedError(opts.host);
-    const hit = firstKind?.kind === kind ? firstKind : undefined;
-    const port = opts.port ?? (hit ? hit.port : PORT_OF[kind]);
-    if (kind === 'aes' && !aesOk) {
-      // No login: an RSA handshake alone tells whether the host speaks AES, to say what to do.
-      const e = await probeAes(port, opts);
-      if (!e) throw aesNotTrusted(host, port, 'answers the AES handshake');
-      if (!best || rank(e) > rank(best)) best = e;
-      continue;
-    }
-    try {
-      const dev = await open(kind, port, opts, undefined, usable(kind, hit?.protocol));
-      remember(key, dev, port, opts.loginVersion);
-      return dev;
-    } catch (e) {
-      const ke = isKasaTapoError(e) ? e : new KasaTapoError('EPROTOCOL', String(e), { cause: e });
-      opts.logger?.debug?.(`${opts.host}: ${kind} probe failed: ${ke.code}`);
-      if (hit) {
-        routeCache.delete(key);
-        // The route that worked before fails as a firmware update would make it fail (KLAP 403 or
-        // 404, AES 1003, a refused port): ask the device once, as step 1 would have without the
-        // route. Its answer is followed when it names another transport or port; the same one
-        // means the route was right (a wrong password is not tried twice).
-        if (mayAsk && signalsChange(ke)) {
-          const d = await ask();
-          if (d?.transport && (!sameTransport(d.transport, kind) || d.port !== port)) {
-            opts.logger?.debug?.(`${opts.host}: no longer ${kind} on port ${port}; discovery says ${d.transport} on ${d.port}`);
-            return fromDiscovery(d);
-          }
-          if (d && !d.supported) return fromDiscovery(d); // EUNSUPPORTED, with the reason
-        }
+  /**
+   * Connect to a device and read its state once (so `info()` is known).
+   * Throws KasaTapoError: EBADINPUT (no host, a host that is neither an IP address nor a host name,
+   * bad transport), ENOTTRUSTED (the device needs an AES login and allowAesLogin is false),
+   * EUNSUPPORTED (discovery says the device speaks HTTPS only or TPAP over TLS), EAUTH, ECONNREFUSED,
+   * ETIMEDOUT, EPROTOCOL and the other transport errors; with 'auto', the most telling error of all
+   * the probes.
+   */
+  async connect(given: ConnectOptions): Promise<Device> {
+    if (!given || typeof given !== 'object') throw new KasaTapoError('EBADINPUT', 'connect() needs a host');
+    if (given.host === undefined || given.host === '') throw new KasaTapoError('EBADINPUT', 'connect() needs a host');
+    const host = checkHost(given.host);
+    const opts: Call = { ...given, host, keyPair: given.keyPair ?? (() => this.keys.get()), learned: new WeakMap() };
+    const choice = opts.transport ?? 'auto';
+    const aesOk = opts.allowAesLogin ?? (choice === 'aes' || opts.discovery !== undefined);
+    if (choice !== 'auto') {
+      if (!(choice in PROTOCOL_OF)) throw new KasaTapoError('EBADINPUT', `Unknown transport "${clip(choice)}"; expected auto, xor, klap, klap-v1, aes or tpap`);
+      if (choice === 'aes' && !aesOk) throw aesNotTrusted(host, opts.port, 'is not a device you listed');
+      if (below(opts, choice)) throw downgrade(host, choice, opts);
+      const port = opts.port ?? PORT_OF[choice];
+      // The device's protocol: its discovery answer's, else what an earlier session over this
+      // transport learned at this address.
+      const key = `${host}|${port}`;
+      const seen = this.routes.get(key);
+      const announced = usable(choice, opts.discovery?.protocol);
+      const remembered = seen && sameTransport(seen.kind, choice) ? usable(choice, seen.protocol) : undefined;
+      let dev: Device;
+      try {
+        dev = await open(choice, port, opts, undefined, announced ?? remembered);
+      } catch (e) {
+        // A remembered protocol the device no longer speaks (another device took the address, or
+        // new firmware): forget it and try both request styles once.
+        if (announced !== undefined || remembered === undefined || !isKasaTapoError(e) || !STYLE_MISS.has(e.code)) throw e;
+        this.routes.delete(key);
+        opts.logger?.debug?.(`${host}:${port} no longer answers in ${remembered.toUpperCase()}: trying both request styles`);
+        dev = await open(choice, port, opts, undefined, undefined);
       }
-      // It logged in but answered neither request style: no other transport will be this device.
-      // A device that blocks logins (ELOCKED) is found too: probing on would only log in again.
-      if (answeredNeitherStyle(ke) || ke.code === 'ELOCKED') throw ke;
-      if (!best || rank(ke) > rank(best)) best = ke;
+      this.routes.rememberProtocol(key, dev, opts.learned.get(dev));
+      return dev;
     }
+
+    // 1. A discovery answer (given, or asked for now).
+    let disc = opts.discovery;
+    const key = cacheKey(opts);
+    const cached = this.routes.get(key);
+    // An explicit port means the caller knows where the device listens: no UDP discovery then.
+    const mayAsk = !disc && opts.port === undefined && (opts.discoveryTimeoutMs ?? SINGLE_DISCOVERY_TIMEOUT_MS) > 0;
+    // An abort ends the discovery at once (no more probes) and then connect() with ECLOSED.
+    const ask = async (): Promise<DiscoveryResult | undefined> => {
+      const found = await discoverSingle(opts.host, {
+        keyPair: opts.keyPair,
+        timeoutMs: opts.discoveryTimeoutMs ?? SINGLE_DISCOVERY_TIMEOUT_MS,
+        rounds: 2,
+        ...(opts.logger ? { logger: opts.logger } : {}),
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      }).catch(() => undefined);
+      if (opts.signal?.aborted) throw abortedError(host);
+      return found;
+    };
+    if (mayAsk && !cached) disc = await ask();
+    const fromDiscovery = async (d: DiscoveryResult): Promise<Device> => {
+      if (!d.supported || !d.transport) {
+        throw new KasaTapoError('EUNSUPPORTED', `${clip(d.model ?? opts.host)} cannot be controlled by this library`, {
+          host: opts.host,
+          ...(d.reason ? { hint: d.reason } : {}),
+        });
+      }
+      const port = opts.port ?? d.port;
+      if (below(opts, d.transport)) throw downgrade(host, d.transport, opts);
+      if (d.transport === 'aes' && !aesOk) throw aesNotTrusted(host, port, 'announces AES in its discovery answer');
+      // AES: login v2 unless the caller chose v1 (build() prefers opts.loginVersion); never the answer's lv.
+      const dev = await open(d.transport, port, opts, d.transport === 'aes' ? 2 : undefined, usable(d.transport, d.protocol)).catch((e: unknown) => {
+        // Announced TPAP, but its login discover names no TPAP profile: KLAP v2 on the same port (README.md, TPAP dialects); remembered below.
+        if (d.transport !== 'tpap' || !tpapSpeaksKlap(e)) throw e;
+        if (below(opts, 'klap')) throw downgrade(host, 'klap', opts);
+        return open('klap', port, opts, undefined, usable('klap', d.protocol));
+      });
+      this.routes.remember(key, dev, port, opts.loginVersion, opts.learned.get(dev));
+      return dev;
+    };
+    if (disc) return fromDiscovery(disc);
+
+    // 2. What worked before, then 3. probing.
+    const firstKind = cached && !below(opts, cached.kind) ? cached : undefined;
+    const all = firstKind ? [firstKind.kind, ...PROBE_ORDER.filter((k) => !sameTransport(k, firstKind.kind))] : PROBE_ORDER;
+    // Nothing weaker than what the device proved before is tried.
+    const order = all.filter((k) => !below(opts, k));
+    let best: KasaTapoError | undefined;
+    for (const kind of order) {
+      if (opts.signal?.aborted) throw abortedError(opts.host);
+      const hit = firstKind?.kind === kind ? firstKind : undefined;
+      const port = opts.port ?? (hit ? hit.port : PORT_OF[kind]);
+      if (kind === 'aes' && !aesOk) {
+        // No login: an RSA handshake alone tells whether the host speaks AES, to say what to do.
+        const e = await probeAes(port, opts);
+        if (!e) throw aesNotTrusted(host, port, 'answers the AES handshake');
+        if (!best || rank(e) > rank(best)) best = e;
+        continue;
+      }
+      try {
+        const dev = await open(kind, port, opts, undefined, usable(kind, hit?.protocol));
+        this.routes.remember(key, dev, port, opts.loginVersion, opts.learned.get(dev));
+        return dev;
+      } catch (e) {
+        const ke = isKasaTapoError(e) ? e : new KasaTapoError('EPROTOCOL', String(e), { cause: e });
+        opts.logger?.debug?.(`${opts.host}: ${kind} probe failed: ${ke.code}`);
+        if (hit) {
+          this.routes.delete(key);
+          // The route that worked before fails as a firmware update would make it fail (KLAP 403 or
+          // 404, AES 1003, a refused port): ask the device once, as step 1 would have without the
+          // route. Its answer is followed when it names another transport or port; the same one
+          // means the route was right (a wrong password is not tried twice).
+          if (mayAsk && signalsChange(ke)) {
+            const d = await ask();
+            if (d?.transport && (!sameTransport(d.transport, kind) || d.port !== port)) {
+              opts.logger?.debug?.(`${opts.host}: no longer ${kind} on port ${port}; discovery says ${d.transport} on ${d.port}`);
+              return fromDiscovery(d);
+            }
+            if (d && !d.supported) return fromDiscovery(d); // EUNSUPPORTED, with the reason
+          }
+        }
+        // It logged in but answered neither request style: no other transport will be this device.
+        // A device that blocks logins (ELOCKED) is found too: probing on would only log in again.
+        if (answeredNeitherStyle(ke) || ke.code === 'ELOCKED') throw ke;
+        if (!best || rank(ke) > rank(best)) best = ke;
+      }
+    }
+    // An explicit port skipped discovery: a device that answered there in no way we speak (an HTTPS
+    // camera on 443 resets the connection) is asked once, so the error says why (EUNSUPPORTED).
+    const garbled = best?.code === 'ECONNRESET' || best?.code === 'EPROTOCOL';
+    const d = garbled && opts.port !== undefined && (opts.discoveryTimeoutMs ?? SINGLE_DISCOVERY_TIMEOUT_MS) > 0 ? await ask() : undefined;
+    if (d && !d.supported) return fromDiscovery(d);
+    throw best ?? new KasaTapoError('ECONNREFUSED', `No transport reached ${opts.host}`, { host: opts.host });
   }
-  // An explicit port skipped discovery: a device that answered there in no way we speak (an HTTPS
-  // camera on 443 resets the connection) is asked once, so the error says why (EUNSUPPORTED).
-  const garbled = best?.code === 'ECONNRESET' || best?.code === 'EPROTOCOL';
-  const d = garbled && opts.port !== undefined && (opts.discoveryTimeoutMs ?? SINGLE_DISCOVERY_TIMEOUT_MS) > 0 ? await ask() : undefined;
-  if (d && !d.supported) return fromDiscovery(d);
-  throw best ?? new KasaTapoError('ECONNREFUSED', `No transport reached ${opts.host}`, { host: opts.host });
+}
+
+/**
+ * Process-wide resource: the default Connector, the one documented process-wide instance, used by the free connect() and
+ * clearRouteCache() (library callers and the CLI). Pools do not use it; each owns its own.
+ */
+const defaultConnector = new Connector();
+
+/** connect() on the default Connector (Connector.connect). */
+export function connect(opts: ConnectOptions): Promise<Device> {
+  return defaultConnector.connect(opts);
+}
+
+/** Forget what 'auto' learned on the default Connector (all hosts, or one). Never throws. */
+export function clearRouteCache(host?: string): void {
+  defaultConnector.clearRoutes(host);
 }
 
 /** Whether `kind` is weaker than the floor the caller set (what the device proved). Never throws. */
@@ -342,12 +364,12 @@ function downgrade(host: string, kind: TransportKind, opts: ConnectOptions): Kas
 }
 
 /** An RSA handshake without login (AesTransport.probe): undefined when the host speaks AES, else why not. Never throws. */
-async function probeAes(port: number, opts: ConnectOptions): Promise<KasaTapoError | undefined> {
+async function probeAes(port: number, opts: Call): Promise<KasaTapoError | undefined> {
   let t: Transport | undefined;
   const onAbort = (): void => void t?.close();
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    const topts: TransportOptions = { host: opts.host, port, keyPair: opts.keyPair ?? (() => keyStore.get()) };
+    const topts: TransportOptions = { host: opts.host, port, keyPair: opts.keyPair };
     if (opts.timeoutMs !== undefined) topts.timeoutMs = opts.timeoutMs;
     if (opts.logger) topts.logger = opts.logger;
     t = (opts.createTransport ?? defaultCreateTransport)('aes', topts);
@@ -361,32 +383,4 @@ async function probeAes(port: number, opts: ConnectOptions): Promise<KasaTapoErr
     opts.signal?.removeEventListener('abort', onAbort);
     await t?.close().catch(() => undefined);
   }
-}
-
-/** Remember how `dev` was reached (its transport kind as proven, e.g. KLAP v1 or v2) and the protocol it answered in. */
-function remember(key: string, dev: Device, port: number, loginVersion?: 1 | 2): void {
-  const kind = dev.info()?.protocol;
-  if (!kind) return;
-  const route: Route = { kind, port };
-  if (loginVersion !== undefined) route.loginVersion = loginVersion;
-  const protocol = learned.get(dev);
-  if (protocol) route.protocol = protocol;
-  put(key, route);
-  // The pool reconnects with the transport and port found: let that connect know the protocol too.
-  const exact = `${dev.host}|${dev.port}`;
-  if (exact !== key) put(exact, route);
-}
-
-/** After an explicit-transport connect: remember the protocol the device answered in, for the next one. */
-function rememberProtocol(key: string, dev: Device): void {
-  const protocol = learned.get(dev);
-  const kind = dev.info()?.protocol;
-  if (!protocol || !kind) return;
-  const old = routeCache.get(key);
-  put(key, old && sameTransport(old.kind, kind) ? { ...old, kind, protocol } : { kind, port: dev.port, protocol });
-}
-
-function put(key: string, route: Route): void {
-  if (routeCache.size >= ROUTE_CACHE_MAX && !routeCache.has(key)) routeCache.delete(routeCache.keys().next().value!);
-  routeCache.set(key, route);
 }

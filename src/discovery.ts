@@ -43,7 +43,10 @@ export interface DiscoverOptions {
 
 const LEGACY_PROBE = xorEncrypt('{"system":{"get_sysinfo":{}}}');
 const MAX_RESULTS = 1024;
-/** The TDP probe's key when the caller gives none: one per process. */
+/**
+ * Process-wide cache: the TDP probe's RSA key pair for a caller that gives none (a library discover()
+ * call); connect() and the pool pass their Connector's. Only its public half is sent.
+ */
 const probeKeys = new RsaKeyStore();
 
 /**

@@ -74,7 +74,7 @@ export function localNetworks(now = Date.now()): [number, number][] {
   return list;
 }
 const NETWORKS_TTL_MS = 10_000;
-/** The cache of localNetworks(): process-wide, since the interfaces are. */
+/** Process-wide cache: localNetworks(), process-wide since the interfaces are (refreshed after NETWORKS_TTL_MS). */
 let networks: { at: number; list: [number, number][] } | undefined;
 
 /**
@@ -260,7 +260,11 @@ export class AesTrust {
   }
 }
 
-/** Loggers already warned, per device: one warning per device and logger, however often it reconnects. */
+/**
+ * Loggers already warned, per device: one warning per device and logger, however often it reconnects.
+ * Process-wide cache: keyed weakly by the caller's logger, so each logger (a pool's, a node's) has its
+ * own set, gone with the logger; bounded by MAX_WARNED per logger.
+ */
 const warned = new WeakMap<object, Set<string>>();
 const MAX_WARNED = 1024;
 

@@ -1,6 +1,7 @@
 /** CRC-32 (IEEE, as zlib): native `zlib.crc32` where the runtime has it, else a table. Never throws. */
 import * as zlib from 'node:zlib';
 
+/** Process-wide cache: a pure lookup table, built once on first use (only where zlib.crc32 is missing). */
 let table: Uint32Array | undefined;
 function tableCrc(buf: Uint8Array): number {
   if (!table) {

@@ -49,6 +49,8 @@ parentPort.on('message', (m) => {
 });
 `;
 
+// Process-wide resource: one worker thread serves the TPAP logins of the whole process (every
+// pool's), started on first use; these four are its handle, whether it failed, and its open calls.
 let worker: Worker | undefined;
 let broken = false;
 let nextId = 1;

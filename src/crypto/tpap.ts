@@ -250,6 +250,8 @@ function runSync<T>(g: Generator<void, T, void>): T {
  * theirs in between. Without this, fifty logins whose answers arrive together would run their
  * steps back to back in one loop phase (setImmediate callbacks queued together all run in the same
  * check phase), stalling the loop for hundreds of ms.
+ * Process-wide resource: the event loop is one per process, so the turns (the queue of waiting steps
+ * and whether the pump runs) are shared by every pool's logins.
  */
 const turns: Array<() => void> = [];
 let pumping = false;

@@ -19,6 +19,10 @@ import { PROTOCOLS_OF } from './table';
 export const STYLE_MISS: ReadonlySet<string> = new Set(['EPROTOCOL', 'EUNSUPPORTED', 'EDEVICE']);
 const FIRST_READ: Readonly<Record<ProtocolKind, string>> = { iot: 'IOT system.get_sysinfo', smart: 'SMART get_device_info' };
 
+/**
+ * Process-wide cache: a weak mark on openDevice's "answered neither style" errors; each error object
+ * carries it to its own caller (answeredNeitherStyle), so no caller sees another's.
+ */
 const neither = new WeakSet<KasaTapoError>();
 
 /** Whether `e` is openDevice's "logged in, but answered neither request style" (the most telling probe result). Never throws. */

@@ -5,11 +5,12 @@
  * TCP probe and the EAUTH lock-out — health.ts; one poll stream per device whatever the number of
  * subscribers, on shared wake-ups — poller.ts, slots.ts; addressing — refs.ts; the handles —
  * pooled-device.ts. Idle sessions are closed by a sweep. Retries by error class live in the
- * protocol layer (`retries`/`backoffMs`); session renewal lives in the transports; the RSA key
- * pair for AES comes from connect()'s key store.
+ * protocol layer (`retries`/`backoffMs`); session renewal lives in the transports. The pool owns
+ * its Connector (src/connect.ts): the route book of 'auto' and the RSA key pair for AES, shared
+ * with no other pool.
  */
 import { EventEmitter } from 'node:events';
-import { clearRouteCache, connect as connectDevice, keyStore } from '../connect';
+import { Connector } from '../connect';
 import { discover as discoverDevices, discoverSingle, type DiscoverOptions } from '../discovery';
 import { wakeDevice } from '../wake';
 import type { RsaKeyPair } from '../crypto/rsa';
@@ -52,6 +53,8 @@ const copyStats = (s: DeviceStats): DeviceStats => ({ ...s, errorsByCode: { ...s
  */
 export class Pool extends EventEmitter<PoolEvents> {
   private readonly opts: { -readonly [K in keyof typeof POOL_DEFAULTS]: number };
+  /** Opens this pool's sessions: its route book and RSA key store belong to this pool alone. */
+  private readonly connector = new Connector();
   private readonly refs = new Refs();
   private readonly entries = new Map<string, Entry>();
   private readonly scheduler: Scheduler;
@@ -89,14 +92,14 @@ export class Pool extends EventEmitter<PoolEvents> {
         timeoutMs: o.timeoutMs,
         retries: o.retries,
         backoffMs: o.backoffMs,
-        connect: options.connect ?? connectDevice,
+        connect: options.connect ?? ((opts) => this.connector.connect(opts)),
         trusted: (host, port) => this.refs.trust.lookup(host, port),
         isClosed,
         closing: this.closing.signal,
         pace: o,
         emit: (event, ...args) => this.safeEmit(event, ...args),
         rediscover: (host) => {
-          clearRouteCache(host);
+          this.connector.clearRoutes(host);
           return discoverSingle(host, {
             timeoutMs: Math.min(REDETECT_TIMEOUT_MS, o.timeoutMs),
             rounds: 2,
@@ -164,7 +167,7 @@ export class Pool extends EventEmitter<PoolEvents> {
       e.foundPort = undefined;
       void this.sessions.drop(e);
     }
-    clearRouteCache(host);
+    this.connector.clearRoutes(host);
   }
 
   /** Keep `route` for `host` when it is stronger than what the book has; 'proven' tells the owner. */
@@ -214,9 +217,9 @@ export class Pool extends EventEmitter<PoolEvents> {
     );
   }
 
-  /** The RSA key pair for AES devices (connect()'s key store: generated once, asynchronously). */
+  /** The RSA key pair for AES devices (this pool's Connector's: generated once, asynchronously). */
   keyPair(): Promise<RsaKeyPair> {
-    return keyStore.get();
+    return this.connector.keyPair();
   }
 
   /**

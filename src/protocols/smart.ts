@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { HINTS, KasaTapoError, clip, type ErrorDetails } from '../errors';
 import { LIMITS } from '../defaults';
 import { isObject } from '../json';
+import { SMART_AUTH_CODES } from '../transports/http';
 import type { Transport } from '../types';
 import { RATE_LIMIT_CODES, withRetry, type RetryOptions, type RetryStats } from './retry';
 
@@ -25,7 +26,6 @@ export const MAX_BATCH = LIMITS.batch;
 export const MAX_PAGES = LIMITS.listPages;
 export const MAX_LIST_ITEMS = LIMITS.listItems;
 
-const AUTH_CODES = new Set([-1501, 1111, -1005, 1100, -40412]);
 const BUSY_CODES = new Set([1002, 1112, -1001, -1301]);
 const SESSION_CODES = new Set([9999, -40401]);
 const UNSUPPORTED_CODES = new Set([-1002, -40106]);
@@ -34,7 +34,7 @@ const UNSUPPORTED_CODES = new Set([-1002, -40106]);
 export function smartError(code: number, rawMethod: string, host?: string): KasaTapoError {
   const method = clip(rawMethod); // a raw request's method name comes from the caller
   const d: ErrorDetails = { deviceCode: code, method, ...(host !== undefined ? { host } : {}) };
-  if (AUTH_CODES.has(code))
+  if (SMART_AUTH_CODES.has(code))
     return new KasaTapoError('EAUTH', `${method}: the device rejected the credentials (error_code ${code})`, { ...d, hint: HINTS.auth });
   if (code === 1003) {
     return new KasaTapoError('EUNSUPPORTED', `${method}: the device does not accept this transport (error_code 1003)`, {

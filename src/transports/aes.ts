@@ -20,7 +20,16 @@ import { generateRsaKeyPair, rsaPkcs1Decrypt, type RsaKeyPair } from '../crypto/
 import { isObject, parseJsonObject } from '../json';
 import { warnDefaultCredentials } from '../trust';
 import type { Credentials, TransportOptions } from '../types';
-import { DEFAULT_CREDENTIALS, HttpSessionTransport, LOCKOUT_CODE, lockedError, parseSessionCookie, renewalDeadline, type HttpSession } from './http';
+import {
+  DEFAULT_CREDENTIALS,
+  HttpSessionTransport,
+  LOCKOUT_CODE,
+  SMART_AUTH_CODES,
+  lockedError,
+  parseSessionCookie,
+  renewalDeadline,
+  type HttpSession,
+} from './http';
 
 interface AesSession extends HttpSession {
   cipher: AesCipher;
@@ -32,7 +41,6 @@ interface AesSession extends HttpSession {
 const JSON_HEADERS = Object.freeze({ 'Content-Type': 'application/json', Accept: 'application/json', requestByApp: 'true' });
 const SESSION_TIMEOUT = 9999;
 const LOGIN_ERROR = -1501;
-const AUTH_CODES = new Set([1111, 1100, -1005, -40412]);
 
 /** A device code for a message: bounded, whatever its JSON type. Never throws. */
 const codeText = (c: unknown): string => (Array.isArray(c) ? 'array' : typeof c === 'object' && c !== null ? 'object' : String(c).slice(0, 40));
@@ -164,7 +172,7 @@ export class AesTransport extends HttpSessionTransport<AesSession> {
   private loginError(code: number): KasaTapoError {
     const d = { host: this.host, deviceCode: code, method: 'login_device' };
     if (code === SESSION_TIMEOUT) return new KasaTapoError('ESESSION', `${this.host} dropped the AES session during login`, d);
-    if (AUTH_CODES.has(code)) return new KasaTapoError('EAUTH', `${this.host} refused the login (error ${code})`, { ...d, hint: HINTS.auth });
+    if (SMART_AUTH_CODES.has(code)) return new KasaTapoError('EAUTH', `${this.host} refused the login (error ${code})`, { ...d, hint: HINTS.auth });
     return new KasaTapoError('EDEVICE', `${this.host} refused the login (error ${code})`, d);
   }
 

@@ -49,6 +49,14 @@ export function renewalDeadline(timeoutS: number): number {
   return monotonicMs() + (timeoutS - margin) * 1000;
 }
 
+/**
+ * SMART device codes meaning "wrong credentials" (EAUTH, docs/protocols.md#smart-error-codes): -1501
+ * login error, 1111 login failed, 1100 handshake failed, -1005 AES decode failed, -40412 HomeKit
+ * login. The one table for the SMART protocol's answers and the AES login; TPAP's pake_share has
+ * its own (TPAP_AUTH_CODES in tpap.ts).
+ */
+export const SMART_AUTH_CODES: ReadonlySet<number> = new Set([-1501, 1111, 1100, -1005, -40412]);
+
 /** SMART/TPAP "device blocked after repeated failed logins" (DEVICE_BLOCKED, with `sec_left`). */
 export const LOCKOUT_CODE = -40404;
 

@@ -101,7 +101,10 @@ export function tpapProfileIssue(p: TpapProfile | undefined): string | undefined
   return undefined;
 }
 
-/** Errors of a login `discover` that named no TPAP profile: the device speaks KLAP v2 (see tpapSpeaksKlap). */
+/**
+ * Errors of a login `discover` that named no TPAP profile: the device speaks KLAP v2 (see tpapSpeaksKlap).
+ * Process-wide cache: a weak mark on those error objects; each carries it to its own caller only.
+ */
 const speaksKlap = new WeakSet<object>();
 
 /**

@@ -20,14 +20,18 @@ import { randomBase } from '../helpers/net';
 import { CREDS, NODES, collect, deviceEntry, helper, poolNode, roundTrip, until, type Msg, type TestNode } from './support';
 
 type ConnectFn = (opts: Record<string, unknown>) => Promise<unknown>;
-const connectModule = require(path.join(__dirname, '../../src/connect')) as { connect: ConnectFn };
+const connectModule = require(path.join(__dirname, '../../src/connect')) as { Connector: { prototype: { connect: ConnectFn } } };
 
-/** Replace the library's connect() (the pool's default, Test's and Scan's) for one test; restored by the returned function. */
+/**
+ * Replace the library's connect() for one test — every Connector's: the pool's own, and the
+ * default one behind Test's and Scan's connect() — restored by the returned function.
+ */
 function fakeConnect(fn: ConnectFn): () => void {
-  const real = connectModule.connect;
-  connectModule.connect = fn;
+  const proto = connectModule.Connector.prototype;
+  const real = proto.connect;
+  proto.connect = fn;
   return () => {
-    connectModule.connect = real;
+    proto.connect = real;
   };
 }
 
