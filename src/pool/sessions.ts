@@ -278,7 +278,10 @@ export class Sessions {
               e.transport = info.protocol;
               e.foundPort = info.port;
               this.spoke(e, info.protocol);
-              this.opts.prove(e.config.host, { kind: info.protocol, ...(info.protocol === 'aes' ? { loginVersion: lv ?? 2 } : {}) });
+              // A login with TP-Link's default credentials (or a MAC-derived passcode) proves nothing
+              // about the account: it does not raise what the device has proved.
+              if (!info.defaultCredentials)
+                this.opts.prove(e.config.host, { kind: info.protocol, ...(info.protocol === 'aes' ? { loginVersion: lv ?? 2 } : {}) });
             }
             e.stats.transport = e.transport;
             // The connect's handshakes count; its read's retries do not (as before the split).

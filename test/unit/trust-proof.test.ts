@@ -111,6 +111,19 @@ describe('trust: no downgrade by a discovery answer', function () {
     });
   }
 
+  it('a login with default credentials proves nothing: the floor is not raised', async () => {
+    const host = `${randomBase()}.12`;
+    const sim = await startSimulatedDevice('p110', { host, port: 0, credentials: { username: '', password: '' }, discovery: true });
+    const pool = new Pool({ credentials, devices: [{ alias: 'fresh', host }], timeoutMs: 1500, retries: 0 });
+    try {
+      assert.equal((await pool.device('fresh').getState()).defaultCredentials, true);
+      assert.deepEqual(pool.provenRoutes(), {});
+    } finally {
+      await pool.close();
+      await sim.close();
+    }
+  });
+
   it('a listed auto device announcing AES without lv gets login v2, never v1', async () => {
     const host = `${randomBase()}.9`;
     const fake = await startFakeAes(host);
