@@ -38,7 +38,9 @@ export interface HealthHost {
  * a rejected AES or TPAP login, a KLAP handshake1 whose server hash did not match (the other side
  * tested a guess of the password), and any failure the transport flagged `spentLogin` (a TPAP login
  * after pake_register, whatever the device answered; a session that ended right after its login).
- * A handshake refused with HTTP 403 (Third-Party Compatibility off) sent no proof.
+ * A handshake refused with HTTP 403 (Third-Party Compatibility off) sent no proof. A device's own
+ * lockout after the proof step counts too (a hostile device could answer every guess with a
+ * zero-second lockout); the block then lasts until the later of its time and ours.
  */
 const spendsLogin = (err: KasaTapoError): boolean => err.spentLogin === true || (err.code === 'EAUTH' && err.httpStatus !== 403);
 
@@ -57,7 +59,9 @@ export class Health {
     if (e.status === 'locked' && e.lastError?.code === 'ELOCKED') {
       // Nothing is sent before the time the device (or the login budget) gave; then one login at once.
       if (Date.now() < e.lockedUntil) return e.lastError;
-      e.loginFails = 0;
+      // After the budget's own block the count starts afresh; a device's lockout (however short)
+      // leaves it counting, or a device could reset it with a zero-second lockout per guess.
+      if (e.loginFails >= this.opts.loginBudget) e.loginFails = 0;
     }
     if (e.status === 'auth-error' && e.lastError?.code === 'EAUTH' && Date.now() < e.authUntil) {
       // Not retried: the same answer until the hold has passed (no lock-out by repeated logins).
@@ -115,7 +119,7 @@ export class Health {
     const spent = spendsLogin(err);
     if (spent && ++e.loginFails >= this.opts.loginBudget) {
       // The login budget is spent: no login for loginLockMs (the device's own lockout is worse).
-      const until = Date.now() + this.opts.loginLockMs;
+      const until = Math.max(Date.now() + this.opts.loginLockMs, err.code === 'ELOCKED' ? (err.until ?? 0) : 0);
       err = new KasaTapoError('ELOCKED', `${e.key}: ${e.loginFails} failed logins in a row; no login is sent before ${clockTime(until)}`, {
         host: e.config.host,
         until,

@@ -206,6 +206,14 @@ describe('trust: guesses, transforms and iterations (TPAP)', function () {
     assert.ok(codes.has('ELOCKED'), [...codes].join());
   });
 
+  it('a hostile TPAP device answering every guess with a zero-second lockout gets at most 5 guesses in 10 minutes', async () => {
+    const dev = await fakeTpapDevice({ discover: discoverOk, pake_register: register(), pake_share: () => ({ error_code: -40404, result: { sec_left: 0 } }) });
+    const pool = new Pool({ credentials, devices: [{ alias: 'evil', host: '127.0.0.1', port: dev.port, transport: 'tpap' }], timeoutMs: 2000, retries: 0 });
+    await pollOnClock(pool, 'evil', 1000, 600).finally(() => dev.close());
+    const guesses = dev.calls.filter((c) => c === 'pake_share').length;
+    assert.ok(guesses >= 1 && guesses <= 5, `${guesses} guesses`);
+  });
+
   it('a KLAP handshake1 mismatch counts against the login budget (ELOCKED after three)', async () => {
     const sim = await startSimulatedDevice('p110', { host: '127.0.0.1', port: 0, credentials });
     const pool = new Pool({
