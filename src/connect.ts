@@ -19,7 +19,7 @@ import { PORT_OF, PROTOCOL_OF, PROTOCOLS_OF } from './device/table';
 import { discoverSingle } from './discovery';
 import { RouteBook } from './routes';
 import { KasaTapoError, clip, isKasaTapoError, signalsChange } from './errors';
-import { aesNotTrusted, changeRefused, checkHost, describeRoute, sameTransport, transportRank, type ProvenRoute } from './trust';
+import { aesNotTrusted, belowProven, changeRefused, checkHost, describeRoute, sameTransport, type ProvenRoute } from './trust';
 import { createTransport as defaultCreateTransport, tpapSpeaksKlap } from './transports';
 import type { Credentials, DiscoveryResult, Logger, Pacing, ProtocolKind, TraceFn, Transport, TransportChoice, TransportKind, TransportOptions } from './types';
 import { waitForPort, wakeDevice } from './wake';
@@ -353,8 +353,7 @@ export function clearRouteCache(host?: string): void {
 }
 
 /** Whether `kind` is weaker than the floor the caller set (what the device proved). Never throws. */
-const below = (opts: ConnectOptions, kind: TransportKind): boolean =>
-  opts.floor !== undefined && transportRank(kind, opts.loginVersion) < transportRank(opts.floor.kind, opts.floor.loginVersion);
+const below = (opts: ConnectOptions, kind: TransportKind): boolean => belowProven(kind, opts.loginVersion, opts.floor);
 
 /** ENOTTRUSTED for a transport below what the device proved; its guided fix says how to accept a real change. */
 function downgrade(host: string, kind: TransportKind, opts: ConnectOptions): KasaTapoError {

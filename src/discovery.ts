@@ -11,7 +11,7 @@ import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { KasaTapoError, HINTS, clip } from './errors';
-import { checkHost, isGroupAddress, localNetworks } from './trust';
+import { checkHost, ipv4Number, isGroupAddress, localNetworks } from './trust';
 import { isObject, parseJson } from './json';
 import { xorDecrypt, xorEncrypt } from './crypto/xor';
 import { crc32 } from './crypto/crc32';
@@ -181,8 +181,6 @@ async function probeKey(opts: DiscoverOptions): Promise<RsaKeyPair> {
   return probeKeys.get();
 }
 
-const ipv4Number = (ip: string): number => ip.split('.').reduce((n, o) => n * 256 + Number(o), 0) >>> 0;
-
 /**
  * Which source addresses may answer a broadcast to `dest`: an address inside the network whose
  * broadcast `dest` is — the network of one of this machine's interfaces with that broadcast, else
@@ -192,7 +190,7 @@ const ipv4Number = (ip: string): number => ip.split('.').reduce((n, o) => n * 25
  */
 export function answersFrom(dest: string): (address: string) => boolean {
   const d = ipv4Number(dest);
-  const nets = localNetworks().map(([a, m]) => [a >>> 0, m >>> 0] as const);
+  const nets = localNetworks();
   const inNets = (list: readonly (readonly [number, number])[]) => (address: string) => {
     if (isIP(address) !== 4) return false;
     const n = ipv4Number(address);

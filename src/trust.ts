@@ -53,7 +53,8 @@ export function isValidHost(host: unknown): host is string {
   return name.split('.').every((l) => LABEL.test(l));
 }
 
-const ipv4Number = (ip: string): number => ip.split('.').reduce((n, o) => n * 256 + Number(o), 0);
+/** A dotted IPv4 address as an unsigned 32-bit number (the caller checked it is one). Never throws. */
+export const ipv4Number = (ip: string): number => ip.split('.').reduce((n, o) => n * 256 + Number(o), 0);
 
 /**
  * The IPv4 networks of this machine's interfaces, [address, mask] as numbers. Read at most once
@@ -149,6 +150,11 @@ export function transportRank(kind: TransportKind, loginVersion?: 1 | 2): number
 export interface ProvenRoute {
   kind: TransportKind;
   loginVersion?: 1 | 2;
+}
+
+/** Whether `kind` (AES: in `loginVersion`) is weaker than what the device proved (`floor`). Never throws. */
+export function belowProven(kind: TransportKind, loginVersion: 1 | 2 | undefined, floor: ProvenRoute | undefined): boolean {
+  return floor !== undefined && transportRank(kind, loginVersion) < transportRank(floor.kind, floor.loginVersion);
 }
 
 /** Whether two transports are one login: KLAP v1 and v2 (handshake1 proves which). Never throws. */

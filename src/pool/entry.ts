@@ -51,15 +51,13 @@ export class Entry {
   /** The probe in progress (destroyed by close()). */
   probeSocket?: net.Socket;
   probeDelay = 0;
-  /** Until this epoch ms, requests fail at once with lastError (EAUTH). */
+  /**
+   * Until this epoch ms, requests fail at once with lastError: a failed login (EAUTH, or another
+   * code after the proof step: KasaTapoError.spentLogin).
+   */
   authUntil = 0;
   /** Failed logins in a row (the login budget). */
   loginFails = 0;
-  /**
-   * Until this epoch ms, requests fail at once with lastError: a failed login that reached the proof
-   * step with another code than EAUTH (KasaTapoError.spentLogin), held like EAUTH.
-   */
-  guessUntil = 0;
   /** While status is 'locked': until this epoch ms requests fail at once with lastError (ELOCKED). */
   lockedUntil = 0;
   /** Minimum gap between requests (rate limits, socket errors); shared with the HTTP transport. */

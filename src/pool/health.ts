@@ -63,17 +63,15 @@ export class Health {
       // leaves it counting, or a device could reset it with a zero-second lockout per guess.
       if (e.loginFails >= this.opts.loginBudget) e.loginFails = 0;
     }
-    if (e.status === 'auth-error' && e.lastError?.code === 'EAUTH' && Date.now() < e.authUntil) {
-      // Not retried: the same answer until the hold has passed (no lock-out by repeated logins).
-      return e.lastError;
-    }
-    if (e.lastError?.spentLogin && Date.now() < e.guessUntil) return e.lastError;
+    const failedLogin = e.lastError?.code === 'EAUTH' || e.lastError?.spentLogin === true;
+    // Not retried: the same answer until the hold has passed (no lock-out by repeated logins).
+    if (failedLogin && e.status !== 'locked' && Date.now() < e.authUntil) return e.lastError;
     return undefined;
   }
 
   /** Whether the pool must keep `e` (not sweep it) to remember a hold or failed logins. Never throws. */
   remembers(e: Entry, now = Date.now()): boolean {
-    return e.loginFails > 0 || now < e.lockedUntil || now < e.authUntil || now < e.guessUntil;
+    return e.loginFails > 0 || now < e.lockedUntil || now < e.authUntil;
   }
 
   /** Why a new request for `e` fails at once (counted in its stats, never sent), or undefined. */
@@ -151,7 +149,7 @@ export class Health {
     }
     if (spent) {
       // Not a rejected password, but a login that tested one guess of it: held like EAUTH.
-      e.guessUntil = Date.now() + hold;
+      e.authUntil = Date.now() + hold;
       this.setStatus(e, 'error', err);
       return;
     }

@@ -46,8 +46,8 @@ export class Refs {
       const known = this.aliases.get(s.toLowerCase());
       if (known) return known;
       const hp = parseHostPort(s);
-      if (isGroupAddress(hp.host)) checkHost(hp.host, 'device host'); // EBADINPUT: a broadcast reaches no one device
       if (!isValidHost(hp.host) || (hp.port !== undefined && (hp.port < 1 || hp.port > 65535))) {
+        if (isGroupAddress(hp.host)) checkHost(hp.host, 'device host'); // EBADINPUT: a broadcast reaches no one device
         if (this.aliases.size === 0) {
           throw new KasaTapoError(
             'ENOTFOUND',

@@ -6,7 +6,7 @@
 import type { ConnectOptions } from '../connect';
 import { KasaTapoError, signalsChange, toKasaTapoError } from '../errors';
 import { fixFor } from '../fixes';
-import { changeRefused, describeRoute, sameTransport, transportRank, type AesTrustEntry, type ProvenRoute } from '../trust';
+import { belowProven, changeRefused, describeRoute, sameTransport, type AesTrustEntry, type ProvenRoute } from '../trust';
 import type { Credentials, DeviceApi, DiscoveryResult, Logger, TransportKind } from '../types';
 import type { Entry, Job } from './entry';
 import type { Health } from './health';
@@ -73,7 +73,7 @@ export class Sessions {
   async execute(e: Entry, job: Job): Promise<void> {
     const t0 = Date.now();
     e.stats.requests++;
-    if (e.status === 'locked' || e.status === 'auth-error' || e.guessUntil > t0) {
+    if (e.status === 'locked' || e.status === 'auth-error' || e.authUntil > t0) {
       // Queued before a login failed: held like a new request, nothing sent.
       const hold = this.health.held(e);
       if (hold) {
@@ -176,7 +176,7 @@ export class Sessions {
     const proven = this.opts.proven(e.config.host);
     const leaves = pinned !== undefined && !sameTransport(pinned, disc.transport);
     const lv = e.config.loginVersion;
-    const below = proven !== undefined && transportRank(disc.transport, lv) < transportRank(proven.kind, proven.loginVersion);
+    const below = belowProven(disc.transport, lv, proven);
     if (leaves || below) {
       const announced = describeRoute({ kind: disc.transport });
       const before =

@@ -7,8 +7,8 @@
  * request. Not yet a `Transport` of connect(): the SmartCam protocol on top comes next.
  *
  * Trust: the login shows the device a digest of the password hash only after the device proved it
- * knows that hash, but the issue of who may receive it follows the AES rule (docs/security.md):
- * the caller decides, and a failed proof counts as a spent login (KasaTapoError.spentLogin).
+ * knows that hash; who may receive it still follows the AES rule (docs/security.md): the caller
+ * decides, and a failed proof counts as a spent login (KasaTapoError.spentLogin).
  */
 import { KasaTapoError, markSpentLogin } from '../errors';
 import { isObject, parseJsonObject } from '../json';
@@ -25,8 +25,9 @@ const NONCE_CODE = -40413;
 const SESSION_CODE = -40401;
 /** The inner code of a blocked login (`data.code`), with `data.sec_left`. */
 const BLOCKED_CODE = -40404;
-/** The default password of unbound devices whose discovery `encrypt_type` is at most 3... and of login version 3. */
+/** The password of an unbound device (no account configured): login versions 2 and 4. */
 export const SSLAES_DEFAULT_PASSWORD = 'admin';
+/** The password of an unbound device whose discovery `encrypt_type` is at most 3 (login version 3). */
 export const SSLAES_LV3_DEFAULT_PASSWORD = 'TPL075526460603';
 /**
  * TLS as cameras need it: no certificate verification (self-signed, often RSA-1024), TLS 1.2 or 1.3,

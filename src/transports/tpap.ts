@@ -124,14 +124,6 @@ interface TpapSession extends HttpSession {
 }
 
 /**
- * Whether a credential transform feeds the password into the login: `password_shadow` 3 is a hash
- * of the account e-mail and the MAC alone, so a device that knows only the e-mail passes it. Never throws.
- */
-export function involvesPassword(extra: TpapExtraCrypt | undefined): boolean {
-  return !(typeof extra?.type === 'string' && extra.type.toLowerCase() === 'password_shadow' && Number(extra.params?.passwd_id) === 3);
-}
-
-/**
  * Mark a failed login that reached the proof step (KasaTapoError.spentLogin). Not ECLOSED (ours, not
  * the device's) nor ENOTTRUSTED (our own refusal: no share was sent, and its reason must stay visible).
  */
