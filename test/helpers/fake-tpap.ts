@@ -5,6 +5,7 @@
  */
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tpapDeriveSecrets, tpapDeviceShare } from '../../src/crypto/tpap';
 import { TpapTransport } from '../../src/transports/tpap';
 import type { TransportOptions } from '../../src/types';
 
@@ -63,4 +64,32 @@ export async function tpapLoginAgainst(
     await t.close();
     await dev.close();
   }
+}
+
+/** The login answers of a TPAP device that knows `cred` (the PBKDF2 input; 10 iterations, a fixed salt). */
+export interface TpapAnswers {
+  /** `discover`: a plain-HTTP profile with the user password and a MAC. */
+  discover(): unknown;
+  /** `pake_register`, with `over` replacing or adding result fields. */
+  register(over?: Record<string, unknown>): unknown;
+}
+
+export async function tpapAnswers(cred: string): Promise<TpapAnswers> {
+  const salt = Buffer.alloc(16, 7);
+  const devShare = tpapDeviceShare((await tpapDeriveSecrets(cred, salt, 10)).w).R.toString('base64');
+  return {
+    discover: () => ({ error_code: 0, result: { mac: '00-11-22-33-44-55', tpap: { tls: 0, dac: 0, noc: 0, pake: [2], port: 80 } } }),
+    register: (over = {}) => ({
+      error_code: 0,
+      result: {
+        dev_random: Buffer.alloc(32, 1).toString('base64'),
+        dev_salt: salt.toString('base64'),
+        dev_share: devShare,
+        cipher_suites: 1,
+        iterations: 10,
+        encryption: 'aes_128_ccm',
+        ...over,
+      },
+    }),
+  };
 }

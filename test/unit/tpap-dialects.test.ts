@@ -26,20 +26,15 @@ import {
 } from '../../src/crypto/tpap';
 import type { Credentials } from '../../src/types';
 import { randomBase } from '../helpers/net';
+import { withSimulatedDevice } from '../helpers/sim';
 import { fakeTpapDevice } from '../helpers/fake-tpap';
 
 const credentials: Credentials = { username: 'dialect@example.com', password: 'Dialect-Pass-1' };
 const isCode = (code: string) => (e: unknown) => e instanceof KasaTapoError && e.code === code;
 const relayOf = (sim: SimulatedDevice): boolean => (sim.model as SmartDeviceModel).root.state.on;
 
-async function withSim<T>(id: string, body: (sim: SimulatedDevice) => Promise<T>, opts: Parameters<typeof startSimulatedDevice>[1] = {}): Promise<T> {
-  const sim = await startSimulatedDevice(id, { host: '127.0.0.1', port: 0, credentials, ...opts });
-  try {
-    return await body(sim);
-  } finally {
-    await sim.close();
-  }
-}
+const withSim = <T>(id: string, body: (sim: SimulatedDevice) => Promise<T>, opts: Parameters<typeof startSimulatedDevice>[1] = {}): Promise<T> =>
+  withSimulatedDevice(id, credentials, body, opts);
 
 /** A device on an address of its own, answering UDP discovery there. */
 const ownHost = (): string => `${randomBase()}.${2 + Math.floor(Math.random() * 200)}`;

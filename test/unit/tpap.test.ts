@@ -7,25 +7,19 @@ import * as path from 'node:path';
 import { connect, clearRouteCache } from '../../src/connect';
 import { KasaTapoError } from '../../src/errors';
 import { Pool } from '../../src/pool';
-import { startSimulatedDevice, type SimulatedDevice } from '../../src/simulator';
+import { type startSimulatedDevice, type SimulatedDevice } from '../../src/simulator';
 import { TpapTransport } from '../../src/transports/tpap';
-import { tpapDeriveSecrets, tpapDeviceShare } from '../../src/crypto/tpap';
 import type { Credentials } from '../../src/types';
 import { randomBase } from '../helpers/net';
-import { tpapLoginAgainst } from '../helpers/fake-tpap';
+import { withSimulatedDevice } from '../helpers/sim';
+import { tpapLoginAgainst, tpapAnswers, type TpapAnswers } from '../helpers/fake-tpap';
 
 const credentials: Credentials = { username: 'tpap@example.com', password: 'Tpap-Pass-1' };
 const wrong: Credentials = { username: 'tpap@example.com', password: 'not-the-password' };
 const isCode = (code: string) => (e: unknown) => e instanceof KasaTapoError && e.code === code;
 
-async function withSim<T>(id: string, body: (sim: SimulatedDevice) => Promise<T>, opts: Parameters<typeof startSimulatedDevice>[1] = {}): Promise<T> {
-  const sim = await startSimulatedDevice(id, { host: '127.0.0.1', port: 0, credentials, ...opts });
-  try {
-    return await body(sim);
-  } finally {
-    await sim.close();
-  }
-}
+const withSim = <T>(id: string, body: (sim: SimulatedDevice) => Promise<T>, opts: Parameters<typeof startSimulatedDevice>[1] = {}): Promise<T> =>
+  withSimulatedDevice(id, credentials, body, opts);
 
 async function sequential(n: number, fn: (i: number) => Promise<unknown>): Promise<string[]> {
   const errors: string[] = [];
@@ -291,27 +285,15 @@ describe('TPAP against the simulator', function () {
 });
 
 describe('TPAP against misbehaving devices', () => {
-  const discoverOk = () => ({ error_code: 0, result: { mac: '00-11-22-33-44-55', tpap: { tls: 0, dac: 0, noc: 0, pake: [2], port: 80 } } });
-  const salt = Buffer.alloc(16, 7);
-  let devShare = '';
+  let answers: TpapAnswers;
   before(async () => {
-    const s = await tpapDeriveSecrets('tpap@example.com/Tpap-Pass-1', salt, 10);
-    devShare = tpapDeviceShare(s.w).R.toString('base64');
+    answers = await tpapAnswers('tpap@example.com/Tpap-Pass-1');
   });
+  const discoverOk = () => answers.discover();
   const register =
     (over: Record<string, unknown> = {}) =>
-    () => ({
-      error_code: 0,
-      result: {
-        dev_random: Buffer.alloc(32, 1).toString('base64'),
-        dev_salt: salt.toString('base64'),
-        dev_share: devShare,
-        cipher_suites: 1,
-        iterations: 10,
-        encryption: 'aes_128_ccm',
-        ...over,
-      },
-    });
+    () =>
+      answers.register(over);
 
   const login = (steps: Record<string, (p: Record<string, unknown>) => unknown>) => tpapLoginAgainst(steps, { credentials });
 

@@ -7,7 +7,6 @@
 import { strict as assert } from 'node:assert';
 import * as dgram from 'node:dgram';
 import { clearRouteCache, connect } from '../../src/connect';
-import { tpapDeriveSecrets, tpapDeviceShare } from '../../src/crypto/tpap';
 import { discover, discoverSingle } from '../../src/discovery';
 import { KasaTapoError } from '../../src/errors';
 import { Pool, type DeviceChange } from '../../src/pool';
@@ -15,7 +14,7 @@ import { startSimulatedDevice, type SimulatedDevice } from '../../src/simulator'
 import { isGroupAddress, isValidHost } from '../../src/trust';
 import { xorEncrypt } from '../../src/crypto/xor';
 import { startFakeAes, type FakeAes } from '../helpers/fake-aes';
-import { fakeTpapDevice, tpapLoginAgainst } from '../helpers/fake-tpap';
+import { fakeTpapDevice, tpapLoginAgainst, tpapAnswers, type TpapAnswers } from '../helpers/fake-tpap';
 import { pollOnClock } from '../helpers/clock';
 import { startImpostor, type Impostor } from '../helpers/impostor';
 import { randomBase } from '../helpers/net';
@@ -173,27 +172,15 @@ describe('trust: no downgrade by a discovery answer', function () {
 
 describe('trust: guesses, transforms and iterations (TPAP)', function () {
   this.timeout(60000);
-  const salt = Buffer.alloc(16, 7);
-  let devShare = '';
+  let answers: TpapAnswers;
   before(async () => {
-    const s = await tpapDeriveSecrets(`${credentials.username}/${credentials.password}`, salt, 10);
-    devShare = tpapDeviceShare(s.w).R.toString('base64');
+    answers = await tpapAnswers(`${credentials.username}/${credentials.password}`);
   });
-  const discoverOk = () => ({ error_code: 0, result: { mac: '00-11-22-33-44-55', tpap: { tls: 0, dac: 0, noc: 0, pake: [2], port: 80 } } });
+  const discoverOk = () => answers.discover();
   const register =
     (over: Record<string, unknown> = {}) =>
-    () => ({
-      error_code: 0,
-      result: {
-        dev_random: Buffer.alloc(32, 1).toString('base64'),
-        dev_salt: salt.toString('base64'),
-        dev_share: devShare,
-        cipher_suites: 1,
-        iterations: 10,
-        encryption: 'aes_128_ccm',
-        ...over,
-      },
-    });
+    () =>
+      answers.register(over);
 
   it('a hostile TPAP device polled every second for 10 minutes gets at most 5 guesses', async () => {
     // It answers every guess with a non-auth code (-1008), which used to escape the login budget.
